@@ -1,0 +1,1 @@
+"""How work is mapped: pure functions from (workload, hardware config) to a schedule."""

@@ -1,0 +1,1 @@
+"""Figure, table and report builders."""

@@ -1,0 +1,1 @@
+"""Amaranth components, Verilog export and cocotb test benches (see issue: RTL cross-check)."""
