@@ -88,6 +88,8 @@ def ws_total_cycles(t: int, kc: int, ncol: int, cfg: ArrayConfig, copies: int = 
 class WSFoldSchedule:
     """Per-fold schedule of one GEMM (arrays of length ``folds``, in execution order).
 
+    A layer of ``copies`` independent GEMMs of the same shape (a grouped or depthwise conv) runs
+    them back to back: the fold list repeats ``copies`` times.
     ``k0``/``k_used``: first condensed weight row and rows used; ``n0``/``n_used``: first output
     column and columns used; ``load_start``: first weight-load cycle; ``stream_start``: cycle the
     fold's first activation enters PE row 0. ``total_cycles``: last output exit cycle + 1.
@@ -98,6 +100,7 @@ class WSFoldSchedule:
     t: int
     kc: int
     ncol: int
+    copies: int
     k0: np.ndarray
     k_used: np.ndarray
     n0: np.ndarray
@@ -115,17 +118,17 @@ class WSFoldSchedule:
         return int(self.stream_start[fold]) + t + self.rows - 1 + col
 
 
-def ws_schedule(t: int, kc: int, ncol: int, cfg: ArrayConfig) -> WSFoldSchedule:
-    """Fold-by-fold schedule (``for fc: for fr:``) under the config's controller policy."""
+def ws_schedule(t: int, kc: int, ncol: int, cfg: ArrayConfig, copies: int = 1) -> WSFoldSchedule:
+    """Fold-by-fold schedule (``for copy: for fc: for fr:``) under the config's controller policy."""
     r, c = cfg.rows, cfg.cols
     rf, cf = ws_fold_counts(kc, ncol, cfg)
-    fr = np.tile(np.arange(rf, dtype=np.int64), cf)
-    fc = np.repeat(np.arange(cf, dtype=np.int64), rf)
+    fr = np.tile(np.arange(rf, dtype=np.int64), cf * copies)
+    fc = np.tile(np.repeat(np.arange(cf, dtype=np.int64), rf), copies)
     k0 = fr * r
     n0 = fc * c
     k_used = np.minimum(r, kc - k0)
     n_used = np.minimum(c, ncol - n0)
-    folds = rf * cf
+    folds = rf * cf * copies
     idx = np.arange(folds, dtype=np.int64)
     if not cfg.weight_double_buffer:
         period = 2 * r + c + t - 2
@@ -140,6 +143,6 @@ def ws_schedule(t: int, kc: int, ncol: int, cfg: ArrayConfig) -> WSFoldSchedule:
         # s[f+1] - ld[f+1] = step - (R + C - 1) >= R: the load is done before streaming starts.
     total = int(stream[-1]) + t + r + c - 2
     return WSFoldSchedule(
-        rows=r, cols=c, t=t, kc=kc, ncol=ncol, k0=k0, k_used=k_used, n0=n0, n_used=n_used,
+        rows=r, cols=c, t=t, kc=kc, ncol=ncol, copies=copies, k0=k0, k_used=k_used, n0=n0, n_used=n_used,
         load_start=load, stream_start=stream, total_cycles=total,
     )

@@ -1,0 +1,57 @@
+"""Reading and writing workloads: native layer tables (CSV/Parquet) and SCALE-Sim topologies.
+
+Why one entry point: the CLI takes ``--workload FILE`` and must accept either format, detect it
+from the content (not the extension alone), and reject anything else with one clear line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from simulator.errors import SparsimInputError
+from workloads.layers import LAYER_COLUMNS, validate_layer_table
+from workloads.scalesim_topology import is_scalesim_topology, read_scalesim_topology
+
+__all__ = ["load_workload", "save_layer_table"]
+
+
+def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
+    """Load a workload file as a validated layer table; ``batch`` overrides every layer's batch."""
+    p = Path(path)
+    if not p.is_file():
+        raise SparsimInputError(str(p), "workload", str(p), "an existing SCALE-Sim topology, layer-table CSV or Parquet file")
+    if p.suffix.lower() == ".parquet":
+        try:
+            df = pd.read_parquet(p)
+        except Exception as err:  # pyarrow raises several types for corrupt files
+            raise SparsimInputError(str(p), "file", p.name, f"not a readable Parquet file ({type(err).__name__})") from None
+        layers = validate_layer_table(df, str(p))
+    elif is_scalesim_topology(p):
+        layers = read_scalesim_topology(p)
+    else:
+        try:
+            df = pd.read_csv(p, skipinitialspace=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise SparsimInputError(str(p), "file", p.name, f"not a readable CSV ({str(err).splitlines()[0]})") from None
+        if "op" not in df.columns or "name" not in df.columns:
+            raise SparsimInputError(
+                f"{p}:1", "header", ", ".join(map(str, df.columns[:9])),
+                "a SCALE-Sim topology header or a sparsim layer table with columns " + ", ".join(LAYER_COLUMNS),
+            )
+        layers = validate_layer_table(df, str(p))
+    if batch is not None:
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise SparsimInputError("--batch", "batch", batch, "a positive integer")
+        layers = layers.assign(batch=batch)
+    return layers
+
+
+def save_layer_table(layers: pd.DataFrame, path: str | Path) -> None:
+    """Write a layer table as CSV or Parquet (by extension)."""
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        layers.to_parquet(p, index=False)
+    else:
+        layers.to_csv(p, index=False)
