@@ -143,6 +143,17 @@ def ws_schedule(t: int, kc: int, ncol: int, cfg: ArrayConfig, copies: int = 1) -
         # s[f+1] - ld[f+1] = step - (R + C - 1) >= R: the load is done before streaming starts.
     total = int(stream[-1]) + t + r + c - 2
     return WSFoldSchedule(
-        rows=r, cols=c, t=t, kc=kc, ncol=ncol, copies=copies, k0=k0, k_used=k_used, n0=n0, n_used=n_used,
-        load_start=load, stream_start=stream, total_cycles=total,
+        rows=r,
+        cols=c,
+        t=t,
+        kc=kc,
+        ncol=ncol,
+        copies=copies,
+        k0=k0,
+        k_used=k_used,
+        n0=n0,
+        n_used=n_used,
+        load_start=load,
+        stream_start=stream,
+        total_cycles=total,
     )

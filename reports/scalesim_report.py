@@ -23,8 +23,13 @@ from simulator.config import ArrayConfig
 __all__ = ["compute_report", "write_compute_report"]
 
 _COLUMNS = (
-    "LayerID", "Total Cycles (incl. prefetch)", "Total Cycles", "Stall Cycles", "Overall Util %",
-    "Mapping Efficiency %", "Compute Util %",
+    "LayerID",
+    "Total Cycles (incl. prefetch)",
+    "Total Cycles",
+    "Stall Cycles",
+    "Overall Util %",
+    "Mapping Efficiency %",
+    "Compute Util %",
 )
 
 
@@ -42,7 +47,10 @@ def compute_report(stats: pd.DataFrame, cfg: ArrayConfig) -> pd.DataFrame:
             "Stall Cycles": stats["stall_cycles"],
             "Overall Util %": stats["dense_macs"] * 100 / (last * cfg.pes),
             "Mapping Efficiency %": stats["mapping_efficiency"] * 100,
-            "Compute Util %": stats["kc"] * stats["gemm_n"] * t * 100
+            "Compute Util %": stats["kc"]
+            * stats["gemm_n"]
+            * t
+            * 100
             / (stats["row_folds"] * stats["col_folds"] * cfg.pes * per_fold),
         },
         columns=list(_COLUMNS),

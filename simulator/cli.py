@@ -45,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"sparsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("simulate", help="simulate a workload on the N:M systolic array",
-                       description="Simulate a workload (SCALE-Sim topology or sparsim layer table) "
-                                   "on an array config (sparsim YAML or SCALE-Sim .cfg).")
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a workload on the N:M systolic array",
+        description="Simulate a workload (SCALE-Sim topology or sparsim layer table) "
+        "on an array config (sparsim YAML or SCALE-Sim .cfg).",
+    )
     p.add_argument("--arch", required=True, help="array config: ARCH.yaml or SCALE-Sim ARCH.cfg")
     p.add_argument("--workload", required=True, help="SCALE-Sim topology CSV, or layer table CSV/Parquet")
     p.add_argument("--batch", type=_positive_int, default=None, help="batch size for every layer")

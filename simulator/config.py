@@ -93,9 +93,7 @@ class ArrayConfig:
         if bw is not None and (
             isinstance(bw, bool) or not isinstance(bw, int | float) or not math.isfinite(bw) or bw <= 0
         ):
-            raise SparsimInputError(
-                src, "dram_bw_bytes_per_cycle", bw, "must be a positive number or null (unlimited)"
-            )
+            raise SparsimInputError(src, "dram_bw_bytes_per_cycle", bw, "must be a positive number or null (unlimited)")
         for key in ("word_bytes", "psum_bytes"):
             v = getattr(self, key)
             if v not in (1, 2, 4, 8) or isinstance(v, bool):
@@ -168,7 +166,10 @@ def arch_from_yaml(path: str | Path) -> ArrayConfig:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise SparsimInputError(where, "<yaml>", text.splitlines()[mark.line] if mark else "", "valid YAML") from None
+        lines = text.splitlines()
+        shown = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        problem = getattr(err, "problem", None) or "syntax error"
+        raise SparsimInputError(where, "<yaml>", shown, f"valid YAML needed ({problem})") from None
     return arch_from_mapping(data, str(path))
 
 
@@ -177,13 +178,29 @@ def arch_from_yaml(path: str | Path) -> ArrayConfig:
 _SCALESIM_KEYS = {
     "general": {"run_name"},
     "architecture_presets": {
-        "arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb",
-        "ifmapoffset", "filteroffset", "ofmapoffset", "bandwidth", "dataflow", "memorybanks",
-        "readrequestbuffer", "writerequestbuffer",
+        "arrayheight",
+        "arraywidth",
+        "ifmapsramszkb",
+        "filtersramszkb",
+        "ofmapsramszkb",
+        "ifmapoffset",
+        "filteroffset",
+        "ofmapoffset",
+        "bandwidth",
+        "dataflow",
+        "memorybanks",
+        "readrequestbuffer",
+        "writerequestbuffer",
     },
     "layout": {
-        "ifmapcustomlayout", "ifmapsrambankbandwidth", "ifmapsrambanknum", "ifmapsrambankport",
-        "filtercustomlayout", "filtersrambankbandwidth", "filtersrambanknum", "filtersrambankport",
+        "ifmapcustomlayout",
+        "ifmapsrambankbandwidth",
+        "ifmapsrambanknum",
+        "ifmapsrambankport",
+        "filtercustomlayout",
+        "filtersrambankbandwidth",
+        "filtersrambanknum",
+        "filtersrambankport",
     },
     "sparsity": {"sparsitysupport", "sparserep", "optimizedmapping", "blocksize", "randomnumbergeneratorseed"},
     "run_presets": {"interfacebandwidth", "useramulatortrace"},
@@ -213,7 +230,9 @@ def arch_from_scalesim_cfg(path: str | Path) -> ArrayConfig:
     for section in parser.sections():
         known = _SCALESIM_KEYS.get(section)
         if known is None:
-            raise SparsimInputError(src, f"[{section}]", section, f"unknown section; allowed: {', '.join(_SCALESIM_KEYS)}")
+            raise SparsimInputError(
+                src, f"[{section}]", section, f"unknown section; allowed: {', '.join(_SCALESIM_KEYS)}"
+            )
         for key in parser[section]:
             if key not in known:
                 raise SparsimInputError(src, f"[{section}] {key}", parser[section][key], "unknown key")

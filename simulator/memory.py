@@ -54,7 +54,11 @@ def _index_bits(m: int) -> int:
 
 
 def simulate_memory(
-    sched: WSFoldSchedule, cfg: ArrayConfig, *, ifmap_elems: int, nm_m: int,
+    sched: WSFoldSchedule,
+    cfg: ArrayConfig,
+    *,
+    ifmap_elems: int,
+    nm_m: int,
 ) -> MemoryResult:
     """Run the model above over every fold of a schedule (all its GEMM copies)."""
     t, kc = sched.t, sched.kc
@@ -68,9 +72,11 @@ def simulate_memory(
 
     filt = np.ceil(ku * nu * (cfg.word_bytes * 8 + _index_bits(nm_m)) / 8.0)
 
-    ifmap_bytes = float(ifmap_elems * cfg.word_bytes)
+    ifmap_bytes = int(ifmap_elems * cfg.word_bytes)
     fits_ifmap = ifmap_bytes <= cfg.ifmap_sram_kb * 1024 / 2
-    share = ku / kc * ifmap_bytes
+    # Row fold [k0, k0 + k_used) brings its share of the input; integer split, exact per column fold.
+    k_end = sched.k0 + sched.k_used
+    share = ((k_end * ifmap_bytes) // kc - (sched.k0 * ifmap_bytes) // kc).astype(np.float64)
     ifm = np.where(first_col, share, 0.0) if fits_ifmap else share
 
     acc_bytes = t * nu * cfg.psum_bytes

@@ -48,8 +48,10 @@ def acc_add(a, b, bits):
 @overload(acc_add)
 def _acc_add_ol(a, b, bits):
     if isinstance(a, numba.types.Float):
+
         def impl(a, b, bits):
             return a + b
+
         return impl
 
     def impl_int(a, b, bits):
@@ -59,6 +61,7 @@ def _acc_add_ol(a, b, bits):
         half = np.int64(1) << (bits - 1)
         mask = (np.int64(1) << bits) - 1
         return ((s + half) & mask) - half
+
     return impl_int
 
 
@@ -170,7 +173,7 @@ def _run_numpy(x, wv, wi, n, m, r, c, t_rows, k0, ku, n0, nu, ld, st, total, acc
     act_v = np.zeros((r, c), dtype=wv.dtype)
     act_i = np.zeros((r, c), dtype=np.int64)
     last = -1
-    a_x = np.zeros((r, c, m), dtype=x.dtype)       # activation registers, PE(i, j)
+    a_x = np.zeros((r, c, m), dtype=x.dtype)  # activation registers, PE(i, j)
     a_ok = np.zeros((r, c), dtype=bool)
     a_f = np.zeros((r, c), dtype=np.int64)
     a_t = np.zeros((r, c), dtype=np.int64)
@@ -213,7 +216,7 @@ def _run_numpy(x, wv, wi, n, m, r, c, t_rows, k0, ku, n0, nu, ld, st, total, acc
             a_x[i, 0] = 0
             if a_ok[i, 0] and i < ku[fsel[i]]:
                 g = (k0[fsel[i]] + i) // n
-                a_x[i, 0] = x[a_t[i, 0], g * m:(g + 1) * m]
+                a_x[i, 0] = x[a_t[i, 0], g * m : (g + 1) * m]
         # Swap where a fold's first activation arrives.
         swap = a_ok & (a_t == 0)
         if swap.any():
@@ -265,8 +268,15 @@ class CycleResult:
 
 
 def run_nm_array_cycles(
-    x: np.ndarray, values: np.ndarray, indices: np.ndarray, n: int, m: int, cfg: ArrayConfig,
-    *, schedule: WSFoldSchedule | None = None, engine: str = "numba",
+    x: np.ndarray,
+    values: np.ndarray,
+    indices: np.ndarray,
+    n: int,
+    m: int,
+    cfg: ArrayConfig,
+    *,
+    schedule: WSFoldSchedule | None = None,
+    engine: str = "numba",
 ) -> CycleResult:
     """Run one GEMM through the per-cycle model.
 
@@ -299,9 +309,24 @@ def run_nm_array_cycles(
     out_cyc = np.full((folds, t_rows, cfg.cols), -1, dtype=np.int64)
     runner = _run_numba if engine == "numba" else _run_numpy
     code, cyc = runner(
-        xp, wv, indices, n, m, cfg.rows, cfg.cols, t_rows, sched.k0, sched.k_used, sched.n0,
-        sched.n_used, sched.load_start, sched.stream_start, sched.total_cycles, cfg.acc_bits,
-        out_val, out_cyc,
+        xp,
+        wv,
+        indices,
+        n,
+        m,
+        cfg.rows,
+        cfg.cols,
+        t_rows,
+        sched.k0,
+        sched.k_used,
+        sched.n0,
+        sched.n_used,
+        sched.load_start,
+        sched.stream_start,
+        sched.total_cycles,
+        cfg.acc_bits,
+        out_val,
+        out_cyc,
     )
     if code == _HAZARD_SWAP:
         raise RuntimeError(f"schedule hazard at cycle {cyc}: a PE swapped in a weight that was not loaded")
@@ -319,8 +344,8 @@ def accumulate_folds(res: CycleResult, acc_bits: int) -> tuple[np.ndarray, np.nd
     done = np.full((s.t, s.ncol), -1, dtype=np.int64)
     for f in range(s.folds):
         nu, n0 = int(s.n_used[f]), int(s.n0[f])
-        y[:, n0:n0 + nu] += res.psum_value[f, :, :nu]
-        done[:, n0:n0 + nu] = np.maximum(done[:, n0:n0 + nu], res.psum_cycle[f, :, :nu])
+        y[:, n0 : n0 + nu] += res.psum_value[f, :, :nu]
+        done[:, n0 : n0 + nu] = np.maximum(done[:, n0 : n0 + nu], res.psum_cycle[f, :, :nu])
     if integer and acc_bits < 64:
         half = 1 << (acc_bits - 1)
         y = ((y + half) & ((1 << acc_bits) - 1)) - half

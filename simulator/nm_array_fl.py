@@ -54,7 +54,11 @@ def gather_activations(x: np.ndarray, indices: np.ndarray, n: int, m: int) -> np
 
 
 def nm_gemm_fl(
-    x: np.ndarray, values: np.ndarray, indices: np.ndarray, n: int, m: int,
+    x: np.ndarray,
+    values: np.ndarray,
+    indices: np.ndarray,
+    n: int,
+    m: int,
     cfg: ArrayConfig | None = None,
 ) -> np.ndarray:
     """Evaluate the array's GEMM on compressed weights.
@@ -84,11 +88,17 @@ def nm_gemm_fl(
         check_operand_range(x, bits, "x")
         check_operand_range(values, bits, "values")
         dense = np.zeros((groups, m, values.shape[1]), dtype=np.int64)
-        np.add.at(dense, (np.arange(groups)[:, None, None], idx, np.arange(values.shape[1])[None, None, :]),
-                  values.astype(np.int64).reshape(groups, n, -1))
+        np.add.at(
+            dense,
+            (np.arange(groups)[:, None, None], idx, np.arange(values.shape[1])[None, None, :]),
+            values.astype(np.int64).reshape(groups, n, -1),
+        )
         y = x.astype(np.int64) @ dense.reshape(kpad, -1)
         return wrap_signed(y, acc)
     dense = np.zeros((groups, m, values.shape[1]), dtype=np.float64)
-    np.add.at(dense, (np.arange(groups)[:, None, None], idx, np.arange(values.shape[1])[None, None, :]),
-              values.astype(np.float64).reshape(groups, n, -1))
+    np.add.at(
+        dense,
+        (np.arange(groups)[:, None, None], idx, np.arange(values.shape[1])[None, None, :]),
+        values.astype(np.float64).reshape(groups, n, -1),
+    )
     return x.astype(np.float64) @ dense.reshape(kpad, -1)

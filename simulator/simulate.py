@@ -25,8 +25,9 @@ class SimulationResult:
     stats: pd.DataFrame
 
 
-def simulate(arch: str | Path | ArrayConfig, workload: str | Path | pd.DataFrame,
-             batch: int | None = None) -> SimulationResult:
+def simulate(
+    arch: str | Path | ArrayConfig, workload: str | Path | pd.DataFrame, batch: int | None = None
+) -> SimulationResult:
     """Load (if given paths), validate and simulate. Raises ``SparsimInputError`` on bad input."""
     cfg = arch if isinstance(arch, ArrayConfig) else load_arch(arch)
     if isinstance(workload, pd.DataFrame):
@@ -45,25 +46,35 @@ def summary_table(res: SimulationResult) -> str:
     view = pd.DataFrame(
         {
             "layer": s["name"],
-            "M x K x N": s["gemm_m"].astype(str) + " x " + s["gemm_k"].astype(str) + " x " + s["gemm_n"].astype(str)
+            "M x K x N": s["gemm_m"].astype(str)
+            + " x "
+            + s["gemm_k"].astype(str)
+            + " x "
+            + s["gemm_n"].astype(str)
             + s["count"].map(lambda c: f" (x{c})" if c > 1 else ""),
             "N:M": s["nm"],
             "folds": s["folds"],
             "cycles": s["total_cycles"],
             "stalls": s["stall_cycles"],
             "util %": (s["utilization"] * 100).round(1),
-            "DRAM MB": ((s["dram_ifmap_bytes"] + s["dram_filter_bytes"] + s["dram_ofmap_bytes"]
-                         + s["dram_psum_read_bytes"]) / 1e6).round(3),
+            "DRAM MB": (
+                (s["dram_ifmap_bytes"] + s["dram_filter_bytes"] + s["dram_ofmap_bytes"] + s["dram_psum_read_bytes"])
+                / 1e6
+            ).round(3),
         }
     )
     total_cycles = int(s["total_cycles"].sum())
     util = s["dense_macs"].sum() / (res.config.pes * total_cycles)
     cfg = res.config
-    head = (f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}"
-            f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
-            f"DRAM {'unlimited' if cfg.dram_bw_bytes_per_cycle is None else f'{cfg.dram_bw_bytes_per_cycle:g} B/cycle'}")
-    tail = (f"total: {len(s)} layers, {total_cycles:,} cycles, {int(s['stall_cycles'].sum()):,} stall cycles, "
-            f"{s['dense_macs'].sum():,} dense MACs, utilization {util * 100:.1f}%")
+    head = (
+        f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}"
+        f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
+        f"DRAM {'unlimited' if cfg.dram_bw_bytes_per_cycle is None else f'{cfg.dram_bw_bytes_per_cycle:g} B/cycle'}"
+    )
+    tail = (
+        f"total: {len(s)} layers, {total_cycles:,} cycles, {int(s['stall_cycles'].sum()):,} stall cycles, "
+        f"{s['dense_macs'].sum():,} dense MACs, utilization {util * 100:.1f}%"
+    )
     return "\n".join([head, view.to_string(index=False), tail])
 
 

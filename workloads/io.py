@@ -21,12 +21,16 @@ def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
     """Load a workload file as a validated layer table; ``batch`` overrides every layer's batch."""
     p = Path(path)
     if not p.is_file():
-        raise SparsimInputError(str(p), "workload", str(p), "an existing SCALE-Sim topology, layer-table CSV or Parquet file")
+        raise SparsimInputError(
+            str(p), "workload", str(p), "an existing SCALE-Sim topology, layer-table CSV or Parquet file"
+        )
     if p.suffix.lower() == ".parquet":
         try:
             df = pd.read_parquet(p)
         except Exception as err:  # pyarrow raises several types for corrupt files
-            raise SparsimInputError(str(p), "file", p.name, f"not a readable Parquet file ({type(err).__name__})") from None
+            raise SparsimInputError(
+                str(p), "file", p.name, f"not a readable Parquet file ({type(err).__name__})"
+            ) from None
         layers = validate_layer_table(df, str(p))
     elif is_scalesim_topology(p):
         layers = read_scalesim_topology(p)
@@ -34,10 +38,14 @@ def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
         try:
             df = pd.read_csv(p, skipinitialspace=True)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise SparsimInputError(str(p), "file", p.name, f"not a readable CSV ({str(err).splitlines()[0]})") from None
+            raise SparsimInputError(
+                str(p), "file", p.name, f"not a readable CSV ({str(err).splitlines()[0]})"
+            ) from None
         if "op" not in df.columns or "name" not in df.columns:
             raise SparsimInputError(
-                f"{p}:1", "header", ", ".join(map(str, df.columns[:9])),
+                f"{p}:1",
+                "header",
+                ", ".join(map(str, df.columns[:9])),
                 "a SCALE-Sim topology header or a sparsim layer table with columns " + ", ".join(LAYER_COLUMNS),
             )
         layers = validate_layer_table(df, str(p))

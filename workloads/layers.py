@@ -41,8 +41,25 @@ __all__ = [
 ]
 
 _INT_COLUMNS = (
-    "batch", "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w",
-    "pad_h", "pad_w", "dil_h", "dil_w", "groups", "gemm_m", "gemm_k", "gemm_n", "nm_n", "nm_m",
+    "batch",
+    "in_h",
+    "in_w",
+    "in_c",
+    "out_c",
+    "k_h",
+    "k_w",
+    "stride_h",
+    "stride_w",
+    "pad_h",
+    "pad_w",
+    "dil_h",
+    "dil_w",
+    "groups",
+    "gemm_m",
+    "gemm_k",
+    "gemm_n",
+    "nm_n",
+    "nm_m",
 )
 LAYER_COLUMNS = ("name", "op", *_INT_COLUMNS, "nm_dim", "compat")
 
@@ -66,32 +83,88 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int, dilation: in
 
 
 def conv_layer(
-    name: str, *, in_h: int, in_w: int, in_c: int, out_c: int, k_h: int, k_w: int | None = None,
-    stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1, groups: int = 1, batch: int = 1,
-    nm: tuple[int, int] = (1, 1), compat: str = "native",
+    name: str,
+    *,
+    in_h: int,
+    in_w: int,
+    in_c: int,
+    out_c: int,
+    k_h: int,
+    k_w: int | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    batch: int = 1,
+    nm: tuple[int, int] = (1, 1),
+    compat: str = "native",
 ) -> dict[str, Any]:
     """One conv row (a dict for :func:`layer_table`)."""
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
     dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
     return dict(
-        name=name, op="conv", batch=batch, in_h=in_h, in_w=in_w, in_c=in_c, out_c=out_c,
-        k_h=k_h, k_w=k_h if k_w is None else k_w, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw,
-        dil_h=dh, dil_w=dw, groups=groups, gemm_m=0, gemm_k=0, gemm_n=0,
-        nm_n=nm[0], nm_m=nm[1], nm_dim="K", compat=compat,
+        name=name,
+        op="conv",
+        batch=batch,
+        in_h=in_h,
+        in_w=in_w,
+        in_c=in_c,
+        out_c=out_c,
+        k_h=k_h,
+        k_w=k_h if k_w is None else k_w,
+        stride_h=sh,
+        stride_w=sw,
+        pad_h=ph,
+        pad_w=pw,
+        dil_h=dh,
+        dil_w=dw,
+        groups=groups,
+        gemm_m=0,
+        gemm_k=0,
+        gemm_n=0,
+        nm_n=nm[0],
+        nm_m=nm[1],
+        nm_dim="K",
+        compat=compat,
     )
 
 
 def gemm_layer(
-    name: str, *, m: int, k: int, n: int, batch: int = 1, nm: tuple[int, int] = (1, 1),
+    name: str,
+    *,
+    m: int,
+    k: int,
+    n: int,
+    batch: int = 1,
+    nm: tuple[int, int] = (1, 1),
     compat: str = "native",
 ) -> dict[str, Any]:
     """One GEMM row: ``[batch*m, k] x [k, n]``, the weight being the ``[k, n]`` operand."""
     return dict(
-        name=name, op="gemm", batch=batch, in_h=0, in_w=0, in_c=0, out_c=0, k_h=0, k_w=0,
-        stride_h=0, stride_w=0, pad_h=0, pad_w=0, dil_h=0, dil_w=0, groups=1,
-        gemm_m=m, gemm_k=k, gemm_n=n, nm_n=nm[0], nm_m=nm[1], nm_dim="K", compat=compat,
+        name=name,
+        op="gemm",
+        batch=batch,
+        in_h=0,
+        in_w=0,
+        in_c=0,
+        out_c=0,
+        k_h=0,
+        k_w=0,
+        stride_h=0,
+        stride_w=0,
+        pad_h=0,
+        pad_w=0,
+        dil_h=0,
+        dil_w=0,
+        groups=1,
+        gemm_m=m,
+        gemm_k=k,
+        gemm_n=n,
+        nm_n=nm[0],
+        nm_m=nm[1],
+        nm_dim="K",
+        compat=compat,
     )
 
 
@@ -114,7 +187,9 @@ def validate_layer_table(df: pd.DataFrame, source: str = "layers") -> pd.DataFra
     """
     missing = [c for c in LAYER_COLUMNS if c not in df.columns]
     if missing:
-        raise SparsimInputError(source, "columns", missing[0], f"missing; a layer table has: {', '.join(LAYER_COLUMNS)}")
+        raise SparsimInputError(
+            source, "columns", missing[0], f"missing; a layer table has: {', '.join(LAYER_COLUMNS)}"
+        )
     if len(df) == 0:
         raise SparsimInputError(source, "layers", 0, "at least one layer is required")
     out = df.loc[:, list(LAYER_COLUMNS)].reset_index(drop=True).copy()
@@ -160,12 +235,18 @@ def _validate_row(r: pd.Series, where: str) -> None:
         raise SparsimInputError(where, "compat", r.compat, "SCALE-Sim arithmetic has no padding or dilation")
     for axis in ("h", "w"):
         size = conv_output_size(
-            int(r[f"in_{axis}"]), int(r[f"k_{axis}"]), int(r[f"stride_{axis}"]),
-            int(r[f"pad_{axis}"]), int(r[f"dil_{axis}"]), r.compat,
+            int(r[f"in_{axis}"]),
+            int(r[f"k_{axis}"]),
+            int(r[f"stride_{axis}"]),
+            int(r[f"pad_{axis}"]),
+            int(r[f"dil_{axis}"]),
+            r.compat,
         )
         if size < 1:
             raise SparsimInputError(
-                where, f"k_{axis}", int(r[f"k_{axis}"]),
+                where,
+                f"k_{axis}",
+                int(r[f"k_{axis}"]),
                 f"kernel (dilated) larger than the padded input {axis} "
                 f"({int(r[f'in_{axis}'])} + 2*{int(r[f'pad_{axis}'])})",
             )

@@ -21,8 +21,22 @@ from workloads.layers import conv_output_size, validate_layer_table
 __all__ = ["GEMM_COLUMNS", "lower_to_gemms"]
 
 GEMM_COLUMNS = (
-    "layer", "name", "op", "count", "gemm_m", "gemm_k", "gemm_n", "nm_n", "nm_m", "compat",
-    "out_h", "out_w", "ifmap_elems", "weight_elems", "ofmap_elems", "dense_macs",
+    "layer",
+    "name",
+    "op",
+    "count",
+    "gemm_m",
+    "gemm_k",
+    "gemm_n",
+    "nm_n",
+    "nm_m",
+    "compat",
+    "out_h",
+    "out_w",
+    "ifmap_elems",
+    "weight_elems",
+    "ofmap_elems",
+    "dense_macs",
 )
 
 
@@ -51,9 +65,21 @@ def lower_to_gemms(layers: pd.DataFrame, *, validate: bool = True) -> pd.DataFra
             ifmap = m * k
         rows.append(
             dict(
-                layer=i, name=r.name, op=r.op, count=count, gemm_m=m, gemm_k=k, gemm_n=n,
-                nm_n=r.nm_n, nm_m=r.nm_m, compat=r.compat, out_h=ho, out_w=wo,
-                ifmap_elems=ifmap, weight_elems=k * n, ofmap_elems=m * n,
+                layer=i,
+                name=r.name,
+                op=r.op,
+                count=count,
+                gemm_m=m,
+                gemm_k=k,
+                gemm_n=n,
+                nm_n=r.nm_n,
+                nm_m=r.nm_m,
+                compat=r.compat,
+                out_h=ho,
+                out_w=wo,
+                ifmap_elems=ifmap,
+                weight_elems=k * n,
+                ofmap_elems=m * n,
                 dense_macs=count * m * k * n,
             )
         )

@@ -29,8 +29,16 @@ from workloads.nm import parse_nm
 
 __all__ = ["read_scalesim_topology", "write_scalesim_topology", "is_scalesim_topology"]
 
-_CONV_HEADER = ("layer name", "ifmap height", "ifmap width", "filter height", "filter width",
-                "channels", "num filter", "strides")
+_CONV_HEADER = (
+    "layer name",
+    "ifmap height",
+    "ifmap width",
+    "filter height",
+    "filter width",
+    "channels",
+    "num filter",
+    "strides",
+)
 _GEMM_HEADER = ("layer", "m", "n", "k")
 
 
@@ -84,7 +92,9 @@ def read_scalesim_topology(path: str | Path) -> pd.DataFrame:
     kind = _kind(header)
     if kind is None:
         raise SparsimInputError(
-            f"{path}:1", "header", ", ".join(header),
+            f"{path}:1",
+            "header",
+            ", ".join(header),
             "expected 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
             "Channels, Num Filter, Strides[, Sparsity]' or 'Layer, M, N, K[, Sparsity]'",
         )
@@ -109,20 +119,36 @@ def read_scalesim_topology(path: str | Path) -> pd.DataFrame:
         if not name:
             raise SparsimInputError(where, names[0], name, "a non-empty layer name")
         if kind == "conv":
-            h, w, fh, fw, ch, nf, s = (
-                _int(cells[i], where, names[i]) for i in range(1, 8)
-            )
+            h, w, fh, fw, ch, nf, s = (_int(cells[i], where, names[i]) for i in range(1, 8))
             if fh > h or fw > w:
                 raise SparsimInputError(
-                    where, names[3] if fh > h else names[4], fh if fh > h else fw,
+                    where,
+                    names[3] if fh > h else names[4],
+                    fh if fh > h else fw,
                     f"filter larger than the {h}x{w} input (SCALE-Sim convs have no padding)",
                 )
             if "DP" in name:
-                rows.append(conv_layer(name, in_h=h, in_w=w, in_c=ch, out_c=ch * nf, k_h=fh, k_w=fw,
-                                       stride=s, groups=ch, nm=nm, compat="scalesim"))
+                rows.append(
+                    conv_layer(
+                        name,
+                        in_h=h,
+                        in_w=w,
+                        in_c=ch,
+                        out_c=ch * nf,
+                        k_h=fh,
+                        k_w=fw,
+                        stride=s,
+                        groups=ch,
+                        nm=nm,
+                        compat="scalesim",
+                    )
+                )
             else:
-                rows.append(conv_layer(name, in_h=h, in_w=w, in_c=ch, out_c=nf, k_h=fh, k_w=fw,
-                                       stride=s, nm=nm, compat="scalesim"))
+                rows.append(
+                    conv_layer(
+                        name, in_h=h, in_w=w, in_c=ch, out_c=nf, k_h=fh, k_w=fw, stride=s, nm=nm, compat="scalesim"
+                    )
+                )
         else:
             m, n, k = (_int(cells[i], where, names[i]) for i in range(1, 4))
             rows.append(gemm_layer(name, m=m, k=k, n=n, nm=nm, compat="scalesim"))
@@ -145,8 +171,10 @@ def write_scalesim_topology(layers: pd.DataFrame, path: str | Path | None = None
     out = io.StringIO()
     any_sparse = bool(((layers["nm_n"] != 1) | (layers["nm_m"] != 1)).any())
     if fmt == "conv":
-        out.write("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
-                  "Num Filter, Strides," + (" Sparsity," if any_sparse else "") + "\n")
+        out.write(
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+            "Num Filter, Strides," + (" Sparsity," if any_sparse else "") + "\n"
+        )
     else:
         out.write("Layer, M, N, K," + (" Sparsity," if any_sparse else "") + "\n")
     for i, r in enumerate(layers.itertuples(index=False)):
@@ -165,17 +193,22 @@ def write_scalesim_topology(layers: pd.DataFrame, path: str | Path | None = None
         if r.dil_h != 1 or r.dil_w != 1:
             raise SparsimInputError(where, "dilation", (int(r.dil_h), int(r.dil_w)), "SCALE-Sim has no dilation; use 1")
         if r.stride_h != r.stride_w:
-            raise SparsimInputError(where, "stride", (int(r.stride_h), int(r.stride_w)), "SCALE-Sim needs equal strides")
+            raise SparsimInputError(
+                where, "stride", (int(r.stride_h), int(r.stride_w)), "SCALE-Sim needs equal strides"
+            )
         name, ch, nf = r.name, r.in_c, r.out_c
         if r.groups != 1:
             if r.groups != r.in_c:
-                raise SparsimInputError(where, "groups", int(r.groups), f"only 1 or in_c ({int(r.in_c)}) are expressible")
+                raise SparsimInputError(
+                    where, "groups", int(r.groups), f"only 1 or in_c ({int(r.in_c)}) are expressible"
+                )
             nf = r.out_c // r.in_c
             name = name if "DP" in name else f"DP_{name}"
         elif "DP" in name:
             raise SparsimInputError(where, "name", name, "'DP' marks a depthwise layer in SCALE-Sim; rename it")
-        out.write(f"{name},{r.in_h + 2 * r.pad_h},{r.in_w + 2 * r.pad_w},{r.k_h},{r.k_w},{ch},{nf},"
-                  f"{r.stride_h},{sparsity}\n")
+        out.write(
+            f"{name},{r.in_h + 2 * r.pad_h},{r.in_w + 2 * r.pad_w},{r.k_h},{r.k_w},{ch},{nf},{r.stride_h},{sparsity}\n"
+        )
     text = out.getvalue()
     if path is not None:
         Path(path).write_text(text)
