@@ -156,9 +156,8 @@ def _run_numba(x, wv, wi, n, m, r, c, t_rows, k0, ku, n0, nu, ld, st, total, acc
                 ps_t[i, j] = t
                 if i == r - 1:
                     last = cyc
-                    if j < nu[f]:
-                        out_val[f, t, j] = ps_v[i, j]
-                        out_cyc[f, t, j] = cyc
+                    out_val[f, t, j] = ps_v[i, j]
+                    out_cyc[f, t, j] = cyc
     return _OK, last + 1
 
 
@@ -244,8 +243,7 @@ def _run_numpy(x, wv, wi, n, m, r, c, t_rows, k0, ku, n0, nu, ld, st, total, acc
         ps_t = a_t.copy()
         if ps_ok[r - 1].any():
             last = cyc
-        emit = ps_ok[r - 1] & (cols < nu[np.clip(ps_f[r - 1], 0, folds - 1)])
-        for j in np.nonzero(emit)[0]:
+        for j in np.nonzero(ps_ok[r - 1])[0]:
             out_val[ps_f[r - 1, j], ps_t[r - 1, j], j] = ps_v[r - 1, j]
             out_cyc[ps_f[r - 1, j], ps_t[r - 1, j], j] = cyc
     return _OK, last + 1
@@ -256,8 +254,9 @@ class CycleResult:
     """Everything the array emitted.
 
     ``psum_value[f, t, j]`` / ``psum_cycle[f, t, j]``: the partial sum of output row ``t`` and
-    column ``n0[f] + j`` leaving the bottom of the array during fold ``f``, and the cycle it left
-    (``-1`` for unused columns). ``total_cycles``: the cycle after the last partial sum (unused
+    column ``n0[f] + j`` leaving the bottom of the array during fold ``f``, and the cycle it left.
+    Columns beyond the fold's ``n_used`` carry the zero-weight wavefront and emit 0: they are
+    recorded too, because the RTL emits them. ``total_cycles``: the cycle after the last partial sum (unused
     columns carry zeros through the array too) left the bottom-right PE.
     """
 
