@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=_positive_int, default=None, help="batch size for every layer")
     p.add_argument("--out", required=True, help="output directory (replaced atomically)")
     p.set_defaults(func=_cmd_simulate)
+
+    from rtl.commands import add_rtl_parser
+
+    add_rtl_parser(sub, _positive_int)
     return parser
 
 
