@@ -120,7 +120,7 @@ def _build(cfg: ArrayConfig, lanes: int, sim: str, build_root: Path, waves: bool
         waves=waves,
         build_args=build_args,
         always=False,
-        timescale=("1ns", "1ps") if sim == "verilator" else None,
+        timescale=("1ns", "1ps"),
         log_file=build_dir / "build.log",
     )
     return runner, build_dir, time.perf_counter() - t0
