@@ -18,7 +18,16 @@ __all__ = ["load_workload", "save_layer_table"]
 
 
 def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
-    """Load a workload file as a validated layer table; ``batch`` overrides every layer's batch."""
+    """Load a workload as a validated layer table; ``batch`` overrides every layer's batch.
+
+    ``path`` is a file (SCALE-Sim topology, layer-table CSV or Parquet) or ``zoo:NAME`` (the
+    committed trace of a zoo model; no torch needed).
+    """
+    if isinstance(path, str) and path.startswith("zoo:"):
+        from workloads.zoo import load_zoo_trace
+
+        layers = load_zoo_trace(path[4:])
+        return _with_batch(layers, batch)
     p = Path(path)
     if not p.is_file():
         raise SparsimInputError(
@@ -49,6 +58,10 @@ def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
                 "a SCALE-Sim topology header or a sparsim layer table with columns " + ", ".join(LAYER_COLUMNS),
             )
         layers = validate_layer_table(df, str(p))
+    return _with_batch(layers, batch)
+
+
+def _with_batch(layers: pd.DataFrame, batch: int | None) -> pd.DataFrame:
     if batch is not None:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise SparsimInputError("--batch", "batch", batch, "a positive integer")

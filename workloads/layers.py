@@ -8,13 +8,17 @@ Each row is self-describing: its convolution arithmetic (``compat``) and its spa
 Columns
 -------
 name : str
-op : ``"conv"`` or ``"gemm"``. A linear layer is a GEMM; conv1d is a conv with ``in_h = k_h = 1``.
+op : ``"conv"``, ``"gemm"`` or ``"matmul"``. A linear layer is a GEMM (its weight is the stationary
+    ``[k, n]`` operand); conv1d is a conv with ``in_h = k_h = 1``. A ``matmul`` multiplies two
+    activations (attention's ``Q K^T`` and ``P V``): ``batch * groups`` independent ``[m, k] x [k, n]``
+    products (``groups`` = heads), dense only, since there is no weight to prune.
 batch : int >= 1
 in_h, in_w, in_c : conv input (ignored for gemm, stored as 0)
 out_c : conv output channels
 k_h, k_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups : conv hyper-parameters;
     depthwise is ``groups == in_c == out_c``
-gemm_m, gemm_k, gemm_n : GEMM dims per batch element (op ``gemm``); total rows = batch * gemm_m
+gemm_m, gemm_k, gemm_n : GEMM dims per batch element (ops ``gemm``, ``matmul``); a gemm has
+    ``batch * gemm_m`` rows and ``groups`` independent weights (1 for a linear layer)
 nm_n, nm_m : weight sparsity, at most ``nm_n`` non-zeros in every ``nm_m`` weights; ``1:1`` is dense
 nm_dim : the dimension the N:M groups run along; ``"K"``, the reduced (GEMM K) dimension
 compat : ``"native"`` (standard convolution arithmetic) or ``"scalesim"`` (SCALE-Sim's rounding
@@ -63,7 +67,7 @@ _INT_COLUMNS = (
 )
 LAYER_COLUMNS = ("name", "op", *_INT_COLUMNS, "nm_dim", "compat")
 
-_OPS = ("conv", "gemm")
+_OPS = ("conv", "gemm", "matmul")
 _COMPAT = ("native", "scalesim")
 _NM_DIMS = ("K",)
 
@@ -139,11 +143,16 @@ def gemm_layer(
     batch: int = 1,
     nm: tuple[int, int] = (1, 1),
     compat: str = "native",
+    op: str = "gemm",
+    groups: int = 1,
 ) -> dict[str, Any]:
-    """One GEMM row: ``[batch*m, k] x [k, n]``, the weight being the ``[k, n]`` operand."""
+    """One GEMM row: ``[batch*m, k] x [k, n]``, the weight being the ``[k, n]`` operand.
+
+    With ``op="matmul"``: ``batch * groups`` products of two activations (no weight).
+    """
     return dict(
         name=name,
-        op="gemm",
+        op=op,
         batch=batch,
         in_h=0,
         in_w=0,
@@ -157,7 +166,7 @@ def gemm_layer(
         pad_w=0,
         dil_h=0,
         dil_w=0,
-        groups=1,
+        groups=groups,
         gemm_m=m,
         gemm_k=k,
         gemm_n=n,
@@ -219,10 +228,14 @@ def _validate_row(r: pd.Series, where: str) -> None:
         raise SparsimInputError(where, "nm_m", int(r.nm_m), "M must be >= 1")
     if not 1 <= r.nm_n <= r.nm_m:
         raise SparsimInputError(where, "nm_n", int(r.nm_n), f"N must be in 1..M (M = {int(r.nm_m)})")
-    if r.op == "gemm":
-        for col in ("gemm_m", "gemm_k", "gemm_n"):
+    if r.op in ("gemm", "matmul"):
+        for col in ("gemm_m", "gemm_k", "gemm_n", "groups"):
             if r[col] < 1:
                 raise SparsimInputError(where, col, int(r[col]), "must be >= 1")
+        if r.op == "matmul" and r.nm_n != r.nm_m:
+            raise SparsimInputError(
+                where, "nm", f"{int(r.nm_n)}:{int(r.nm_m)}", "a matmul of two activations has no weight: dense only"
+            )
         return
     for col in ("in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dil_h", "dil_w", "groups"):
         if r[col] < 1:

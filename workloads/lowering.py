@@ -6,7 +6,9 @@ Why: the array only runs GEMMs ``Y[M, N] = X[M, K] x W[K, N]``, with the weight 
   independent GEMMs (``count``). Depthwise (``groups = Cin = Cout``) is therefore ``Cin`` GEMMs of
   ``K = kh*kw``, ``N = 1``: the honest cost of a depthwise layer on a WS array, unlike SCALE-Sim's
   ``Num Filter = 1`` shortcut, which runs one channel and drops the rest.
-- gemm / linear: ``M = B*m``, ``K = k``, ``N = n``.
+- gemm / linear: ``M = B*m``, ``K = k``, ``N = n``, ``groups`` independent weights (usually 1).
+- matmul (two activations, e.g. attention): ``B * groups`` GEMMs of ``M = m``; the right operand
+  plays the stationary role.
 
 The N:M annotation lowers unchanged: its groups run along ``K`` of the weight operand.
 """
@@ -58,10 +60,15 @@ def lower_to_gemms(layers: pd.DataFrame, *, validate: bool = True) -> pd.DataFra
             k = (r.in_c // r.groups) * r.k_h * r.k_w
             n = r.out_c // r.groups
             ifmap = r.batch * r.in_h * r.in_w * (r.in_c // r.groups)
-        else:
+        elif r.op == "gemm":
             ho = wo = 0
-            count = 1
+            count = r.groups
             m, k, n = r.batch * r.gemm_m, r.gemm_k, r.gemm_n
+            ifmap = m * k
+        else:  # matmul
+            ho = wo = 0
+            count = r.batch * r.groups
+            m, k, n = r.gemm_m, r.gemm_k, r.gemm_n
             ifmap = m * k
         rows.append(
             dict(

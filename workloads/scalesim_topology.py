@@ -182,6 +182,8 @@ def write_scalesim_topology(layers: pd.DataFrame, path: str | Path | None = None
         sparsity = f"{r.nm_n}:{r.nm_m}," if any_sparse else ""
         if r.batch != 1:
             raise SparsimInputError(where, "batch", int(r.batch), "SCALE-Sim topologies have no batch; use 1")
+        if r.op == "matmul" or (r.op == "gemm" and r.groups != 1):
+            raise SparsimInputError(where, "op", r.op, "SCALE-Sim has no batched or grouped GEMM")
         if fmt == "gemm":
             if r.op != "gemm":
                 raise SparsimInputError(where, "op", r.op, "the GEMM format holds only gemm layers")
