@@ -30,7 +30,9 @@ def require_torch():
     try:
         import torch
     except ImportError:
-        raise SparsimInputError("trace", "torch", "not installed", "install the torch extra: pip install -e '.[torch]'") from None
+        raise SparsimInputError(
+            "trace", "torch", "not installed", "install the torch extra: pip install -e '.[torch]'"
+        ) from None
     return torch
 
 
@@ -47,9 +49,25 @@ class Trace:
 
 
 _FUNC_NAMES_UNSUPPORTED = {
-    "softmax", "log_softmax", "layer_norm", "batch_norm", "group_norm", "gelu", "relu", "relu6", "silu",
-    "hardswish", "tanh", "sigmoid", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
-    "dropout", "embedding", "interpolate",
+    "softmax",
+    "log_softmax",
+    "layer_norm",
+    "batch_norm",
+    "group_norm",
+    "gelu",
+    "relu",
+    "relu6",
+    "silu",
+    "hardswish",
+    "tanh",
+    "sigmoid",
+    "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "dropout",
+    "embedding",
+    "interpolate",
 }
 
 
@@ -103,8 +121,9 @@ def trace_module(model, example_inputs, *, compat: str = "native", on_meta: bool
             if isinstance(mod, nn.Linear):
                 lead = math.prod(x.shape[:-1])
                 b = int(x.shape[0]) if x.dim() > 1 else 1
-                rows.append(gemm_layer(name, m=lead // b, k=mod.in_features, n=mod.out_features, batch=b,
-                                       compat=compat))
+                rows.append(
+                    gemm_layer(name, m=lead // b, k=mod.in_features, n=mod.out_features, batch=b, compat=compat)
+                )
                 return
             if isinstance(mod, nn.Conv1d):
                 b, c, w = (int(v) for v in x.shape)
@@ -116,8 +135,23 @@ def trace_module(model, example_inputs, *, compat: str = "native", on_meta: bool
                 p = _conv_padding(mod, k, d, name)
             if mod.padding_mode != "zeros":
                 unsupported.append((name, f"padding_mode={mod.padding_mode}"))
-            rows.append(conv_layer(name, in_h=h, in_w=w, in_c=c, out_c=mod.out_channels, k_h=k[0], k_w=k[1],
-                                   stride=s, padding=p, dilation=d, groups=mod.groups, batch=b, compat=compat))
+            rows.append(
+                conv_layer(
+                    name,
+                    in_h=h,
+                    in_w=w,
+                    in_c=c,
+                    out_c=mod.out_channels,
+                    k_h=k[0],
+                    k_w=k[1],
+                    stride=s,
+                    padding=p,
+                    dilation=d,
+                    groups=mod.groups,
+                    batch=b,
+                    compat=compat,
+                )
+            )
 
         return hook
 

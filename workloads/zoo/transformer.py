@@ -62,8 +62,9 @@ class Block(nn.Module):
 class Encoder(nn.Module):
     """BERT-style encoder (post-norm), token ids in."""
 
-    def __init__(self, layers: int, d: int, heads: int, ff: int, vocab: int = 30522, max_pos: int = 512,
-                 pooler: bool = True):
+    def __init__(
+        self, layers: int, d: int, heads: int, ff: int, vocab: int = 30522, max_pos: int = 512, pooler: bool = True
+    ):
         super().__init__()
         self.tok, self.pos, self.typ = nn.Embedding(vocab, d), nn.Embedding(max_pos, d), nn.Embedding(2, d)
         self.ln = nn.LayerNorm(d)
@@ -79,8 +80,16 @@ class Encoder(nn.Module):
 
 
 class ViT(nn.Module):
-    def __init__(self, image: int = 224, patch: int = 16, d: int = 768, layers: int = 12, heads: int = 12,
-                 ff: int = 3072, num_classes: int = 1000):
+    def __init__(
+        self,
+        image: int = 224,
+        patch: int = 16,
+        d: int = 768,
+        layers: int = 12,
+        heads: int = 12,
+        ff: int = 3072,
+        num_classes: int = 1000,
+    ):
         super().__init__()
         self.patch = nn.Conv2d(3, d, patch, patch)
         n = (image // patch) ** 2 + 1
@@ -102,8 +111,9 @@ class GPT2(nn.Module):
     def __init__(self, layers: int = 12, d: int = 768, heads: int = 12, vocab: int = 50257, max_pos: int = 1024):
         super().__init__()
         self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(max_pos, d)
-        self.blocks = nn.ModuleList(Block(d, heads, 4 * d, pre_norm=True, fused_qkv=True, causal=True)
-                                    for _ in range(layers))
+        self.blocks = nn.ModuleList(
+            Block(d, heads, 4 * d, pre_norm=True, fused_qkv=True, causal=True) for _ in range(layers)
+        )
         self.ln = nn.LayerNorm(d)
         self.lm_head = nn.Linear(d, vocab, bias=False)
 
