@@ -143,7 +143,10 @@ def simulate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workloa
                 dram_bw_required=mem.dram_bw_required,
             )
         )
-    return pd.DataFrame(rows, columns=list(STAT_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(STAT_COLUMNS))
+    if "pass" in gemms.columns:  # training passes (workloads.training) keep their label
+        out.insert(2, "pass", gemms["pass"].to_numpy())
+    return out
 
 
 def simulate_layers(layers: pd.DataFrame, cfg: ArrayConfig, source: str = "workload") -> pd.DataFrame:
