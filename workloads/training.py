@@ -59,16 +59,29 @@ def training_passes(
         base = {key: g[key] for key in ("layer", "name", "op", "compat", "out_h", "out_w")}
 
         def row(pass_, tt, kk, nn, nm_, ifmap, weight, ofmap, base=base, copies=copies):
-            rows.append(dict(base, **{
-                "pass": pass_, "count": copies, "gemm_m": tt, "gemm_k": kk, "gemm_n": nn,
-                "nm_n": nm_[0], "nm_m": nm_[1], "ifmap_elems": ifmap, "weight_elems": weight,
-                "ofmap_elems": ofmap, "dense_macs": copies * tt * kk * nn,
-            }))
+            rows.append(
+                dict(
+                    base,
+                    **{
+                        "pass": pass_,
+                        "count": copies,
+                        "gemm_m": tt,
+                        "gemm_k": kk,
+                        "gemm_n": nn,
+                        "nm_n": nm_[0],
+                        "nm_m": nm_[1],
+                        "ifmap_elems": ifmap,
+                        "weight_elems": weight,
+                        "ofmap_elems": ofmap,
+                        "dense_macs": copies * tt * kk * nn,
+                    },
+                )
+            )
 
         if g["op"] == "matmul":
             row("FF", t, k, ncol, (1, 1), t * k, k * ncol, t * ncol)
-            row("BP", t, ncol, k, (1, 1), t * ncol, ncol * k, t * k)      # dA = dC B^T
-            row("BP", k, t, ncol, (1, 1), k * t, t * ncol, k * ncol)      # dB = A^T dC
+            row("BP", t, ncol, k, (1, 1), t * ncol, ncol * k, t * k)  # dA = dC B^T
+            row("BP", k, t, ncol, (1, 1), k * t, t * ncol, k * ncol)  # dB = A^T dC
             continue
         ff_nm = nm if "FF" in sparse else (1, 1)
         bp_nm = nm if "BP" in sparse else (1, 1)
