@@ -43,15 +43,21 @@ def _model(scheme: str, n: int, m: int, srste_lambda: float):
 
     kw = dict(scheme=scheme, n=n, m=m, srste_lambda=srste_lambda)
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
-        BDWPConv2d(16, 32, 3, padding=1, **kw), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        BDWPLinear(32 * 16, 64, **kw), nn.ReLU(),
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        BDWPConv2d(16, 32, 3, padding=1, **kw),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        BDWPLinear(32 * 16, 64, **kw),
+        nn.ReLU(),
         BDWPLinear(64, 10, **kw),
     ), torch
 
 
-def train_digits(scheme: str, nm: tuple[int, int], *, seed: int = 0, epochs: int = 40,
-                 srste_lambda: float = 2e-4) -> dict:
+def train_digits(
+    scheme: str, nm: tuple[int, int], *, seed: int = 0, epochs: int = 40, srste_lambda: float = 2e-4
+) -> dict:
     """Train once; return test accuracy (with the final masks applied) and wall time."""
     n, m = nm
     model, torch = _model(scheme, n, m, srste_lambda if scheme != "dense" else 0.0)
@@ -78,8 +84,14 @@ def train_digits(scheme: str, nm: tuple[int, int], *, seed: int = 0, epochs: int
     model.eval()
     with torch.no_grad():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
-    return {"scheme": scheme, "nm": f"{n}:{m}", "seed": seed, "epochs": epochs,
-            "test_accuracy": acc, "train_seconds": time.perf_counter() - t0}
+    return {
+        "scheme": scheme,
+        "nm": f"{n}:{m}",
+        "seed": seed,
+        "epochs": epochs,
+        "test_accuracy": acc,
+        "train_seconds": time.perf_counter() - t0,
+    }
 
 
 def accuracy_table(seeds=(0, 1, 2), epochs: int = 40) -> pd.DataFrame:
