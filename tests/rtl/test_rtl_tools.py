@@ -34,8 +34,26 @@ def test_port_widths_follow_the_signature():
 
 @pytest.mark.rtl
 def test_generate_writes_verilog_with_interface_ports(tmp_path, capsys):
-    assert main(["rtl", "generate", "nm_array", "--rows", "3", "--cols", "5", "--n", "2", "--m", "8",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "rtl",
+                "generate",
+                "nm_array",
+                "--rows",
+                "3",
+                "--cols",
+                "5",
+                "--n",
+                "2",
+                "--m",
+                "8",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     text = (tmp_path / "nm_array.v").read_text()
     top = text[text.index("module nm_array(") :]
     for name, (lanes, bits) in NMArrayPorts(ArrayConfig(rows=3, cols=5), 8).widths().items():
@@ -46,8 +64,29 @@ def test_generate_writes_verilog_with_interface_ports(tmp_path, capsys):
 
 @pytest.mark.rtl
 def test_rtl_test_command_prints_the_scoreboard(tmp_path, capsys):
-    rc = main(["rtl", "test", "nm_array", "--rows", "3", "--cols", "4", "--n", "1", "--m", "4", "--t", "5",
-               "--k", "19", "--ncol", "6", "--build-dir", str(tmp_path)])
+    rc = main(
+        [
+            "rtl",
+            "test",
+            "nm_array",
+            "--rows",
+            "3",
+            "--cols",
+            "4",
+            "--n",
+            "1",
+            "--m",
+            "4",
+            "--t",
+            "5",
+            "--k",
+            "19",
+            "--ncol",
+            "6",
+            "--build-dir",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     m = re.search(r"outputs checked: (\d+), value mismatches: 0, cycle mismatches: 0", out)

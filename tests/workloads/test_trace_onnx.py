@@ -1,0 +1,56 @@
+"""ONNX tracing gives the same GEMMs as the torch trace of the same model."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch extra not installed")
+pytest.importorskip("onnx", reason="onnx extra not installed")
+
+from simulator.cli import main  # noqa: E402
+from simulator.errors import SparsimInputError  # noqa: E402
+from workloads.lowering import lower_to_gemms  # noqa: E402
+from workloads.trace_onnx import trace_onnx  # noqa: E402
+from workloads.trace_torch import trace_module  # noqa: E402
+from workloads.zoo.cnn import mobilenet_v2  # noqa: E402
+from workloads.zoo.transformer import minilm_l6  # noqa: E402
+
+COLS = ["op", "count", "gemm_m", "gemm_k", "gemm_n"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize(
+    "build,x",
+    [(mobilenet_v2, lambda: torch.randn(2, 3, 224, 224)), (minilm_l6, lambda: torch.zeros(2, 16, dtype=torch.long))],
+    ids=["mobilenet_v2", "minilm_l6"],
+)
+def test_onnx_trace_equals_torch_trace(tmp_path, build, x):
+    model = build().eval()
+    inp = x()
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(model, (inp,), str(path), dynamo=False)
+    via_onnx = lower_to_gemms(trace_onnx(path).layers)[COLS]
+    via_torch = lower_to_gemms(trace_module(model, inp).layers)[COLS]
+    assert via_onnx.values.tolist() == via_torch.values.tolist()
+
+
+def test_unreadable_onnx(tmp_path, capsys):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00\x01 this is not a protobuf")
+    with pytest.raises(SparsimInputError, match="not a readable ONNX model"):
+        trace_onnx(bad)
+    assert main(["trace", str(bad), "--out", str(tmp_path / "t.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ONNX" in err[0]
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_trace_cli_zoo(tmp_path, capsys):
+    out = tmp_path / "r18.parquet"
+    assert main(["trace", "resnet18", "--batch", "4", "--out", str(out)]) == 0
+    import pandas as pd
+
+    t = pd.read_parquet(out)
+    assert len(t) == 21 and (t.batch == 4).all()
+    assert "BatchNorm2d x20" in capsys.readouterr().out
+    assert main(["trace", "alexnet", "--out", str(tmp_path / "x.csv")]) == 2
