@@ -118,6 +118,18 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if args.study == "sat":
+        from reports.sat_report import reproduce_sat
+
+        out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "reports" / "reference" / "sat"
+        reproduce_sat(out, quick=args.quick)
+    print(f"wrote {out}/README.md and its CSV/PNG files")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sparsim",
@@ -159,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scalesim", action="store_true", help="write SCALE-Sim's topology format instead")
     t.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
     t.set_defaults(func=_cmd_trace)
+
+    r = sub.add_parser("reproduce", help="regenerate a reproduction report (reports/reference/...)")
+    r.add_argument("study", choices=("sat",))
+    r.add_argument("--out", default=None, help="output directory (default: reports/reference/STUDY)")
+    r.add_argument("--quick", action="store_true", help="fewer models, seeds and epochs (for tests)")
+    r.set_defaults(func=_cmd_reproduce)
 
     from rtl.commands import add_rtl_parser
 
