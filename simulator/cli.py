@@ -95,6 +95,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         from workloads.zoo import DEFAULT_SEQ_LEN, trace_zoo
 
         trace = trace_zoo(args.model, batch=args.batch, seq_len=args.seq_len or DEFAULT_SEQ_LEN)
+    if not args.allow_unsupported:
+        trace.check(args.model)
     layers = trace.layers
     tmp = out.with_name(f".{out.name}.tmp")
     if args.scalesim:
@@ -169,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=_positive_int, default=1)
     t.add_argument("--seq-len", type=_positive_int, default=None, help="sequence length of text models")
     t.add_argument("--scalesim", action="store_true", help="write SCALE-Sim's topology format instead")
+    t.add_argument(
+        "--allow-unsupported",
+        action="store_true",
+        help="list weight layers that cannot be lowered (Conv3d, ConvTranspose...) and go on",
+    )
     t.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
     t.set_defaults(func=_cmd_trace)
 

@@ -66,7 +66,18 @@ def trace_onnx(path: str | Path, batch: int | None = None) -> Trace:
             raise SparsimInputError(str(p), f"node {node.name or node.op_type}", name, "needs a fully known shape")
         return s
 
-    rows, unsupported = [], []
+    rows, unsupported, compute = [], [], []
+    heavy_ops = {
+        "ConvTranspose",
+        "ConvInteger",
+        "QLinearConv",
+        "LSTM",
+        "GRU",
+        "RNN",
+        "Einsum",
+        "QLinearMatMul",
+        "MatMulInteger",
+    }
     for i, node in enumerate(g.node):
         name = node.name or f"{node.op_type}_{i}"
         op = node.op_type
@@ -77,8 +88,17 @@ def trace_onnx(path: str | Path, batch: int | None = None) -> Trace:
             a = _attrs(node)
             x = shape(node.input[0], node)
             w = inits[node.input[1]]
+            if len(x) == 3:  # Conv1d: a 2-D conv of height 1
+                x, w = (x[0], x[1], 1, x[2]), (w[0], w[1], 1, w[2])
+                a = dict(a)
+                for key, one in (("strides", 1), ("dilations", 1)):
+                    if key in a:
+                        a[key] = [one, a[key][0]]
+                if "pads" in a:
+                    a["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
             if len(x) != 4:
                 unsupported.append((name, f"Conv{len(x) - 2}d"))
+                compute.append((name, f"Conv{len(x) - 2}d"))
                 continue
             if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
                 unsupported.append((name, "Conv auto_pad"))
@@ -128,9 +148,11 @@ def trace_onnx(path: str | Path, batch: int | None = None) -> Trace:
                 rows.append(gemm_layer(name, m=xa[-2], k=k, n=n, batch=b, groups=groups, op="matmul"))
         else:
             unsupported.append((name, op))
+            if op in heavy_ops:
+                compute.append((name, op))
     if not rows:
         raise SparsimInputError(str(p), "graph", p.name, "no Conv, Gemm or MatMul node found")
     layers = layer_table(rows, source=str(p))
     if batch is not None:
         layers = layers.assign(batch=batch)
-    return Trace(layers=layers, unsupported=unsupported)
+    return Trace(layers=layers, unsupported=unsupported, unsupported_compute=compute)

@@ -38,14 +38,32 @@ def require_torch():
 
 @dataclass
 class Trace:
-    """A traced model: the layer table and what was not lowered (name, kind) in call order."""
+    """A traced model: the layer table and what was not lowered (name, kind) in call order.
+
+    ``unsupported_compute`` lists the subset that carries weights and real MACs (``Conv3d``,
+    ``ConvTranspose2d``, an RNN...): leaving those out would understate the workload, so the CLI
+    refuses such a model unless asked to go on (:meth:`check`).
+    """
 
     layers: pd.DataFrame
     unsupported: list[tuple[str, str]] = field(default_factory=list)
+    unsupported_compute: list[tuple[str, str]] = field(default_factory=list)
 
     def unsupported_summary(self) -> str:
         counts = Counter(kind for _, kind in self.unsupported)
         return ", ".join(f"{k} x{n}" for k, n in sorted(counts.items())) or "none"
+
+    def check(self, source: str) -> None:
+        """Raise on the first weight-bearing layer that was not lowered."""
+        if self.unsupported_compute:
+            name, kind = self.unsupported_compute[0]
+            raise SparsimInputError(
+                f"{source} layer {name}",
+                "type",
+                kind,
+                "not supported (lowered: Conv1d/Conv2d, Linear, matmul/bmm/SDPA); "
+                "--allow-unsupported lists it and goes on",
+            )
 
 
 _FUNC_NAMES_UNSUPPORTED = {
@@ -110,6 +128,7 @@ def trace_module(model, example_inputs, *, compat: str = "native", on_meta: bool
 
     rows: list[dict] = []
     unsupported: list[tuple[str, str]] = []
+    compute: list[tuple[str, str]] = []
     depth = [0]  # > 0 while inside a lowered module (its own F.conv/F.linear are not re-counted)
     leaf = [0]  # > 0 while inside an unsupported leaf module (already listed by its type)
     supported = (nn.Conv1d, nn.Conv2d, nn.Linear)
@@ -168,6 +187,9 @@ def trace_module(model, example_inputs, *, compat: str = "native", on_meta: bool
             def enter(m_, a_, n_=name):
                 if depth[0] == 0:
                     unsupported.append((n_, type(m_).__name__))
+                    heavy = any(p.dim() >= 2 for p in m_.parameters(recurse=False))
+                    if heavy and not isinstance(m_, nn.Embedding):
+                        compute.append((n_, type(m_).__name__))
                 leaf[0] += 1
 
             def leave(m_, a_, o_):
@@ -218,4 +240,6 @@ def trace_module(model, example_inputs, *, compat: str = "native", on_meta: bool
             h.remove()
     if not rows:
         raise SparsimInputError("trace", "model", type(model).__name__, "no conv, linear or matmul layer found")
-    return Trace(layers=layer_table(rows, source=type(model).__name__), unsupported=unsupported)
+    return Trace(
+        layers=layer_table(rows, source=type(model).__name__), unsupported=unsupported, unsupported_compute=compute
+    )

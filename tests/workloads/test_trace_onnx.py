@@ -54,3 +54,38 @@ def test_trace_cli_zoo(tmp_path, capsys):
     assert len(t) == 21 and (t.batch == 4).all()
     assert "BatchNorm2d x20" in capsys.readouterr().out
     assert main(["trace", "alexnet", "--out", str(tmp_path / "x.csv")]) == 2
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_unsupported_weight_layer_is_refused_unless_allowed(tmp_path, capsys):
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 2, stride=2)).eval()
+    path = tmp_path / "up.onnx"
+    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), dynamo=False)
+    assert main(["trace", str(path), "--out", str(tmp_path / "t.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ConvTranspose" in err[0] and "--allow-unsupported" in err[0]
+    assert not (tmp_path / "t.csv").exists()
+    assert main(["trace", str(path), "--allow-unsupported", "--out", str(tmp_path / "t.csv")]) == 0
+    assert "ConvTranspose x1" in capsys.readouterr().out
+
+
+def test_torch_trace_flags_weight_layers_it_cannot_lower():
+    from torch import nn
+
+    from workloads.trace_torch import trace_module
+
+    tr = trace_module(nn.Sequential(nn.Conv3d(2, 4, 3), nn.Flatten(), nn.Linear(108, 5)), torch.randn(1, 2, 5, 5, 5))
+    assert ("0", "Conv3d") in tr.unsupported_compute
+    with pytest.raises(SparsimInputError, match="Conv3d"):
+        tr.check("model")
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert main(["trace", "resnet18", "--out", "/tmp/never.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install -e '.[torch]'" in err
