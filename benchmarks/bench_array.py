@@ -19,7 +19,6 @@ across runs.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import report
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "scalesim"
@@ -157,18 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append(("SCALE-Sim Total Cycles equal ours, all layers", float(same == "yes"), "1", same))
 
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure'.ljust(width)}  {'value':>14}  {'target':>10}  status")
-    for name, value, target, status in rows:
-        shown = f"{value:,.3f}" if isinstance(value, float) and value < 1000 else f"{value:,.0f}"
-        print(f"{name.ljust(width)}  {shown:>14}  {target:>10}  {status}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as fh:
-        wr = csv.writer(fh)
-        wr.writerow(["measure", "value", "target", "status"])
-        wr.writerows(rows)
-    print(f"wrote {out}")
+    report(rows, ("measure", "value", "target", "status"), args.out)
     return 0
 
 

@@ -9,7 +9,6 @@ Prints a table and writes ``benchmarks/results/bench_rtl.csv``.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _report import report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,16 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         ("fold-level model cycles/s", cycles / fold_s, f"{fold_s * 1e6:.0f} us"),
         ("RTL outputs checked / mismatches", big.outputs_checked, big.summary),
     ]
-    for name, value, note in rows:
-        shown = f"{value:,.0f}" if isinstance(value, int | float) else value
-        print(f"{name:<50} {shown:>28}  {note}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as fh:
-        wr = csv.writer(fh)
-        wr.writerow(["measure", "value", "note"])
-        wr.writerows(rows)
-    print(f"wrote {out}")
+    report(rows, ("measure", "value", "note"), args.out)
     return 0
 
 

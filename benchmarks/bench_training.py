@@ -11,7 +11,6 @@ Prints a table and writes ``benchmarks/results/bench_training.csv``:
 
 from __future__ import annotations
 
-import csv
 import os
 import statistics
 import subprocess
@@ -19,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _report import report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,16 +81,7 @@ def main() -> int:
         ),
         ("trace resnet50 batch 32, whole process [s]", trace_wall, "", ""),
     ]
-    for name, value, target, status in rows:
-        shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
-        print(f"{name:<52} {shown:>16}  {target:>6}  {status}")
-    out_csv = REPO / "benchmarks/results/bench_training.csv"
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    with out_csv.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["measure", "value", "target", "status"])
-        w.writerows(rows)
-    print(f"wrote {out_csv}")
+    report(rows, ("measure", "value", "target", "status"), REPO / "benchmarks/results/bench_training.csv")
     return 0
 
 
