@@ -1,0 +1,175 @@
+"""Sparse matrices for SpGEMM: generators, real matrices shipped in packages, user files, DNN data.
+
+Every matrix has a short name usable from the CLI (:data:`MATRICES`, :func:`load_matrix`):
+
+- ``rmatS`` (S = 8..20): R-MAT / Kronecker with the Graph500 parameters a = 0.57, b = c = 0.19,
+  d = 0.05, 2^S vertices, edge factor 16, vertex labels randomly permuted as Graph500 does, seeded;
+  duplicate edges are summed (values count multiplicity).
+- ``erS``: Erdos-Renyi with 2^S vertices and 16 edges per vertex on average, seeded.
+- pyamg's gallery example data (``bar``, ``airfoil``, ``knot``, ``recirc_flow``, ``unit_cube``,
+  ``unit_square``, ``local_disc_galerkin_diffusion``, and ``helmholtz_2D``, whose complex values we
+  replace by their real part), loaded with ``scipy.io.loadmat`` key ``A``.
+- ``propack``: scipy's PROPACK test matrix (1850 x 712, 8,636 non-zeros; the Harwell-Boeing illc1850
+  shape). It is stored as a pickled object array inside scipy's own test data; we load that one
+  trusted package file, never a user's.
+- ``minilm_ffn_in`` / ``minilm_ffn_out``: all-MiniLM-L6-v2's first FFN weights (1536 x 384 and
+  384 x 1536) magnitude-pruned to 10% density: real trained weights.
+- A user's Matrix Market file (``.mtx``), validated.
+
+All loaders return ``scipy.sparse.csr_matrix`` of float64 with sorted indices and no duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from simulator.errors import SparsimInputError
+
+__all__ = ["MATRICES", "rmat", "erdos_renyi", "load_matrix", "read_matrix_market", "canonical"]
+
+PYAMG = (
+    "bar",
+    "airfoil",
+    "knot",
+    "recirc_flow",
+    "unit_cube",
+    "unit_square",
+    "local_disc_galerkin_diffusion",
+    "helmholtz_2D",
+)
+
+
+def canonical(a) -> sp.csr_matrix:
+    """CSR, float64, duplicates summed, explicit zeros dropped, indices sorted."""
+    m = sp.csr_matrix(a, dtype=np.float64)
+    m.sum_duplicates()
+    m.eliminate_zeros()
+    m.sort_indices()
+    return m
+
+
+def rmat(
+    scale: int, edge_factor: int = 16, a: float = 0.57, b: float = 0.19, c: float = 0.19, seed: int = 0
+) -> sp.csr_matrix:
+    """Graph500 R-MAT: ``2^scale`` vertices, ``edge_factor * 2^scale`` edges (before summing)."""
+    if not 1 <= scale <= 26:
+        raise SparsimInputError("rmat", "scale", scale, "an integer from 1 to 26")
+    n = 1 << scale
+    edges = edge_factor * n
+    rng = np.random.default_rng(seed)
+    rows = np.zeros(edges, dtype=np.int64)
+    cols = np.zeros(edges, dtype=np.int64)
+    ab, abc = a + b, a + b + c
+    for bit in range(scale):
+        r = rng.random(edges)
+        row_bit = r >= ab  # quadrants c, d: lower half
+        col_bit = ((r >= a) & (r < ab)) | (r >= abc)  # quadrants b, d: right half
+        rows |= row_bit.astype(np.int64) << bit
+        cols |= col_bit.astype(np.int64) << bit
+    perm = rng.permutation(n)
+    return canonical(sp.coo_matrix((np.ones(edges), (perm[rows], perm[cols])), shape=(n, n)))
+
+
+def erdos_renyi(scale: int, avg_degree: int = 16, seed: int = 0) -> sp.csr_matrix:
+    """Uniformly random edges: ``2^scale`` vertices, ``avg_degree * 2^scale`` edges (summed)."""
+    n = 1 << scale
+    rng = np.random.default_rng(seed)
+    e = avg_degree * n
+    return canonical(sp.coo_matrix((np.ones(e), (rng.integers(0, n, e), rng.integers(0, n, e))), shape=(n, n)))
+
+
+def read_matrix_market(path: str | Path) -> sp.csr_matrix:
+    """A user's Matrix Market file, with one clear error line when it is malformed."""
+    import scipy.io
+
+    p = Path(path)
+    if not p.is_file():
+        raise SparsimInputError(str(p), "file", str(p), "an existing Matrix Market (.mtx) file")
+    try:
+        with p.open("rb") as fh:
+            head = fh.readline()
+        if not head.startswith(b"%%MatrixMarket"):
+            raise SparsimInputError(
+                str(p),
+                "header",
+                head[:40].decode(errors="replace").strip(),
+                "a Matrix Market file starts with '%%MatrixMarket matrix ...'",
+            )
+        m = scipy.io.mmread(str(p))
+    except SparsimInputError:
+        raise
+    except Exception as err:
+        raise SparsimInputError(
+            str(p), "file", p.name, f"malformed Matrix Market ({str(err).splitlines()[0][:80] or type(err).__name__})"
+        ) from None
+    if not sp.issparse(m):
+        m = sp.csr_matrix(m)
+    if np.iscomplexobj(m.data):
+        raise SparsimInputError(str(p), "field", "complex", "real or integer matrices only")
+    return canonical(m)
+
+
+def _pyamg(name: str) -> sp.csr_matrix:
+    import scipy.io
+
+    try:
+        import pyamg
+    except ImportError:
+        raise SparsimInputError("matrix", name, "pyamg not installed", "pip install pyamg") from None
+    path = Path(pyamg.__file__).parent / "gallery" / "example_data" / f"{name}.mat"
+    a = scipy.io.loadmat(str(path))["A"]
+    if np.iscomplexobj(a.data):
+        a = a.real
+    return canonical(a)
+
+
+def _propack() -> sp.csr_matrix:
+    import scipy
+
+    path = Path(scipy.__file__).parent / "sparse" / "linalg" / "tests" / "propack_test_data.npz"
+    with np.load(path, allow_pickle=True) as d:  # scipy's own packaged test data, not user input
+        return canonical(d["A_real"].item())
+
+
+def _minilm(which: str, density: float = 0.10) -> sp.csr_matrix:
+    from workloads.weight_stats import load_safetensors, minilm_weights_path
+
+    t = load_safetensors(minilm_weights_path())
+    w = t["encoder.layer.0.intermediate.dense.weight"] if which == "in" else t["encoder.layer.0.output.dense.weight"]
+    w = w.astype(np.float64)
+    thresh = np.quantile(np.abs(w), 1 - density)
+    return canonical(np.where(np.abs(w) >= thresh, w, 0.0))
+
+
+def _names() -> dict[str, str]:
+    names = {f"rmat{s}": f"R-MAT scale {s}, edge factor 16 (Graph500)" for s in range(8, 21)}
+    names.update({f"er{s}": f"Erdos-Renyi, 2^{s} vertices, degree 16" for s in range(8, 21)})
+    names.update({k: f"pyamg gallery: {k}" for k in PYAMG})
+    names["propack"] = "scipy PROPACK test matrix 1850x712 (illc1850 shape)"
+    names["minilm_ffn_in"] = "all-MiniLM-L6-v2 layer-0 FFN-in weight 1536x384, 10% by magnitude"
+    names["minilm_ffn_out"] = "all-MiniLM-L6-v2 layer-0 FFN-out weight 384x1536, 10% by magnitude"
+    return names
+
+
+MATRICES = _names()
+
+
+def load_matrix(spec: str, seed: int = 0) -> sp.csr_matrix:
+    """A built-in matrix by name (see :data:`MATRICES`) or a Matrix Market file path."""
+    if spec in MATRICES:
+        if spec.startswith("rmat"):
+            return rmat(int(spec[4:]), seed=seed)
+        if spec.startswith("er"):
+            return erdos_renyi(int(spec[2:]), seed=seed)
+        if spec in PYAMG:
+            return _pyamg(spec)
+        if spec == "propack":
+            return _propack()
+        return _minilm("in" if spec == "minilm_ffn_in" else "out")
+    if os.sep in spec or spec.endswith(".mtx") or Path(spec).exists():
+        return read_matrix_market(spec)
+    raise SparsimInputError("--matrix", "matrix", spec, "a built-in name (see `sparsim spgemm --list`) or a .mtx file")
