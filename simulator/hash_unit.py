@@ -109,14 +109,15 @@ class HashUnitTrace:
     """Observable events with their cycles."""
 
     accepted: list[tuple[int, int, int]] = field(default_factory=list)  # (cycle, key, value)
-    drained: list[tuple[int, int, int]] = field(default_factory=list)   # (cycle, key, value)
+    drained: list[tuple[int, int, int]] = field(default_factory=list)  # (cycle, key, value)
     done_cycle: int = -1
     overflow_cycle: int = -1
     probes: int = 0
 
 
-def run_hash_unit_cl(stim: Stimulus, cfg: HashUnitConfig, max_cycles: int = 1_000_000,
-                     broken: str | None = None) -> HashUnitTrace:
+def run_hash_unit_cl(
+    stim: Stimulus, cfg: HashUnitConfig, max_cycles: int = 1_000_000, broken: str | None = None
+) -> HashUnitTrace:
     """Step the unit and its driver cycle by cycle (see the module docstring).
 
     ``broken`` injects a known bug, to prove the RTL cross-check catches it: ``"no_forwarding"``
@@ -124,14 +125,14 @@ def run_hash_unit_cl(stim: Stimulus, cfg: HashUnitConfig, max_cycles: int = 1_00
     """
     mask = cfg.slots - 1
     kmask = (1 << cfg.key_bits) - 1
-    mem = [(0, 0, 0)] * cfg.slots          # (valid, key, value)
-    rd_data = (0, 0, 0)                    # read data registered at the last edge
-    fwd = None                             # (addr, entry) written in the previous cycle
-    b = None                               # [key, value, addr, compares so far]
+    mem = [(0, 0, 0)] * cfg.slots  # (valid, key, value)
+    rd_data = (0, 0, 0)  # read data registered at the last edge
+    fwd = None  # (addr, entry) written in the previous cycle
+    b = None  # [key, value, addr, compares so far]
     trace = HashUnitTrace()
     items = list(stim.items)
     nxt, wait = 0, (items[0][2] if items else 0)
-    state = "run"                          # run -> drain -> done -> run
+    state = "run"  # run -> drain -> done -> run
     gap = stim.drain_gap if not items else None
     drain_req = False
     d_slot, d_exam = 0, False
