@@ -302,7 +302,49 @@ def _inner(a_ptr, a_idx, a_val, bt_ptr, bt_idx, bt_val, nrows, ncols):
 
 
 @numba.njit(cache=True)
-def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, limit, frag_limit, threads, fragmented):
+def _cut_windows(flops, lo, hi, limit, frag_limit, fragments, fragmented):
+    """SMASH windows over rows [lo, hi): consecutive rows whose flops fit the table at its load
+    factor; in V3 (``fragmented``) rows go round-robin to fragments and each fragment's flops must
+    fit ``frag_limit``, and a row too heavy for a fragment gets a window of its own over the whole
+    table. Returns (starts, ends, split) arrays; ``end == start`` marks a row too heavy for the table."""
+    starts = np.empty(hi - lo + 1, dtype=np.int64)
+    ends = np.empty(hi - lo + 1, dtype=np.int64)
+    split_w = np.zeros(hi - lo + 1, dtype=np.bool_)
+    facc = np.zeros(max(fragments, 1), dtype=np.int64)
+    nw = 0
+    start = lo
+    while start < hi:
+        end = start
+        acc = 0
+        for t in range(facc.shape[0]):
+            facc[t] = 0
+        split = fragmented and flops[start] <= frag_limit
+        while end < hi:
+            if split:
+                f = (end - start) % fragments
+                if facc[f] + flops[end] > frag_limit:
+                    break
+                facc[f] += flops[end]
+            elif fragmented:
+                if end > start or flops[end] > limit:
+                    break
+            else:
+                if acc + flops[end] > limit:
+                    break
+                acc += flops[end]
+            end += 1
+        starts[nw] = start
+        ends[nw] = end
+        split_w[nw] = split
+        nw += 1
+        if end == start:
+            break
+        start = end
+    return starts[:nw], ends[:nw], split_w[:nw]
+
+
+@numba.njit(cache=True)
+def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, w_start, w_end, w_split, threads):
     n = a_ptr.shape[0] - 1
     total = 0
     for i in range(n):
@@ -321,35 +363,11 @@ def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, limi
     windows = 0
     overflow = 0
     written = 0
-    start = 0
-    frag = size
-    if fragmented:
-        frag = 1
-        while frag * 2 <= size // threads:
-            frag *= 2
-    facc = np.zeros(threads, dtype=np.int64)
-    while start < n:
-        # cut a window: consecutive rows whose flops stay within the limit (per fragment in V3;
-        # a V3 row too heavy for a fragment gets a window of its own over the whole table)
-        end = start
-        acc = 0
-        for t in range(threads):
-            facc[t] = 0
-        split = fragmented and flops[start] <= frag_limit
-        while end < n:
-            if split:
-                f = (end - start) % threads
-                if facc[f] + flops[end] > frag_limit:
-                    break
-                facc[f] += flops[end]
-            elif fragmented:
-                if end > start or flops[end] > limit:
-                    break
-            else:
-                if acc + flops[end] > limit:
-                    break
-                acc += flops[end]
-            end += 1
+    frag = 1
+    while frag * 2 <= size // threads:
+        frag *= 2
+    for w in range(w_start.shape[0]):
+        start, end, split = w_start[w], w_end[w], w_split[w]
         if end == start:
             return c_ptr, c_idx, c_val, probes, atomics, windows, -1 - start, written
         windows += 1
@@ -409,11 +427,28 @@ def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, limi
             order = np.argsort(c_idx[lo:hi])
             c_idx[lo:hi] = c_idx[lo:hi][order]
             c_val[lo:hi] = c_val[lo:hi][order]
-        start = end
     return c_ptr, c_idx[: c_ptr[n]].copy(), c_val[: c_ptr[n]].copy(), probes, atomics, windows, overflow, written
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def smash_limits(cfg: SmashConfig, version: int) -> tuple[int, int, int]:
+    """(table slots, window flops limit, V3 fragment flops limit) of a SMASH version."""
+    entries = cfg.entries(version)
+    size = 1 << (entries.bit_length() - 1)
+    limit = int(size * cfg.load_factor)
+    frag_limit = 0
+    if version == 3:
+        frag_limit = int((1 << max(0, (size // cfg.fragments).bit_length() - 1)) * cfg.load_factor)
+    return size, limit, frag_limit
+
+
+def smash_windows(flops: np.ndarray, cfg: SmashConfig, version: int, lo: int = 0, hi: int | None = None):
+    """Window (start, end, split) arrays over rows [lo, hi) for SMASH ``version`` (1, 2 or 3)."""
+    _, limit, frag_limit = smash_limits(cfg, version)
+    hi = len(flops) if hi is None else hi
+    return _cut_windows(np.asarray(flops, dtype=np.int64), lo, hi, limit, frag_limit, cfg.fragments, version == 3)
 
 
 def _check(a, b) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -485,11 +520,7 @@ def spgemm(
         cfg = smash or SmashConfig()
         version = int(algorithm[-1])
         entries = cfg.entries(version)
-        size = 1 << (entries.bit_length() - 1)  # the table is a power of two
-        limit = int(size * cfg.load_factor)
-        frag_limit = 0
-        if version == 3:
-            frag_limit = int((1 << max(0, (size // cfg.fragments).bit_length() - 1)) * cfg.load_factor)
+        size, limit, frag_limit = smash_limits(cfg, version)
         worst = int(flops.max(initial=0))
         per_row_cap = limit
         if worst > per_row_cap:
@@ -501,8 +532,9 @@ def spgemm(
                 f"too small for a window: row {row} alone has {worst:,} partial products, "
                 f"the table takes {per_row_cap:,} at load factor {cfg.load_factor}",
             )
+        w_start, w_end, w_split = smash_windows(flops, cfg, version)
         cp, ci, cv, probes, atomics, windows, overflow, written = _smash(
-            ap, ai, av, bp, bi, bv, flops, m, entries, limit, frag_limit, cfg.fragments, version == 3
+            ap, ai, av, bp, bi, bv, flops, m, entries, w_start, w_end, w_split, cfg.fragments
         )
         if overflow:
             raise RuntimeError(f"SMASH table overflowed {overflow} times: window cutting is broken")
