@@ -60,10 +60,18 @@ class PiumaConfig:
     def __post_init__(self) -> None:
         src = "PiumaConfig"
         ints = {
-            "cores": (1, 1024), "threads_per_core": (1, 128), "cache_kb": (1, 1 << 20), "cache_ways": (1, 64),
-            "line_bytes": (8, 4096), "cache_hit_cycles": (1, 1000), "dram_latency_cycles": (1, 100_000),
-            "scratchpad_kb": (1, 1 << 22), "scratchpad_banks": (1, 1024), "sp_latency_cycles": (1, 1000),
-            "sp_atomic_cycles": (1, 1000), "alu_cycles": (1, 1000),
+            "cores": (1, 1024),
+            "threads_per_core": (1, 128),
+            "cache_kb": (1, 1 << 20),
+            "cache_ways": (1, 64),
+            "line_bytes": (8, 4096),
+            "cache_hit_cycles": (1, 1000),
+            "dram_latency_cycles": (1, 100_000),
+            "scratchpad_kb": (1, 1 << 22),
+            "scratchpad_banks": (1, 1024),
+            "sp_latency_cycles": (1, 1000),
+            "sp_atomic_cycles": (1, 1000),
+            "alu_cycles": (1, 1000),
         }
         for key, (lo, hi) in ints.items():
             v = getattr(self, key)
@@ -77,10 +85,13 @@ class PiumaConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
                 raise SparsimInputError(src, key, v, "a positive number")
-        sets = self.cache_kb * 1024 // (self.line_bytes * self.cache_ways)
-        if sets < 1 or sets & (sets - 1):
-            raise SparsimInputError(src, "cache_kb", self.cache_kb,
-                                    "cache_kb * 1024 / (line_bytes * cache_ways) must be a power of two")
+        if (self.cache_kb * 1024) % (self.line_bytes * self.cache_ways):
+            raise SparsimInputError(
+                src,
+                "cache_kb",
+                self.cache_kb,
+                "must hold a whole number of sets (cache_kb * 1024 / (line_bytes * cache_ways))",
+            )
 
     @property
     def cache_sets(self) -> int:
@@ -112,3 +123,137 @@ def load_machine(path: str | Path | None) -> PiumaConfig:
         raise SparsimInputError(str(p), err.field, err.value, err.allowed) from None
     except TypeError as err:
         raise SparsimInputError(str(p), "<keys>", str(err), "valid machine keys") from None
+
+
+# --------------------------------------------------------------------------------------------
+# SpGEMM on the machine
+
+CYCLE_ALGORITHMS = {"gustavson_spa": 0, "hash": 1, "smash_v1": 2, "smash_v2": 3, "smash_v3": 4}
+
+
+def _hash_probe_counts(a, b, flops):
+    """Per partial product, the probes a thread-private Nagasaka table needs (row order)."""
+    import numba  # noqa: F401  (the kernel below is compiled by simulator.piuma_cl's module)
+    import numpy as np
+
+    from simulator.piuma_cl import hash_probe_counts
+
+    return hash_probe_counts(
+        a.indptr.astype(np.int64),
+        a.indices.astype(np.int64),
+        b.indptr.astype(np.int64),
+        b.indices.astype(np.int64),
+        flops,
+        int(flops.sum()),
+    )
+
+
+def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, smash=None) -> tuple[Any, dict]:
+    """Run ``C = A x B`` with ``algorithm`` on the machine; return (C, statistics).
+
+    C comes from the functional model (:mod:`simulator.spgemm_fl`); the statistics from the
+    cycle-level engine (:mod:`simulator.piuma_cl`).
+    """
+    import numpy as np
+
+    from simulator.piuma_cl import run_rowwise
+    from simulator.spgemm_fl import SmashConfig, _check, row_flops, smash_limits, smash_windows, spgemm
+    from simulator.spgemm_host import flop_chunks
+
+    if algorithm not in CYCLE_ALGORITHMS:
+        raise SparsimInputError(
+            "--algorithm", "algorithm", algorithm, f"the machine model runs: {', '.join(CYCLE_ALGORITHMS)}"
+        )
+    m = machine or PiumaConfig()
+    scfg = smash or SmashConfig(table_bytes=m.scratchpad_kb * 1024, fragments=min(m.scratchpad_banks, 64))
+    a, b = _check(a, b)
+    c, counts = spgemm(a, b, algorithm, smash=scfg)
+    flops = row_flops(a, b)
+    pp_off = np.zeros(a.shape[0] + 1, dtype=np.int64)
+    np.cumsum(flops, out=pp_off[1:])
+    alg = CYCLE_ALGORITHMS[algorithm]
+    hash_probes = _hash_probe_counts(a, b, flops) if algorithm == "hash" else np.zeros(1, dtype=np.uint8)
+    win_bounds = np.zeros(1, dtype=np.int64)
+    win_masks = np.zeros(1, dtype=np.int64)
+    win_split = np.zeros(1, dtype=np.bool_)
+    core_win = np.zeros(m.cores + 1, dtype=np.int64)
+    size = 1
+    if algorithm.startswith("smash"):
+        version = int(algorithm[-1])
+        size, limit, _ = smash_limits(scfg, version)
+        blocks = flop_chunks(flops, m.cores)
+        blocks = np.concatenate([blocks, np.full(m.cores + 1 - len(blocks), a.shape[0], dtype=np.int64)])
+        starts, ends, splits = [], [], []
+        for ci in range(m.cores):
+            core_win[ci] = len(starts)
+            s, e, sp_ = smash_windows(flops, b.shape[1], scfg, version, int(blocks[ci]), int(blocks[ci + 1]))
+            starts += s.tolist()
+            ends += e.tolist()
+            splits += sp_.tolist()
+        core_win[m.cores] = len(starts)
+        win_bounds = np.array(starts + [a.shape[0]], dtype=np.int64)
+        bound = np.minimum(flops, b.shape[1])
+        bound_off = np.zeros(len(bound) + 1, dtype=np.int64)
+        np.cumsum(bound, out=bound_off[1:])
+        masks = []
+        for s_, e_, sp_ in zip(starts, ends, splits, strict=True):
+            # the part of the table a window uses: room for twice its partial products (per
+            # fragment in a split V3 window), never more than the table
+            if sp_:
+                per = np.zeros(scfg.fragments, dtype=np.int64)
+                np.add.at(per, np.arange(e_ - s_) % scfg.fragments, bound[s_:e_])
+                t = scfg.fragments * (1 << max(1, (2 * int(per.max()) - 1).bit_length()))
+            else:
+                t = 1 << max(1, (2 * int(bound_off[e_] - bound_off[s_]) - 1).bit_length())
+            masks.append(min(size, t) - 1)
+        win_masks = np.array(masks or [0], dtype=np.int64)
+        win_split = np.array(splits or [False], dtype=np.bool_)
+    line_shift = m.line_bytes.bit_length() - 1
+    out = run_rowwise(
+        alg,
+        a.indptr.astype(np.int64),
+        a.indices.astype(np.int64),
+        b.indptr.astype(np.int64),
+        b.indices.astype(np.int64),
+        np.diff(c.indptr).astype(np.int64),
+        hash_probes,
+        pp_off,
+        win_bounds,
+        win_masks,
+        win_split,
+        core_win,
+        size,
+        scfg.fragments,
+        m.cores,
+        m.threads_per_core,
+        m.cache_sets,
+        m.cache_ways,
+        line_shift,
+        m.cache_hit_cycles,
+        m.dram_latency_cycles,
+        m.line_bytes / m.dram_bytes_per_cycle,
+        m.dram_bytes_per_cycle,
+        m.scratchpad_banks,
+        m.sp_latency_cycles,
+        m.sp_atomic_cycles,
+        m.alu_cycles,
+    )
+    cycles = int(out[0])
+    stats = {
+        "algorithm": algorithm,
+        "cycles": cycles,
+        "seconds": cycles / (m.clock_ghz * 1e9),
+        "instructions": int(out[1]),
+        "issue_utilization": out[1] / (m.cores * max(cycles, 1)),
+        "dram_read_bytes": int(out[2]),
+        "dram_write_bytes": int(out[3]),
+        "cache_hit_rate": out[4] / max(out[4] + out[5], 1),
+        "sp_accesses": int(out[6]),
+        "sp_atomics": int(out[7]),
+        "probes": int(out[8]),
+        "bank_wait_cycles": int(out[9]),
+        "flops": int(flops.sum()),
+        "nnz_c": int(c.nnz),
+        "windows": int(core_win[m.cores]),
+    }
+    return c, stats

@@ -86,9 +86,35 @@ def _heap_pop(ht, hid, hn, c):
 
 
 @numba.njit(cache=True)
-def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row_core, win_bounds, core_win,
-                table_entries, fragments, cores, threads, cache_sets, ways, line_shift, hit_cyc, dram_lat,
-                line_cycles, dram_bpc, sp_banks, sp_lat, sp_atomic, alu):
+def run_rowwise(
+    alg,
+    a_ptr,
+    a_idx,
+    b_ptr,
+    b_idx,
+    c_nnz,
+    hash_probes,
+    pp_off,
+    win_bounds,
+    win_masks,
+    win_split,
+    core_win,
+    table_entries,
+    fragments,
+    cores,
+    threads,
+    cache_sets,
+    ways,
+    line_shift,
+    hit_cyc,
+    dram_lat,
+    line_cycles,
+    dram_bpc,
+    sp_banks,
+    sp_lat,
+    sp_atomic,
+    alu,
+):
     """Simulate; returns an int64 stats vector (see :func:`simulator.piuma.simulate_rowwise`)."""
     n = a_ptr.shape[0] - 1
     nthreads = cores * threads
@@ -110,7 +136,7 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
     size = 1
     while size * 2 <= table_entries:
         size *= 2
-    smash = alg >= ALG_V2 - 1
+    smash = alg >= ALG_V1
     keys = np.full((cores, size if smash else 1), -1, dtype=np.int64)
     # --- threads
     phase = np.zeros(nthreads, dtype=np.int64)
@@ -139,22 +165,13 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
     next_row = np.zeros(cores, dtype=np.int64)
     win_mask = np.zeros(cores, dtype=np.int64)
     in_writeback = np.zeros(cores, dtype=np.bool_)
-    wb_left = np.zeros(cores, dtype=np.int64)
     for c in range(cores):
         if smash:
             w = core_win[c]
+            cur_win[c] = w
             if w < core_win[c + 1]:
                 next_row[c] = win_bounds[w]
-                cur_win[c] = w
-                f = 0
-                for i in range(win_bounds[w], win_bounds[w + 1]):
-                    f += pp_off[i + 1] - pp_off[i]
-                m = 1
-                while m < 2 * f and m < size:
-                    m *= 2
-                win_mask[c] = m - 1
-            else:
-                cur_win[c] = core_win[c + 1]
+                win_mask[c] = win_masks[w]
         for t in range(threads):
             g = c * threads + t
             if not smash:
@@ -207,7 +224,7 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
         # ------------------------------------------------------------------ state machine
         if ph == 0:  # next row
             if smash:
-                if next_row[c] < win_bounds[cur_win[c] + 1] and cur_win[c] < core_win[c + 1]:
+                if cur_win[c] < core_win[c + 1] and next_row[c] < win_bounds[cur_win[c] + 1]:
                     row[g] = next_row[c]
                     next_row[c] += 1
                     addr = _A_PTR + row[g] * 8
@@ -277,7 +294,8 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
                 local = row[g] - win_bounds[cur_win[c]]
                 key = local * 1048576 + j
                 mask = win_mask[c]
-                if alg == ALG_V3:
+                split = alg == ALG_V3 and win_split[cur_win[c]]
+                if split:
                     fsize = (mask + 1) // fragments
                     if fsize < 1:
                         fsize = 1
@@ -288,13 +306,13 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
                     base = 0
                     fmask = mask
                 if left[g] == -1:
-                    slot[g] = (key * 107) & fmask
+                    slot[g] = (local * 2654435761 + j * 107) & fmask
                     left[g] = 0
                 s = base + (slot[g] & fmask)
                 probes += 1
                 sp_atomics += 1
                 sp_occ = sp_atomic
-                if alg == ALG_V3:
+                if split:
                     sp_bank = (s // (fmask + 1)) % sp_banks
                 else:
                     sp_bank = s % sp_banks
@@ -332,7 +350,7 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
         # ------------------------------------------------------------------ timing
         if addr >= 0:
             line = addr >> line_shift
-            st = line & (cache_sets - 1)
+            st = line % cache_sets
             hit_way = -1
             for w in range(ways):
                 if tags[c, st, w] == line:
@@ -384,13 +402,7 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
                     if cur_win[c] < core_win[c + 1]:
                         w = cur_win[c]
                         next_row[c] = win_bounds[w]
-                        f = 0
-                        for i in range(win_bounds[w], win_bounds[w + 1]):
-                            f += pp_off[i + 1] - pp_off[i]
-                        m = 1
-                        while m < 2 * f and m < size:
-                            m *= 2
-                        win_mask[c] = m - 1
+                        win_mask[c] = win_masks[w]
                         for tt in range(threads):
                             gg = c * threads + tt
                             phase[gg] = 0
@@ -417,4 +429,39 @@ def run_rowwise(alg, a_ptr, a_idx, b_ptr, b_idx, c_nnz, hash_probes, pp_off, row
     out[7] = sp_atomics
     out[8] = probes
     out[9] = int(bank_wait)
+    return out
+
+
+@numba.njit(cache=True)
+def hash_probe_counts(a_ptr, a_idx, b_ptr, b_idx, flops, total):
+    """Probes of every partial product into a per-row Nagasaka table (size: power of two >= 2 x
+    the row's flops, hash ``(j * 107) & (size - 1)``), in row order; saturates at 255."""
+    out = np.zeros(total, dtype=np.uint8)
+    maxf = 1
+    for i in range(flops.shape[0]):
+        maxf = max(maxf, flops[i])
+    cap = 1
+    while cap < 2 * maxf:
+        cap *= 2
+    keys = np.full(cap, -1, dtype=np.int64)
+    pos = 0
+    for i in range(a_ptr.shape[0] - 1):
+        size = 1
+        while size < 2 * flops[i]:
+            size *= 2
+        mask = size - 1
+        for s in range(size):
+            keys[s] = -1
+        for p in range(a_ptr[i], a_ptr[i + 1]):
+            k = a_idx[p]
+            for q in range(b_ptr[k], b_ptr[k + 1]):
+                j = b_idx[q]
+                h = (j * 107) & mask
+                n = 1
+                while keys[h] != -1 and keys[h] != j:
+                    h = (h + 1) & mask
+                    n += 1
+                keys[h] = j
+                out[pos] = min(n, 255)
+                pos += 1
     return out

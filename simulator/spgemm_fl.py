@@ -15,7 +15,9 @@ PIUMA-like machine charges:
   hash ``(j * 107) & (size - 1)``, linear probing. Counts: probes.
 - ``smash_v1/v2/v3`` (our reading of SMASH, papers.md): rows are handed out in windows whose
   flops fit one scratchpad hash table; every partial product is an atomic add into the table keyed
-  by (row in window, column), linear probing; then the table is drained (write-back) into C.
+  by (row in window r, column j), hash ``(r * 2654435761 + j * 107) & (size - 1)`` (Knuth's
+  multiplier spreads the rows; 107 is Nagasaka's for columns), linear probing; then the table is
+  drained (write-back) into C.
   V1 stores a two-word key (row, column) + value per entry; V2 "tokenization" packs row and column
   into one word (one token per atomic), so an entry is 2 words instead of 3 and windows hold 1.5x
   the flops; V3 "fragmenting memory" splits the table into fragments, one per scratchpad bank
@@ -387,7 +389,7 @@ def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, w_st
                 for q in range(b_ptr[k], b_ptr[k + 1]):
                     j = b_idx[q]
                     key = local * ncols + j
-                    h = (key * 107) & mask
+                    h = (local * 2654435761 + j * 107) & mask
                     atomics += 1
                     tries = 0
                     while True:
@@ -444,11 +446,17 @@ def smash_limits(cfg: SmashConfig, version: int) -> tuple[int, int, int]:
     return size, limit, frag_limit
 
 
-def smash_windows(flops: np.ndarray, cfg: SmashConfig, version: int, lo: int = 0, hi: int | None = None):
-    """Window (start, end, split) arrays over rows [lo, hi) for SMASH ``version`` (1, 2 or 3)."""
+def smash_windows(flops: np.ndarray, ncols: int, cfg: SmashConfig, version: int, lo: int = 0, hi: int | None = None):
+    """Window (start, end, split) arrays over rows [lo, hi) for SMASH ``version`` (1, 2 or 3).
+
+    A row can create at most ``min(flops, ncols)`` table entries, so that bound (not its flops)
+    is what a window must fit: hub rows of power-law graphs have far more partial products than
+    distinct columns.
+    """
     _, limit, frag_limit = smash_limits(cfg, version)
     hi = len(flops) if hi is None else hi
-    return _cut_windows(np.asarray(flops, dtype=np.int64), lo, hi, limit, frag_limit, cfg.fragments, version == 3)
+    bound = np.minimum(np.asarray(flops, dtype=np.int64), ncols)
+    return _cut_windows(bound, lo, hi, limit, frag_limit, cfg.fragments, version == 3)
 
 
 def _check(a, b) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -521,18 +529,18 @@ def spgemm(
         version = int(algorithm[-1])
         entries = cfg.entries(version)
         size, limit, frag_limit = smash_limits(cfg, version)
-        worst = int(flops.max(initial=0))
+        worst = int(np.minimum(flops, m).max(initial=0))
         per_row_cap = limit
         if worst > per_row_cap:
-            row = int(flops.argmax())
+            row = int(np.minimum(flops, m).argmax())
             raise SparsimInputError(
                 "smash",
                 "table_bytes",
                 cfg.table_bytes,
-                f"too small for a window: row {row} alone has {worst:,} partial products, "
+                f"too small for a window: row {row} alone can create {worst:,} entries, "
                 f"the table takes {per_row_cap:,} at load factor {cfg.load_factor}",
             )
-        w_start, w_end, w_split = smash_windows(flops, cfg, version)
+        w_start, w_end, w_split = smash_windows(flops, m, cfg, version)
         cp, ci, cv, probes, atomics, windows, overflow, written = _smash(
             ap, ai, av, bp, bi, bv, flops, m, entries, w_start, w_end, w_split, cfg.fragments
         )
