@@ -1,0 +1,74 @@
+"""The PIUMA-like machine model: results, counts and timing behave like the machine they model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from simulator.errors import SparsimInputError
+from simulator.piuma import CYCLE_ALGORITHMS, PiumaConfig, load_machine, simulate_spgemm
+from workloads.matrices import load_matrix
+
+SMALL = PiumaConfig(cores=2, threads_per_core=8, cache_kb=16, scratchpad_kb=256, scratchpad_banks=8)
+
+
+@pytest.fixture(scope="module")
+def a():
+    return load_matrix("rmat10")
+
+
+@pytest.mark.parametrize("alg", list(CYCLE_ALGORITHMS))
+def test_every_algorithm_runs_and_counts(a, alg):
+    c, st = simulate_spgemm(a, a, alg, SMALL)
+    ref = (a @ a).tocsr()
+    assert c.nnz == st["nnz_c"] and abs(c.sum() - ref.sum()) < 1e-6 * abs(ref.sum())
+    assert st["cycles"] > 0 and 0 < st["issue_utilization"] <= 1
+    assert st["instructions"] >= 3 * st["flops"]  # at least load, load, accumulate per product
+    if alg.startswith("smash"):
+        assert st["sp_atomics"] == st["probes"]  # every probe is an atomic on a bank
+        assert st["probes"] >= st["flops"] * (2 if alg == "smash_v1" else 1)  # V1: key + value atomics
+        assert st["dram_write_bytes"] == 12 * st["nnz_c"] and st["windows"] >= 1
+    if alg == "hash":
+        assert st["probes"] >= st["flops"]
+
+
+def test_scratchpad_keeps_accumulation_out_of_dram(a):
+    hash_ = simulate_spgemm(a, a, "hash", SMALL)[1]
+    smash = simulate_spgemm(a, a, "smash_v2", SMALL)[1]
+    assert smash["dram_read_bytes"] < hash_["dram_read_bytes"] / 10
+
+
+def test_more_threads_hide_more_latency(a):
+    few = simulate_spgemm(a, a, "hash", dataclasses.replace(SMALL, threads_per_core=2))[1]
+    many = simulate_spgemm(a, a, "hash", dataclasses.replace(SMALL, threads_per_core=32))[1]
+    assert many["cycles"] < few["cycles"] / 2
+
+
+def test_slower_dram_costs_cycles(a):
+    fast = simulate_spgemm(a, a, "gustavson_spa", SMALL)[1]
+    slow = simulate_spgemm(a, a, "gustavson_spa", dataclasses.replace(SMALL, dram_latency_cycles=600))[1]
+    assert slow["cycles"] > fast["cycles"]
+
+
+def test_fewer_banks_more_conflicts(a):
+    many = simulate_spgemm(a, a, "smash_v2", SMALL)[1]
+    one = simulate_spgemm(a, a, "smash_v2", dataclasses.replace(SMALL, scratchpad_banks=1))[1]
+    assert one["bank_wait_cycles"] > many["bank_wait_cycles"]
+
+
+def test_deterministic(a):
+    assert simulate_spgemm(a, a, "smash_v1", SMALL)[1] == simulate_spgemm(a, a, "smash_v1", SMALL)[1]
+
+
+def test_machine_config_errors(tmp_path):
+    with pytest.raises(SparsimInputError, match="threads_per_core"):
+        PiumaConfig(threads_per_core=0)
+    with pytest.raises(SparsimInputError, match="power of two"):
+        PiumaConfig(scratchpad_banks=12)
+    p = tmp_path / "m.yaml"
+    p.write_text("cores: 4\nwarp_size: 32\n")
+    with pytest.raises(SparsimInputError, match="warp_size"):
+        load_machine(p)
+    p.write_text("cores: 4\nthreads_per_core: 16\n")
+    assert load_machine(p).cores == 4
