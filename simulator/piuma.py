@@ -128,7 +128,15 @@ def load_machine(path: str | Path | None) -> PiumaConfig:
 # --------------------------------------------------------------------------------------------
 # SpGEMM on the machine
 
-CYCLE_ALGORITHMS = {"gustavson_spa": 0, "hash": 1, "smash_v1": 2, "smash_v2": 3, "smash_v3": 4}
+CYCLE_ALGORITHMS = {
+    "inner": -1,
+    "outer": -2,
+    "gustavson_spa": 0,
+    "hash": 1,
+    "smash_v1": 2,
+    "smash_v2": 3,
+    "smash_v3": 4,
+}
 
 
 def _hash_probe_counts(a, b, flops):
@@ -172,6 +180,31 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
     pp_off = np.zeros(a.shape[0] + 1, dtype=np.int64)
     np.cumsum(flops, out=pp_off[1:])
     alg = CYCLE_ALGORITHMS[algorithm]
+    if alg < 0:
+        from simulator.piuma_io import run_inner, run_outer
+
+        if alg == -1:
+            out = run_inner(a, b, m)
+        else:
+            out = run_outer(a, b, m, int(flops.sum()), int(c.nnz))
+        cycles = int(out[0])
+        return c, {
+            "algorithm": algorithm,
+            "cycles": cycles,
+            "seconds": cycles / (m.clock_ghz * 1e9),
+            "instructions": int(out[1]),
+            "issue_utilization": out[1] / (m.cores * max(cycles, 1)),
+            "dram_read_bytes": int(out[2]),
+            "dram_write_bytes": int(out[3]),
+            "cache_hit_rate": out[4] / max(out[4] + out[5], 1),
+            "sp_accesses": 0,
+            "sp_atomics": 0,
+            "probes": int(out[6]) if alg == -1 else 0,
+            "bank_wait_cycles": 0,
+            "flops": int(flops.sum()),
+            "nnz_c": int(c.nnz),
+            "windows": 0,
+        }
     hash_probes = _hash_probe_counts(a, b, flops) if algorithm == "hash" else np.zeros(1, dtype=np.uint8)
     win_bounds = np.zeros(1, dtype=np.int64)
     win_masks = np.zeros(1, dtype=np.int64)

@@ -31,6 +31,15 @@ def test_every_algorithm_runs_and_counts(a, alg):
         assert st["dram_write_bytes"] == 12 * st["nnz_c"] and st["windows"] >= 1
     if alg == "hash":
         assert st["probes"] >= st["flops"]
+    if alg == "outer":  # every partial product is written out, then sorted
+        assert st["dram_write_bytes"] >= 16 * st["flops"]
+    if alg == "inner":  # at least one merge step per multiplication
+        assert st["probes"] >= st["flops"]
+
+
+def test_smash_beats_inner_and_outer_on_this_machine(a):
+    cyc = {alg: simulate_spgemm(a, a, alg, SMALL)[1]["cycles"] for alg in ("inner", "outer", "smash_v2")}
+    assert cyc["smash_v2"] < cyc["inner"] and cyc["smash_v2"] < cyc["outer"]
 
 
 def test_scratchpad_keeps_accumulation_out_of_dram(a):
