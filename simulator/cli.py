@@ -185,11 +185,15 @@ def _cmd_spgemm(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "reports" / "reference" / args.study
     if args.study == "sat":
         from reports.sat_report import reproduce_sat
 
-        out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "reports" / "reference" / "sat"
         reproduce_sat(out, quick=args.quick)
+    else:
+        from reports.smash_report import reproduce_smash
+
+        reproduce_smash(out, quick=args.quick)
     print(f"wrote {out}/README.md and its CSV/PNG files")
     return 0
 
@@ -251,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     sg.set_defaults(func=_cmd_spgemm)
 
     r = sub.add_parser("reproduce", help="regenerate a reproduction report (reports/reference/...)")
-    r.add_argument("study", choices=("sat",))
+    r.add_argument("study", choices=("sat", "smash"))
     r.add_argument("--out", default=None, help="output directory (default: reports/reference/STUDY)")
     r.add_argument("--quick", action="store_true", help="fewer models, seeds and epochs (for tests)")
     r.set_defaults(func=_cmd_reproduce)
