@@ -1,7 +1,9 @@
-"""Host SpGEMM speed: the numba parallel row-wise hash kernel against scipy.sparse (and
-python-graphblas when installed), C = A x A, on R-MAT scales and real matrices.
+"""SpGEMM speed: (1) the host kernel, numba parallel row-wise hash, against scipy.sparse (and
+python-graphblas when installed), C = A x A, on R-MAT scales and real matrices; (2) the machine
+model's own speed: wall time of simulating SMASH V1 on R-MAT scales (default PIUMA-like machine),
+and how it grows with the scale.
 
-Each measure is the median of ``--repeats`` runs, alternating the two implementations so machine
+Host measures are the median of ``--repeats`` runs, alternating the two implementations so machine
 noise hits both alike; the ratio is scipy time / ours. Results are checked equal once per matrix.
 Prints a table and writes ``benchmarks/results/bench_spgemm.csv``.
 """
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--matrices", default="rmat10,rmat12,rmat14,rmat16,bar,local_disc_galerkin_diffusion")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model-scales", default="10,12,14,16", help="R-MAT scales for the machine-model timing")
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/bench_spgemm.csv"))
     args = ap.parse_args(argv)
 
@@ -71,6 +74,21 @@ def main(argv: list[str] | None = None) -> int:
             t_gb = statistics.median(_time(lambda ga=ga: ga.mxm(ga).new()) for _ in range(args.repeats))
             note += f"; graphblas {t_gb:.3f} s"
         rows.append((f"{name}: speed-up over scipy", scipy_s / ours, note))
+    from simulator.piuma import simulate_spgemm
+
+    simulate_spgemm(load_matrix("rmat8"), load_matrix("rmat8"), "smash_v1")  # JIT
+    prev = None
+    for scale in (int(v) for v in args.model_scales.split(",") if v):
+        a = load_matrix(f"rmat{scale}")
+        t0 = time.perf_counter()
+        _, st = simulate_spgemm(a, a, "smash_v1")
+        wall = time.perf_counter() - t0
+        growth = f"; x{wall / prev:.1f} over the previous scale" if prev else ""
+        target = " (target < 20 s)" if scale == 14 else ""
+        rows.append((f"model: SMASH V1 on rmat{scale} [s]{target}", wall,
+                     f"{st['cycles']:,} simulated cycles, {st['instructions']:,} instructions, "
+                     f"{st['instructions'] / wall / 1e6:.1f} M instructions/s{growth}"))
+        prev = wall
     report(rows, ("measure", "value", "note"), args.out)
     return 0
 
