@@ -156,11 +156,14 @@ def _hash_probe_counts(a, b, flops):
     )
 
 
-def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, smash=None) -> tuple[Any, dict]:
+def simulate_spgemm(
+    a, b, algorithm: str, machine: PiumaConfig | None = None, smash=None, compute_c: bool = True
+) -> tuple[Any, dict]:
     """Run ``C = A x B`` with ``algorithm`` on the machine; return (C, statistics).
 
     C comes from the functional model (:mod:`simulator.spgemm_fl`); the statistics from the
-    cycle-level engine (:mod:`simulator.piuma_cl`).
+    cycle-level engine (:mod:`simulator.piuma_cl`). With ``compute_c=False`` only the machine
+    model runs (C is ``None``; the output row sizes it needs come from a symbolic pass).
     """
     import numpy as np
 
@@ -175,7 +178,15 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
     m = machine or PiumaConfig()
     scfg = smash or SmashConfig(table_bytes=m.scratchpad_kb * 1024, fragments=min(m.scratchpad_banks, 64))
     a, b = _check(a, b)
-    c, counts = spgemm(a, b, algorithm, smash=scfg)
+    if compute_c:
+        c, _ = spgemm(a, b, algorithm, smash=scfg)
+        c_rows = np.diff(c.indptr).astype(np.int64)
+    else:
+        from simulator.spgemm_host import row_nnz
+
+        c = None
+        c_rows = row_nnz(a, b)
+    nnz_c = int(c_rows.sum())
     flops = row_flops(a, b)
     pp_off = np.zeros(a.shape[0] + 1, dtype=np.int64)
     np.cumsum(flops, out=pp_off[1:])
@@ -186,7 +197,7 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
         if alg == -1:
             out = run_inner(a, b, m)
         else:
-            out = run_outer(a, b, m, int(flops.sum()), int(c.nnz))
+            out = run_outer(a, b, m, int(flops.sum()), nnz_c)
         cycles = int(out[0])
         return c, {
             "algorithm": algorithm,
@@ -202,7 +213,7 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
             "probes": int(out[6]) if alg == -1 else 0,
             "bank_wait_cycles": 0,
             "flops": int(flops.sum()),
-            "nnz_c": int(c.nnz),
+            "nnz_c": nnz_c,
             "windows": 0,
         }
     hash_probes = _hash_probe_counts(a, b, flops) if algorithm == "hash" else np.zeros(1, dtype=np.uint8)
@@ -220,6 +231,15 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
         for ci in range(m.cores):
             core_win[ci] = len(starts)
             s, e, sp_ = smash_windows(flops, b.shape[1], scfg, version, int(blocks[ci]), int(blocks[ci + 1]))
+            if len(e) and e[-1] == s[-1]:
+                raise SparsimInputError(
+                    "smash",
+                    "table_bytes",
+                    scfg.table_bytes,
+                    f"too small for a window: row {int(s[-1])} alone can create "
+                    f"{int(min(flops[s[-1]], b.shape[1])):,} entries, more than the table takes "
+                    f"at load factor {scfg.load_factor}",
+                )
             starts += s.tolist()
             ends += e.tolist()
             splits += sp_.tolist()
@@ -248,7 +268,7 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
         a.indices.astype(np.int64),
         b.indptr.astype(np.int64),
         b.indices.astype(np.int64),
-        np.diff(c.indptr).astype(np.int64),
+        c_rows,
         hash_probes,
         pp_off,
         win_bounds,
@@ -286,7 +306,7 @@ def simulate_spgemm(a, b, algorithm: str, machine: PiumaConfig | None = None, sm
         "probes": int(out[8]),
         "bank_wait_cycles": int(out[9]),
         "flops": int(flops.sum()),
-        "nnz_c": int(c.nnz),
+        "nnz_c": nnz_c,
         "windows": int(core_win[m.cores]),
     }
     return c, stats

@@ -46,6 +46,38 @@ _PRIV = 8 << 40
 _PRIV_STRIDE = 1 << 32
 
 
+_DEBRUIJN = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22,
+                      45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+                      46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6], dtype=np.int64)
+
+
+@numba.njit(cache=True, inline="always")
+def _ctz(x):
+    """Index of the lowest set bit of a non-zero uint64 (de Bruijn multiplication)."""
+    low = x & (~x + np.uint64(1))
+    return _DEBRUIJN[np.int64((low * np.uint64(0x03F79D71B4CB0A89)) >> np.uint64(58))]
+
+
+@numba.njit(cache=True, inline="always")
+def _next_ready(bits, c, start, threads):
+    """Round-robin: the first set bit after ``start`` (wrapping) in core c's ready mask."""
+    words = (threads + 63) >> 6
+    s = start + 1
+    if s >= threads:
+        s = 0
+    w0 = s >> 6
+    for k in range(words + 1):
+        w = (w0 + k) % words
+        word = bits[c, w]
+        if k == 0:
+            word &= ~np.uint64(0) << np.uint64(s & 63)
+        elif k == words:
+            word &= (np.uint64(1) << np.uint64(s & 63)) - np.uint64(1) if (s & 63) else np.uint64(0)
+        if word != np.uint64(0):
+            return w * 64 + _ctz(word)
+    return -1
+
+
 @numba.njit(cache=True)
 def _heap_push(ht, hid, hn, c, t, tid):
     i = hn[c]
@@ -155,11 +187,10 @@ def run_rowwise(
     ht = np.zeros((cores, threads), dtype=np.float64)
     hid = np.zeros((cores, threads), dtype=np.int64)
     hn = np.zeros(cores, dtype=np.int64)
-    ready = np.zeros((cores, threads), dtype=np.bool_)
+    rbits = np.zeros((cores, (threads + 63) >> 6), dtype=np.uint64)
     nready = np.zeros(cores, dtype=np.int64)
     rr = np.zeros(cores, dtype=np.int64)
     parked = np.zeros(cores, dtype=np.int64)  # threads waiting at the window barrier
-    issued = np.zeros(cores, dtype=np.int64)
     # SMASH windows
     cur_win = np.zeros(cores, dtype=np.int64)
     next_row = np.zeros(cores, dtype=np.int64)
@@ -176,7 +207,7 @@ def run_rowwise(
             g = c * threads + t
             if not smash:
                 row[g] = g - nthreads  # first increment lands on row g
-            ready[c, t] = True
+            rbits[c, t >> 6] |= np.uint64(1) << np.uint64(t & 63)
         nready[c] = threads
 
     total_issued = 0
@@ -193,7 +224,7 @@ def run_rowwise(
         t_now = now[c]
         while hn[c] > 0 and ht[c, 0] <= t_now:
             tid = _heap_pop(ht, hid, hn, c)
-            ready[c, tid] = True
+            rbits[c, tid >> 6] |= np.uint64(1) << np.uint64(tid & 63)
             nready[c] += 1
         if nready[c] == 0:
             if hn[c] > 0:
@@ -202,18 +233,11 @@ def run_rowwise(
                 done[c] = True  # every thread finished (or parked with nothing left)
             continue
         # round-robin among ready threads
-        t = rr[c]
-        for _ in range(threads):
-            t = t + 1
-            if t == threads:
-                t = 0
-            if ready[c, t]:
-                break
+        t = _next_ready(rbits, c, rr[c], threads)
         rr[c] = t
-        ready[c, t] = False
+        rbits[c, t >> 6] &= ~(np.uint64(1) << np.uint64(t & 63))
         nready[c] -= 1
         g = c * threads + t
-        issued[c] += 1
         total_issued += 1
         comp = t_now + alu  # default completion
         ph = phase[g]

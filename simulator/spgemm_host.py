@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from simulator.spgemm_fl import _check, _row_flops
 
-__all__ = ["spgemm_host", "flop_chunks", "huge_empty"]
+__all__ = ["spgemm_host", "flop_chunks", "huge_empty", "row_nnz"]
 
 
 def huge_empty(n: int, dtype) -> np.ndarray:
@@ -157,3 +157,15 @@ def spgemm_host(a, b, *, threads: int | None = None, chunks_per_thread: int = 8,
     if sort:
         c.sort_indices()
     return c
+
+
+def row_nnz(a, b) -> np.ndarray:
+    """Non-zeros of every row of ``A @ B`` (the symbolic phase alone)."""
+    a, b = _check(a, b)
+    ap, ai = a.indptr.astype(np.int64), a.indices.astype(np.int64)
+    bp, bi32 = b.indptr.astype(np.int64), b.indices.astype(np.int32)
+    flops = _row_flops(ap, ai, bp)
+    bounds = flop_chunks(flops, max(1, numba.get_num_threads() * 8))
+    out = np.zeros(a.shape[0], dtype=np.int64)
+    _symbolic(ap, ai, bp, bi32, flops, bounds, b.shape[1], out)
+    return out
