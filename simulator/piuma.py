@@ -39,6 +39,8 @@ class PiumaConfig:
         a bank serves one access per cycle, an atomic read-modify-write occupies it
         ``sp_atomic_cycles``; the result returns ``sp_latency_cycles`` after the access starts.
     alu_cycles : latency of an ALU/compare instruction.
+    dma_bytes_per_cycle : per-core DMA engine that carries posted stores (results, write-back)
+        to the DRAM channel without holding a thread.
     clock_ghz : only to turn cycles into seconds in reports.
     """
 
@@ -55,6 +57,7 @@ class PiumaConfig:
     sp_latency_cycles: int = 3
     sp_atomic_cycles: int = 2
     alu_cycles: int = 1
+    dma_bytes_per_cycle: float = 32.0
     clock_ghz: float = 1.0
 
     def __post_init__(self) -> None:
@@ -81,7 +84,7 @@ class PiumaConfig:
             v = getattr(self, key)
             if v & (v - 1):
                 raise SparsimInputError(src, key, v, "a power of two")
-        for key in ("dram_bytes_per_cycle", "clock_ghz"):
+        for key in ("dram_bytes_per_cycle", "dma_bytes_per_cycle", "clock_ghz"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
                 raise SparsimInputError(src, key, v, "a positive number")
@@ -215,6 +218,7 @@ def simulate_spgemm(
             "flops": int(flops.sum()),
             "nnz_c": nnz_c,
             "windows": 0,
+            "table_overflows": 0,
         }
     hash_probes = _hash_probe_counts(a, b, flops) if algorithm == "hash" else np.zeros(1, dtype=np.uint8)
     win_bounds = np.zeros(1, dtype=np.int64)
@@ -286,6 +290,7 @@ def simulate_spgemm(
         m.dram_latency_cycles,
         m.line_bytes / m.dram_bytes_per_cycle,
         m.dram_bytes_per_cycle,
+        m.dma_bytes_per_cycle,
         m.scratchpad_banks,
         m.sp_latency_cycles,
         m.sp_atomic_cycles,
@@ -308,5 +313,6 @@ def simulate_spgemm(
         "flops": int(flops.sum()),
         "nnz_c": nnz_c,
         "windows": int(core_win[m.cores]),
+        "table_overflows": int(out[10]),
     }
     return c, stats

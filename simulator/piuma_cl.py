@@ -11,7 +11,8 @@ ALU                   ``alu_cycles``
 LD (cache)            hit: ``cache_hit_cycles``; miss: the line is fetched over the shared DRAM
                       channel (queueing + ``line / bw`` + ``dram_latency``); later hits on a line in
                       flight wait for it (merged miss)
-ST to C               posted: consumes DRAM bandwidth, the thread goes on next cycle
+ST to C               posted to the core's DMA engine (``dma_bytes_per_cycle``), which streams it
+                      over the shared DRAM channel; the thread goes on next cycle
 SP access / atomic    bank queueing (one access per cycle per bank, an atomic occupies it
                       ``sp_atomic_cycles``) + ``sp_latency_cycles``
 ====================  ==========================================================================
@@ -46,9 +47,75 @@ _PRIV = 8 << 40
 _PRIV_STRIDE = 1 << 32
 
 
-_DEBRUIJN = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22,
-                      45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-                      46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6], dtype=np.int64)
+_DEBRUIJN = np.array(
+    [
+        0,
+        1,
+        48,
+        2,
+        57,
+        49,
+        28,
+        3,
+        61,
+        58,
+        50,
+        42,
+        38,
+        29,
+        17,
+        4,
+        62,
+        55,
+        59,
+        36,
+        53,
+        51,
+        43,
+        22,
+        45,
+        39,
+        33,
+        30,
+        24,
+        18,
+        12,
+        5,
+        63,
+        47,
+        56,
+        27,
+        60,
+        41,
+        37,
+        16,
+        54,
+        35,
+        52,
+        21,
+        44,
+        32,
+        23,
+        11,
+        46,
+        26,
+        40,
+        15,
+        34,
+        20,
+        31,
+        10,
+        25,
+        14,
+        19,
+        9,
+        13,
+        8,
+        7,
+        6,
+    ],
+    dtype=np.int64,
+)
 
 
 @numba.njit(cache=True, inline="always")
@@ -142,6 +209,7 @@ def run_rowwise(
     dram_lat,
     line_cycles,
     dram_bpc,
+    dma_bpc,
     sp_banks,
     sp_lat,
     sp_atomic,
@@ -155,6 +223,8 @@ def run_rowwise(
     lru = np.zeros((cores, cache_sets, ways), dtype=np.int64)
     lready = np.zeros((cores, cache_sets, ways), dtype=np.float64)
     dram_free = 0.0
+    dma_free = np.zeros(cores, dtype=np.float64)
+    overflows = 0
     dram_read = 0
     dram_write = 0
     hits = 0
@@ -350,11 +420,17 @@ def run_rowwise(
                         phase[g] = 4
                 else:
                     slot[g] += 1
+                    if slot[g] - ((local * 2654435761 + j * 107) & fmask) > fmask:
+                        overflows += 1  # the table (fragment) is full: drop, never seen with our windows
+                        qa[g] += 1
+                        pp[g] += 1
+                        phase[g] = 4
         elif ph == 6:  # row done: spa/hash write the row out; SMASH goes on with the next row
             if left[g] > 0:
                 addr = _PRIV + g * _PRIV_STRIDE + (left[g] & 0xFFFFF) * 8  # LD the entry
-                dram_write += 12  # posted ST of (column, value) to C
-                dram_free = max(dram_free, t_now) + 12.0 / dram_bpc
+                dram_write += 12  # posted ST of (column, value) to C, through the core's DMA engine
+                dma_free[c] = max(dma_free[c], t_now) + 12.0 / dma_bpc
+                dram_free = max(dram_free, dma_free[c]) + 12.0 / dram_bpc
                 left[g] -= 1
             else:
                 phase[g] = 0
@@ -366,8 +442,9 @@ def run_rowwise(
                 sp_occ = sp_atomic  # read and clear
                 if keys[c, s] != -1:
                     keys[c, s] = -1
-                    dram_write += 12
-                    dram_free = max(dram_free, t_now) + 12.0 / dram_bpc
+                    dram_write += 12  # the entry leaves through the core's DMA engine
+                    dma_free[c] = max(dma_free[c], t_now) + 12.0 / dma_bpc
+                    dram_free = max(dram_free, dma_free[c]) + 12.0 / dram_bpc
                 slot[g] = s + threads
             else:
                 park = True
@@ -453,6 +530,7 @@ def run_rowwise(
     out[7] = sp_atomics
     out[8] = probes
     out[9] = int(bank_wait)
+    out[10] = overflows
     return out
 
 

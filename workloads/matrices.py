@@ -14,6 +14,9 @@ Every matrix has a short name usable from the CLI (:data:`MATRICES`, :func:`load
   trusted package file, never a user's.
 - ``minilm_ffn_in`` / ``minilm_ffn_out``: all-MiniLM-L6-v2's first FFN weights (1536 x 384 and
   384 x 1536) magnitude-pruned to 10% density: real trained weights.
+- ``relu_resnet18``: post-ReLU activations of the zoo's ResNet-18 (its first stage's output,
+  ``[B*H*W, C]``) on real images: scikit-learn's digits, upscaled to 224 x 224 x 3, 8 images; the
+  network has the zoo's seeded initialisation, so the sparsity comes from ReLU on real inputs.
 - A user's Matrix Market file (``.mtx``), validated.
 
 All loaders return ``scipy.sparse.csr_matrix`` of float64 with sorted indices and no duplicates.
@@ -145,6 +148,24 @@ def _minilm(which: str, density: float = 0.10) -> sp.csr_matrix:
     return canonical(np.where(np.abs(w) >= thresh, w, 0.0))
 
 
+def _relu_resnet18(images: int = 8) -> sp.csr_matrix:
+    from workloads.trace_torch import require_torch
+
+    torch = require_torch()
+    from sklearn.datasets import load_digits
+
+    from workloads.zoo.cnn import resnet18
+
+    torch.manual_seed(0)
+    net = resnet18().eval()
+    x = torch.from_numpy(load_digits().images[:images].astype(np.float32) / 16.0)[:, None]
+    x = torch.nn.functional.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False).repeat(1, 3, 1, 1)
+    with torch.no_grad():
+        act = net.stages[0](net.stem(x))  # post-ReLU output of the first stage
+    a = act.permute(0, 2, 3, 1).reshape(-1, act.shape[1]).numpy().astype(np.float64)
+    return canonical(a)
+
+
 def _names() -> dict[str, str]:
     names = {f"rmat{s}": f"R-MAT scale {s}, edge factor 16 (Graph500)" for s in range(8, 21)}
     names.update({f"er{s}": f"Erdos-Renyi, 2^{s} vertices, degree 16" for s in range(8, 21)})
@@ -152,6 +173,7 @@ def _names() -> dict[str, str]:
     names["propack"] = "scipy PROPACK test matrix 1850x712 (illc1850 shape)"
     names["minilm_ffn_in"] = "all-MiniLM-L6-v2 layer-0 FFN-in weight 1536x384, 10% by magnitude"
     names["minilm_ffn_out"] = "all-MiniLM-L6-v2 layer-0 FFN-out weight 384x1536, 10% by magnitude"
+    names["relu_resnet18"] = "ResNet-18 stage-1 ReLU activations on 8 real digits images, [B*56*56, 64]"
     return names
 
 
@@ -169,6 +191,8 @@ def load_matrix(spec: str, seed: int = 0) -> sp.csr_matrix:
             return _pyamg(spec)
         if spec == "propack":
             return _propack()
+        if spec == "relu_resnet18":
+            return _relu_resnet18()
         return _minilm("in" if spec == "minilm_ffn_in" else "out")
     if os.sep in spec or spec.endswith(".mtx") or Path(spec).exists():
         return read_matrix_market(spec)

@@ -81,3 +81,13 @@ def test_machine_config_errors(tmp_path):
         load_machine(p)
     p.write_text("cores: 4\nthreads_per_core: 16\n")
     assert load_machine(p).cores == 4
+
+
+def test_slow_dma_engine_delays_write_back(a):
+    fast = simulate_spgemm(a, a, "smash_v2", SMALL)[1]
+    slow = simulate_spgemm(a, a, "smash_v2", dataclasses.replace(SMALL, dma_bytes_per_cycle=0.25))[1]
+    assert slow["cycles"] > fast["cycles"] and slow["table_overflows"] == fast["table_overflows"] == 0
+
+
+def test_model_only_run_gives_the_same_statistics(a):
+    assert simulate_spgemm(a, a, "hash", SMALL)[1] == simulate_spgemm(a, a, "hash", SMALL, compute_c=False)[1]

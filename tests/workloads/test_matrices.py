@@ -61,3 +61,11 @@ def test_minilm_pruned_weights_are_real_and_sparse():
     assert m.shape == (1536, 384)
     assert 0.09 < m.nnz / (1536 * 384) < 0.11
     assert sp.issparse(m)
+
+
+def test_relu_activations_of_a_zoo_model():
+    pytest.importorskip("torch", reason="torch extra not installed")
+    m = load_matrix("relu_resnet18")
+    assert m.shape == (8 * 56 * 56, 64)
+    density = m.nnz / (m.shape[0] * m.shape[1])
+    assert 0.05 < density < 0.95 and (m.data > 0).all()  # post-ReLU: only positive values survive
