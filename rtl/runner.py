@@ -216,15 +216,15 @@ def run_nm_array_batch(
     """
     root = default_build_root() if build_root is None else Path(build_root)
     runner, build_dir, build_s = _build(cfg, lanes, sim, root, waves)
-    run_dir = build_dir / "runs" / f"{tag}-{os.getpid()}-{seed}"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    inputs = build_dir / "inputs" / f"{tag}-{os.getpid()}-{seed}"
+    if inputs.exists():
+        shutil.rmtree(inputs)
+    inputs.mkdir(parents=True)
     entries = []
     for k, p in enumerate(problems):
         if p.m > lanes:
             raise SparsimInputError(p.tag, "m", p.m, f"at most the array's {lanes} activation lanes")
-        f = run_dir / f"problem{k}.npz"
+        f = inputs / f"problem{k}.npz"
         np.savez(
             f,
             x=np.asarray(p.x, dtype=np.int64),
@@ -236,30 +236,9 @@ def run_nm_array_batch(
         entries.append({"tag": p.tag, "file": str(f), "mutation": p.mutation})
     spec = {"config": dataclasses.asdict(cfg), "lanes": lanes, "problems": entries}
     spec["config"]["supported_m"] = list(cfg.supported_m)
-    (run_dir / "spec.json").write_text(json.dumps(spec))
-    result_file = run_dir / "result.json"
-    env = {
-        "SPARSIM_TB_SPEC": str(run_dir / "spec.json"),
-        "SPARSIM_TB_RESULT": str(result_file),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(root / "numba_cache")),
-    }
-    t0 = time.perf_counter()
-    try:
-        runner.test(
-            test_module="rtl.tb.nm_array_tb",
-            hdl_toplevel=TOPLEVEL,
-            test_dir=run_dir,
-            extra_env=env,
-            waves=waves,
-            seed=seed,
-            results_xml=str(run_dir / "results.xml"),
-            log_file=run_dir / "sim.log",
-        )
-    except SystemExit:
-        pass  # cocotb's runner exits when the bench asserts; the per-problem counts say why
-    sim_s = time.perf_counter() - t0
-    results = json.loads(result_file.read_text()) if result_file.exists() else {}
+    results, sim_s, run_dir = run_bench(
+        runner, build_dir, TOPLEVEL, "rtl.tb.nm_array_tb", spec, tag, seed=seed, waves=waves, build_root=root
+    )
     missing = [p.tag for p in problems if p.tag not in results]
     if missing:
         log = (run_dir / "sim.log").read_text() if (run_dir / "sim.log").exists() else ""

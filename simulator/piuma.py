@@ -159,6 +159,41 @@ def _hash_probe_counts(a, b, flops):
     )
 
 
+def _stats(
+    algorithm: str,
+    out,
+    m: PiumaConfig,
+    flops: int,
+    nnz_c: int,
+    *,
+    windows: int,
+    overflows: int,
+    probes: int,
+    sp: tuple[int, int, int] = (0, 0, 0),
+) -> dict:
+    """One tidy statistics row from an engine's output vector (cycles, instructions, DRAM read,
+    DRAM write, cache hits, cache misses, ...)."""
+    cycles = int(out[0])
+    return {
+        "algorithm": algorithm,
+        "cycles": cycles,
+        "seconds": cycles / (m.clock_ghz * 1e9),
+        "instructions": int(out[1]),
+        "issue_utilization": out[1] / (m.cores * max(cycles, 1)),
+        "dram_read_bytes": int(out[2]),
+        "dram_write_bytes": int(out[3]),
+        "cache_hit_rate": out[4] / max(out[4] + out[5], 1),
+        "sp_accesses": sp[0],
+        "sp_atomics": sp[1],
+        "probes": probes,
+        "bank_wait_cycles": sp[2],
+        "flops": flops,
+        "nnz_c": nnz_c,
+        "windows": windows,
+        "table_overflows": overflows,
+    }
+
+
 def simulate_spgemm(
     a, b, algorithm: str, machine: PiumaConfig | None = None, smash=None, compute_c: bool = True
 ) -> tuple[Any, dict]:
@@ -201,25 +236,9 @@ def simulate_spgemm(
             out = run_inner(a, b, m)
         else:
             out = run_outer(a, b, m, int(flops.sum()), nnz_c)
-        cycles = int(out[0])
-        return c, {
-            "algorithm": algorithm,
-            "cycles": cycles,
-            "seconds": cycles / (m.clock_ghz * 1e9),
-            "instructions": int(out[1]),
-            "issue_utilization": out[1] / (m.cores * max(cycles, 1)),
-            "dram_read_bytes": int(out[2]),
-            "dram_write_bytes": int(out[3]),
-            "cache_hit_rate": out[4] / max(out[4] + out[5], 1),
-            "sp_accesses": 0,
-            "sp_atomics": 0,
-            "probes": int(out[6]) if alg == -1 else 0,
-            "bank_wait_cycles": 0,
-            "flops": int(flops.sum()),
-            "nnz_c": nnz_c,
-            "windows": 0,
-            "table_overflows": 0,
-        }
+        return c, _stats(
+            algorithm, out, m, int(flops.sum()), nnz_c, windows=0, overflows=0, probes=int(out[6]) if alg == -1 else 0
+        )
     hash_probes = _hash_probe_counts(a, b, flops) if algorithm == "hash" else np.zeros(1, dtype=np.uint8)
     win_bounds = np.zeros(1, dtype=np.int64)
     win_masks = np.zeros(1, dtype=np.int64)
@@ -296,23 +315,14 @@ def simulate_spgemm(
         m.sp_atomic_cycles,
         m.alu_cycles,
     )
-    cycles = int(out[0])
-    stats = {
-        "algorithm": algorithm,
-        "cycles": cycles,
-        "seconds": cycles / (m.clock_ghz * 1e9),
-        "instructions": int(out[1]),
-        "issue_utilization": out[1] / (m.cores * max(cycles, 1)),
-        "dram_read_bytes": int(out[2]),
-        "dram_write_bytes": int(out[3]),
-        "cache_hit_rate": out[4] / max(out[4] + out[5], 1),
-        "sp_accesses": int(out[6]),
-        "sp_atomics": int(out[7]),
-        "probes": int(out[8]),
-        "bank_wait_cycles": int(out[9]),
-        "flops": int(flops.sum()),
-        "nnz_c": nnz_c,
-        "windows": int(core_win[m.cores]),
-        "table_overflows": int(out[10]),
-    }
-    return c, stats
+    return c, _stats(
+        algorithm,
+        out,
+        m,
+        int(flops.sum()),
+        nnz_c,
+        windows=int(core_win[m.cores]),
+        overflows=int(out[10]),
+        probes=int(out[8]),
+        sp=(int(out[6]), int(out[7]), int(out[9])),
+    )
