@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if pattern == "unstructured":
             return spmm_unstructured, compress_csr(wm), ()
         if pattern == "group":
-            return spmm_group, compress_blocks(wm, 4), (64,)
+            return spmm_group, compress_blocks(wm, 4), (128,)
         return spmm_block, compress_blocks(wm, 4 if pattern == "block4" else 2), ()
 
     rows = []
