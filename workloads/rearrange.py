@@ -114,6 +114,16 @@ def _spaces(model, example):
     space: dict[str, int] = {}
     roles: list[tuple[str, str, int]] = []  # (module name, role, space) role: out / in / through
     mods = dict(gm.named_modules())
+
+    def opaque(node) -> None:
+        """An operation we do not see through: freeze its inputs' spaces and give it a frozen one."""
+        for a in node.all_input_nodes:
+            if space.get(a.name) is not None:
+                uf.freeze(space[a.name])
+        s = uf.new()
+        uf.freeze(s)
+        space[node.name] = s
+
     for node in gm.graph.nodes:
 
         def src(i=0, node=node):
@@ -140,11 +150,7 @@ def _spaces(model, example):
                 if s_in is not None and (op == "dw" or kind == "BatchNorm2d"):
                     roles.append((node.target, "through", s_in))
             else:
-                if s_in is not None:
-                    uf.freeze(s_in)
-                s = uf.new()
-                uf.freeze(s)
-                space[node.name] = s
+                opaque(node)
         elif node.op in ("call_function", "call_method"):
             tgt = node.target
             if tgt in (operator.add, torch.add, "add", "add_", operator.iadd):
@@ -160,20 +166,11 @@ def _spaces(model, example):
                 if shape is not None and len(shape) == 4 and shape[2] == 1 and shape[3] == 1:
                     space[node.name] = s_in
                 else:
-                    if s_in is not None:
-                        uf.freeze(s_in)
-                    s = uf.new()
-                    uf.freeze(s)
-                    space[node.name] = s
+                    opaque(node)
             elif tgt in (torch.relu, torch.nn.functional.relu, "relu", "relu_"):
                 space[node.name] = src()
             else:
-                for a in node.all_input_nodes:
-                    if a.name in space and space[a.name] is not None:
-                        uf.freeze(space[a.name])
-                s = uf.new()
-                uf.freeze(s)
-                space[node.name] = s
+                opaque(node)
         elif node.op == "output":
             for a in node.all_input_nodes:
                 if a.name in space and space[a.name] is not None:
