@@ -144,7 +144,6 @@ CYCLE_ALGORITHMS = {
 
 def _hash_probe_counts(a, b, flops):
     """Per partial product, the probes a thread-private Nagasaka table needs (row order)."""
-    import numba  # noqa: F401  (the kernel below is compiled by simulator.piuma_cl's module)
     import numpy as np
 
     from simulator.piuma_cl import hash_probe_counts
@@ -205,7 +204,7 @@ def simulate_spgemm(
     """
     import numpy as np
 
-    from simulator.piuma_cl import run_rowwise
+    from simulator.piuma_cl import memory_params, run_rowwise
     from simulator.spgemm_fl import SmashConfig, _check, row_flops, smash_limits, smash_windows, spgemm
     from simulator.spgemm_host import flop_chunks
 
@@ -284,7 +283,6 @@ def simulate_spgemm(
             masks.append(min(size, t) - 1)
         win_masks = np.array(masks or [0], dtype=np.int64)
         win_split = np.array(splits or [False], dtype=np.bool_)
-    line_shift = m.line_bytes.bit_length() - 1
     out = run_rowwise(
         alg,
         a.indptr.astype(np.int64),
@@ -300,15 +298,7 @@ def simulate_spgemm(
         core_win,
         size,
         scfg.fragments,
-        m.cores,
-        m.threads_per_core,
-        m.cache_sets,
-        m.cache_ways,
-        line_shift,
-        m.cache_hit_cycles,
-        m.dram_latency_cycles,
-        m.line_bytes / m.dram_bytes_per_cycle,
-        m.dram_bytes_per_cycle,
+        *memory_params(m),
         m.dma_bytes_per_cycle,
         m.scratchpad_banks,
         m.sp_latency_cycles,

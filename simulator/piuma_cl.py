@@ -36,7 +36,25 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["run_rowwise"]
+__all__ = ["run_rowwise", "cache_load", "memory_params"]
+
+
+def memory_params(m) -> tuple:
+    """The engines' shared machine arguments, in their order: cores, threads per core, cache sets,
+    ways, log2(line bytes), hit cycles, DRAM latency, cycles per line on the DRAM channel, DRAM
+    bytes per cycle."""
+    return (
+        m.cores,
+        m.threads_per_core,
+        m.cache_sets,
+        m.cache_ways,
+        m.line_bytes.bit_length() - 1,
+        m.cache_hit_cycles,
+        m.dram_latency_cycles,
+        m.line_bytes / m.dram_bytes_per_cycle,
+        m.dram_bytes_per_cycle,
+    )
+
 
 ALG_SPA, ALG_HASH, ALG_V1, ALG_V2, ALG_V3 = 0, 1, 2, 3, 4
 
@@ -185,6 +203,49 @@ def _heap_pop(ht, hid, hn, c):
 
 
 @numba.njit(cache=True)
+def cache_load(
+    c,
+    addr,
+    t_now,
+    tags,
+    lru,
+    lready,
+    stamp,
+    cache_sets,
+    ways,
+    line_shift,
+    hit_cyc,
+    dram,
+    line_cycles,
+    dram_lat,
+    counters,
+):
+    """One load through core ``c``'s set-associative LRU cache; a miss fetches the line over the
+    shared DRAM channel (``dram[0]``: when it is next free) and later hits wait for the line in
+    flight. ``counters``: hits, misses, DRAM bytes read. Returns the completion time."""
+    line = addr >> line_shift
+    st = line % cache_sets
+    for w in range(ways):
+        if tags[c, st, w] == line:
+            counters[0] += 1
+            lru[c, st, w] = stamp
+            return max(t_now + hit_cyc, lready[c, st, w])
+    counters[1] += 1
+    victim = 0
+    for w in range(1, ways):
+        if lru[c, st, w] < lru[c, st, victim]:
+            victim = w
+    start = max(t_now + hit_cyc, dram[0])
+    dram[0] = start + line_cycles
+    counters[2] += 1 << line_shift
+    comp = start + line_cycles + dram_lat
+    tags[c, st, victim] = line
+    lru[c, st, victim] = stamp
+    lready[c, st, victim] = comp
+    return comp
+
+
+@numba.njit(cache=True)
 def run_rowwise(
     alg,
     a_ptr,
@@ -222,13 +283,11 @@ def run_rowwise(
     tags = np.full((cores, cache_sets, ways), -1, dtype=np.int64)
     lru = np.zeros((cores, cache_sets, ways), dtype=np.int64)
     lready = np.zeros((cores, cache_sets, ways), dtype=np.float64)
-    dram_free = 0.0
+    dram = np.zeros(1, dtype=np.float64)  # when the shared DRAM channel is next free
+    counters = np.zeros(3, dtype=np.int64)  # cache hits, misses, DRAM bytes read
     dma_free = np.zeros(cores, dtype=np.float64)
     overflows = 0
-    dram_read = 0
     dram_write = 0
-    hits = 0
-    misses = 0
     # --- scratchpad
     bank_free = np.zeros((cores, sp_banks), dtype=np.float64)
     sp_ops = 0
@@ -430,7 +489,7 @@ def run_rowwise(
                 addr = _PRIV + g * _PRIV_STRIDE + (left[g] & 0xFFFFF) * 8  # LD the entry
                 dram_write += 12  # posted ST of (column, value) to C, through the core's DMA engine
                 dma_free[c] = max(dma_free[c], t_now) + 12.0 / dma_bpc
-                dram_free = max(dram_free, dma_free[c]) + 12.0 / dram_bpc
+                dram[0] = max(dram[0], dma_free[c]) + 12.0 / dram_bpc
                 left[g] -= 1
             else:
                 phase[g] = 0
@@ -444,36 +503,29 @@ def run_rowwise(
                     keys[c, s] = -1
                     dram_write += 12  # the entry leaves through the core's DMA engine
                     dma_free[c] = max(dma_free[c], t_now) + 12.0 / dma_bpc
-                    dram_free = max(dram_free, dma_free[c]) + 12.0 / dram_bpc
+                    dram[0] = max(dram[0], dma_free[c]) + 12.0 / dram_bpc
                 slot[g] = s + threads
             else:
                 park = True
         # ------------------------------------------------------------------ timing
         if addr >= 0:
-            line = addr >> line_shift
-            st = line % cache_sets
-            hit_way = -1
-            for w in range(ways):
-                if tags[c, st, w] == line:
-                    hit_way = w
-                    break
-            if hit_way >= 0:
-                hits += 1
-                lru[c, st, hit_way] = total_issued
-                comp = max(t_now + hit_cyc, lready[c, st, hit_way])
-            else:
-                misses += 1
-                victim = 0
-                for w in range(1, ways):
-                    if lru[c, st, w] < lru[c, st, victim]:
-                        victim = w
-                start = max(t_now + hit_cyc, dram_free)
-                dram_free = start + line_cycles
-                dram_read += 1 << line_shift
-                comp = start + line_cycles + dram_lat
-                tags[c, st, victim] = line
-                lru[c, st, victim] = total_issued
-                lready[c, st, victim] = comp
+            comp = cache_load(
+                c,
+                addr,
+                t_now,
+                tags,
+                lru,
+                lready,
+                total_issued,
+                cache_sets,
+                ways,
+                line_shift,
+                hit_cyc,
+                dram,
+                line_cycles,
+                dram_lat,
+                counters,
+            )
         if sp_bank >= 0:
             sp_ops += 1
             start = max(t_now, bank_free[c, sp_bank])
@@ -518,14 +570,14 @@ def run_rowwise(
     cycles = 0.0
     for c in range(cores):
         cycles = max(cycles, now[c])
-    cycles = max(cycles, dram_free)
+    cycles = max(cycles, dram[0])
     out = np.zeros(12, dtype=np.int64)
     out[0] = int(np.ceil(cycles))
     out[1] = total_issued
-    out[2] = dram_read
+    out[2] = counters[2]
     out[3] = dram_write
-    out[4] = hits
-    out[5] = misses
+    out[4] = counters[0]
+    out[5] = counters[1]
     out[6] = sp_ops
     out[7] = sp_atomics
     out[8] = probes

@@ -19,52 +19,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from simulator.piuma_cl import _heap_pop, _heap_push
+from simulator.piuma_cl import _heap_pop, _heap_push, _next_ready, cache_load, memory_params
 
 __all__ = ["run_inner", "run_outer"]
 
 _A_IDX, _B_IDX, _BT_PTR, _BT_IDX, _A_PTR = 1 << 40, 4 << 40, 6 << 40, 7 << 40, 0
 _PART = 9 << 40
-
-
-@numba.njit(cache=True)
-def _load(
-    c,
-    addr,
-    t_now,
-    tags,
-    lru,
-    lready,
-    stamp,
-    cache_sets,
-    ways,
-    line_shift,
-    hit_cyc,
-    dram,
-    line_cycles,
-    dram_lat,
-    counters,
-):
-    line = addr >> line_shift
-    st = line % cache_sets
-    for w in range(ways):
-        if tags[c, st, w] == line:
-            counters[0] += 1
-            lru[c, st, w] = stamp
-            return max(t_now + hit_cyc, lready[c, st, w])
-    counters[1] += 1
-    victim = 0
-    for w in range(1, ways):
-        if lru[c, st, w] < lru[c, st, victim]:
-            victim = w
-    start = max(t_now + hit_cyc, dram[0])
-    dram[0] = start + line_cycles
-    counters[2] += 1 << line_shift
-    comp = start + line_cycles + dram_lat
-    tags[c, st, victim] = line
-    lru[c, st, victim] = stamp
-    lready[c, st, victim] = comp
-    return comp
 
 
 @numba.njit(cache=True)
@@ -107,7 +67,10 @@ def _engine(
     ht = np.zeros((cores, threads), dtype=np.float64)
     hid = np.zeros((cores, threads), dtype=np.int64)
     hn = np.zeros(cores, dtype=np.int64)
-    ready = np.ones((cores, threads), dtype=np.bool_)
+    rbits = np.zeros((cores, (threads + 63) >> 6), dtype=np.uint64)
+    for cc in range(cores):
+        for tt in range(threads):
+            rbits[cc, tt >> 6] |= np.uint64(1) << np.uint64(tt & 63)
     nready = np.full(cores, threads, dtype=np.int64)
     rr = np.zeros(cores, dtype=np.int64)
     phase = np.zeros(nthreads, dtype=np.int64)
@@ -153,20 +116,14 @@ def _engine(
         t_now = now[c]
         while hn[c] > 0 and ht[c, 0] <= t_now:
             tid = _heap_pop(ht, hid, hn, c)
-            ready[c, tid] = True
+            rbits[c, tid >> 6] |= np.uint64(1) << np.uint64(tid & 63)
             nready[c] += 1
         if nready[c] == 0:
             now[c] = ht[c, 0]
             continue
-        t = rr[c]
-        for _ in range(threads):
-            t = t + 1
-            if t == threads:
-                t = 0
-            if ready[c, t]:
-                break
+        t = _next_ready(rbits, c, rr[c], threads)
         rr[c] = t
-        ready[c, t] = False
+        rbits[c, t >> 6] &= ~(np.uint64(1) << np.uint64(t & 63))
         nready[c] -= 1
         g = c * threads + t
         issued += 1
@@ -260,7 +217,7 @@ def _engine(
                 else:
                     park = True
         if addr >= 0:
-            comp = _load(
+            comp = cache_load(
                 c,
                 addr,
                 t_now,
@@ -314,15 +271,7 @@ def run_inner(a, b, m):
         0,
         0,
         0,
-        m.cores,
-        m.threads_per_core,
-        m.cache_sets,
-        m.cache_ways,
-        m.line_bytes.bit_length() - 1,
-        m.cache_hit_cycles,
-        m.dram_latency_cycles,
-        m.line_bytes / m.dram_bytes_per_cycle,
-        m.dram_bytes_per_cycle,
+        *memory_params(m),
         m.alu_cycles,
     )
 
@@ -344,14 +293,6 @@ def run_outer(a, b, m, n_partial: int, n_out: int, passes: int = 3):
         n_partial,
         n_out,
         passes,
-        m.cores,
-        m.threads_per_core,
-        m.cache_sets,
-        m.cache_ways,
-        m.line_bytes.bit_length() - 1,
-        m.cache_hit_cycles,
-        m.dram_latency_cycles,
-        m.line_bytes / m.dram_bytes_per_cycle,
-        m.dram_bytes_per_cycle,
+        *memory_params(m),
         m.alu_cycles,
     )

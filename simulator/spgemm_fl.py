@@ -359,7 +359,6 @@ def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, w_st
     c_ptr = np.zeros(n + 1, dtype=np.int64)
     c_idx = np.empty(total, dtype=np.int64)
     c_val = np.empty(total, dtype=np.float64)
-    row_of = np.empty(total, dtype=np.int64)
     probes = 0
     atomics = 0
     windows = 0
@@ -421,7 +420,6 @@ def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, w_st
                 pos = c_ptr[start + r] + fill[r]
                 c_idx[pos] = keys[s] % ncols
                 c_val[pos] = vals[s]
-                row_of[pos] = start + r
                 fill[r] += 1
                 written += 1
         for r in range(end - start):
