@@ -3,7 +3,27 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import tempfile
+import time
 from pathlib import Path
+
+
+def run_measured(cmd: list[str], cwd: str | Path | None = None) -> tuple[float, float, int, str]:
+    """Run one child process: wall seconds, its peak RSS in MB (``os.wait4``), exit code, output.
+
+    The output goes to a temporary file, not a pipe: a chatty child (SCALE-Sim's progress bars)
+    would otherwise block on a full pipe that nobody reads until it exits.
+    """
+    with tempfile.TemporaryFile() as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        log.seek(0)
+        text = log.read().decode(errors="replace")
+    return wall, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status), text
 
 
 def _shown(value) -> str:

@@ -19,37 +19,25 @@ across runs.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _report import report
+from _report import report, run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "scalesim"
 
 
 def _run_measured(cmd: list[str], cwd: str | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB and exit code of one child process (``os.wait4``).
-
-    The child's output goes to a temporary file, not a pipe: a chatty child (SCALE-Sim's progress
-    bars) would otherwise block on a full pipe that nobody reads until it exits.
-    """
-    with tempfile.TemporaryFile() as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            log.seek(0)
-            print(log.read().decode(errors="replace")[-3000:], file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+    """Wall seconds, peak RSS in MB and exit code of one child; its output is shown if it fails."""
+    wall, rss, rc, text = run_measured(cmd, cwd)
+    if rc:
+        print(text[-3000:], file=sys.stderr)
+    return wall, rss, rc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,15 +11,12 @@ Prints a table and writes ``benchmarks/results/bench_training.csv``:
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _report import report
+from _report import report, run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,16 +38,10 @@ print(time.perf_counter() - t0)
 
 
 def _child(code: str) -> tuple[float, float, str]:
-    with tempfile.TemporaryFile() as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        log.seek(0)
-        text = log.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status):
+    wall, rss, rc, text = run_measured([sys.executable, "-c", code], cwd=REPO)
+    if rc:
         raise RuntimeError(text[-2000:])
-    return wall, usage.ru_maxrss / 1024.0, text
+    return wall, rss, text
 
 
 def main() -> int:
