@@ -68,14 +68,14 @@ def simulate_memory(
     rf = -(-kc // cfg.rows)
     folds = ku.size
     first_col = sched.n0 == 0
-    last_row = sched.k0 + sched.k_used == kc
+    k_end = sched.k0 + sched.k_used
+    last_row = k_end == kc
 
     filt = np.ceil(ku * nu * (cfg.word_bytes * 8 + _index_bits(nm_m)) / 8.0)
 
     ifmap_bytes = int(ifmap_elems * cfg.word_bytes)
     fits_ifmap = ifmap_bytes <= cfg.ifmap_sram_kb * 1024 / 2
     # Row fold [k0, k0 + k_used) brings its share of the input; integer split, exact per column fold.
-    k_end = sched.k0 + sched.k_used
     share = ((k_end * ifmap_bytes) // kc - (sched.k0 * ifmap_bytes) // kc).astype(np.float64)
     ifm = np.where(first_col, share, 0.0) if fits_ifmap else share
 

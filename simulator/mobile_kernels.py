@@ -172,6 +172,16 @@ def spmm_group(x2, ptr, idx, vals, out_ch, tile=128):
     return y
 
 
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _tap(y_plane, x_plane, wv, i, j, ho, wo, stride):
+    """One kernel tap of a direct convolution: ``y += wv * x`` shifted by ``(i, j)``, strided."""
+    for yy in range(ho):
+        row = x_plane[yy * stride + i]
+        out = y_plane[yy]
+        for xx in range(wo):
+            out[xx] += wv * row[xx * stride + j]
+
+
 @numba.njit(cache=True, fastmath=True)
 def conv3x3_group(xp, ptr, idx, vals, out_ch, ho, wo, stride):
     """k x k conv over kept input-channel kernels; ``xp`` is the padded input ``[C, Hp, Wp]``."""
@@ -185,12 +195,8 @@ def conv3x3_group(xp, ptr, idx, vals, out_ch, ho, wo, stride):
                 for i in range(k):
                     for j in range(k):
                         wv = vals[t, r, i, j]
-                        if wv == 0.0:
-                            continue
-                        for yy in range(ho):
-                            row = xp[c, yy * stride + i]
-                            for xx in range(wo):
-                                y[o, yy, xx] += wv * row[xx * stride + j]
+                        if wv != 0.0:
+                            _tap(y[o], xp[c], wv, i, j, ho, wo, stride)
     return y
 
 
@@ -203,10 +209,6 @@ def depthwise3x3(xp, w, ho, wo, stride):
         for i in range(k):
             for j in range(k):
                 wv = w[ch, 0, i, j]
-                if wv == 0.0:
-                    continue
-                for yy in range(ho):
-                    row = xp[ch, yy * stride + i]
-                    for xx in range(wo):
-                        y[ch, yy, xx] += wv * row[xx * stride + j]
+                if wv != 0.0:
+                    _tap(y[ch], xp[ch], wv, i, j, ho, wo, stride)
     return y
