@@ -182,6 +182,47 @@ def _cmd_spgemm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mobile(args: argparse.Namespace) -> int:
+    import json
+
+    from simulator.a76_core import load_core
+    from simulator.mobile_run import parse_input_shape, run_mobile
+    from simulator.outputs import atomic_output_dir, check_output_dir
+
+    check_output_dir(args.out)
+    try:
+        sparsity = float(args.sparsity)
+    except ValueError:
+        raise SparsimInputError("--sparsity", "sparsity", args.sparsity, "a number in [0, 1)") from None
+    core = load_core(args.core)
+    run = run_mobile(args.model, args.pattern, sparsity, core, args.measure_host, parse_input_shape(args.input),
+                     args.scope)  # fmt: skip
+    with atomic_output_dir(args.out) as tmp:
+        run.table.to_csv(tmp / "layers.csv", index=False)
+        run.table.to_parquet(tmp / "layers.parquet", index=False)
+        (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n")
+    s = run.summary
+    print(
+        f"{s['model']}: {s['layers']} weight layers, {s['macs'] / 1e6:.1f} M MACs; pattern {s['pattern']} at "
+        f"{s['sparsity_target']:.0%} on {s['pruned_layers']} layers ({s['kept_macs'] / 1e6:.1f} M MACs kept)"
+    )
+    print(
+        f"modelled core ({core.freq_ghz:g} GHz): {s['core_ms']:.2f} ms, dense {s['dense_core_ms']:.2f} ms, "
+        f"speed-up {s['speedup_vs_dense']:.2f}x"
+    )
+    if "kept_after" in s:
+        print(f"rearrangement: kept magnitude {s['kept_before']:.3f} -> {s['kept_after']:.3f}")
+    elif "rearrange_note" in s:
+        print(f"rearrangement: {s['rearrange_note']}")
+    if args.measure_host:
+        print(
+            f"host ({s['host_layers_measured']} layers measured): {s['host_ms']:.2f} ms, dense "
+            f"{s['host_dense_ms']:.2f} ms, speed-up {s['host_speedup_vs_dense']:.2f}x"
+        )
+    print(f"wrote {args.out}/layers.csv, layers.parquet, summary.json")
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -190,6 +231,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from reports.sat_report import reproduce_sat
 
         reproduce_sat(out, quick=args.quick)
+    elif args.study == "sparsebytenn":
+        from reports.sparsebytenn_report import reproduce_sparsebytenn
+
+        reproduce_sparsebytenn(out, quick=args.quick)
     else:
         from reports.smash_report import reproduce_smash
 
@@ -254,8 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--list", action="store_true", help="list algorithms and built-in matrices")
     sg.set_defaults(func=_cmd_spgemm)
 
+    mb = sub.add_parser("mobile", help="prune a mobile CNN and predict its latency on a Cortex-A76-class core")
+    mb.add_argument(
+        "--model", required=True, help="mobilenet_v1, mobilenet_v2, ppocr_det, ppocr_rec, ppocr_cls or FILE.onnx"
+    )
+    mb.add_argument("--pattern", required=True, help="dense, unstructured (XNNPACK), block4 (MNN 1x4), group (ours)")
+    mb.add_argument("--sparsity", default="0", help="fraction of pruned weights in the pruned layers, in [0, 1)")
+    mb.add_argument("--scope", default="layer", choices=("layer", "network"), help="prune each layer or one threshold")
+    mb.add_argument("--core", default=None, help="core config YAML (CoreConfig keys); default Snapdragon 855 prime")
+    mb.add_argument("--input", default=None, help="input C,H,W (default: the model's own)")
+    mb.add_argument("--measure-host", action="store_true", help="also run the host kernels and time them")
+    mb.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    mb.set_defaults(func=_cmd_mobile)
+
     r = sub.add_parser("reproduce", help="regenerate a reproduction report (reports/reference/...)")
-    r.add_argument("study", choices=("sat", "smash"))
+    r.add_argument("study", choices=("sat", "smash", "sparsebytenn"))
     r.add_argument("--out", default=None, help="output directory (default: reports/reference/STUDY)")
     r.add_argument("--quick", action="store_true", help="fewer models, seeds and epochs (for tests)")
     r.set_defaults(func=_cmd_reproduce)

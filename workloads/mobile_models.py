@@ -1,0 +1,256 @@
+"""Mobile CNNs as lists of weight layers with their weights: the zoo's MobileNets (torch) and ONNX
+files, including the real PP-OCRv4 models shipped inside the ``rapidocr-onnxruntime`` wheel.
+
+Why weights and not only shapes: pruning to a pattern, rearranging channels and running the sparse
+kernels all need the weight values. The zoo's MobileNets are built in plain torch (torchvision does
+not load here) with torch's default initialisation, seeded, so their sparsity masks are those of
+random weights; the PP-OCR files carry trained weights (paddle2onnx stores them as ``Constant``
+nodes, which we read like initializers).
+
+Layers keep torch's weight layout ``[Cout, Cin/groups, kh, kw]`` (FC: ``[Cout, Cin]``) and the op
+names of :mod:`workloads.mobile_patterns`: ``1x1``, ``3x3`` (any kh x kw, groups 1), ``dw``, ``fc``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simulator.errors import SparsimInputError
+
+__all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "from_torch", "from_onnx", "ppocr_path"]
+
+#: name -> (source, default input shape C, H, W)
+MOBILE_MODELS = {
+    "mobilenet_v1": ("zoo", (3, 224, 224)),
+    "mobilenet_v2": ("zoo", (3, 224, 224)),
+    "ppocr_det": ("ch_PP-OCRv4_det_infer.onnx", (3, 640, 640)),
+    "ppocr_rec": ("ch_PP-OCRv4_rec_infer.onnx", (3, 48, 320)),
+    "ppocr_cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", (3, 48, 192)),
+}
+
+
+@dataclass(frozen=True)
+class MobileLayer:
+    """One weight layer at batch 1."""
+
+    name: str
+    op: str
+    cin: int
+    cout: int
+    kh: int
+    kw: int
+    stride: int
+    pad: int
+    in_h: int
+    in_w: int
+    out_h: int
+    out_w: int
+    weight: np.ndarray
+    stride_w: int = 0  # 0: same as ``stride`` (the height stride)
+
+    @property
+    def sw(self) -> int:
+        return self.stride_w or self.stride
+
+    @property
+    def macs(self) -> int:
+        per_out = self.kh * self.kw * (1 if self.op == "dw" else self.cin)
+        return self.cout * self.out_h * self.out_w * per_out
+
+
+def _op(groups: int, cin: int, cout: int, kh: int, kw: int) -> str | None:
+    if groups == 1:
+        return "1x1" if kh == kw == 1 else "3x3"
+    if groups == cin == cout:
+        return "dw"
+    return None
+
+
+def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list[MobileLayer]:
+    """Weight layers of a torch module in execution order (forward hooks on a real forward)."""
+    import torch
+
+    layers: list[MobileLayer] = []
+
+    def hook(mod, inputs, output, name=""):
+        x = inputs[0]
+        w = mod.weight.detach().float().numpy().copy()
+        if isinstance(mod, torch.nn.Linear):
+            layers.append(MobileLayer(name, "fc", w.shape[1], w.shape[0], 1, 1, 1, 0, 1, 1, 1, 1, w))
+            return
+        kh, kw = mod.kernel_size
+        op = _op(mod.groups, mod.in_channels, mod.out_channels, kh, kw)
+        if op is None:
+            raise SparsimInputError(name, "groups", mod.groups, "1 or depthwise (groups = in = out channels)")
+        layers.append(
+            MobileLayer(name, op, mod.in_channels, mod.out_channels, kh, kw, mod.stride[0], mod.padding[0],
+                        x.shape[2], x.shape[3], output.shape[2], output.shape[3], w)  # fmt: skip
+        )
+
+    handles = [
+        m.register_forward_hook(lambda mod, i, o, n=n: hook(mod, i, o, n))
+        for n, m in model.named_modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
+    ]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+    return layers
+
+
+def _zoo(name: str, input_shape) -> list[MobileLayer]:
+    import importlib
+
+    import torch
+
+    torch.manual_seed(0)
+    model = getattr(importlib.import_module("workloads.zoo.cnn"), name)()
+    return from_torch(model, input_shape)
+
+
+def ppocr_path(file_name: str) -> Path:
+    """A model file inside the installed ``rapidocr-onnxruntime`` wheel (found without importing it)."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise SparsimInputError(
+            "mobile", "model", file_name, "needs rapidocr-onnxruntime (pip install -e '.[onnx]')"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / file_name
+
+
+def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None) -> list[MobileLayer]:
+    """Conv and Gemm/MatMul weight layers of an ONNX file. Weights come from initializers or
+    ``Constant`` nodes; dynamic input dimensions are fixed to ``input_shape`` (batch 1) first."""
+    from workloads.trace_onnx import require_onnx
+
+    onnx = require_onnx()
+    from onnx import numpy_helper
+
+    p = Path(path)
+    try:
+        model = onnx.load(str(p))
+    except FileNotFoundError:
+        raise SparsimInputError(str(p), "file", str(p), "no such ONNX file") from None
+    except Exception as err:
+        raise SparsimInputError(str(p), "file", p.name, f"not a readable ONNX model ({type(err).__name__})") from None
+    g = model.graph
+    init_names = {t.name for t in g.initializer}
+    graph_inputs = [i for i in g.input if i.name not in init_names]
+    if len(graph_inputs) != 1:
+        raise SparsimInputError(str(p), "inputs", len(graph_inputs), "exactly one image input")
+    dims = graph_inputs[0].type.tensor_type.shape.dim
+    if len(dims) != 4:
+        raise SparsimInputError(str(p), "input rank", len(dims), "4 (N, C, H, W)")
+    for i, d in enumerate(dims):
+        want = 1 if i == 0 else (input_shape[i - 1] if input_shape else None)
+        if want is not None:
+            d.Clear()
+            d.dim_value = int(want)
+        elif not d.HasField("dim_value") or d.dim_value <= 0:
+            raise SparsimInputError(str(p), "input shape", "dynamic", "give --input C,H,W for this model")
+    try:
+        model = onnx.shape_inference.infer_shapes(model)
+    except Exception as err:
+        why = f"ONNX shape inference failed ({type(err).__name__})"
+        raise SparsimInputError(str(p), "shapes", p.name, why) from None
+    g = model.graph
+    consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    shapes = {}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        shapes[vi.name] = tuple(d.dim_value for d in vi.type.tensor_type.shape.dim)
+
+    missing = [t for n in g.node if n.op_type in ("Conv", "MatMul", "Gemm") for t in (n.input[0], n.output[0])
+               if not shapes.get(t) or 0 in shapes[t]]  # fmt: skip
+    if missing:
+        shapes.update(_runtime_shapes(model, missing, graph_inputs[0].name))
+
+    layers: list[MobileLayer] = []
+    for i, n in enumerate(g.node):
+        name = n.name or f"{n.op_type}_{i}"
+        if n.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        wname = n.input[1]
+        if wname not in consts:
+            if n.op_type == "MatMul":
+                continue  # activation x activation: not a weight layer
+            why = "an initializer or Constant (the file carries no weights)"
+            raise SparsimInputError(str(p), f"node {name} weight", wname, why)
+        w = np.asarray(consts[wname], dtype=np.float32)
+        if n.op_type == "Conv":
+            a = {x.name: onnx.helper.get_attribute_value(x) for x in n.attribute}
+            groups = int(a.get("group", 1))
+            cout, cing, kh, kw = w.shape
+            s_in, s_out = shapes.get(n.input[0]), shapes.get(n.output[0])
+            if not s_in or not s_out or 0 in s_in or 0 in s_out:
+                raise SparsimInputError(str(p), f"node {name}", "shape", "a fully inferred input and output shape")
+            op = _op(groups, s_in[1], cout, kh, kw)
+            if op is None:
+                raise SparsimInputError(str(p), f"node {name} group", groups, "1 or depthwise (group = channels)")
+            strides = a.get("strides", [1, 1])
+            pads = a.get("pads", [0, 0, 0, 0])
+            layers.append(MobileLayer(name, op, s_in[1], cout, kh, kw, int(strides[0]), int(pads[0]),
+                                      s_in[2], s_in[3], s_out[2], s_out[3], w, int(strides[1])))  # fmt: skip
+        else:
+            trans_b = n.op_type == "Gemm" and any(x.name == "transB" and x.i == 1 for x in n.attribute)
+            if w.ndim != 2:
+                continue
+            w2 = w if trans_b else w.T  # -> [out, in]
+            s_in = shapes.get(n.input[0]) or (1, w2.shape[1])
+            pixels = int(np.prod(s_in[:-1])) if len(s_in) > 1 else 1
+            layers.append(MobileLayer(name, "fc", w2.shape[1], w2.shape[0], 1, 1, 1, 0, 1, max(pixels, 1), 1,
+                                      max(pixels, 1), np.ascontiguousarray(w2)))  # fmt: skip
+    if not layers:
+        raise SparsimInputError(str(p), "layers", 0, "at least one Conv/Gemm/MatMul with weights")
+    return layers
+
+
+def _runtime_shapes(model, names: list[str], input_name: str) -> dict[str, tuple[int, ...]]:
+    """Shapes that static inference left open (reshapes of computed shapes), from one
+    onnxruntime run on zeros; empty if onnxruntime is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return {}
+    from onnx import helper
+
+    m = type(model)()
+    m.CopyFrom(model)
+    known = {o.name for o in m.graph.output}
+    for t in dict.fromkeys(names):
+        if t not in known:
+            m.graph.output.append(helper.make_empty_tensor_value_info(t))
+    dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    for inp in m.graph.input:
+        if inp.name == input_name:
+            dims = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    outs = sess.run(None, {input_name: np.zeros(dims, dtype=np.float32)})
+    return {o.name: tuple(v.shape) for o, v in zip(sess.get_outputs(), outs, strict=True)}
+
+
+def load_mobile_model(name_or_path: str, input_shape: tuple[int, int, int] | None = None) -> list[MobileLayer]:
+    """A zoo/PP-OCR name from :data:`MOBILE_MODELS` or a path to an ``.onnx`` file."""
+    if name_or_path in MOBILE_MODELS:
+        src, default = MOBILE_MODELS[name_or_path]
+        shape = input_shape or default
+        if src == "zoo":
+            return _zoo(name_or_path, shape)
+        return from_onnx(ppocr_path(src), shape)
+    if name_or_path.endswith(".onnx"):
+        return from_onnx(name_or_path, input_shape)
+    raise SparsimInputError(
+        "mobile", "model", name_or_path, f"one of {', '.join(MOBILE_MODELS)} or a path ending in .onnx"
+    )
