@@ -196,7 +196,7 @@ def _cmd_mobile(args: argparse.Namespace) -> int:
         raise SparsimInputError("--sparsity", "sparsity", args.sparsity, "a number in [0, 1)") from None
     core = load_core(args.core)
     run = run_mobile(args.model, args.pattern, sparsity, core, args.measure_host, parse_input_shape(args.input),
-                     args.scope)  # fmt: skip
+                     args.scope, args.channel_padding)  # fmt: skip
     with atomic_output_dir(args.out) as tmp:
         run.table.to_csv(tmp / "layers.csv", index=False)
         run.table.to_parquet(tmp / "layers.parquet", index=False)
@@ -306,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     mb.add_argument("--pattern", required=True, help="dense, unstructured (XNNPACK), block4 (MNN 1x4), group (ours)")
     mb.add_argument("--sparsity", default="0", help="fraction of pruned weights in the pruned layers, in [0, 1)")
     mb.add_argument("--scope", default="layer", choices=("layer", "network"), help="prune each layer or one threshold")
+    mb.add_argument(
+        "--channel-padding",
+        default="zero",
+        choices=("zero", "none"),
+        help="Cout not a multiple of the group size 4: pad with zero channels (zero) or refuse (none)",
+    )
     mb.add_argument("--core", default=None, help="core config YAML (CoreConfig keys); default Snapdragon 855 prime")
     mb.add_argument("--input", default=None, help="input C,H,W (default: the model's own)")
     mb.add_argument("--measure-host", action="store_true", help="also run the host kernels and time them")

@@ -60,16 +60,24 @@ def _check_engine(engine: str) -> None:
 
 
 def prune_layers(
-    layers: list[MobileLayer], engine: str, sparsity: float, scope: str = "layer"
+    layers: list[MobileLayer], engine: str, sparsity: float, scope: str = "layer", channel_padding: str = "zero"
 ) -> dict[str, np.ndarray]:
-    """Keep-masks for the layers ``engine`` prunes (others are absent: dense)."""
+    """Keep-masks for the layers ``engine`` prunes (others are absent: dense). Block and group
+    patterns pad a Cout that is not a multiple of 4 with zero channels (``channel_padding="zero"``,
+    the stated rule) or refuse it (``"none"``)."""
     _check_engine(engine)
     if isinstance(sparsity, bool) or not isinstance(sparsity, int | float) or not 0.0 <= sparsity < 1.0:
         raise SparsimInputError("mobile", "sparsity", sparsity, "a number in [0, 1)")
     todo = {L.name: (L.weight, L.op) for L in layers if L.op in PRUNED_OPS[engine]}
     if not todo or sparsity == 0:
         return {}
-    return prune_network(todo, engine, float(sparsity), scope)
+    try:
+        return prune_network(todo, engine, float(sparsity), scope, channel_padding)
+    except SparsimInputError as err:
+        if err.field == "output channels":
+            bad = next(L.name for L in layers if L.name in todo and L.cout == err.value)
+            raise SparsimInputError(f"layer {bad}", err.field, err.value, err.allowed) from None
+        raise
 
 
 def _w2(L: MobileLayer, mask: np.ndarray | None, pad_to: int = 1) -> np.ndarray:

@@ -64,6 +64,7 @@ def run_mobile(
     measure: bool = False,
     input_shape: tuple[int, int, int] | None = None,
     scope: str = "layer",
+    channel_padding: str = "zero",
 ) -> MobileRun:
     if pattern not in ENGINES:
         raise SparsimInputError("--pattern", "pattern", pattern, f"allowed: {', '.join(ENGINES)}")
@@ -71,7 +72,7 @@ def run_mobile(
         raise SparsimInputError("--sparsity", "sparsity", sparsity, "a number in [0, 1)")
     core = core or CoreConfig()
     layers, info = _layers(model, pattern, sparsity, input_shape)
-    masks = prune_layers(layers, pattern, sparsity, scope)
+    masks = prune_layers(layers, pattern, sparsity, scope, channel_padding)
     table = network_latency(layers, pattern, masks, core)
     dense = network_latency(layers, "dense", {}, core) if pattern != "dense" else table
     table["dense_cycles"] = dense["cycles"].to_numpy()
@@ -90,6 +91,7 @@ def run_mobile(
         "pattern": pattern,
         "sparsity_target": sparsity,
         "scope": scope,
+        "channel_padding": channel_padding,
         "layers": len(layers),
         "pruned_layers": len(masks),
         "weight_sparsity_pruned_layers": 1.0 - sum(int(m.sum()) for m in masks.values()) / w_all if masks else 0.0,

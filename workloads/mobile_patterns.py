@@ -41,11 +41,20 @@ def _block(pattern: str) -> int:
     return {"block2": 2, "block4": 4, "group": 4}.get(pattern, 1)
 
 
-def unit_view(w: np.ndarray, pattern: str, op: str) -> tuple[np.ndarray, tuple[int, ...]]:
+PADDINGS = ("zero", "none")
+
+
+def unit_view(
+    w: np.ndarray, pattern: str, op: str, channel_padding: str = "zero"
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """Per-unit L1 scores, shaped ``[units...]``, and the shape used to expand a unit mask back.
 
-    Returns ``(scores, groups_shape)`` where ``scores`` has one entry per unit.
+    Returns ``(scores, groups_shape)`` where ``scores`` has one entry per unit. With
+    ``channel_padding="none"`` a block/group size that does not divide Cout is an error instead
+    of being padded with zero channels.
     """
+    if channel_padding not in PADDINGS:
+        raise SparsimInputError("prune", "channel_padding", channel_padding, f"allowed: {', '.join(PADDINGS)}")
     if pattern not in PATTERNS:
         raise SparsimInputError("prune", "pattern", pattern, f"allowed: {', '.join(PATTERNS)}")
     if op not in OPS:
@@ -60,6 +69,10 @@ def unit_view(w: np.ndarray, pattern: str, op: str) -> tuple[np.ndarray, tuple[i
     b = _block(pattern)
     cout = a.shape[0]
     pad = (-cout) % b
+    if pad and channel_padding == "none":
+        raise SparsimInputError(
+            "prune", "output channels", cout, f"a multiple of the {pattern} size {b} (or channel_padding='zero')"
+        )
     if pad:
         a = np.concatenate([a, np.zeros((pad, *a.shape[1:]))], axis=0)
     g = a.reshape(-1, b, *a.shape[1:])  # [Cout/b, b, cin, kh, kw]
@@ -84,11 +97,11 @@ def _expand(unit_mask: np.ndarray, pattern: str, op: str, shape: tuple[int, ...]
     return m[:, :, 0, 0] if op == "fc" else m
 
 
-def prune_mask(w: np.ndarray, pattern: str, op: str, sparsity: float) -> np.ndarray:
+def prune_mask(w: np.ndarray, pattern: str, op: str, sparsity: float, channel_padding: str = "zero") -> np.ndarray:
     """Boolean keep-mask: the largest-L1 units are kept until ``1 - sparsity`` of the units remain."""
     if not (isinstance(sparsity, float | int) and 0.0 <= sparsity < 1.0):
         raise SparsimInputError("prune", "sparsity", sparsity, "a number in [0, 1)")
-    scores, shape = unit_view(w, pattern, op)
+    scores, shape = unit_view(w, pattern, op, channel_padding)
     cout = np.asarray(w).shape[0]
     if pattern == "dense" or sparsity == 0:
         return np.ones(np.asarray(w).shape, dtype=bool)
@@ -108,14 +121,18 @@ def kept_magnitude(w: np.ndarray, mask: np.ndarray) -> float:
 
 
 def prune_network(
-    layers: dict[str, tuple[np.ndarray, str]], pattern: str, sparsity: float, scope: str = "layer"
+    layers: dict[str, tuple[np.ndarray, str]],
+    pattern: str,
+    sparsity: float,
+    scope: str = "layer",
+    channel_padding: str = "zero",
 ) -> dict[str, np.ndarray]:
     """Masks for every layer. ``scope="layer"``: each layer at ``sparsity``. ``scope="network"``:
     one global threshold on unit scores divided by the unit's weight count (so big and small
     units compete fairly), which gives each layer its own sparsity and the network ``sparsity``
     of its units overall."""
     if scope == "layer":
-        return {name: prune_mask(w, pattern, op, sparsity) for name, (w, op) in layers.items()}
+        return {name: prune_mask(w, pattern, op, sparsity, channel_padding) for name, (w, op) in layers.items()}
     if scope != "network":
         raise SparsimInputError("prune", "scope", scope, "allowed: layer, network")
     if not 0.0 <= sparsity < 1.0:
@@ -123,7 +140,7 @@ def prune_network(
     views = {}
     allv = []
     for name, (w, op) in layers.items():
-        scores, shape = unit_view(w, pattern, op)
+        scores, shape = unit_view(w, pattern, op, channel_padding)
         per = np.asarray(w).size / max(scores.size, 1)
         views[name] = (scores, shape, op, np.asarray(w).shape[0])
         allv.append((scores / per).ravel())
