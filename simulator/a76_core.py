@@ -39,7 +39,6 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -190,22 +189,6 @@ def load_core(path: str | Path | None) -> CoreConfig:
     """YAML core config (keys are :class:`CoreConfig` fields); ``None`` gives the Snapdragon 855 prime core."""
     if path is None:
         return CoreConfig()
-    import yaml
+    from simulator.config import dataclass_from_yaml
 
-    p = Path(path)
-    try:
-        data: Any = yaml.safe_load(p.read_text())
-    except OSError as err:
-        raise SparsimInputError(str(p), "file", str(p), f"cannot be read ({err.strerror})") from None
-    except yaml.YAMLError:
-        raise SparsimInputError(str(p), "<yaml>", p.name, "valid YAML") from None
-    if not isinstance(data, dict):
-        raise SparsimInputError(str(p), "<document>", type(data).__name__, "a mapping of core keys")
-    names = {f.name for f in dataclasses.fields(CoreConfig)}
-    for k in data:
-        if k not in names:
-            raise SparsimInputError(str(p), str(k), data[k], f"unknown key; allowed: {', '.join(sorted(names))}")
-    try:
-        return CoreConfig(**data)
-    except SparsimInputError as err:
-        raise SparsimInputError(str(p), err.field, err.value, err.allowed) from None
+    return dataclass_from_yaml(path, CoreConfig, "core")

@@ -12,7 +12,6 @@ are our assumptions for a 1 GHz core clock and are all configurable.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,27 +104,9 @@ def load_machine(path: str | Path | None) -> PiumaConfig:
     """YAML machine config (keys are :class:`PiumaConfig` fields); ``None`` gives the defaults."""
     if path is None:
         return PiumaConfig()
-    import yaml
+    from simulator.config import dataclass_from_yaml
 
-    p = Path(path)
-    try:
-        data: Any = yaml.safe_load(p.read_text())
-    except OSError as err:
-        raise SparsimInputError(str(p), "file", str(p), f"cannot be read ({err.strerror})") from None
-    except yaml.YAMLError:
-        raise SparsimInputError(str(p), "<yaml>", p.name, "valid YAML") from None
-    if not isinstance(data, dict):
-        raise SparsimInputError(str(p), "<document>", type(data).__name__, "a mapping of machine keys")
-    names = {f.name for f in dataclasses.fields(PiumaConfig)}
-    for k in data:
-        if k not in names:
-            raise SparsimInputError(str(p), str(k), data[k], f"unknown key; allowed: {', '.join(sorted(names))}")
-    try:
-        return PiumaConfig(**data)
-    except SparsimInputError as err:
-        raise SparsimInputError(str(p), err.field, err.value, err.allowed) from None
-    except TypeError as err:
-        raise SparsimInputError(str(p), "<keys>", str(err), "valid machine keys") from None
+    return dataclass_from_yaml(path, PiumaConfig, "machine")
 
 
 # --------------------------------------------------------------------------------------------
