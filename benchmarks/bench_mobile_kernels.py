@@ -36,17 +36,6 @@ def _median(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def break_even(sp: list[float], speedup: list[float]) -> float | None:
-    """Lowest sparsity where the speed-up reaches 1 (interpolated); None if it never does."""
-    for i, s in enumerate(speedup):
-        if s >= 1.0:
-            if i == 0:
-                return sp[0]
-            s0, s1 = speedup[i - 1], s
-            return sp[i - 1] + (1.0 - s0) * (sp[i] - sp[i - 1]) / (s1 - s0)
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
@@ -54,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/bench_mobile_kernels.csv"))
     args = ap.parse_args(argv)
 
+    from reports.sparsebytenn_report import break_even
     from simulator.mobile_kernels import (
         compress_blocks,
         compress_csr,

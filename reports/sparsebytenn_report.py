@@ -112,18 +112,15 @@ def prune_layers_pattern(layers, pattern: str, s: float) -> dict:
 
 
 def rearrangement_stats(models=("mobilenet_v1", "mobilenet_v2"), sparsities=(0.3, 0.5), shape=(3, 224, 224)):
-    import importlib
-
     import torch
 
+    from workloads.mobile_models import zoo_torch_model
     from workloads.rearrange import rearrange
 
     rows = []
     for m in models:
         for s in sparsities:
-            torch.manual_seed(0)
-            net = getattr(importlib.import_module("workloads.zoo.cnn"), m)().eval()
-            r = rearrange(net, torch.randn(1, *shape), "group", s)
+            r = rearrange(zoo_torch_model(m), torch.randn(1, *shape), "group", s)
             rows.append({"model": m, "sparsity": s, "kept_before": r.kept_before, "kept_after": r.kept_after,
                          "spaces_permuted": len(r.permutations)})  # fmt: skip
     return pd.DataFrame(rows)

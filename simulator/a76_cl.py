@@ -286,10 +286,9 @@ def run_instances(rows, toff, inst, ctab, prm, st, reg, rob, ptag, ctag, cstamp,
 # ------------------------------------------------------------------------------- Python twin
 
 
-def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, int], list[int]]:
+def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, int]]:
     """The engine again, written independently in plain Python: reservation sets instead of tag
-    rings, ordered LRU dictionaries instead of stamp arrays. Returns (cycles, stats, per-instruction
-    completion cycles) for a fresh core."""
+    rings, ordered LRU dictionaries instead of stamp arrays. Returns (cycles, stats) for a fresh core."""
     ctab = class_table(cfg)
     sets = {lv: cfg.sets(lv) for lv in ("l1", "l2", "l3")}
     ways = {"l1": cfg.l1_ways, "l2": cfg.l2_ways, "l3": cfg.l3_ways}
@@ -303,7 +302,6 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
     window: deque[int] = deque([-1] * cfg.rob_size, maxlen=cfg.rob_size)
     cur = dec = uops = 0
     last_ret = rcnt = 0
-    done_list = []
 
     def lookup(lv, line):
         s = cache[lv][line % sets[lv]]
@@ -410,5 +408,4 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
                     last_ret, rcnt = last_ret + 1, 0
                 rcnt += 1
                 window.append(last_ret)
-            done_list.append(done)
-    return last_ret, stats, done_list
+    return last_ret, stats

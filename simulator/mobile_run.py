@@ -15,7 +15,7 @@ import pandas as pd
 from simulator.a76_core import CoreConfig
 from simulator.errors import SparsimInputError
 from simulator.mobile_latency import ENGINES, PRUNED_OPS, measure_host, network_latency, prune_layers
-from workloads.mobile_models import MOBILE_MODELS, MobileLayer, from_torch, load_mobile_model
+from workloads.mobile_models import MOBILE_MODELS, MobileLayer, from_torch, load_mobile_model, zoo_torch_model
 from workloads.mobile_patterns import kept_magnitude
 
 __all__ = ["MobileRun", "run_mobile", "parse_input_shape"]
@@ -39,16 +39,12 @@ def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:
 def _layers(model: str, engine: str, sparsity: float, shape) -> tuple[list[MobileLayer], dict]:
     info: dict = {"rearranged": False}
     if engine == "group" and sparsity > 0 and MOBILE_MODELS.get(model, ("",))[0] == "zoo":
-        import importlib
-
         import torch
 
         from workloads.rearrange import rearrange
 
-        torch.manual_seed(0)
-        net = getattr(importlib.import_module("workloads.zoo.cnn"), model)().eval()
         shape = shape or MOBILE_MODELS[model][1]
-        res = rearrange(net, torch.randn(1, *shape), "group", sparsity)
+        res = rearrange(zoo_torch_model(model), torch.randn(1, *shape), "group", sparsity)
         info.update(rearranged=True, kept_before=res.kept_before, kept_after=res.kept_after)
         return from_torch(res.model, shape), info
     if engine == "group" and sparsity > 0:

@@ -21,7 +21,8 @@ import numpy as np
 
 from simulator.errors import SparsimInputError
 
-__all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "from_torch", "from_onnx", "ppocr_path"]
+__all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "from_torch", "from_onnx", "ppocr_path",
+           "zoo_torch_model"]  # fmt: skip
 
 #: name -> (source, default input shape C, H, W)
 MOBILE_MODELS = {
@@ -105,14 +106,14 @@ def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list
     return layers
 
 
-def _zoo(name: str, input_shape) -> list[MobileLayer]:
+def zoo_torch_model(name: str):
+    """The zoo model ``name`` in eval mode with torch's default initialisation, seed 0."""
     import importlib
 
     import torch
 
     torch.manual_seed(0)
-    model = getattr(importlib.import_module("workloads.zoo.cnn"), name)()
-    return from_torch(model, input_shape)
+    return getattr(importlib.import_module("workloads.zoo.cnn"), name)().eval()
 
 
 def ppocr_path(file_name: str) -> Path:
@@ -247,7 +248,7 @@ def load_mobile_model(name_or_path: str, input_shape: tuple[int, int, int] | Non
         src, default = MOBILE_MODELS[name_or_path]
         shape = input_shape or default
         if src == "zoo":
-            return _zoo(name_or_path, shape)
+            return from_torch(zoo_torch_model(name_or_path), shape)
         return from_onnx(ppocr_path(src), shape)
     if name_or_path.endswith(".onnx"):
         return from_onnx(name_or_path, input_shape)

@@ -43,7 +43,7 @@ def test_engine_equals_twin_random(seed, span, perfect):
     cfg = dataclasses.replace(SMALL, perfect_l1=perfect)
     state = CoreState(cfg)
     state.run(rows, toff, inst)
-    cycles, stats, _ = run_instances_py(cfg, rows, toff, inst)
+    cycles, stats = run_instances_py(cfg, rows, toff, inst)
     assert state.cycles == cycles
     assert state.stats() == stats
 
@@ -59,7 +59,7 @@ def test_engine_equals_twin_on_kernel_bodies(kernel):
     inst[:, 1:] = rng.integers(0, 3000, (150, 5)) * 64  # scattered: L1/L2/L3/DRAM all hit
     state = CoreState(SMALL)
     state.run(rows, toff, inst)
-    cycles, stats, _ = run_instances_py(SMALL, rows, toff, inst)
+    cycles, stats = run_instances_py(SMALL, rows, toff, inst)
     assert (state.cycles, state.stats()) == (cycles, stats)
     assert stats["l3_misses"] > 0
 
@@ -72,7 +72,7 @@ def test_twin_catches_a_changed_latency():
     inst[:, 0] = tid
     state = CoreState(SMALL)
     state.run(rows, toff, inst)
-    cycles, _, _ = run_instances_py(dataclasses.replace(SMALL, lat_ld_int=5), rows, toff, inst)
+    cycles, _ = run_instances_py(dataclasses.replace(SMALL, lat_ld_int=5), rows, toff, inst)
     assert cycles != state.cycles
 
 
