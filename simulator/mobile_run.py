@@ -18,7 +18,7 @@ from simulator.mobile_latency import ENGINES, PRUNED_OPS, measure_host, network_
 from workloads.mobile_models import MOBILE_MODELS, MobileLayer, from_torch, load_mobile_model, zoo_torch_model
 from workloads.mobile_patterns import kept_magnitude
 
-__all__ = ["MobileRun", "run_mobile", "parse_input_shape"]
+__all__ = ["MobileRun", "run_mobile", "parse_input_shape", "prepare_layers"]
 
 
 @dataclass
@@ -36,7 +36,8 @@ def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:
     return tuple(int(p) for p in parts)  # type: ignore[return-value]
 
 
-def _layers(model: str, engine: str, sparsity: float, shape) -> tuple[list[MobileLayer], dict]:
+def prepare_layers(model: str, engine: str, sparsity: float, shape) -> tuple[list[MobileLayer], dict]:
+    """The layers an engine runs: a zoo model pruned by the group engine is channel-rearranged first."""
     info: dict = {"rearranged": False}
     if engine == "group" and sparsity > 0 and MOBILE_MODELS.get(model, ("",))[0] == "zoo":
         import torch
@@ -67,7 +68,7 @@ def run_mobile(
     if isinstance(sparsity, bool) or not 0.0 <= sparsity < 1.0:
         raise SparsimInputError("--sparsity", "sparsity", sparsity, "a number in [0, 1)")
     core = core or CoreConfig()
-    layers, info = _layers(model, pattern, sparsity, input_shape)
+    layers, info = prepare_layers(model, pattern, sparsity, input_shape)
     masks = prune_layers(layers, pattern, sparsity, scope, channel_padding)
     table = network_latency(layers, pattern, masks, core)
     dense = network_latency(layers, "dense", {}, core) if pattern != "dense" else table

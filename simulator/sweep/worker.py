@@ -1,0 +1,55 @@
+"""What runs on a worker (a local process or a Dask worker): one point in, one result row out.
+
+Why errors become rows: a point the model rejects (say, a SMASH table too small for one row) is a
+result of the sweep, not a crash of it. The row says ``status = "error"`` and carries the message;
+the other points go on. Only failures of the machinery (a worker killed, a pool broken) surface as
+exceptions to the driver, and those points stay unstored so ``--resume`` runs them again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from simulator.sweep.blocks import BLOCKS
+from simulator.sweep.spec import Task
+
+__all__ = ["run_point", "worker_version", "ignore_sigint"]
+
+
+def run_point(task: Task) -> dict[str, Any]:
+    """Run one point; never raises for a model error (see the module docstring)."""
+    from simulator import __version__
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"key": task.key, "workload": task.workload, "baseline": task.baseline, **task.axes}
+    block = BLOCKS[task.block]
+    try:
+        cfg = block.config_from_dict(task.config)
+        data = block.load(task.load)
+        row.update(block.run(cfg, task.params, data))
+        row["status"], row["error"] = "ok", None
+    except Exception as err:  # noqa: BLE001 - any model error is this point's result
+        row["status"], row["error"] = "error", f"{type(err).__name__}: {err}"
+    row["point_seconds"] = time.perf_counter() - t0
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    row["config"] = json.dumps(task.config, sort_keys=True)
+    row["params"] = json.dumps(task.params, sort_keys=True)
+    row["sparsim_version"] = __version__
+    return row
+
+
+def worker_version() -> str:
+    """The sparsim version a worker imports (a mismatch would give different point keys)."""
+    from simulator import __version__
+
+    return __version__
+
+
+def ignore_sigint() -> None:
+    """Local pool initializer: Ctrl-C is the driver's to handle (it lets running points finish)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
