@@ -126,10 +126,10 @@ class Block:
         for name, p in self.params.items():
             params[name] = p.check(values[name], name) if name in values else p.default
         kw = self._adjust(kw, params)
-        try:
-            cfg = self.config_cls(**kw)
-        except TypeError as err:  # pragma: no cover - names are checked before
-            raise SparsimInputError("", "config", str(err), f"fields of {self.config_cls.__name__}") from None
+        for f in dataclasses.fields(self.config_cls):
+            if f.name not in kw and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SparsimInputError("", f.name, None, "required: set it in base or as an axis")
+        cfg = self.config_cls(**kw)
         self._check(cfg, params)
         return cfg, params
 

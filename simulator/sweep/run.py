@@ -132,8 +132,10 @@ def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[d
         if resume:
             if prov.get("spec_sha") != spec.sha:
                 raise SparsimInputError(
-                    "--resume", "spec", spec.path, f"the stored sweep's spec (sha {prov.get('spec_sha')}); "
-                    "use a new --out for a changed spec"
+                    "--resume",
+                    "spec",
+                    spec.path,
+                    f"the stored sweep's spec (sha {prov.get('spec_sha')}); use a new --out for a changed spec",
                 )
             return prov, False
         if not force:
@@ -221,8 +223,14 @@ def _run(spec, tasks, axis_types, metrics, ex, store: Store, out: Path, prov, ru
     done = store.done_keys()
     todo = [t for t in tasks if t.key not in done]
     res = SweepOutcome(out=out, points=len(tasks), resumed=len(tasks) - len(todo))
-    run = {"run_id": run_id, "started": _now(), "executor": ex.name, "todo": len(todo), "status": "running",
-           "recovered_from_journal": store.recovered}
+    run = {
+        "run_id": run_id,
+        "started": _now(),
+        "executor": ex.name,
+        "todo": len(todo),
+        "status": "running",
+        "recovered_from_journal": store.recovered,
+    }
     prov["runs"].append(run)
     write_json_atomic(out / "sweep.json", prov)
     t0 = time.perf_counter()
@@ -277,8 +285,17 @@ def _run(spec, tasks, axis_types, metrics, ex, store: Store, out: Path, prov, ru
         res.wall_s = time.perf_counter() - t0
         if res.status == "complete" and res.infra_failures:
             res.status = "incomplete"
-        run.update({"ended": _now(), "wall_s": round(res.wall_s, 3), "stored": res.ran, "ok": res.ok,
-                    "errors": res.errors, "infra_failures": res.infra_failures, "status": res.status})
+        run.update(
+            {
+                "ended": _now(),
+                "wall_s": round(res.wall_s, 3),
+                "stored": res.ran,
+                "ok": res.ok,
+                "errors": res.errors,
+                "infra_failures": res.infra_failures,
+                "status": res.status,
+            }
+        )
         if res.first_infra_error:
             run["first_infra_error"] = res.first_infra_error
         write_json_atomic(out / "sweep.json", prov)
@@ -296,5 +313,12 @@ def _progress(mode: str, total: int, name: str):
     from tqdm import tqdm
 
     tqdm.monitor_interval = 0  # no monitor thread (the pool forks after this)
-    return tqdm(total=total, unit="pt", desc=name, file=sys.stderr, smoothing=0.05, mininterval=0.5,
-                bar_format="{desc}: {n_fmt}/{total_fmt} points [{elapsed}<{remaining}, {rate_fmt}]")
+    return tqdm(
+        total=total,
+        unit="pt",
+        desc=name,
+        file=sys.stderr,
+        smoothing=0.05,
+        mininterval=0.5,
+        bar_format="{desc}: {n_fmt}/{total_fmt} points [{elapsed}<{remaining}, {rate_fmt}]",
+    )

@@ -47,8 +47,19 @@ from simulator.sweep.blocks import Block, get_block
 __all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "MAX_POINTS"]
 
 MAX_POINTS = 1_000_000
-TOP_KEYS = ("name", "block", "simulator", "base", "axes", "sampling", "workloads", "metrics", "derived",
-            "baselines", "report")
+TOP_KEYS = (
+    "name",
+    "block",
+    "simulator",
+    "base",
+    "axes",
+    "sampling",
+    "workloads",
+    "metrics",
+    "derived",
+    "baselines",
+    "report",
+)
 DERIVED = ("speedup", "perf_per_area", "energy")
 REPORT_KEYS = ("objective", "top_k", "heatmap", "pareto")
 
@@ -116,7 +127,9 @@ def _axis(name: str, spec: Any, where: str) -> Axis:
             raise SparsimInputError(w, "values", spec, "a non-empty list")
         return Axis(name, tuple(tuple(v) if isinstance(v, list) else v for v in spec))
     if not isinstance(spec, dict):
-        raise SparsimInputError(w, "axis", spec, "a list of values or a mapping with range, log2, uniform or loguniform")
+        raise SparsimInputError(
+            w, "axis", spec, "a list of values or a mapping with range, log2, uniform or loguniform"
+        )
     kinds = [k for k in ("range", "log2", "uniform", "loguniform") if k in spec]
     if len(kinds) != 1:
         raise SparsimInputError(w, "axis", spec, "exactly one of range, log2, uniform, loguniform")
@@ -335,7 +348,9 @@ def _samples(spec: SweepSpec) -> list[dict[str, Any]]:
         n = math.prod(len(a.values) for a in axes) * len(spec.workloads)
         if n > MAX_POINTS:
             raise SparsimInputError(spec.path, "axes", f"{n:,} points", f"at most {MAX_POINTS:,}; sample instead")
-        return [dict(zip(spec.axis_names, combo, strict=True)) for combo in itertools.product(*(a.values for a in axes))]
+        return [
+            dict(zip(spec.axis_names, combo, strict=True)) for combo in itertools.product(*(a.values for a in axes))
+        ]
     rng = np.random.default_rng(s["seed"])
     n = s["points"]
     cols = {}
@@ -361,8 +376,14 @@ def _samples(spec: SweepSpec) -> list[dict[str, Any]]:
 def point_key(block: str, simulator: str, config: dict, params: dict, workload_id: dict, version: str) -> str:
     """SHA-256 (first 24 hex digits) of the point's canonical JSON."""
     canon = json.dumps(
-        {"block": block, "simulator": simulator, "config": config, "params": params, "workload": workload_id,
-         "sparsim": version},
+        {
+            "block": block,
+            "simulator": simulator,
+            "config": config,
+            "params": params,
+            "workload": workload_id,
+            "sparsim": version,
+        },
         sort_keys=True,
         default=list,
     )
@@ -385,8 +406,11 @@ def expand(spec: SweepSpec) -> list[Task]:
         try:
             cfg, params = block.build({**spec.base, **values})
         except SparsimInputError as err:
-            origin = "axes" if err.field in values and err.field in spec.axis_names else (
-                "baselines" if err.field in values else "base")
+            origin = (
+                "axes"
+                if err.field in values and err.field in spec.axis_names
+                else ("baselines" if err.field in values else "base")
+            )
             point = ", ".join(f"{k}={v!r}" for k, v in shown.items())
             raise SparsimInputError(
                 f"{spec.path}: {where}{f' ({point})' if point else ''}", f"{origin}.{err.field}", err.value, err.allowed
@@ -398,8 +422,16 @@ def expand(spec: SweepSpec) -> list[Task]:
         for w in spec.workloads:
             key = point_key(block.name, block.simulator, config, params, w["id"], __version__)
             if key not in tasks:
-                tasks[key] = Task(key, block.name, block.simulator, config, params, w["label"], w["load"],
-                                  {k: _storable(v) for k, v in values.items()})
+                tasks[key] = Task(
+                    key,
+                    block.name,
+                    block.simulator,
+                    config,
+                    params,
+                    w["label"],
+                    w["load"],
+                    {k: _storable(v) for k, v in values.items()},
+                )
     for name, over in spec.baselines.items():
         config, params = build(over, f"baseline {name}", {})
         for w in spec.workloads:
@@ -407,6 +439,15 @@ def expand(spec: SweepSpec) -> list[Task]:
             axes = {a: _storable({**spec.base, **over}.get(a, config.get(a, params.get(a)))) for a in spec.axis_names}
             old = tasks.get(key)
             base = old.baseline + "," if old and old.baseline else ""
-            tasks[key] = Task(key, block.name, block.simulator, config, params, w["label"], w["load"],
-                              old.axes if old else axes, base + name)
+            tasks[key] = Task(
+                key,
+                block.name,
+                block.simulator,
+                config,
+                params,
+                w["label"],
+                w["load"],
+                old.axes if old else axes,
+                base + name,
+            )
     return list(tasks.values())

@@ -86,7 +86,9 @@ class Store:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
-            raise SparsimInputError(str(self.root), "results", str(self.root), "in use by another running sweep") from None
+            raise SparsimInputError(
+                str(self.root), "results", str(self.root), "in use by another running sweep"
+            ) from None
         self.recovered = self._recover()
         self._keys = set(self._stored_keys())
         self._seg = 0

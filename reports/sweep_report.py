@@ -1,0 +1,398 @@
+"""``sparsim report RESULTS``: one self-contained HTML page, Markdown and PNGs from a sweep's store.
+
+What an architect reads first: the Pareto fronts (cycles vs area, energy vs cycles, and any pair the
+spec asks for), how each axis moves the objective (sensitivity), where the good region lies for two
+axes (heatmaps), the best points (top-k), the points that failed, and the provenance (spec,
+versions, executors, wall time of every run). Derived metrics are computed here from stored raw
+metrics, so a report can be rebuilt without re-running anything:
+
+* ``speedup_vs_NAME``: the named baseline point's cycles over the point's, per workload;
+* ``macs_per_cycle_per_mm2`` (``perf_per_area``): dense-equivalent MACs per cycle per mm^2 of the
+  area model (:mod:`simulator.area`);
+* ``energy_per_mac_pj`` and ``edp_pj_cycles`` (``energy``): energy per dense-equivalent MAC and
+  the energy-delay product.
+
+The HTML embeds its images as data URIs and has no scripts: it renders from a mail attachment.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from simulator.errors import SparsimInputError  # noqa: E402
+from simulator.outputs import atomic_output_dir, check_output_dir  # noqa: E402
+from simulator.sweep.store import read_points  # noqa: E402
+
+__all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
+
+_LOWER_IS_BETTER = ("cycles", "seconds", "ms", "energy", "area", "edp", "bytes", "misses", "stall")
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(w in metric for w in _LOWER_IS_BETTER)
+
+
+def load_results(results: str | Path) -> tuple[dict, pd.DataFrame]:
+    """(provenance, every stored point with derived metrics)."""
+    root = Path(results)
+    meta = root / "sweep.json"
+    if not meta.is_file():
+        raise SparsimInputError(
+            str(root), "results", str(root), "a results directory of `sparsim sweep` (no sweep.json)"
+        )
+    try:
+        prov = json.loads(meta.read_text())
+    except json.JSONDecodeError:
+        raise SparsimInputError(str(meta), "sweep.json", "unreadable", "a sweep's provenance file") from None
+    df = read_points(root)
+    if df.empty:
+        raise SparsimInputError(str(root), "points", 0, "at least one finished point (run or resume the sweep)")
+    return prov, derive(df, prov)
+
+
+def derive(df: pd.DataFrame, prov: dict) -> pd.DataFrame:
+    """Add the spec's derived metrics (see the module docstring)."""
+    df = df.copy()
+    derived = prov.get("derived", {})
+    ok = df["status"] == "ok"
+    name = derived.get("speedup")
+    if name:
+        is_base = ok & df["baseline"].fillna("").str.split(",").apply(lambda names: name in names)
+        base = df[is_base].groupby("workload")["cycles"].first()
+        df[f"speedup_vs_{name}"] = df["workload"].map(base) / df["cycles"]
+    if derived.get("perf_per_area"):
+        df["macs_per_cycle_per_mm2"] = df["dense_macs"] / df["cycles"] / df["area_mm2"]
+    if derived.get("energy"):
+        df["energy_per_mac_pj"] = df["energy_pj"] / df["dense_macs"]
+        df["edp_pj_cycles"] = df["energy_pj"] * df["cycles"]
+    return df
+
+
+def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats in both x and y (both minimised), by x."""
+    order = np.lexsort((y, x))
+    front, best = [], np.inf
+    for i in order:
+        if y[i] < best:
+            front.append(i)
+            best = y[i]
+    return np.array(front, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _colors(labels) -> dict:
+    cmap = plt.get_cmap("tab10")
+    return {w: cmap(i % 10) for i, w in enumerate(labels)}
+
+
+def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fronts = []
+    colors = _colors(df["workload"].unique())
+    for w, g in df.groupby("workload", sort=False):
+        g = g.dropna(subset=[x, y])
+        if g.empty:
+            continue
+        ax.scatter(g[x], g[y], s=10, alpha=0.35, color=colors[w], label=f"{w} ({len(g)} points)")
+        idx = pareto_front(g[x].to_numpy(float), g[y].to_numpy(float))
+        f = g.iloc[idx]
+        ax.plot(f[x], f[y], "-o", ms=4, color=colors[w], label=f"{w} Pareto front ({len(f)})")
+        fronts.append(f.assign(front=f"{x} vs {y}"))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-300) > 20:
+        ax.set_xscale("log")
+    if (df[y] > 0).all() and df[y].max() / max(df[y].min(), 1e-300) > 20:
+        ax.set_yscale("log")
+    ax.set_title(f"Pareto front: {y} vs {x} (lower-left is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return pd.concat(fronts) if fronts else pd.DataFrame()
+
+
+def _axis_order(values: pd.Series) -> list:
+    vals = values.dropna().unique().tolist()
+    try:
+        return sorted(vals)
+    except TypeError:
+        return sorted(vals, key=str)
+
+
+def _sensitivity_png(df: pd.DataFrame, axes: list[str], objective: str, path: Path) -> pd.DataFrame:
+    """Per axis: the objective's median and best over all other axes, at each value of this one."""
+    n = len(axes)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axs = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    colors = _colors(df["workload"].unique())
+    best = "min" if lower_is_better(objective) else "max"
+    table = []
+    for k, a in enumerate(axes):
+        ax = axs[k // cols][k % cols]
+        order = _axis_order(df[a])
+        pos = {v: i for i, v in enumerate(order)}
+        for w, g in df.groupby("workload", sort=False):
+            s = g.groupby(a)[objective].agg(["median", best])
+            s = s.loc[[v for v in order if v in s.index]]
+            xs = [pos[v] for v in s.index]
+            ax.plot(xs, s["median"], "-o", ms=3, color=colors[w], label=f"{w} median")
+            ax.plot(xs, s[best], "--", color=colors[w], alpha=0.6, label=f"{w} {best}")
+            spread = s["median"].max() / s["median"].min() if s["median"].min() > 0 else float("nan")
+            table.append({"axis": a, "workload": w, "values": len(s), "median_max_over_min": spread})
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels([str(v) for v in order], rotation=45 if len(order) > 6 else 0, fontsize=7)
+        ax.set_xlabel(a)
+        ax.set_ylabel(objective)
+        if (df[objective] > 0).all() and df[objective].max() / df[objective].min() > 20:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    for k in range(n, rows * cols):
+        axs[k // cols][k % cols].axis("off")
+    axs[0][0].legend(fontsize=6)
+    fig.suptitle(f"Sensitivity of {objective} to each axis (median and {best} over the other axes)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return pd.DataFrame(table)
+
+
+def _heatmap_png(g: pd.DataFrame, a: str, b: str, objective: str, workload: str, path: Path) -> None:
+    best = "min" if lower_is_better(objective) else "max"
+    piv = g.pivot_table(index=a, columns=b, values=objective, aggfunc=best)
+    piv = piv.reindex(
+        index=[v for v in _axis_order(g[a]) if v in piv.index],
+        columns=[v for v in _axis_order(g[b]) if v in piv.columns],
+    )
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(piv.columns) + 1.5, 1.0 + 0.4 * len(piv.index) + 1.0))
+    data = piv.to_numpy(float)
+    im = ax.imshow(data, cmap="viridis_r" if best == "min" else "viridis", aspect="auto")
+    ax.set_xticks(range(len(piv.columns)))
+    ax.set_xticklabels([str(v) for v in piv.columns], rotation=45, fontsize=7)
+    ax.set_yticks(range(len(piv.index)))
+    ax.set_yticklabels([str(v) for v in piv.index], fontsize=7)
+    ax.set_xlabel(b)
+    ax.set_ylabel(a)
+    if data.size <= 100:
+        for i in range(data.shape[0]):
+            for j in range(data.shape[1]):
+                if np.isfinite(data[i, j]):
+                    ax.text(j, i, f"{data[i, j]:.3g}", ha="center", va="center", fontsize=6, color="w")
+    fig.colorbar(im, ax=ax, label=f"{best} {objective}")
+    ax.set_title(f"{workload}: {best} {objective} over the other axes", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- tables and text
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+def _md(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:2px 6px;
+text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}img{max-width:100%;
+border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}h2{margin-top:1.6em}"""
+
+
+def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` (self-contained), ``report.md``, PNGs and CSVs; returns the directory."""
+    root = Path(results)
+    prov, df = load_results(root)
+    out = Path(out) if out is not None else root / "report"
+    check_output_dir(out)
+    journal_lines = sum(j.read_bytes().count(b"\n") for j in (root / "points").glob(".journal-*.jsonl"))
+    axes = [a for a in prov["axes"] if a in df.columns]
+    objective = prov.get("report", {}).get("objective", "cycles")
+    top_k = int(prov.get("report", {}).get("top_k", 10))
+    ok = df[df["status"] == "ok"]
+    errors = df[df["status"] == "error"]
+    derived_cols = [c for c in df.columns if c.startswith(("speedup_vs_", "macs_per_cycle", "energy_per_mac", "edp_"))]
+    metric_cols = [m for m in prov["metrics"] if m in df.columns]
+    figures: list[tuple[str, str, str]] = []  # (file, title, caption)
+
+    with atomic_output_dir(out) as tmp:
+        tidy = df.drop(columns=["config", "params"])
+        tidy.to_csv(tmp / "results.csv", index=False)
+        tidy.to_parquet(tmp / "results.parquet", index=False)
+        pairs = []
+        if "area_mm2" in ok:
+            pairs.append(("area_mm2", "cycles"))
+        if "energy_pj" in ok:
+            pairs.append(("cycles", "energy_pj"))
+        for p in prov.get("report", {}).get("pareto") or []:
+            if tuple(p) not in pairs:
+                pairs.append(tuple(p))
+        if not pairs and len(metric_cols) >= 2 and objective in ok:
+            other = next(m for m in metric_cols if m != objective)
+            pairs.append((objective, other))
+        fronts = []
+        for x, y in pairs:
+            if x not in ok or y not in ok or ok.empty:
+                continue
+            f = f"pareto_{y}_vs_{x}.png"
+            fr = _pareto_png(ok, x, y, tmp / f)
+            fronts.append(fr)
+            figures.append((f, f"Pareto front: {y} vs {x}", f"{len(fr)} points on the fronts (per workload)."))
+        front_df = pd.concat(fronts) if fronts else pd.DataFrame()
+        if len(front_df):
+            front_df[
+                ["front", "workload", *axes, *[c for c in (objective, "area_mm2", "energy_pj") if c in front_df]]
+            ].drop_duplicates().to_csv(tmp / "pareto_points.csv", index=False)
+        sens = pd.DataFrame()
+        if axes and not ok.empty:
+            sens = _sensitivity_png(ok, axes, objective, tmp / "sensitivity.png")
+            figures.append(
+                (
+                    "sensitivity.png",
+                    f"Sensitivity of {objective}",
+                    "Ratio of the largest to the smallest "
+                    "median over an axis's values, per workload, in the table below.",
+                )
+            )
+        heat = prov.get("report", {}).get("heatmap")
+        multi = [a for a in axes if ok[a].nunique() > 1] if not ok.empty else []
+        if not heat and len(multi) >= 2:
+            heat = multi[:2]
+        if heat and not ok.empty:
+            for i, (w, g) in enumerate(ok.groupby("workload", sort=False)):
+                if i >= 4:
+                    break
+                f = f"heatmap_{heat[0]}_{heat[1]}_{i}.png"
+                _heatmap_png(g, heat[0], heat[1], objective, w, tmp / f)
+                figures.append((f, f"Heatmap {heat[0]} x {heat[1]} ({w})", ""))
+        asc = lower_is_better(objective)
+        top_cols = ["workload", *axes, objective, *[c for c in metric_cols if c != objective][:4], *derived_cols]
+        top_cols = list(dict.fromkeys(c for c in top_cols if c in ok.columns))
+        top = (
+            ok.sort_values(objective, ascending=asc).groupby("workload", sort=False).head(top_k)[top_cols]
+            if not ok.empty
+            else pd.DataFrame(columns=top_cols)
+        )
+        top.to_csv(tmp / "top_k.csv", index=False)
+        err_tab = errors[["workload", *axes, "error"]].head(50)
+        runs = pd.DataFrame(prov.get("runs", []))
+        run_cols = [
+            c
+            for c in (
+                "run_id",
+                "executor",
+                "workers",
+                "todo",
+                "stored",
+                "ok",
+                "errors",
+                "infra_failures",
+                "wall_s",
+                "status",
+            )
+            if c in runs.columns
+        ]
+        runs = runs[run_cols] if len(runs) else runs
+        wall = float(runs["wall_s"].fillna(0).sum()) if "wall_s" in runs else 0.0
+        versions = pd.DataFrame(sorted(prov.get("versions", {}).items()), columns=["package", "version"])
+        counts = (
+            f"{len(df):,} of {prov['points']:,} points stored ({len(ok):,} ok, {len(errors):,} errors); "
+            f"wall time over {len(runs)} run(s): {wall:.1f} s"
+        )
+        if journal_lines:
+            counts += (
+                f"; {journal_lines} more points sit in a killed driver's journal: "
+                "`sparsim sweep --resume` folds them in"
+            )
+        title = f"Sweep report: {prov['name']}"
+        intro = (
+            f"Block `{prov['block']}` (simulator `{prov['simulator']}`), workloads: "
+            f"{', '.join(prov.get('workloads', []))}; axes: {', '.join(axes)}; objective: {objective} "
+            f"({'lower' if asc else 'higher'} is better). {counts}."
+        )
+        sections = [
+            ("Top points", top, f"The {top_k} best points per workload by {objective}."),
+            ("Sensitivity per axis", sens, ""),
+            (
+                "Errors",
+                err_tab,
+                "Points the model rejected (the sweep went on without them)." if len(err_tab) else "No point failed.",
+            ),
+            ("Runs", runs, "Every run of this sweep (resumed runs add rows)."),
+            ("Versions", versions, ""),
+        ]
+        _write_md(tmp / "report.md", title, intro, figures, sections, prov)
+        _write_html(tmp / "report.html", tmp, title, intro, figures, sections, prov)
+    return out
+
+
+def _write_md(path: Path, title, intro, figures, sections, prov) -> None:
+    lines = [f"# {title}", "", intro, ""]
+    for f, t, cap in figures:
+        lines += [f"## {t}", "", f"![{t}]({f})", "", cap, ""] if cap else [f"## {t}", "", f"![{t}]({f})", ""]
+    for name, table, cap in sections:
+        lines += [f"## {name}", ""]
+        if cap:
+            lines += [cap, ""]
+        if len(table):
+            lines += [_md(table), ""]
+    lines += ["## Spec", "", "```yaml", prov.get("spec_text", "").rstrip(), "```", ""]
+    path.write_text("\n".join(lines))
+
+
+def _write_html(path: Path, tmp: Path, title, intro, figures, sections, prov) -> None:
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>",
+    ]
+    for f, t, cap in figures:
+        data = base64.b64encode((tmp / f).read_bytes()).decode()
+        parts.append(f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='data:image/png;base64,{data}'>")
+        if cap:
+            parts.append(f"<p>{html.escape(cap)}</p>")
+    for name, table, cap in sections:
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        if cap:
+            parts.append(f"<p>{html.escape(cap)}</p>")
+        if len(table):
+            parts.append(_html_table(table))
+    parts.append(f"<h2>Spec</h2><pre>{html.escape(prov.get('spec_text', ''))}</pre></body></html>")
+    path.write_text("".join(parts))
