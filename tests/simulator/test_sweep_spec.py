@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 from simulator.errors import SparsimInputError
 from simulator.sweep.spec import expand, load_spec, parse_spec
 
-BASE = {"block": "nm_array", "base": {"rows": 32, "cols": 32}, "axes": {"rows": [16, 32]},
-        "workloads": [{"zoo": "resnet18"}]}
+BASE = {
+    "block": "nm_array",
+    "base": {"rows": 32, "cols": 32},
+    "axes": {"rows": [16, 32]},
+    "workloads": [{"zoo": "resnet18"}],
+}
 
 
 def spec(tmp_path: Path, **over) -> Path:
@@ -28,8 +32,9 @@ def spec(tmp_path: Path, **over) -> Path:
 
 
 def test_axis_forms_expand_to_the_stated_values(tmp_path):
-    s = load_spec(spec(tmp_path, axes={"rows": {"range": [8, 32], "step": 8}, "cols": {"log2": [10, 64]},
-                                       "nm": ["1:1", "2:4"]}))
+    s = load_spec(
+        spec(tmp_path, axes={"rows": {"range": [8, 32], "step": 8}, "cols": {"log2": [10, 64]}, "nm": ["1:1", "2:4"]})
+    )
     assert [a.values for a in s.axes] == [(8, 16, 24, 32), (16, 32, 64), ("1:1", "2:4")]
     tasks = expand(s)
     assert len(tasks) == 4 * 3 * 2
@@ -42,15 +47,24 @@ def test_axis_forms_expand_to_the_stated_values(tmp_path):
 def test_nm_point_gets_the_cheapest_array_and_its_area(tmp_path):
     tasks = expand(load_spec(spec(tmp_path, axes={"nm": ["1:1", "2:4", "2:8"]})))
     assert [t.config["supported_m"] for t in tasks] == [[1], [1, 4], [1, 8]]
-    s = load_spec(spec(tmp_path, base={"rows": 32, "cols": 32, "supported_m": [1, 2, 4, 8]}, axes={"nm": ["1:1", "2:8"]}))
+    s = load_spec(
+        spec(tmp_path, base={"rows": 32, "cols": 32, "supported_m": [1, 2, 4, 8]}, axes={"nm": ["1:1", "2:8"]})
+    )
     assert [t.config["supported_m"] for t in expand(s)] == [[1, 2, 4, 8]] * 2
 
 
 @given(n=st.integers(1, 40), seed=st.integers(0, 2**31))
 def test_latin_hypercube_puts_one_point_in_every_stratum(tmp_path_factory, n, seed):
     d = tmp_path_factory.mktemp("lhs")
-    s = load_spec(spec(d, block="sat", base={"rows": 16, "cols": 16}, axes={"clock_mhz": {"uniform": [100, 500]}},
-                       sampling={"method": "lhs", "points": n, "seed": seed}))
+    s = load_spec(
+        spec(
+            d,
+            block="sat",
+            base={"rows": 16, "cols": 16},
+            axes={"clock_mhz": {"uniform": [100, 500]}},
+            sampling={"method": "lhs", "points": n, "seed": seed},
+        )
+    )
     clocks = np.array([t.params["clock_mhz"] for t in expand(s)])
     assert len(clocks) == n
     strata = np.floor((clocks - 100) / 400 * n).astype(int)
@@ -59,8 +73,13 @@ def test_latin_hypercube_puts_one_point_in_every_stratum(tmp_path_factory, n, se
 
 def test_random_sampling_is_seeded(tmp_path):
     def keys(seed):
-        s = load_spec(spec(tmp_path, axes={"rows": {"range": [4, 128], "step": 4}, "cols": [8, 16, 32]},
-                           sampling={"method": "random", "points": 30, "seed": seed}))
+        s = load_spec(
+            spec(
+                tmp_path,
+                axes={"rows": {"range": [4, 128], "step": 4}, "cols": [8, 16, 32]},
+                sampling={"method": "random", "points": 30, "seed": seed},
+            )
+        )
         return [t.key for t in expand(s)]
 
     assert keys(3) == keys(3)
@@ -68,8 +87,13 @@ def test_random_sampling_is_seeded(tmp_path):
 
 
 def test_loguniform_integer_axis_stays_in_bounds(tmp_path):
-    s = load_spec(spec(tmp_path, axes={"rows": {"loguniform": [64, 4096], "integer": True}},
-                       sampling={"method": "lhs", "points": 50, "seed": 1}))
+    s = load_spec(
+        spec(
+            tmp_path,
+            axes={"rows": {"loguniform": [64, 4096], "integer": True}},
+            sampling={"method": "lhs", "points": 50, "seed": 1},
+        )
+    )
     rows = [t.config["rows"] for t in expand(s)]
     assert len(rows) == 50 and all(isinstance(r, int) and 64 <= r <= 4096 for r in rows)
     # log-uniform Latin hypercube: half the strata lie below the geometric mean
@@ -92,8 +116,9 @@ def test_keys_are_content_hashes(tmp_path):
 
 
 def test_baseline_that_is_a_sweep_point_is_one_task(tmp_path):
-    tasks = expand(load_spec(spec(tmp_path, baselines={"b32": {"rows": 32}, "b8": {"rows": 8}},
-                                  derived={"speedup": "b32"})))
+    tasks = expand(
+        load_spec(spec(tmp_path, baselines={"b32": {"rows": 32}, "b8": {"rows": 8}}, derived={"speedup": "b32"}))
+    )
     assert len(tasks) == 3
     assert sorted(t.baseline for t in tasks) == ["", "b32", "b8"]
     assert next(t for t in tasks if t.baseline == "b8").axes == {"rows": 8}
@@ -112,10 +137,20 @@ BAD = [
     ({"workloads": [{"zoo": "resnet19"}]}, "zoo = 'resnet19'"),
     ({"metrics": ["cycles", "joules"]}, "metrics = 'joules'"),
     ({"derived": {"speedup": "nope"}}, "derived.speedup"),
-    ({"block": "piuma", "base": {}, "axes": {"threads_per_core": [8]}, "workloads": [{"matrix": "er8"}],
-      "derived": {"perf_per_area": True}}, "area model"),
-    ({"block": "piuma", "base": {}, "axes": {"scratchpad_banks": [16, 12]}, "workloads": [{"matrix": "er8"}]},
-     "power of two"),
+    (
+        {
+            "block": "piuma",
+            "base": {},
+            "axes": {"threads_per_core": [8]},
+            "workloads": [{"matrix": "er8"}],
+            "derived": {"perf_per_area": True},
+        },
+        "area model",
+    ),
+    (
+        {"block": "piuma", "base": {}, "axes": {"scratchpad_banks": [16, 12]}, "workloads": [{"matrix": "er8"}]},
+        "power of two",
+    ),
     ({"sampling": {"method": "lhs", "points": 0}}, "sampling.points"),
     ({"simulator": "rtl"}, "simulator = 'rtl'"),
 ]
@@ -128,8 +163,9 @@ def test_bad_specs_fail_with_one_line_before_any_point(tmp_path, over, needle):
         expand(load_spec(p))
     assert needle in str(e.value)
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "simulator.cli", "sweep", str(p), "--out", str(out)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "sweep", str(p), "--out", str(out)], capture_output=True, text=True
+    )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sparsim: error:") and needle in lines[0], r.stderr
