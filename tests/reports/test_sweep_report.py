@@ -1,0 +1,113 @@
+"""``sparsim report``: derived metrics, Pareto fronts, the files written, and the page as headless
+Chromium renders it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reports.sweep_report import load_results, pareto_front, write_sweep_report
+from simulator.sweep.run import run_sweep
+from tests.reports._chromium import chromium_path, inspect_page
+from tests.simulator.sweep_fixtures import array_spec
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rep")
+    spec = array_spec(d, rows=(8, 16, 32), cols=(16, 32), sram=(32, 128))
+    run_sweep(spec, d / "out", jobs=1, progress="off")
+    return d / "out"
+
+
+@pytest.fixture(scope="module")
+def report(results):
+    return write_sweep_report(results)
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20)), min_size=1, max_size=40))
+def test_pareto_front_is_exactly_the_non_dominated_points(pts):
+    x = np.array([p[0] for p in pts], float)
+    y = np.array([p[1] for p in pts], float)
+    front = set(pareto_front(x, y).tolist())
+    for i in range(len(pts)):
+        dominated = any((x[j] <= x[i] and y[j] <= y[i]) and (x[j] < x[i] or y[j] < y[i]) for j in range(len(pts)))
+        duplicate_first = any(x[j] == x[i] and y[j] == y[i] for j in range(i))
+        assert (i in front) == (not dominated and not duplicate_first)
+
+
+def test_derived_metrics(results):
+    _, df = load_results(results)
+    base = df[df.baseline == "dense16"].iloc[0]
+    assert base.speedup_vs_dense16 == 1.0
+    r = df.iloc[3]
+    assert r.speedup_vs_dense16 == pytest.approx(base.cycles / r.cycles)
+    assert r.macs_per_cycle_per_mm2 == pytest.approx(r.dense_macs / r.cycles / r.area_mm2)
+    assert r.energy_per_mac_pj == pytest.approx(r.energy_pj / r.dense_macs)
+    # 2:4 issues half the MACs (a little more: K padded to whole groups of 4, e.g. the stem's 147)
+    same = df[(df.rows == 16) & (df.cols == 32) & (df.ifmap_sram_kb == 32)].set_index("nm")
+    assert 0.5 < same.loc["2:4", "macs"] / same.loc["1:1", "macs"] < 0.501
+    assert same.loc["2:4", "dense_macs"] == same.loc["1:1", "dense_macs"]
+
+
+def test_report_files_and_self_contained_html(report, results):
+    names = {p.name for p in report.iterdir()}
+    assert {
+        "report.html",
+        "report.md",
+        "results.csv",
+        "results.parquet",
+        "top_k.csv",
+        "sensitivity.png",
+        "pareto_cycles_vs_area_mm2.png",
+        "pareto_energy_pj_vs_cycles.png",
+        "pareto_points.csv",
+    } <= names
+    assert any(n.startswith("heatmap_") for n in names)
+    html = (report / "report.html").read_text()
+    srcs = re.findall(r"src='([^']*)'", html)
+    assert len(srcs) >= 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<script" not in html and "http" not in html
+    md = (report / "report.md").read_text()
+    assert "## Top points" in md and "## Runs" in md and "## Versions" in md and "```yaml" in md
+    assert "37 of 37 points stored (37 ok, 0 errors)" in md
+    top = pd.read_csv(report / "top_k.csv")
+    assert len(top) == 10 and top.cycles.is_monotonic_increasing
+    _, df = load_results(results)
+    assert top.cycles.iloc[0] == df.cycles.min()
+
+
+def test_report_of_a_non_sweep_directory_is_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "simulator.cli", "report", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "sweep.json" in r.stderr
+
+
+needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="Debian chromium not installed")
+
+
+@needs_chromium
+def test_report_renders_in_headless_chromium(report):
+    info = inspect_page(report / "report.html")
+    assert info["problems"] == []
+    assert info["h1"].startswith("Sweep report")
+    assert len(info["images"]) >= 4 and all(i["ok"] and i["w"] > 100 for i in info["images"])
+    assert info["tables"] >= 4 and info["height"] > 1000
+
+
+@needs_chromium
+def test_the_chromium_check_catches_a_broken_page(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body><h1>x</h1>"
+        "<img src='data:image/png;base64,AAAA'><script>console.error('boom')</script></body></html>"
+    )
+    info = inspect_page(page)
+    assert [i["ok"] for i in info["images"]] == [False]
+    assert any("boom" in p for p in info["problems"])
