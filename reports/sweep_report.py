@@ -35,7 +35,28 @@ from simulator.sweep.store import read_points  # noqa: E402
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
 
-_LOWER_IS_BETTER = ("cycles", "seconds", "ms", "energy", "area", "edp", "bytes", "misses", "stall")
+#: substrings of metric (and cost-axis) names where smaller is better; everything else is maximised
+_LOWER_IS_BETTER = (
+    "cycles",
+    "seconds",
+    "ms",
+    "energy",
+    "area",
+    "edp",
+    "bytes",
+    "misses",
+    "stall",
+    "_kb",
+    "rows",
+    "cols",
+    "threads",
+    "cores",
+    "banks",
+    "ways",
+    "probes",
+    "overflows",
+    "instructions",
+)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -106,17 +127,30 @@ def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
         if g.empty:
             continue
         ax.scatter(g[x], g[y], s=10, alpha=0.35, color=colors[w], label=f"{w} ({len(g)} points)")
-        idx = pareto_front(g[x].to_numpy(float), g[y].to_numpy(float))
+        sx = 1.0 if lower_is_better(x) else -1.0
+        sy = 1.0 if lower_is_better(y) else -1.0
+        idx = pareto_front(sx * g[x].to_numpy(float), sy * g[y].to_numpy(float))
         f = g.iloc[idx]
         ax.plot(f[x], f[y], "-o", ms=4, color=colors[w], label=f"{w} Pareto front ({len(f)})")
         fronts.append(f.assign(front=f"{x} vs {y}"))
+        b = g[g["baseline"].fillna("") != ""]
+        for r in b.itertuples(index=False):
+            ax.scatter([getattr(r, x)], [getattr(r, y)], marker="*", s=120, color=colors[w], edgecolor="k", zorder=5)
+            ax.annotate(
+                f"baseline {r.baseline}",
+                (getattr(r, x), getattr(r, y)),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     if (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-300) > 20:
         ax.set_xscale("log")
     if (df[y] > 0).all() and df[y].max() / max(df[y].min(), 1e-300) > 20:
         ax.set_yscale("log")
-    ax.set_title(f"Pareto front: {y} vs {x} (lower-left is better)")
+    better = f"{'lower' if lower_is_better(x) else 'higher'} {x}, {'lower' if lower_is_better(y) else 'higher'} {y}"
+    ax.set_title(f"Pareto front: {y} vs {x} (better: {better})", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -282,6 +316,7 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
                 ["front", "workload", *axes, *[c for c in (objective, "area_mm2", "energy_pj") if c in front_df]]
             ].drop_duplicates().to_csv(tmp / "pareto_points.csv", index=False)
         sens = pd.DataFrame()
+        ok_all, ok = ok, ok[ok["in_sweep"]]  # baselines outside the axes stay out of what follows
         if axes and not ok.empty:
             sens = _sensitivity_png(ok, axes, objective, tmp / "sensitivity.png")
             figures.append(
@@ -334,7 +369,7 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
         wall = float(runs["wall_s"].fillna(0).sum()) if "wall_s" in runs else 0.0
         versions = pd.DataFrame(sorted(prov.get("versions", {}).items()), columns=["package", "version"])
         counts = (
-            f"{len(df):,} of {prov['points']:,} points stored ({len(ok):,} ok, {len(errors):,} errors); "
+            f"{len(df):,} of {prov['points']:,} points stored ({len(ok_all):,} ok, {len(errors):,} errors); "
             f"wall time over {len(runs)} run(s): {wall:.1f} s"
         )
         if journal_lines:
@@ -349,7 +384,11 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
             f"({'lower' if asc else 'higher'} is better). {counts}."
         )
         sections = [
-            ("Top points", top, f"The {top_k} best points per workload by {objective}."),
+            (
+                "Top points",
+                top,
+                f"The {top_k} best points per workload by {objective} (baselines outside the axes excluded).",
+            ),
             ("Sensitivity per axis", sens, ""),
             (
                 "Errors",

@@ -12,8 +12,10 @@ Run parameters beside the config fields (ours):
 
 =========  ====================================================================================
 nm_array   ``nm`` ("N:M" applied to every conv/linear weight; matmuls of two activations stay
-           dense; unset keeps the workload's own annotation), ``batch``
-sat        ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``clock_mhz``, ``batch``
+           dense; unset keeps the workload's own annotation), ``batch``, ``sram_kb`` (sets all
+           three operand buffers at once, overriding their own fields)
+sat        ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``clock_mhz``, ``batch``,
+           ``sram_kb``
 piuma      ``algorithm``
 mobile     ``engine``, ``sparsity``, ``scope``, ``channel_padding``
 =========  ====================================================================================
@@ -76,6 +78,10 @@ def _pos_float(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise SparsimInputError("", field, value, "a positive number")
     return float(value)
+
+
+def _pos_float_or_none(value: Any, field: str) -> float | None:
+    return None if value is None else _pos_float(value, field)
 
 
 def _fraction(value: Any, field: str) -> float:
@@ -205,6 +211,9 @@ class _ArrayBlock(Block):
         return ArrayConfig
 
     def _adjust(self, kw: dict, params: dict) -> dict:
+        if params.get("sram_kb") is not None:
+            for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+                kw[key] = params["sram_kb"]
         nm = params.get("nm")
         if nm is not None and "supported_m" not in kw:
             m = int(nm.split(":")[1])
@@ -267,7 +276,11 @@ class NMArrayBlock(_ArrayBlock):
 
     name = "nm_array"
     simulator = "fold"
-    params = {"nm": Param(None, _nm_or_none), "batch": Param(None, _pos_int_or_none)}
+    params = {
+        "nm": Param(None, _nm_or_none),
+        "batch": Param(None, _pos_int_or_none),
+        "sram_kb": Param(None, _pos_float_or_none),
+    }
     metrics = {
         "cycles": "int",
         "compute_cycles": "int",
@@ -330,6 +343,7 @@ class SATBlock(_ArrayBlock):
         "offline": Param(True, _bool),
         "clock_mhz": Param(200.0, _pos_float),
         "batch": Param(None, _pos_int_or_none),
+        "sram_kb": Param(None, _pos_float_or_none),
     }
     metrics = {
         "cycles": "int",

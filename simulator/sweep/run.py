@@ -166,7 +166,9 @@ def run_sweep(
     axis_types = _axis_types(tasks, names)
     _coerce(tasks, axis_types)
     metrics = kept_metrics(spec)
-    clash = set(names) & (set(metrics) | {"key", "workload", "baseline", "status", "error", "worker", "config"})
+    clash = set(names) & (
+        set(metrics) | {"key", "workload", "baseline", "in_sweep", "status", "error", "worker", "config", "params"}
+    )
     if clash:
         raise SparsimInputError(spec.path, "axes", sorted(clash)[0], "an axis may not share a result column's name")
     ex = make_executor(executor, jobs, scheduler)

@@ -93,6 +93,9 @@ class Task:
     load: dict
     axes: dict
     baseline: str = ""
+    #: False for a baseline that is not also a sample of the axes (reports keep it out of the
+    #: sensitivity plots, heatmaps and top-k, and mark it on the Pareto plots)
+    in_sweep: bool = True
 
 
 @dataclass(frozen=True)
@@ -293,8 +296,8 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
             raise SparsimInputError(path, "report.pareto", pareto, "a list of [x_metric, y_metric] pairs")
         for p in pareto:
             for m in p:
-                if m not in block.metrics:
-                    raise SparsimInputError(path, "report.pareto", m, f"a metric of {block.name}")
+                if m not in block.metrics and m not in raw_axes:
+                    raise SparsimInputError(path, "report.pareto", m, f"a metric of {block.name} or a numeric axis")
     name = data.get("name", Path(path).stem)
     spec = SweepSpec(
         path=path,
@@ -449,5 +452,6 @@ def expand(spec: SweepSpec) -> list[Task]:
                 w["load"],
                 old.axes if old else axes,
                 base + name,
+                old is not None and old.in_sweep,
             )
     return list(tasks.values())

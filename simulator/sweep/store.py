@@ -40,6 +40,7 @@ FIXED_COLUMNS = (
     ("key", pa.string()),
     ("workload", pa.string()),
     ("baseline", pa.string()),
+    ("in_sweep", pa.bool_()),
     ("status", pa.string()),
     ("error", pa.string()),
 )

@@ -26,7 +26,13 @@ def run_point(task: Task) -> dict[str, Any]:
     from simulator import __version__
 
     t0 = time.perf_counter()
-    row: dict[str, Any] = {"key": task.key, "workload": task.workload, "baseline": task.baseline, **task.axes}
+    row: dict[str, Any] = {
+        "key": task.key,
+        "workload": task.workload,
+        "baseline": task.baseline,
+        "in_sweep": task.in_sweep,
+        **task.axes,
+    }
     block = BLOCKS[task.block]
     try:
         cfg = block.config_from_dict(task.config)

@@ -5,7 +5,9 @@ not decode, and the rendered page's size."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -39,7 +41,7 @@ def inspect_page(path: Path, timeout: float = 60.0) -> dict:
 
     exe = chromium_path()
     assert exe, "no chromium on PATH"
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [
                 exe,
@@ -115,8 +117,16 @@ def inspect_page(path: Path, timeout: float = 60.0) -> dict:
             info["problems"] = problems
             return info
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            # the browser and its zygote/renderer children (chromium may move itself to a new
+            # process group, so the browser process is also signalled directly)
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                for kill in (lambda s: os.killpg(proc.pid, s), proc.send_signal):
+                    try:
+                        kill(sig)
+                    except ProcessLookupError:
+                        pass
+                try:
+                    proc.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue

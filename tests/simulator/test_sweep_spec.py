@@ -182,3 +182,13 @@ def test_error_names_the_point_and_the_axis(tmp_path):
 def test_parse_spec_rejects_a_non_mapping():
     with pytest.raises(SparsimInputError, match="YAML mapping"):
         parse_spec([1, 2], "x.yaml")
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (Path(__file__).resolve().parents[2] / "examples" / "sweeps").glob("*.yaml"))
+)
+def test_example_sweeps_are_valid_and_expand(name):
+    path = Path(__file__).resolve().parents[2] / "examples" / "sweeps" / name
+    tasks = expand(load_spec(path))
+    assert len(tasks) >= 12 and len({t.key for t in tasks}) == len(tasks)
+    assert any(t.baseline for t in tasks)
