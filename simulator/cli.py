@@ -243,9 +243,19 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    import signal
+
     from simulator.sweep.run import run_sweep
 
+    # Ctrl-C and SIGTERM (a batch scheduler's stop) both stop the sweep cleanly, even when the
+    # driver was started with SIGINT ignored (a background job of a non-interactive shell)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         res = run_sweep(
             args.spec,

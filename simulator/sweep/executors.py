@@ -29,7 +29,7 @@ from typing import Any
 
 from simulator.errors import SparsimInputError
 from simulator.sweep.spec import Task
-from simulator.sweep.worker import ignore_sigint, run_point, worker_version
+from simulator.sweep.worker import init_local_worker, run_point, worker_version
 
 __all__ = ["EXECUTORS", "make_executor", "SerialExecutor", "LocalExecutor", "DaskExecutor"]
 
@@ -82,7 +82,9 @@ class LocalExecutor:
         ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(["simulator.sweep.worker", "simulator.sweep.blocks", "simulator.nm_array_fold"])
-        self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=ignore_sigint)
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=init_local_worker, initargs=(os.getpid(),)
+        )
 
     def submit(self, task: Task) -> cf.Future:
         return self._pool.submit(run_point, task)

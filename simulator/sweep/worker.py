@@ -12,13 +12,14 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from typing import Any
 
 from simulator.sweep.blocks import BLOCKS
 from simulator.sweep.spec import Task
 
-__all__ = ["run_point", "worker_version", "ignore_sigint"]
+__all__ = ["run_point", "worker_version", "init_local_worker"]
 
 
 def run_point(task: Task) -> dict[str, Any]:
@@ -56,6 +57,29 @@ def worker_version() -> str:
     return __version__
 
 
-def ignore_sigint() -> None:
-    """Local pool initializer: Ctrl-C is the driver's to handle (it lets running points finish)."""
+def init_local_worker(driver_pid: int) -> None:
+    """Local pool initializer. Ctrl-C is the driver's to handle (it lets running points finish),
+    and a worker ends when its driver does, even one killed with SIGKILL that could not shut the
+    pool down (the pool's fork server, not the driver, is the worker's parent, so the worker
+    watches the driver's pid through a pidfd)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        fd = os.pidfd_open(driver_pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: fall back to polling
+        fd = None
+
+    def watch() -> None:
+        import select
+
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(driver_pid, 0)
+                except ProcessLookupError:
+                    break
+        os._exit(0)
+
+    threading.Thread(target=watch, name="sparsim-driver-watch", daemon=True).start()

@@ -87,3 +87,18 @@ def kill_group(proc: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     proc.communicate(timeout=30)  # reaps it and closes the pipes
+
+
+def group_alive(pgid: int) -> int:
+    """How many processes are left in a process group."""
+    r = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True)
+    return len(r.stdout.split())
+
+
+def wait_group_gone(pgid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if group_alive(pgid) == 0:
+            return True
+        time.sleep(0.1)
+    return False

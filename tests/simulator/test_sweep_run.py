@@ -15,7 +15,14 @@ import yaml
 from simulator.errors import SparsimInputError
 from simulator.sweep.run import run_sweep
 from simulator.sweep.store import read_points
-from tests.simulator.sweep_fixtures import array_spec, canonical, kill_group, start_sweep, wait_for_points
+from tests.simulator.sweep_fixtures import (
+    array_spec,
+    canonical,
+    kill_group,
+    start_sweep,
+    wait_for_points,
+    wait_group_gone,
+)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +139,9 @@ def test_driver_killed_with_sigkill_then_resume_loses_and_duplicates_nothing(big
     proc = start_sweep(spec, out, "--jobs", "2")
     wait_for_points(out, 60, proc)
     os.kill(proc.pid, signal.SIGKILL)  # the driver only
+    proc.wait(timeout=30)
+    # its pool workers notice and end by themselves (they are not left running orphaned)
+    assert wait_group_gone(proc.pid), "pool workers outlived their killed driver"
     kill_group(proc)
     stored_before = len(read_points(out))
     assert stored_before < len(ref)
@@ -164,12 +174,16 @@ def test_driver_killed_with_sigkill_then_resume_loses_and_duplicates_nothing(big
     assert runs[1]["recovered_from_journal"] > 0 or stored_before > 0
 
 
-def test_ctrl_c_keeps_finished_points_and_resume_completes(big, tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_finished_points_and_resume_completes(big, tmp_path, how):
     spec, ref = big
     out = tmp_path / "out"
     proc = start_sweep(spec, out, "--jobs", "2")
     wait_for_points(out, 40, proc)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # a batch scheduler stopping the driver
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "--resume" in err
