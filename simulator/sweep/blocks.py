@@ -35,13 +35,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simulator.a76_core import CoreConfig
+from simulator.config import ArrayConfig
 from simulator.errors import SparsimInputError
+from simulator.piuma import CYCLE_ALGORITHMS, PiumaConfig
 
 __all__ = ["BLOCKS", "Block", "get_block"]
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _nm_pair(nm: str) -> tuple[int, int]:
+    n, m = nm.split(":")
+    return int(n), int(m)
 
 
 def _nm(value: Any, field: str = "nm") -> str:
@@ -203,28 +211,26 @@ class _ArrayBlock(Block):
     workload_kinds = ("zoo", "trace")
     has_area = True
     has_energy = True
+    config_cls = ArrayConfig
 
-    @property
-    def config_cls(self):  # type: ignore[override]
-        from simulator.config import ArrayConfig
-
-        return ArrayConfig
+    def _sparse_nm(self, params: dict) -> str | None:
+        """The N:M the array must run (None: dense or the workload's own annotation)."""
+        return params.get("nm")
 
     def _adjust(self, kw: dict, params: dict) -> dict:
         if params.get("sram_kb") is not None:
             for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
                 kw[key] = params["sram_kb"]
-        nm = params.get("nm")
+        nm = self._sparse_nm(params)
         if nm is not None and "supported_m" not in kw:
-            m = int(nm.split(":")[1])
-            n = int(nm.split(":")[0])
+            n, m = _nm_pair(nm)
             kw["supported_m"] = (1,) if n == m else (1, m)
         return kw
 
     def _check(self, cfg, params: dict) -> None:
-        nm = params.get("nm")
+        nm = self._sparse_nm(params)
         if nm is not None:
-            n, m = (int(v) for v in nm.split(":"))
+            n, m = _nm_pair(nm)
             if n != m and m not in cfg.supported_m:
                 raise SparsimInputError(
                     "", "nm", nm, f"M must be one of the array's supported_m {list(cfg.supported_m)}"
@@ -257,12 +263,16 @@ class _ArrayBlock(Block):
             layers = layers.assign(batch=batch)
         if nm is None:
             return layers
-        n, m = (int(v) for v in nm.split(":"))
+        n, m = _nm_pair(nm)
         weight = layers["op"].isin(("conv", "gemm")).to_numpy()
         layers = layers.copy()
         layers.loc[weight, "nm_n"] = n
         layers.loc[weight, "nm_m"] = m
         return layers
+
+    @staticmethod
+    def _dram_bytes(s) -> int:
+        return int((s.dram_ifmap_bytes + s.dram_filter_bytes + s.dram_ofmap_bytes + s.dram_psum_read_bytes).sum())
 
     @staticmethod
     def _area(cfg) -> dict[str, float]:
@@ -316,9 +326,7 @@ class NMArrayBlock(_ArrayBlock):
             "dense_macs": dense,
             "macs": int(s["macs"].sum()),
             "utilization": dense / (cfg.pes * cycles) if cycles else float("nan"),
-            "dram_bytes": int(
-                (s.dram_ifmap_bytes + s.dram_filter_bytes + s.dram_ofmap_bytes + s.dram_psum_read_bytes).sum()
-            ),
+            "dram_bytes": self._dram_bytes(s),
             "sram_bytes": int(
                 (s.sram_ifmap_reads + s.sram_filter_reads).sum() * cfg.word_bytes
                 + s.sram_ofmap_writes.sum() * cfg.psum_bytes
@@ -363,16 +371,14 @@ class SATBlock(_ArrayBlock):
         "area_mm2": "float",
     }
 
-    def _adjust(self, kw: dict, params: dict) -> dict:
-        if params["scheme"] == "dense":
-            return kw
-        return super()._adjust(kw, params)
+    def _sparse_nm(self, params: dict) -> str | None:
+        return None if params["scheme"] == "dense" else params["nm"]
 
     def run(self, cfg, params, data) -> dict[str, Any]:
         from simulator.sat import SATOptions, simulate_training_step
 
         layers = data if params["batch"] is None else data.assign(batch=params["batch"])
-        n, m = (int(v) for v in params["nm"].split(":"))
+        n, m = _nm_pair(params["nm"])
         opts = SATOptions(interleave=params["interleave"], pregen=params["pregen"], offline=params["offline"])
         r = simulate_training_step(
             layers, cfg, scheme=params["scheme"], nm=(n, m), options=opts, clock_mhz=params["clock_mhz"]
@@ -386,9 +392,7 @@ class SATBlock(_ArrayBlock):
             "cycles_wu": int(by.get("WU", 0)),
             "dense_macs": int(s["dense_macs"].sum()),
             "macs": int(s["macs"].sum()),
-            "dram_bytes": int(
-                (s.dram_ifmap_bytes + s.dram_filter_bytes + s.dram_ofmap_bytes + s.dram_psum_read_bytes).sum()
-            ),
+            "dram_bytes": self._dram_bytes(s),
             "seconds": float(sm["seconds_per_step"]),
             "dense_equivalent_gops": float(sm["dense_equivalent_gops"]),
             "energy_pj": float(s["energy_pj"].sum()),
@@ -396,14 +400,6 @@ class SATBlock(_ArrayBlock):
         }
         out.update(self._area(cfg))
         return out
-
-    def _check(self, cfg, params: dict) -> None:
-        if params["scheme"] == "dense":
-            from simulator.area import array_area
-
-            array_area(cfg)
-            return
-        super()._check(cfg, params)
 
 
 # ================================================================================ SMASH machine
@@ -433,17 +429,8 @@ class PiumaBlock(Block):
         "table_overflows": "int",
     }
 
-    @property
-    def config_cls(self):  # type: ignore[override]
-        from simulator.piuma import PiumaConfig
-
-        return PiumaConfig
-
-    @property
-    def params(self):  # type: ignore[override]
-        from simulator.piuma import CYCLE_ALGORITHMS
-
-        return {"algorithm": Param("smash_v3", _choice(*CYCLE_ALGORITHMS))}
+    config_cls = PiumaConfig
+    params = {"algorithm": Param("smash_v3", _choice(*CYCLE_ALGORITHMS))}
 
     def _operand(self, spec: Any, base_dir: Path, where: str, field: str) -> tuple[dict, str]:
         from workloads.matrices import MATRICES
@@ -537,11 +524,7 @@ class MobileBlock(Block):
         "fmla": "int",
     }
 
-    @property
-    def config_cls(self):  # type: ignore[override]
-        from simulator.a76_core import CoreConfig
-
-        return CoreConfig
+    config_cls = CoreConfig
 
     def workload(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
         from simulator.mobile_run import parse_input_shape

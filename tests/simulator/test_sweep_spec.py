@@ -192,3 +192,19 @@ def test_example_sweeps_are_valid_and_expand(name):
     tasks = expand(load_spec(path))
     assert len(tasks) >= 12 and len({t.key for t in tasks}) == len(tasks)
     assert any(t.baseline for t in tasks)
+
+
+def test_sram_kb_sets_every_buffer_also_for_a_dense_training_baseline(tmp_path):
+    s = load_spec(
+        spec(
+            tmp_path,
+            block="sat",
+            base={"rows": 16, "cols": 16},
+            axes={"nm": ["2:8"], "sram_kb": [128]},
+            baselines={"dense": {"scheme": "dense", "sram_kb": 256}},
+        )
+    )
+    t = {x.baseline: x.config for x in expand(s)}
+    assert [t[""][k] for k in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")] == [128] * 3
+    assert [t["dense"][k] for k in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")] == [256] * 3
+    assert (t[""]["supported_m"], t["dense"]["supported_m"]) == ([1, 8], [1, 2, 4, 8])
