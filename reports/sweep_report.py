@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +30,7 @@ import pandas as pd  # noqa: E402
 
 from simulator.errors import SparsimInputError  # noqa: E402
 from simulator.outputs import atomic_output_dir, check_output_dir  # noqa: E402
-from simulator.sweep.store import read_points  # noqa: E402
+from simulator.sweep.store import read_points, read_provenance  # noqa: E402
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
 
@@ -66,15 +65,11 @@ def lower_is_better(metric: str) -> bool:
 def load_results(results: str | Path) -> tuple[dict, pd.DataFrame]:
     """(provenance, every stored point with derived metrics)."""
     root = Path(results)
-    meta = root / "sweep.json"
-    if not meta.is_file():
+    prov = read_provenance(root)
+    if prov is None:
         raise SparsimInputError(
             str(root), "results", str(root), "a results directory of `sparsim sweep` (no sweep.json)"
         )
-    try:
-        prov = json.loads(meta.read_text())
-    except json.JSONDecodeError:
-        raise SparsimInputError(str(meta), "sweep.json", "unreadable", "a sweep's provenance file") from None
     df = read_points(root)
     if df.empty:
         raise SparsimInputError(str(root), "points", 0, "at least one finished point (run or resume the sweep)")

@@ -23,7 +23,7 @@ from typing import Any
 from simulator.errors import SparsimInputError
 from simulator.sweep.executors import make_executor
 from simulator.sweep.spec import SweepSpec, Task, expand, load_spec
-from simulator.sweep.store import Store, schema_for, write_json_atomic
+from simulator.sweep.store import Store, read_provenance, schema_for, write_json_atomic
 
 __all__ = ["SweepOutcome", "run_sweep", "kept_metrics", "versions"]
 
@@ -121,14 +121,10 @@ def _now() -> str:
 
 def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[dict | None, bool]:
     """Check ``out`` without writing; returns (the stored provenance when resuming, replace it?)."""
-    meta = out / "sweep.json"
     if out.exists() and not out.is_dir():
         raise SparsimInputError("--out", "out", str(out), "a directory (this is a file)")
-    if meta.exists():
-        try:
-            prov = json.loads(meta.read_text())
-        except json.JSONDecodeError:
-            raise SparsimInputError(str(meta), "sweep.json", "unreadable", "a sweep's provenance file") from None
+    prov = read_provenance(out)
+    if prov is not None:
         if resume:
             if prov.get("spec_sha") != spec.sha:
                 raise SparsimInputError(

@@ -34,7 +34,7 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -317,8 +317,6 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
 
 
 def _with_sha(spec: SweepSpec) -> SweepSpec:
-    from dataclasses import replace
-
     canon = json.dumps(
         {
             "block": spec.block.name,
@@ -420,38 +418,23 @@ def expand(spec: SweepSpec) -> list[Task]:
             ) from None
         return block.config_dict(cfg), params
 
+    def task(config: dict, params: dict, w: dict, axes: dict, **role) -> Task:
+        key = point_key(block.name, block.simulator, config, params, w["id"], __version__)
+        return Task(key, block.name, block.simulator, config, params, w["label"], w["load"], axes, **role)
+
     for i, values in enumerate(_samples(spec)):
         config, params = build(values, f"point {i}", values)
         for w in spec.workloads:
-            key = point_key(block.name, block.simulator, config, params, w["id"], __version__)
-            if key not in tasks:
-                tasks[key] = Task(
-                    key,
-                    block.name,
-                    block.simulator,
-                    config,
-                    params,
-                    w["label"],
-                    w["load"],
-                    {k: _storable(v) for k, v in values.items()},
-                )
+            t = task(config, params, w, {k: _storable(v) for k, v in values.items()})
+            tasks.setdefault(t.key, t)
     for name, over in spec.baselines.items():
         config, params = build(over, f"baseline {name}", {})
+        merged = {**spec.base, **over}
+        axes = {a: _storable(merged.get(a, config.get(a, params.get(a)))) for a in spec.axis_names}
         for w in spec.workloads:
-            key = point_key(block.name, block.simulator, config, params, w["id"], __version__)
-            axes = {a: _storable({**spec.base, **over}.get(a, config.get(a, params.get(a)))) for a in spec.axis_names}
-            old = tasks.get(key)
-            base = old.baseline + "," if old and old.baseline else ""
-            tasks[key] = Task(
-                key,
-                block.name,
-                block.simulator,
-                config,
-                params,
-                w["label"],
-                w["load"],
-                old.axes if old else axes,
-                base + name,
-                old is not None and old.in_sweep,
-            )
+            t = task(config, params, w, dict(axes), baseline=name, in_sweep=False)
+            old = tasks.get(t.key)
+            if old is not None:  # also a sweep point, or another baseline's: one task, both names
+                t = replace(old, baseline=f"{old.baseline},{name}" if old.baseline else name)
+            tasks[t.key] = t
     return list(tasks.values())

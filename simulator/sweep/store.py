@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from simulator.errors import SparsimInputError
 
-__all__ = ["Store", "read_points", "FIXED_COLUMNS"]
+__all__ = ["Store", "read_points", "read_provenance", "write_json_atomic", "FIXED_COLUMNS"]
 
 FIXED_COLUMNS = (
     ("key", pa.string()),
@@ -185,6 +185,17 @@ def read_points(root: str | Path) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame()
     return pa.concat_tables([pq.read_table(p) for p in parts]).to_pandas()
+
+
+def read_provenance(root: str | Path) -> dict | None:
+    """A results directory's ``sweep.json`` (None when there is none)."""
+    meta = Path(root) / "sweep.json"
+    if not meta.is_file():
+        return None
+    try:
+        return json.loads(meta.read_text())
+    except json.JSONDecodeError:
+        raise SparsimInputError(str(meta), "sweep.json", "unreadable", "a sweep's provenance file") from None
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

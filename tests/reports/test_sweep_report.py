@@ -4,8 +4,6 @@ Chromium renders it."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -16,7 +14,7 @@ from hypothesis import strategies as st
 from reports.sweep_report import load_results, pareto_front, write_sweep_report
 from simulator.sweep.run import run_sweep
 from tests.reports._chromium import chromium_path, inspect_page
-from tests.simulator.sweep_fixtures import array_spec
+from tests.simulator.sweep_fixtures import array_spec, sparsim
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +83,7 @@ def test_report_files_and_self_contained_html(report, results):
 
 
 def test_report_of_a_non_sweep_directory_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "simulator.cli", "report", str(tmp_path)], capture_output=True, text=True)
+    r = sparsim("report", tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "sweep.json" in r.stderr
 
 

@@ -57,10 +57,18 @@ def journal_points(results: Path) -> int:
     return n
 
 
+SPARSIM = (sys.executable, "-m", "simulator.cli")
+
+
+def sparsim(*args, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run the ``sparsim`` CLI to the end, capturing its output as text."""
+    return subprocess.run([*SPARSIM, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
 def start_sweep(spec: Path, out: Path, *args: str) -> subprocess.Popen:
     """The CLI driver in its own process group (so a test can clean up after killing it)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "simulator.cli", "sweep", str(spec), "--out", str(out), "--progress", "off", *args],
+        [*SPARSIM, "sweep", str(spec), "--out", str(out), "--progress", "off", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

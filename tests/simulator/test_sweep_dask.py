@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -20,6 +18,7 @@ from tests.simulator.sweep_fixtures import (
     canonical,
     journal_points,
     kill_group,
+    sparsim,
     start_sweep,
     wait_for_points,
 )
@@ -86,25 +85,18 @@ def test_driver_with_a_dask_cluster_killed_then_resumed(reference, tmp_path):
     finally:
         kill_group(proc)  # the driver's orphaned cluster
     assert len(read_points(out)) < len(ref)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "sweep",
-            str(spec),
-            "--out",
-            str(out),
-            "--resume",
-            "--executor",
-            "dask-local",
-            "--jobs",
-            "2",
-            "--progress",
-            "off",
-        ],
-        capture_output=True,
-        text=True,
+    r = sparsim(
+        "sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--resume",
+        "--executor",
+        "dask-local",
+        "--jobs",
+        "2",
+        "--progress",
+        "off",
     )
     assert r.returncode == 0, r.stderr
     got = canonical(out)
@@ -114,22 +106,15 @@ def test_driver_with_a_dask_cluster_killed_then_resumed(reference, tmp_path):
 
 def test_unreachable_scheduler_is_one_line_and_nothing_is_written(reference, tmp_path):
     spec, _ = reference
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "sweep",
-            str(spec),
-            "--out",
-            str(tmp_path / "o"),
-            "--executor",
-            "dask",
-            "--scheduler",
-            "tcp://127.0.0.1:9",
-        ],
-        capture_output=True,
-        text=True,
+    r = sparsim(
+        "sweep",
+        str(spec),
+        "--out",
+        str(tmp_path / "o"),
+        "--executor",
+        "dask",
+        "--scheduler",
+        "tcp://127.0.0.1:9",
         timeout=120,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "reachable Dask scheduler" in r.stderr, r.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -19,6 +17,7 @@ from tests.simulator.sweep_fixtures import (
     array_spec,
     canonical,
     kill_group,
+    sparsim,
     start_sweep,
     wait_for_points,
     wait_group_gone,
@@ -102,23 +101,7 @@ def test_a_point_that_raises_is_an_error_row_and_the_others_go_on(tmp_path):
 
 def test_progress_bar_shows_rate_and_eta(reference, tmp_path):
     spec, _ = reference
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "sweep",
-            str(spec),
-            "--out",
-            str(tmp_path / "o"),
-            "--jobs",
-            "2",
-            "--progress",
-            "on",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    r = sparsim("sweep", spec, "--out", tmp_path / "o", "--jobs", "2", "--progress", "on")
     assert r.returncode == 0, r.stderr
     assert "37/37 points" in r.stderr and "pt/s" in r.stderr and "<" in r.stderr
     assert "sweep complete: 37 points (0 already stored, 37 run: 37 ok, 0 errors)" in r.stdout
@@ -145,24 +128,7 @@ def test_driver_killed_with_sigkill_then_resume_loses_and_duplicates_nothing(big
     kill_group(proc)
     stored_before = len(read_points(out))
     assert stored_before < len(ref)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "sweep",
-            str(spec),
-            "--out",
-            str(out),
-            "--resume",
-            "--jobs",
-            "2",
-            "--progress",
-            "off",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    r = sparsim("sweep", spec, "--out", out, "--resume", "--jobs", "2", "--progress", "off")
     assert r.returncode == 0, r.stderr
     got = canonical(out)
     assert got.key.is_unique and len(got) == len(ref)
@@ -201,22 +167,7 @@ def test_a_second_driver_on_the_same_results_is_refused(big, tmp_path):
     proc = start_sweep(spec, out, "--jobs", "1")
     try:
         wait_for_points(out, 5, proc)
-        r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "simulator.cli",
-                "sweep",
-                str(spec),
-                "--out",
-                str(out),
-                "--resume",
-                "--progress",
-                "off",
-            ],
-            capture_output=True,
-            text=True,
-        )
+        r = sparsim("sweep", spec, "--out", out, "--resume", "--progress", "off")
         assert r.returncode == 2 and "in use by another running sweep" in r.stderr
     finally:
         kill_group(proc)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from hypothesis import strategies as st
 
 from simulator.errors import SparsimInputError
 from simulator.sweep.spec import expand, load_spec, parse_spec
+from tests.simulator.sweep_fixtures import sparsim
 
 BASE = {
     "block": "nm_array",
@@ -163,9 +162,7 @@ def test_bad_specs_fail_with_one_line_before_any_point(tmp_path, over, needle):
         expand(load_spec(p))
     assert needle in str(e.value)
     out = tmp_path / "out"
-    r = subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "sweep", str(p), "--out", str(out)], capture_output=True, text=True
-    )
+    r = sparsim("sweep", p, "--out", out)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sparsim: error:") and needle in lines[0], r.stderr
