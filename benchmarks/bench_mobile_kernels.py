@@ -14,9 +14,7 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -24,16 +22,6 @@ from _report import report  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SPARSITIES = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
-
-
-def _median(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         spmm_group,
         spmm_unstructured,
     )
+    from simulator.mobile_latency import median_seconds
     from workloads.mobile_patterns import prune_mask
     from workloads.zoo import load_zoo_trace
 
@@ -79,14 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     for cin, cout, hw in picks:
         x = rng.standard_normal((cin, hw, hw)).astype(np.float32)
         w = rng.standard_normal((cout, cin, 1, 1)).astype(np.float32)
-        t_dense = _median(lambda x=x, w=w: dense_conv(x, w), args.repeats)
+        t_dense = median_seconds(lambda x=x, w=w: dense_conv(x, w), args.repeats)
         x2 = x.reshape(cin, -1)
         for name, pattern in kernels.items():
             ups = []
             for s in SPARSITIES:
                 wm = (w * prune_mask(w, pattern, "1x1", s))[:, :, 0, 0].astype(np.float32)
                 fn, fmt, extra = prepare(pattern, wm)
-                t = _median(
+                t = median_seconds(
                     lambda fn=fn, fmt=fmt, extra=extra, x2=x2, cout=cout: fn(x2, *fmt, cout, *extra), args.repeats
                 )
                 ups.append(t_dense / t)

@@ -40,7 +40,7 @@ from simulator.mobile_streams import (
 from workloads.mobile_models import MobileLayer
 from workloads.mobile_patterns import prune_network
 
-__all__ = ["ENGINES", "prune_layers", "network_latency", "measure_host", "PRUNED_OPS"]
+__all__ = ["ENGINES", "prune_layers", "network_latency", "measure_host", "median_seconds", "PRUNED_OPS"]
 
 ENGINES = ("dense", "unstructured", "block4", "group")
 #: which operators each engine prunes (the rest run dense)
@@ -223,11 +223,16 @@ def measure_host(layers: list[MobileLayer], engine: str, masks: dict[str, np.nda
         if fn is None:
             out.append(None)
             continue
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        out.append(float(np.median(times)))
+        out.append(median_seconds(fn, repeats))
     return out
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls of ``fn`` after one warm-up call (JIT, caches)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))

@@ -3,7 +3,8 @@
 =============  ==============================================================================
 ``serial``     in the driver process (``--jobs 1``): simplest to debug and profile
 ``local``      a process pool on this machine (``--jobs N``, default: the CPU count); workers are
-               started by a fork server that has imported the models once, and ignore Ctrl-C
+               started by a fork server that has imported the models once; they ignore Ctrl-C
+               and end when their driver does
 ``dask``       an existing Dask distributed cluster (``--scheduler tcp://HOST:PORT``); workers
                need the same sparsim version installed (checked before submitting)
 ``dask-local`` a Dask ``LocalCluster`` of ``--jobs`` single-threaded worker processes, started and
