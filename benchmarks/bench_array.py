@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/bench_array.csv"))
     args = ap.parse_args(argv)
 
-    from simulator.config import ArrayConfig, load_arch
-    from simulator.nm_array_cl import run_nm_array_cycles
-    from simulator.nm_array_fold import simulate_layers
+    from simulator.nm_array.cl import run_nm_array_cycles
+    from simulator.nm_array.config import ArrayConfig, load_arch
+    from simulator.nm_array.fold import simulate_layers
     from workloads.nm import nm_compress, nm_topn_mask
     from workloads.scalesim_topology import read_scalesim_topology
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = simulate_layers(layers, cfg)
         times.append(time.perf_counter() - t0)
     sim_s = statistics.median(times)
-    total_cycles = int(stats["total_cycles"].sum())
+    total_cycles = int(stats["cycles"].sum())
     rows.append(("resnet18 fold-model simulation [s]", sim_s, "< 0.2", "ok" if sim_s < 0.2 else "MISSED"))
     rows.append(("resnet18 simulated cycles", total_cycles, "", ""))
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 import pandas as pd
 
                 ref = pd.read_csv(reports[0], skipinitialspace=True)
-                same = "yes" if (ref["Total Cycles"].to_numpy() == stats["total_cycles"].to_numpy() - 1).all() else "NO"
+                same = "yes" if (ref["Total Cycles"].to_numpy() == stats["cycles"].to_numpy() - 1).all() else "NO"
         rows.append(("SCALE-Sim whole process [s]", wall_ss, "", f"exit {rc}"))
         rows.append(("SCALE-Sim peak RSS [MB]", rss_ss, "", ""))
         rows.append(("speed-up, whole process (SCALE-Sim / sparsim)", wall_ss / wall, ">= 1000", ""))

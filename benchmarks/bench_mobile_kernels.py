@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from reports.sparsebytenn_report import break_even
-    from simulator.mobile_kernels import (
+    from simulator.mobile.kernels import (
         compress_blocks,
         compress_csr,
         dense_conv,
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         spmm_group,
         spmm_unstructured,
     )
-    from simulator.mobile_latency import median_seconds
+    from simulator.mobile.latency import median_seconds
     from workloads.mobile_patterns import prune_mask
     from workloads.zoo import load_zoo_trace
 

@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/bench_rtl.csv"))
     args = ap.parse_args(argv)
 
-    from rtl.runner import Problem, run_nm_array_batch
-    from simulator.config import ArrayConfig
-    from simulator.nm_array_cl import run_nm_array_cycles
-    from simulator.nm_array_fold import simulate_gemms
+    from rtl.tools.runner import Problem, run_nm_array_batch
+    from simulator.nm_array.cl import run_nm_array_cycles
+    from simulator.nm_array.config import ArrayConfig
+    from simulator.nm_array.fold import simulate_gemms
     from workloads.nm import nm_compress, nm_topn_mask
 
     n, m = (int(v) for v in args.nm.split(":"))

@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/bench_spgemm.csv"))
     args = ap.parse_args(argv)
 
-    from simulator.spgemm_fl import row_flops
-    from simulator.spgemm_host import spgemm_host
+    from simulator.spgemm.fl import row_flops
+    from simulator.spgemm.host import spgemm_host
     from workloads.matrices import load_matrix
 
     try:
@@ -74,20 +74,25 @@ def main(argv: list[str] | None = None) -> int:
             t_gb = statistics.median(_time(lambda ga=ga: ga.mxm(ga).new()) for _ in range(args.repeats))
             note += f"; graphblas {t_gb:.3f} s"
         rows.append((f"{name}: speed-up over scipy", scipy_s / ours, note))
-    from simulator.piuma import simulate_spgemm
+    from simulator.spgemm.machine import simulate_spgemm
 
-    simulate_spgemm(load_matrix("rmat8"), load_matrix("rmat8"), "smash_v1", compute_c=False)  # JIT
+    simulate_spgemm(load_matrix("rmat8"), load_matrix("rmat8"), "smash_v1")  # JIT
     prev = None
     for scale in (int(v) for v in args.model_scales.split(",") if v):
         a = load_matrix(f"rmat{scale}")
         t0 = time.perf_counter()
-        _, st = simulate_spgemm(a, a, "smash_v1", compute_c=False)
+        st = simulate_spgemm(a, a, "smash_v1")
         wall = time.perf_counter() - t0
         growth = f"; x{wall / prev:.1f} over the previous scale" if prev else ""
         target = " (target < 20 s)" if scale == 14 else ""
-        rows.append((f"model only: SMASH V1 on rmat{scale} [s]{target}", wall,
-                     f"{st['cycles']:,} simulated cycles, {st['instructions']:,} instructions, "
-                     f"{st['instructions'] / wall / 1e6:.1f} M instructions/s{growth}"))
+        rows.append(
+            (
+                f"model only: SMASH V1 on rmat{scale} [s]{target}",
+                wall,
+                f"{st['cycles']:,} simulated cycles, {st['instructions']:,} instructions, "
+                f"{st['instructions'] / wall / 1e6:.1f} M instructions/s{growth}",
+            )
+        )
         prev = wall
     report(rows, ("measure", "value", "note"), args.out)
     return 0

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 _STEP = """
 import time
 from reports.sat_report import SAT_ARRAY
-from simulator.sat import simulate_training_step
+from simulator.nm_array.training_step import simulate_training_step
 from workloads.zoo import load_zoo_trace
 layers = load_zoo_trace("resnet50", batch=32)
 simulate_training_step(layers, SAT_ARRAY, scheme="bdwp", nm=(2, 8))
@@ -46,7 +46,7 @@ def _child(code: str) -> tuple[float, float, str]:
 
 def main() -> int:
     from reports.sat_report import SAT_ARRAY
-    from simulator.sat import simulate_training_step
+    from simulator.nm_array.training_step import simulate_training_step
     from workloads.zoo import load_zoo_trace
 
     layers = load_zoo_trace("resnet50", batch=32)
@@ -62,7 +62,7 @@ def main() -> int:
     trace_inner = float(out.strip().splitlines()[-1])
     rows = [
         ("resnet50 training step simulation, warm [s]", step_s, "< 2", "ok" if step_s < 2 else "MISSED"),
-        ("resnet50 training step: simulated cycles", res.summary["cycles_per_step"], "", ""),
+        ("resnet50 training step: simulated cycles", int(res.cycles.sum()), "", ""),
         ("resnet50 training step: peak RSS of a process [MB]", step_rss, "< 500", "ok" if step_rss < 500 else "MISSED"),
         (
             "trace resnet50 batch 32, incl. torch import [s]",

@@ -19,9 +19,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from simulator.config import ArrayConfig  # noqa: E402
-from simulator.outputs import atomic_output_dir  # noqa: E402
-from simulator.sat import OPTION_NAMES, SATOptions, simulate_training_step  # noqa: E402
+from simulator.common.block import get_block  # noqa: E402
+from simulator.common.outputs import atomic_output_dir  # noqa: E402
+from simulator.nm_array.config import ArrayConfig  # noqa: E402
+from simulator.nm_array.training_step import OPTION_NAMES, SATOptions  # noqa: E402
 from workloads.zoo import load_zoo_trace  # noqa: E402
 
 __all__ = ["SAT_ARRAY", "MODELS", "PATTERNS", "reproduce_sat"]
@@ -51,8 +52,15 @@ def ideal_bound(n: int, m: int) -> float:
     return 3.0 / (2.0 * n / m + 1.0)
 
 
-def _step(layers, cfg, scheme, nm, options):
-    return simulate_training_step(layers, cfg, scheme=scheme, nm=nm, options=options)
+def _step(layers, cfg, scheme, nm, options) -> dict:
+    """One training step through the ``sat`` block: its totals."""
+    block = get_block("sat")
+    params = block.check_params({"scheme": scheme, "nm": f"{nm[0]}:{nm[1]}", **dataclasses.asdict(options)})
+    return block.summarize(block.run(layers, cfg, **block.run_params(params)), cfg, **params)
+
+
+def _by_pass(s: dict) -> dict[str, int]:
+    return {p: s[f"cycles_{p.lower()}"] for p in ("FF", "BP", "WU")}
 
 
 def speedups(models=MODELS, patterns=PATTERNS, cfg: ArrayConfig = SAT_ARRAY) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -61,26 +69,26 @@ def speedups(models=MODELS, patterns=PATTERNS, cfg: ArrayConfig = SAT_ARRAY) -> 
     for model in models:
         layers = load_zoo_trace(model, batch=BATCH)
         dense = _step(layers, cfg, "dense", (1, 1), SATOptions())
-        d = dense.summary
-        for pass_, cyc in d["cycles_by_pass"].items():
+        d = dense
+        for pass_, cyc in _by_pass(d).items():
             passes.append({"model": model, "scheme": "dense", "nm": "1:1", "pass": pass_, "cycles": cyc})
         for n, m in patterns:
-            s = _step(layers, cfg, "bdwp", (n, m), SATOptions()).summary
+            s = _step(layers, cfg, "bdwp", (n, m), SATOptions())
             rows.append(
                 {
                     "model": model,
                     "nm": f"{n}:{m}",
-                    "dense_cycles": d["cycles_per_step"],
-                    "bdwp_cycles": s["cycles_per_step"],
-                    "speedup": d["cycles_per_step"] / s["cycles_per_step"],
+                    "dense_cycles": d["cycles"],
+                    "bdwp_cycles": s["cycles"],
+                    "speedup": d["cycles"] / s["cycles"],
                     "ideal_bound": ideal_bound(n, m),
-                    "dense_energy_mj": d["energy_per_step_j"] * 1e3,
-                    "bdwp_energy_mj": s["energy_per_step_j"] * 1e3,
+                    "dense_energy_mj": d["energy_pj"] * 1e-9,
+                    "bdwp_energy_mj": s["energy_pj"] * 1e-9,
                     "dense_gops_per_w": d["gops_per_watt"],
                     "bdwp_gops_per_w": s["gops_per_watt"],
                 }
             )
-            for pass_, cyc in s["cycles_by_pass"].items():
+            for pass_, cyc in _by_pass(s).items():
                 passes.append({"model": model, "scheme": "bdwp", "nm": f"{n}:{m}", "pass": pass_, "cycles": cyc})
     return pd.DataFrame(rows), pd.DataFrame(passes)
 
@@ -94,15 +102,15 @@ def ablation(models=MODELS, nm=(2, 8), cfg: ArrayConfig = SAT_ARRAY) -> pd.DataF
     for model in models:
         layers = load_zoo_trace(model, batch=BATCH)
         for label, opt in variants.items():
-            s = _step(layers, cfg, "bdwp", nm, opt).summary
-            d = _step(layers, cfg, "dense", (1, 1), opt).summary
+            s = _step(layers, cfg, "bdwp", nm, opt)
+            d = _step(layers, cfg, "dense", (1, 1), opt)
             rows.append(
                 {
                     "model": model,
                     "options": label,
-                    "bdwp_cycles": s["cycles_per_step"],
-                    "dense_cycles": d["cycles_per_step"],
-                    "speedup": d["cycles_per_step"] / s["cycles_per_step"],
+                    "bdwp_cycles": s["cycles"],
+                    "dense_cycles": d["cycles"],
+                    "speedup": d["cycles"] / s["cycles"],
                 }
             )
     return pd.DataFrame(rows)
@@ -113,11 +121,9 @@ def memory_bound(models=MODELS, nm=(2, 8), bw: float = 64.0) -> pd.DataFrame:
     rows = []
     for model in models:
         layers = load_zoo_trace(model, batch=BATCH)
-        s = _step(layers, cfg, "bdwp", nm, SATOptions()).summary
-        d = _step(layers, cfg, "dense", (1, 1), SATOptions()).summary
-        rows.append(
-            {"model": model, "dram_bytes_per_cycle": bw, "speedup": d["cycles_per_step"] / s["cycles_per_step"]}
-        )
+        s = _step(layers, cfg, "bdwp", nm, SATOptions())
+        d = _step(layers, cfg, "dense", (1, 1), SATOptions())
+        rows.append({"model": model, "dram_bytes_per_cycle": bw, "speedup": d["cycles"] / s["cycles"]})
     return pd.DataFrame(rows)
 
 
@@ -262,8 +268,9 @@ real all-MiniLM-L6-v2 weights. CSVs beside this file hold the full tables.
 weight-stationary N:M array, M up to 8, weight double-buffering, SRAM {cfg.ifmap_sram_kb:g}/{cfg.filter_sram_kb:g}/
 {cfg.ofmap_sram_kb:g} KiB (ifmap/filter/ofmap), unlimited DRAM bandwidth (compute-bound; a memory-bound
 variant is below), all three dataflow options on (interleave mapping, weight pre-generation, offline
-scheduling: our readings, documented in `simulator/sat.py`). BDWP: FF N:M along Cin*kh*kw, BP N:M along
-Cout, WU dense; every conv/linear layer is pruned; attention's activation products stay dense.
+scheduling: our readings, documented in `simulator/nm_array/training_step.py` and
+`dataflow/nm_array/training.py`). BDWP: FF N:M along Cin*kh*kw, BP N:M along Cout, WU dense; every
+conv/linear layer is pruned; attention's activation products stay dense.
 
 ## Training-step speed-up over dense
 
@@ -318,7 +325,7 @@ With a {mem.dram_bytes_per_cycle.iloc[0]:g} B/cycle DRAM channel the 2:8 speed-u
 
 ## Energy per step (BDWP 2:8)
 
-Energy table: Horowitz, ISSCC 2014 (45 nm), see `simulator/energy.py`.
+Energy table: Horowitz, ISSCC 2014 (45 nm), see `simulator/nm_array/energy.py`.
 
 {_md_table(energy.reset_index(drop=True))}
 

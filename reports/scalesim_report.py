@@ -3,9 +3,9 @@
 Why: users compare against SCALE-Sim by diffing its CSVs. Column meanings follow SCALE-Sim v3:
 
 - ``Total Cycles``: SCALE-Sim reports the index of the last busy cycle (0-based), one less than
-  the number of cycles; we write ``total_cycles - 1`` so the two files diff clean.
+  the number of cycles; we write ``cycles - 1`` so the two files diff clean.
 - ``Total Cycles (incl. prefetch)``: ours adds our memory model's exposed prefetch and drain
-  (:mod:`simulator.memory`); SCALE-Sim's comes from its trace-driven buffers (in CALC mode it
+  (:mod:`simulator.nm_array.memory`); SCALE-Sim's comes from its trace-driven buffers (in CALC mode it
   assumes 10 words/cycle for the prefetch), so this column is not expected to match.
 - ``Overall Util %``: dense-equivalent MACs / (PEs x Total Cycles); above 100 in N:M mode.
 - ``Mapping Efficiency %``: mean fraction of PEs holding a weight.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["compute_report", "write_compute_report"]
 
@@ -36,7 +36,7 @@ _COLUMNS = (
 def compute_report(stats: pd.DataFrame, cfg: ArrayConfig) -> pd.DataFrame:
     """SCALE-Sim ``COMPUTE_REPORT`` columns, one row per layer."""
     r, c = cfg.rows, cfg.cols
-    last = stats["total_cycles"] - 1
+    last = stats["cycles"] - 1
     t = stats["gemm_m"]
     per_fold = 2 * r + 2 * c + t - 3
     return pd.DataFrame(

@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reports.sat_report import _md_table  # noqa: E402
-from simulator.outputs import atomic_output_dir  # noqa: E402
-from simulator.piuma import CYCLE_ALGORITHMS, PiumaConfig, simulate_spgemm  # noqa: E402
+from simulator.common.block import get_block  # noqa: E402
+from simulator.common.outputs import atomic_output_dir  # noqa: E402
+from simulator.spgemm.config import ALGORITHMS, PiumaConfig  # noqa: E402
 from workloads.matrices import load_matrix  # noqa: E402
 
 __all__ = ["MATRIX_PAIRS", "reproduce_smash"]
@@ -45,14 +46,20 @@ def _operands(a_name: str, b_name: str | None):
     return a, load_matrix(b_name)
 
 
+def _run(a, b, alg: str, machine: PiumaConfig) -> dict:
+    """One product timed through the ``piuma`` block: its statistics."""
+    block = get_block("piuma")
+    return block.summarize(block.run((a, b), machine, algorithm=alg), machine)
+
+
 def runs(pairs=MATRIX_PAIRS, machine: PiumaConfig = PiumaConfig()) -> pd.DataFrame:
     rows = []
     for label, a_name, b_name in pairs:
         a, b = _operands(a_name, b_name)
-        for alg in CYCLE_ALGORITHMS:
+        for alg in ALGORITHMS:
             t0 = time.perf_counter()
-            _, st = simulate_spgemm(a, b, alg, machine)
-            rows.append({"matrix": label, **st, "sim_seconds": time.perf_counter() - t0})
+            st = _run(a, b, alg, machine)
+            rows.append({"matrix": label, "algorithm": alg, **st, "sim_seconds": time.perf_counter() - t0})
     return pd.DataFrame(rows)
 
 
@@ -67,7 +74,7 @@ def sensitivity(matrix: str = "rmat12", machine: PiumaConfig = PiumaConfig()) ->
                     "axis": "threads_per_core",
                     "value": threads,
                     "algorithm": alg,
-                    "cycles": simulate_spgemm(a, a, alg, m)[1]["cycles"],
+                    "cycles": _run(a, a, alg, m)["cycles"],
                 }
             )
     for kb in (256, 1024, 4096, 16384):
@@ -78,7 +85,7 @@ def sensitivity(matrix: str = "rmat12", machine: PiumaConfig = PiumaConfig()) ->
                     "axis": "scratchpad_kb",
                     "value": kb,
                     "algorithm": alg,
-                    "cycles": simulate_spgemm(a, a, alg, m)[1]["cycles"],
+                    "cycles": _run(a, a, alg, m)["cycles"],
                 }
             )
     return pd.DataFrame(rows)
@@ -120,7 +127,7 @@ def reproduce_smash(out_dir: str | Path, *, quick: bool = False) -> Path:
 def _markdown(res: pd.DataFrame, sens: pd.DataFrame, wall: float, quick: bool) -> str:
     m = PiumaConfig()
     cyc = res.pivot(index="matrix", columns="algorithm", values="cycles")
-    cyc = cyc.reindex(list(dict.fromkeys(res.matrix)))[list(CYCLE_ALGORITHMS)]
+    cyc = cyc.reindex(list(dict.fromkeys(res.matrix)))[list(ALGORITHMS)]
     best_smash = cyc[list(SMASH)].min(axis=1)
     sp_rows = []
     for mat in cyc.index:
@@ -136,9 +143,9 @@ def _markdown(res: pd.DataFrame, sens: pd.DataFrame, wall: float, quick: bool) -
     geo_worst = float(pd.concat(best_vs.values(), axis=1).max(axis=1).prod() ** (1 / len(best_vs_all)))
     traffic = res.pivot(index="matrix", columns="algorithm", values="dram_read_bytes").reindex(cyc.index)
     traffic = traffic + res.pivot(index="matrix", columns="algorithm", values="dram_write_bytes").reindex(cyc.index)
-    traffic = (traffic / 1e6).round(2)[list(CYCLE_ALGORITHMS)].reset_index()
+    traffic = (traffic / 1e6).round(2)[list(ALGORITHMS)].reset_index()
     util = res.pivot(index="matrix", columns="algorithm", values="issue_utilization").reindex(cyc.index)
-    util = util[list(CYCLE_ALGORITHMS)].reset_index()
+    util = util[list(ALGORITHMS)].reset_index()
     atom = (
         res[res.algorithm.isin(SMASH)]
         .pivot(index="matrix", columns="algorithm", values="sp_atomics")
@@ -147,7 +154,7 @@ def _markdown(res: pd.DataFrame, sens: pd.DataFrame, wall: float, quick: bool) -
     )
     flops = res.groupby("matrix", sort=False)[["flops", "nnz_c"]].first().reset_index()
     cyc_t = cyc.reset_index()
-    for c in CYCLE_ALGORITHMS:
+    for c in ALGORITHMS:
         cyc_t[c] = cyc_t[c].astype(int)
     s_thr = sens[(sens.axis == "threads_per_core")].pivot(index="value", columns="algorithm", values="cycles")
     hide = s_thr["hash"].iloc[0] / s_thr["hash"].iloc[-1]
@@ -157,13 +164,14 @@ def _markdown(res: pd.DataFrame, sens: pd.DataFrame, wall: float, quick: bool) -
     return f"""# SMASH: atomic scratchpad hashing for SpGEMM, reproduction
 
 Regenerate with `sparsim reproduce smash` (this run took {wall:.0f} s{", quick mode" if quick else ""}). C = A x B on
-our PIUMA-like machine model (`simulator/piuma.py`, `simulator/piuma_cl.py`, `simulator/piuma_io.py`):
+our PIUMA-like machine model (`simulator/spgemm/config.py`, `simulator/spgemm/engine.py`, one engine for every
+algorithm, checked against its pure-Python twin `simulator/spgemm/engine_py.py`):
 {m.cores} cores x {m.threads_per_core} hardware threads (fine-grained multithreading, round-robin among ready
 threads), {m.cache_kb} KiB {m.cache_ways}-way cache and {m.scratchpad_kb // 1024} MiB scratchpad in {m.scratchpad_banks}
 banks per core, one shared DRAM channel of {m.dram_bytes_per_cycle:g} B/cycle and {m.dram_latency_cycles} cycles latency
 (PIUMA's published core, thread and memory sizes; the latencies are our assumptions). Every C is
 checked against scipy.sparse. The algorithms and SMASH V1/V2/V3 are our documented readings
-(`simulator/spgemm_fl.py`). CSVs beside this file hold every statistic.
+(`simulator/spgemm/fl.py`). CSVs beside this file hold every statistic.
 
 ## Matrices
 

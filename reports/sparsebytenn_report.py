@@ -18,9 +18,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reports.sat_report import _md_table  # noqa: E402
-from simulator.a76_core import CoreConfig  # noqa: E402
-from simulator.mobile_latency import measure_host, network_latency, prune_layers  # noqa: E402
-from simulator.outputs import atomic_output_dir  # noqa: E402
+from simulator.common.block import get_block  # noqa: E402
+from simulator.common.outputs import atomic_output_dir  # noqa: E402
+from simulator.mobile.block import MobileModel  # noqa: E402
+from simulator.mobile.config import CoreConfig  # noqa: E402
 
 __all__ = ["reproduce_sparsebytenn", "break_even"]
 
@@ -56,28 +57,28 @@ def _single_thread():
         return contextlib.nullcontext()
 
 
-def sweep(layers, sparsities, core: CoreConfig, host: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-layer rows for every (engine, sparsity) and a network summary."""
+def sweep(model: MobileModel, sparsities, core: CoreConfig, host: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-layer rows for every (engine, sparsity) and a network summary, through the ``mobile``
+    block. Channels are not rearranged here: this sweep isolates the kernels (rearrangement has its
+    own table)."""
+    block = get_block("mobile")
     per_layer = []
     summary = []
     points = [("dense", 0.0)] + [(e, s) for e in ("unstructured", "block4", "group") for s in (0.0, *sparsities)]
     with _single_thread():
         for engine, s in points:
-            masks = prune_layers(layers, engine, s)
             t0 = time.perf_counter()
-            t = network_latency(layers, engine, masks, core)
+            t = block.run(model, core, engine=engine, sparsity=s, rearrange=False, measure_host=host)
             sim_s = time.perf_counter() - t0
+            t.attrs = {}
             t.insert(0, "sparsity_target", s)
-            if host:
-                h = measure_host(layers, engine, masks, repeats=3)
-                t["host_ms"] = [np.nan if v is None else v * 1e3 for v in h]
             per_layer.append(t)
             summary.append(
                 {
                     "engine": engine,
                     "sparsity": s,
-                    "core_ms": t.ms.sum(),
-                    "pointwise_core_ms": t.ms[t.op == "1x1"].sum(),
+                    "core_ms": t.time_ms.sum(),
+                    "pointwise_core_ms": t.time_ms[t.op == "1x1"].sum(),
                     "kept_macs_m": t.kept_macs.sum() / 1e6,
                     "host_ms": t.host_ms.sum() if host else np.nan,
                     "sim_seconds": sim_s,
@@ -144,15 +145,13 @@ def _plot(summary: pd.DataFrame, col: str, ylabel: str, path: Path, title: str) 
 
 
 def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
-    from simulator.llvm_mca import compare, find_llvm_mca
-    from workloads.mobile_models import load_mobile_model
+    from simulator.mobile.llvm_mca import compare, find_llvm_mca
 
     t_start = time.perf_counter()
     core = CoreConfig()
     shape = (3, 64, 64) if quick else (3, 224, 224)
     sparsities = (0.3, 0.7) if quick else SPARSITIES
-    layers = load_mobile_model("mobilenet_v1", shape)
-    per_layer, summary = sweep(layers, sparsities, core, host=True)
+    per_layer, summary = sweep(MobileModel("mobilenet_v1", shape), sparsities, core, host=True)
     dense_core = float(summary.loc[summary.engine == "dense", "core_ms"].iloc[0])
     dense_host = float(summary.loc[summary.engine == "dense", "host_ms"].iloc[0])
     summary["core_speedup"] = dense_core / summary.core_ms
@@ -212,7 +211,7 @@ def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick) -
         return "never in the range" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.0f}%"
 
     dense = per_layer[(per_layer.engine == "dense")]
-    pw_share = dense.ms[dense.op == "1x1"].sum() / dense.ms.sum()
+    pw_share = dense.time_ms[dense.op == "1x1"].sum() / dense.time_ms.sum()
     mca_part = (
         "llvm-mca >= 19 was not installed when this report was generated."
         if mca.empty
@@ -225,9 +224,9 @@ Regenerate with `sparsim reproduce sparsebytenn` ({wall:.0f} s here). MobileNet-
 {shape[1]} x {shape[2]}, batch 1, fp32, torch's default initialisation (seed 0; the zoo has no
 trained weights, torchvision does not load here). Each engine prunes its own operators per layer
 (unstructured and 1x4: the 1x1 convs and the FC; group: all of them, see
-`simulator/mobile_latency.py`); the rest run dense. Modelled core: `simulator/a76_core.py` defaults
+`simulator/mobile/latency.py`); the rest run dense. Modelled core: `simulator/mobile/config.py` defaults
 (2.84 GHz, 4-wide decode, 2 load and 2 FMA pipes, 64 KB L1 / 512 KB L2 / 2 MB L3, LPDDR4X). Host:
-this machine's x86 core, one thread, the numba/BLAS kernels of `simulator/mobile_kernels.py`.
+this machine's x86 core, one thread, the numba/BLAS kernels of `simulator/mobile/kernels.py`.
 
 ## Latency against sparsity
 
@@ -286,7 +285,7 @@ Why ours differ:
 
 Steady-state cycles per loop iteration of each kernel's inner body, our engine (every access an L1
 hit, like llvm-mca) against `llvm-mca-19 -mtriple=aarch64 -mcpu=neoverse-n1` on the same
-assembly (`simulator/llvm_mca.py`; the assembly is printed from the same templates the model runs).
+assembly (`simulator/mobile/llvm_mca.py`; the assembly is printed from the same templates the model runs).
 Target: within 15%.
 
 {mca_part}

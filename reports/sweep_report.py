@@ -8,7 +8,7 @@ metrics, so a report can be rebuilt without re-running anything:
 
 * ``speedup_vs_NAME``: the named baseline point's cycles over the point's, per workload;
 * ``macs_per_cycle_per_mm2`` (``perf_per_area``): dense-equivalent MACs per cycle per mm^2 of the
-  area model (:mod:`simulator.area`);
+  area model (:mod:`simulator.nm_array.area`);
 * ``energy_per_mac_pj`` and ``edp_pj_cycles`` (``energy``): energy per dense-equivalent MAC and
   the energy-delay product.
 
@@ -28,8 +28,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from simulator.errors import SparsimInputError  # noqa: E402
-from simulator.outputs import atomic_output_dir, check_output_dir  # noqa: E402
+from simulator.common.errors import SparsimInputError  # noqa: E402
+from simulator.common.outputs import atomic_output_dir, check_output_dir  # noqa: E402
 from simulator.sweep.store import read_points, read_provenance  # noqa: E402
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]

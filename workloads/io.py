@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.layers import LAYER_COLUMNS, validate_layer_table
 from workloads.scalesim_topology import is_scalesim_topology, read_scalesim_topology
 

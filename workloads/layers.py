@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 __all__ = [
     "LAYER_COLUMNS",

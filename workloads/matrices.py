@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 __all__ = ["MATRICES", "rmat", "erdos_renyi", "load_matrix", "read_matrix_market", "canonical"]
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
-__all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "from_torch", "from_onnx", "ppocr_path",
-           "zoo_torch_model"]  # fmt: skip
+__all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "resolve_model_name", "from_torch", "from_onnx",
+           "ppocr_path", "zoo_torch_model"]  # fmt: skip
 
 #: name -> (source, default input shape C, H, W)
 MOBILE_MODELS = {
@@ -88,8 +88,21 @@ def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list
         if op is None:
             raise SparsimInputError(name, "groups", mod.groups, "1 or depthwise (groups = in = out channels)")
         layers.append(
-            MobileLayer(name, op, mod.in_channels, mod.out_channels, kh, kw, mod.stride[0], mod.padding[0],
-                        x.shape[2], x.shape[3], output.shape[2], output.shape[3], w)  # fmt: skip
+            MobileLayer(
+                name,
+                op,
+                mod.in_channels,
+                mod.out_channels,
+                kh,
+                kw,
+                mod.stride[0],
+                mod.padding[0],
+                x.shape[2],
+                x.shape[3],
+                output.shape[2],
+                output.shape[3],
+                w,
+            )  # fmt: skip
         )
 
     handles = [
@@ -120,9 +133,7 @@ def ppocr_path(file_name: str) -> Path:
     """A model file inside the installed ``rapidocr-onnxruntime`` wheel (found without importing it)."""
     spec = importlib.util.find_spec("rapidocr_onnxruntime")
     if spec is None or not spec.submodule_search_locations:
-        raise SparsimInputError(
-            "mobile", "model", file_name, "needs rapidocr-onnxruntime (pip install -e '.[onnx]')"
-        )
+        raise SparsimInputError("mobile", "model", file_name, "needs rapidocr-onnxruntime (pip install -e '.[onnx]')")
     return Path(next(iter(spec.submodule_search_locations))) / "models" / file_name
 
 
@@ -240,6 +251,12 @@ def _runtime_shapes(model, names: list[str], input_name: str) -> dict[str, tuple
     sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     outs = sess.run(None, {input_name: np.zeros(dims, dtype=np.float32)})
     return {o.name: tuple(v.shape) for o, v in zip(sess.get_outputs(), outs, strict=True)}
+
+
+def resolve_model_name(name: str) -> str:
+    """``zoo:NAME`` or ``NAME`` (one spelling for every command) to the name of
+    :data:`MOBILE_MODELS`; a path is returned unchanged."""
+    return name[4:] if name.startswith("zoo:") and name[4:] in MOBILE_MODELS else name
 
 
 def load_mobile_model(name_or_path: str, input_shape: tuple[int, int, int] | None = None) -> list[MobileLayer]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 __all__ = ["PATTERNS", "OPS", "unit_view", "prune_mask", "prune_network", "kept_magnitude"]
 

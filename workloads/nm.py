@@ -12,9 +12,11 @@ So ``indices`` are distinct and sorted within each group, and the encoding of a 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 __all__ = [
     "parse_nm",
@@ -26,17 +28,24 @@ __all__ = [
 ]
 
 
+#: the largest group size M accepted anywhere (an array supports at most 64, ArrayConfig)
+MAX_M = 1024
+
+
 def parse_nm(text: str, source: str = "sparsity", field: str = "Sparsity") -> tuple[int, int]:
     """Parse ``"N:M"`` (also ``"dense"``) into ``(N, M)`` with ``1 <= N <= M``."""
     s = str(text).strip()
     if s.lower() in ("", "dense"):
         return 1, 1
     parts = s.split(":")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+    # ASCII digits only: str.isdigit() also passes superscripts, which int() then rejects
+    if len(parts) != 2 or not all(re.fullmatch(r"[0-9]{1,6}", p.strip()) for p in parts):
         raise SparsimInputError(source, field, text, "must be 'N:M' with positive integers, or 'dense'")
     n, m = int(parts[0]), int(parts[1])
     if m < 1 or n < 1:
         raise SparsimInputError(source, field, text, "N and M must be >= 1")
+    if m > MAX_M:
+        raise SparsimInputError(source, field, text, f"M must be at most {MAX_M} (a group is one PE's multiplexer)")
     if n > m:
         raise SparsimInputError(source, field, text, f"N ({n}) must not exceed M ({m})")
     return n, m

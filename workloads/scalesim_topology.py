@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.layers import conv_layer, gemm_layer, layer_table
 from workloads.nm import parse_nm
 

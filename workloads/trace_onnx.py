@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.layers import conv_layer, gemm_layer, layer_table
 from workloads.trace_torch import Trace
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.layers import conv_layer, gemm_layer, layer_table
 
 __all__ = ["Trace", "trace_module", "require_torch"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.lowering import GEMM_COLUMNS, lower_to_gemms
 
 __all__ = ["SCHEMES", "PASS_COLUMNS", "training_passes"]
@@ -41,7 +41,7 @@ def training_passes(
     layers: pd.DataFrame, scheme: str, nm: tuple[int, int], *, first_layer_bp: bool = False
 ) -> pd.DataFrame:
     """One row per (layer, pass) GEMM, columns as :data:`workloads.lowering.GEMM_COLUMNS` plus
-    ``pass``; feed it to :func:`simulator.nm_array_fold.simulate_gemms`.
+    ``pass``; feed it to :func:`simulator.nm_array.fold.simulate_gemms`.
 
     ``nm`` applies to every weight layer's sparse passes (``layers``' own annotation is ignored:
     the scheme decides). ``first_layer_bp`` keeps the first layer's input gradient.

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.nm import nm_topn_mask
 
 __all__ = ["kept_fraction", "load_safetensors", "minilm_weights_path", "nm_weight_stats"]

@@ -28,7 +28,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from simulator.sweep.spec import Task
 from simulator.sweep.worker import init_local_worker, run_point, worker_version
 
@@ -82,7 +82,7 @@ class LocalExecutor:
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
         if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(["simulator.sweep.worker", "simulator.sweep.blocks", "simulator.nm_array_fold"])
+            ctx.set_forkserver_preload(["simulator.sweep.worker", "simulator.sweep.blocks", "simulator.nm_array.fold"])
         self._pool = cf.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=init_local_worker, initargs=(os.getpid(),)
         )

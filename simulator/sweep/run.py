@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from simulator.sweep.executors import make_executor
 from simulator.sweep.spec import SweepSpec, Task, expand, load_spec
 from simulator.sweep.store import Store, read_provenance, schema_for, write_json_atomic
@@ -58,7 +58,7 @@ def kept_metrics(spec: SweepSpec) -> dict[str, str]:
         need.append("area_mm2")
     if spec.block.has_energy:
         need.append("energy_pj")
-    return {m: t for m, t in spec.block.metrics.items() if m in set(need)}
+    return {m: t for m, t in spec.block.totals.items() if m in set(need)}
 
 
 def _axis_types(tasks: list[Task], names: tuple[str, ...]) -> dict[str, str]:

@@ -40,11 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from simulator.config import read_yaml
-from simulator.errors import SparsimInputError
-from simulator.sweep.blocks import Block, get_block
+from simulator.common.block import Block, get_block
+from simulator.common.config import read_yaml
+from simulator.common.errors import SparsimInputError
+from simulator.sweep.blocks import resolve_workload
 
-__all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "MAX_POINTS"]
+__all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "spec_file", "MAX_POINTS"]
 
 MAX_POINTS = 1_000_000
 TOP_KEYS = (
@@ -117,6 +118,15 @@ class SweepSpec:
     @property
     def axis_names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.axes)
+
+
+def spec_file(value: Any, base_dir: Path, where: str, field: str) -> Path:
+    """An existing file named in a spec (relative paths start at the spec's directory)."""
+    p = Path(str(value))
+    p = p if p.is_absolute() else base_dir / p
+    if not p.is_file():
+        raise SparsimInputError(where, field, str(value), "an existing file (relative paths start at the spec)")
+    return p.resolve()
 
 
 def _num(v: Any) -> bool:
@@ -242,17 +252,17 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
     if not isinstance(wl, list) or not wl:
         raise SparsimInputError(path, "workloads", wl, "a non-empty list")
     base_dir = Path(path).resolve().parent
-    workloads = tuple(block.workload(e, base_dir, f"{path}: workloads[{i}]") for i, e in enumerate(wl))
+    workloads = tuple(resolve_workload(block, e, base_dir, f"{path}: workloads[{i}]") for i, e in enumerate(wl))
     labels = [w["label"] for w in workloads]
     if len(set(labels)) != len(labels):
         raise SparsimInputError(path, "workloads", labels, "distinct workloads")
 
-    metrics = data.get("metrics", list(block.metrics))
+    metrics = data.get("metrics", list(block.totals))
     if not isinstance(metrics, list) or not metrics:
-        raise SparsimInputError(path, "metrics", metrics, f"a non-empty list of: {', '.join(block.metrics)}")
+        raise SparsimInputError(path, "metrics", metrics, f"a non-empty list of: {', '.join(block.totals)}")
     for m in metrics:
-        if m not in block.metrics:
-            raise SparsimInputError(path, "metrics", m, f"{block.name} reports: {', '.join(block.metrics)}")
+        if m not in block.totals:
+            raise SparsimInputError(path, "metrics", m, f"{block.name} reports: {', '.join(block.totals)}")
 
     baselines = data.get("baselines") or {}
     if not isinstance(baselines, dict):
@@ -282,7 +292,7 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
         if k not in REPORT_KEYS:
             raise SparsimInputError(path, f"report.{k}", report[k], f"allowed: {', '.join(REPORT_KEYS)}")
     obj = report.get("objective", "cycles")
-    if obj not in block.metrics:
+    if obj not in block.totals:
         raise SparsimInputError(path, "report.objective", obj, f"a metric of {block.name}")
     top_k = report.get("top_k", 10)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
@@ -296,7 +306,7 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
             raise SparsimInputError(path, "report.pareto", pareto, "a list of [x_metric, y_metric] pairs")
         for p in pareto:
             for m in p:
-                if m not in block.metrics and m not in raw_axes:
+                if m not in block.totals and m not in raw_axes:
                     raise SparsimInputError(path, "report.pareto", m, f"a metric of {block.name} or a numeric axis")
     name = data.get("name", Path(path).stem)
     spec = SweepSpec(

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 __all__ = ["Store", "read_points", "read_provenance", "write_json_atomic", "FIXED_COLUMNS"]
 

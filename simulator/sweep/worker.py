@@ -16,7 +16,8 @@ import threading
 import time
 from typing import Any
 
-from simulator.sweep.blocks import BLOCKS
+from simulator.common.block import get_block
+from simulator.sweep.blocks import load_workload, run_block_point
 from simulator.sweep.spec import Task
 
 __all__ = ["run_point", "worker_version", "init_local_worker"]
@@ -34,11 +35,10 @@ def run_point(task: Task) -> dict[str, Any]:
         "in_sweep": task.in_sweep,
         **task.axes,
     }
-    block = BLOCKS[task.block]
+    block = get_block(task.block)
     try:
         cfg = block.config_from_dict(task.config)
-        data = block.load(task.load)
-        row.update(block.run(cfg, task.params, data))
+        row.update(run_block_point(block, cfg, task.params, load_workload(task.block, task.load)))
         row["status"], row["error"] = "ok", None
     except Exception as err:  # noqa: BLE001 - any model error is this point's result
         row["status"], row["error"] = "error", f"{type(err).__name__}: {err}"

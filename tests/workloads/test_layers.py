@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.layers import conv_layer, conv_output_size, gemm_layer, layer_table
 from workloads.lowering import lower_to_gemms
 

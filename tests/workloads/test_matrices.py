@@ -7,7 +7,7 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.matrices import MATRICES, erdos_renyi, load_matrix, read_matrix_market, rmat
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 pytest.importorskip("onnx")
 

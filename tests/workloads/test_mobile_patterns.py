@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.mobile_patterns import kept_magnitude, prune_mask, prune_network
 
 RNG = np.random.default_rng(0)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.nm import is_nm, nm_compress, nm_decompress, nm_rows, nm_topn_mask, parse_nm
 
 NM = [(1, 1), (1, 2), (2, 4), (1, 4), (3, 4), (2, 8), (1, 8), (4, 8)]

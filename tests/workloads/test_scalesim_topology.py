@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 from workloads.layers import conv_layer, gemm_layer, layer_table
 from workloads.lowering import lower_to_gemms
 from workloads.scalesim_topology import read_scalesim_topology, write_scalesim_topology

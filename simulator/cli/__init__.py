@@ -1,0 +1,88 @@
+"""The ``sparsim`` command line: one entry point, one thin module per subcommand.
+
+Exit codes: 0 success; 2 bad input (one line, ``sparsim: error: <source>: <field> = <value>:
+<allowed>``, nothing written); 1 an internal error (one line saying it is a bug and where its
+traceback was saved); 130 interrupted. No Python traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+
+from simulator.common.errors import SparsimInputError
+
+__all__ = ["main", "build_parser"]
+
+#: subcommand modules, each with ``add_parser(subparsers)``
+_COMMANDS = ("simulate", "trace", "spgemm", "mobile", "reproduce", "sweep", "rtl")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line and exit 2 (argparse prints usage too)."""
+
+    def error(self, message: str):
+        self.exit(2, f"sparsim: error: {self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    from simulator import __version__
+
+    parser = _Parser(prog="sparsim", description="Simulation and co-design of sparse DL and graph hardware.")
+    parser.add_argument("--version", action="version", version=f"sparsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for name in _COMMANDS:
+        importlib.import_module(f"simulator.cli.{name}").add_parser(sub)
+    return parser
+
+
+def _save_traceback() -> str:
+    """Write the current exception's traceback to a file; return its path."""
+    path = os.path.join(tempfile.gettempdir(), f"sparsim-crash-{os.getpid()}-{int(time.time())}.txt")
+    try:
+        with open(path, "w") as fh:
+            fh.write(" ".join(sys.argv) + "\n\n")
+            traceback.print_exc(file=fh)
+    except OSError:
+        return "(could not be saved)"
+    return path
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SparsimInputError as err:
+        print(f"sparsim: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sparsim: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("sparsim: error: out of memory: the input is too large for this machine", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path the user gave: unreadable, full disk, permissions
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"sparsim: error: {_one_line(where)}{_one_line(err.strerror or err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - the boundary: anything else is a bug of ours
+        path = _save_traceback()
+        what = f"{type(err).__name__}: {_one_line(err)[:300]}"
+        print(f"sparsim: internal error ({what}); this is a bug; traceback: {path}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Argument types shared by the subcommands: strict, bounded, one line when wrong."""
+
+from __future__ import annotations
+
+import argparse
+
+from simulator.common.errors import SparsimInputError
+
+__all__ = ["int_arg", "positive_int", "nm_arg", "number_arg"]
+
+
+def int_arg(lo: int, hi: int, why: str = ""):
+    """An argparse type: a strict integer in ``[lo, hi]`` (``why`` explains the bound)."""
+
+    def parse(text: str) -> int:
+        from simulator.common.validate import parse_int
+
+        try:
+            return parse_int(text, "", "", lo, hi, why)
+        except SparsimInputError as err:
+            raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None
+
+    parse.__name__ = "integer"
+    return parse
+
+
+#: counts of things (rows, columns, batch): at least one, at most 2**20
+positive_int = int_arg(1, 1 << 20)
+
+
+def number_arg(lo: float, hi: float, *, lo_open: bool = False, unit: str = ""):
+    """An argparse type: a strict finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
+
+    def parse(text: str) -> float:
+        from simulator.common.validate import parse_number
+
+        try:
+            return parse_number(text, "", "", lo, hi, lo_open=lo_open, unit=unit)
+        except SparsimInputError as err:
+            raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None
+
+    parse.__name__ = "number"
+    return parse
+
+
+def nm_arg(text: str) -> tuple[int, int]:
+    """``N:M`` as an argparse type."""
+    from workloads.nm import parse_nm
+
+    try:
+        return parse_nm(text, "", "")
+    except SparsimInputError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None

@@ -1,0 +1,70 @@
+"""``sparsim trace``: a zoo model or an ONNX file into a layer table."""
+
+from __future__ import annotations
+
+import argparse
+
+from simulator.cli._args import positive_int
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("trace", help="trace a zoo model or an ONNX file into a layer table")
+    t.add_argument(
+        "model",
+        help="zoo name (resnet18, resnet50, vgg16, mobilenet_v1, mobilenet_v2, bert_base, "
+        "minilm_l6, vit_b16, gpt2_small; also zoo:NAME) or FILE.onnx",
+    )
+    t.add_argument("--batch", type=positive_int, default=1)
+    t.add_argument("--seq-len", type=positive_int, default=None, help="sequence length of text models")
+    t.add_argument("--scalesim", action="store_true", help="write SCALE-Sim's topology format instead")
+    t.add_argument(
+        "--allow-unsupported",
+        action="store_true",
+        help="list weight layers that cannot be lowered (Conv3d, ConvTranspose...) and go on",
+    )
+    t.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
+    t.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from simulator.common.errors import SparsimInputError
+    from simulator.common.outputs import check_output_file
+    from workloads.lowering import lower_to_gemms
+
+    out = check_output_file(args.out, suffixes=(".csv", ".parquet"))
+    model = args.model[4:] if args.model.startswith("zoo:") else args.model
+    if model.lower().endswith(".onnx"):
+        if args.seq_len is not None:
+            raise SparsimInputError("--seq-len", "seq_len", args.seq_len, "only for zoo text models (not ONNX files)")
+        from workloads.trace_onnx import trace_onnx
+
+        trace = trace_onnx(model, batch=args.batch)
+    else:
+        from workloads.zoo import DEFAULT_SEQ_LEN, trace_zoo
+
+        trace = trace_zoo(model, batch=args.batch, seq_len=args.seq_len or DEFAULT_SEQ_LEN)
+    if not args.allow_unsupported:
+        trace.check(model)
+    layers = trace.layers
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if args.scalesim:
+            from workloads.scalesim_topology import write_scalesim_topology
+
+            write_scalesim_topology(layers, tmp)
+        elif out.suffix.lower() == ".parquet":
+            layers.to_parquet(tmp, index=False)
+        else:
+            layers.to_csv(tmp, index=False)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    g = lower_to_gemms(layers)
+    ops = ", ".join(f"{k} {v}" for k, v in layers.op.value_counts().items())
+    print(f"{model}: {len(layers)} layers ({ops}), {g.dense_macs.sum() / 1e9:.3f} GMAC")
+    print(f"not lowered (listed, not simulated): {trace.unsupported_summary()}")
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,183 @@
+"""The block protocol: what every hardware block offers the CLI, the sweep driver and the reports.
+
+Why one protocol: sparsim models several blocks (the N:M array for inference and for a training
+step, the PIUMA-like SpGEMM machine, the Cortex-A76-class core). Each has its own frozen config
+dataclass and its own workload, but every user of a block needs the same few things: run it and
+get a tidy table back, total that table, and know which names can be set or swept. A block that
+implements :class:`Block` and is listed in :data:`REGISTRY` works in ``sparsim`` and in sweeps
+with no other change.
+
+::
+
+    workload ──┐
+    config  ───┼─> block.run(workload, config, **params) ─> tidy DataFrame ─> block.summarize(...)
+    params  ───┘    (one row per layer / pass / run; shared    (dict of totals: the sweep's
+                     column names: cycles, dram_bytes, ...)      metrics, the CLI's summary line)
+
+Shared column names (a block that has the quantity uses this name and unit):
+
+=================  ==========================================================
+``cycles``         total cycles of the row (compute and stalls)
+``seconds``        wall time of the simulated hardware
+``dram_bytes``     bytes moved to or from DRAM
+``energy_pj``      energy, picojoules
+``dense_macs``     multiply-accumulates of the dense computation
+``macs``           multiply-accumulates the hardware issued (sparsity skips the rest)
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from simulator.common.errors import SparsimInputError
+
+__all__ = ["Param", "Block", "REGISTRY", "block_names", "get_block", "SHARED_COLUMNS"]
+
+SHARED_COLUMNS = ("cycles", "seconds", "dram_bytes", "energy_pj", "dense_macs", "macs")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A run parameter: its default, a checker ``(value, field) -> normalised value`` that raises
+    :class:`SparsimInputError` naming ``field``, and what it means. ``config_only`` parameters
+    are shorthands that set config fields (see :meth:`Block.adjust_config`) and are not passed
+    to :meth:`Block.run`."""
+
+    default: Any
+    check: Callable[[Any, str], Any]
+    help: str = ""
+    config_only: bool = False
+
+
+class Block(ABC):
+    """One hardware block behind the protocol (see the module docstring).
+
+    Class attributes
+    ----------------
+    name : the block's name in specs and the registry.
+    simulator : which model level ``run`` uses (``fold``, ``training_step``, ``cycle``, ...).
+    config_type : the block's frozen config dataclass.
+    workload_type : what ``run`` takes as its workload, in words.
+    workload_kinds : the keys a sweep spec may use to name a workload.
+    params : run parameters beside the config's fields.
+    totals : name -> ``"int"`` or ``"float"`` of every value :meth:`summarize` returns.
+    has_area, has_energy : whether ``summarize`` reports area and energy.
+    """
+
+    name: ClassVar[str] = ""
+    simulator: ClassVar[str] = ""
+    config_type: ClassVar[type] = object
+    workload_type: ClassVar[str] = ""
+    workload_kinds: ClassVar[tuple[str, ...]] = ()
+    params: ClassVar[dict[str, Param]] = {}
+    totals: ClassVar[dict[str, str]] = {}
+    has_area: ClassVar[bool] = False
+    has_energy: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------ running
+    @abstractmethod
+    def run(self, workload: Any, config: Any, **params: Any) -> pd.DataFrame:
+        """Simulate ``workload`` on ``config``; a tidy table with the shared column names."""
+
+    @abstractmethod
+    def summarize(self, table: pd.DataFrame, config: Any, **params: Any) -> dict[str, Any]:
+        """The totals of a :meth:`run` table: exactly the keys of :attr:`totals`."""
+
+    def check_params(self, params: dict[str, Any], source: str = "") -> dict[str, Any]:
+        """Every parameter normalised, defaults filled in; an unknown name is refused."""
+        out = {}
+        for key in params:
+            if key not in self.params:
+                raise SparsimInputError(source, key, params[key], f"unknown parameter of {self.name}; allowed: "
+                                        f"{', '.join(self.params)}")  # fmt: skip
+        for key, p in self.params.items():
+            if key not in params:
+                out[key] = p.default
+                continue
+            try:
+                out[key] = p.check(params[key], key)
+            except SparsimInputError as err:
+                raise SparsimInputError(err.source or source, err.field, err.value, err.allowed) from None
+        return out
+
+    def run_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters :meth:`run` takes (``config_only`` shorthands removed)."""
+        return {k: v for k, v in params.items() if not self.params[k].config_only}
+
+    # ------------------------------------------------------------------ configs
+    def config_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.config_type))
+
+    def names(self) -> tuple[str, ...]:
+        """Everything a sweep may set in ``base`` or as an axis: config fields and parameters."""
+        return self.config_fields() + tuple(self.params)
+
+    def adjust_config(self, fields: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """Config fields implied by parameters (a shorthand, a cheapest-hardware rule)."""
+        return fields
+
+    def check_config(self, config: Any, params: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Refuse a (config, params) pair that cannot run, before anything runs."""
+
+    def build(self, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """A validated (config, params) from config fields and parameters by name."""
+        fields = set(self.config_fields())
+        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in fields}
+        params = self.check_params({k: v for k, v in values.items() if k not in fields})
+        kw = self.adjust_config(kw, params)
+        for f in dataclasses.fields(self.config_type):
+            if f.name not in kw and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SparsimInputError("", f.name, None, "required: set it in base or as an axis")
+        cfg = self.config_type(**kw)
+        self.check_config(cfg, params)
+        return cfg, params
+
+    @staticmethod
+    def config_dict(cfg: Any) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+
+    def config_from_dict(self, d: dict[str, Any]) -> Any:
+        return self.config_type(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+    # ------------------------------------------------------------------ workloads (sweeps)
+    def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
+        """A sweep spec's workload entry as ``{"label", "id", "load"}``: ``id`` identifies the
+        content (hashed, never a path), ``load`` is what :meth:`load_workload` needs."""
+        raise SparsimInputError(where, "workload", entry, f"block {self.name} takes no workloads")
+
+    def load_workload(self, load: dict[str, Any]) -> Any:
+        """The workload ``run`` takes, from a :meth:`workload_spec` ``load`` mapping."""
+        raise NotImplementedError
+
+
+#: block name -> "module:Class"; adding a block is one line here and one package
+REGISTRY: dict[str, str] = {
+    "nm_array": "simulator.nm_array.block:NMArrayBlock",
+    "sat": "simulator.nm_array.block:SATBlock",
+    "piuma": "simulator.spgemm.block:PiumaBlock",
+    "mobile": "simulator.mobile.block:MobileBlock",
+}
+_INSTANCES: dict[str, Block] = {}
+
+
+def block_names() -> tuple[str, ...]:
+    return tuple(REGISTRY)
+
+
+def get_block(name: Any, where: str = "block") -> Block:
+    """The registered block called ``name`` (imported on first use, so the CLI starts fast)."""
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise SparsimInputError(where, "block", name, f"allowed: {', '.join(REGISTRY)}")
+    if name not in _INSTANCES:
+        module, cls = REGISTRY[name].split(":")
+        _INSTANCES[name] = getattr(importlib.import_module(module), cls)()
+    return _INSTANCES[name]

@@ -1,0 +1,193 @@
+"""A pruned mobile CNN on the Cortex-A76-class core, behind the block protocol (``mobile``).
+
+Workload: a :class:`MobileModel` (a zoo or PP-OCR model name, or an ONNX file, and the input
+shape). An *engine* (dense, unstructured, block4, group; :mod:`simulator.mobile.latency`) names
+both the kernels and the sparsity pattern they need; the group engine prunes a zoo model after
+whole-network channel rearrangement (:mod:`workloads.rearrange`). One row per layer.
+
+Why dense can run beside: "is sparsity worth it here" is a ratio, so ``compare_dense`` adds each
+layer's dense-engine cycles on the same core (the CLI always asks for it; sweeps sweep the engine
+instead). ``measure_host`` also times the real host kernels (:mod:`simulator.mobile.kernels`).
+What the rearrangement did is in ``table.attrs["info"]``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulator.common.block import Block, Param
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import boolean, choice, fraction
+from simulator.mobile.config import CoreConfig
+from simulator.mobile.latency import ENGINES, PRUNED_OPS
+
+__all__ = ["MobileModel", "MobileBlock", "prepare_layers", "parse_input_shape"]
+
+
+@dataclass(frozen=True, slots=True)
+class MobileModel:
+    """A model to run: a name of :data:`workloads.mobile_models.MOBILE_MODELS` or an ``.onnx``
+    path, and the input ``(C, H, W)`` (``None``: the model's own)."""
+
+    model: str
+    input_shape: tuple[int, int, int] | None = None
+
+
+def parse_input_shape(text: str | None, source: str = "--input") -> tuple[int, int, int] | None:
+    """``"C,H,W"`` into a shape (each from 1 to 16384), or ``None``."""
+    from simulator.common.validate import parse_int
+
+    if text is None:
+        return None
+    parts = str(text).split(",")
+    if len(parts) != 3:
+        raise SparsimInputError(source, "input", text, "three positive integers C,H,W")
+    return tuple(parse_int(p, source, "input", 1, 16384) for p in parts)  # type: ignore[return-value]
+
+
+def prepare_layers(model: str, engine: str, sparsity: float, shape, rearrange: bool = True) -> tuple[list, dict]:
+    """The layers an engine runs: a zoo model pruned by the group engine is channel-rearranged
+    first (unless ``rearrange`` is off)."""
+    from workloads.mobile_models import MOBILE_MODELS, from_torch, load_mobile_model, zoo_torch_model
+
+    info: dict = {"rearranged": False}
+    if not rearrange:
+        return load_mobile_model(model, shape), info
+    if engine == "group" and sparsity > 0 and MOBILE_MODELS.get(model, ("",))[0] == "zoo":
+        import torch
+
+        from workloads.rearrange import rearrange
+
+        shape = shape or MOBILE_MODELS[model][1]
+        res = rearrange(zoo_torch_model(model), torch.randn(1, *shape), "group", sparsity)
+        info.update(rearranged=True, kept_before=res.kept_before, kept_after=res.kept_after)
+        return from_torch(res.model, shape), info
+    if engine == "group" and sparsity > 0:
+        info["rearrange_note"] = "not applied: rearrangement needs the torch graph (zoo models)"
+    return load_mobile_model(model, shape), info
+
+
+@functools.lru_cache(maxsize=8)
+def _pruned(model: str, shape, engine: str, sparsity: float, scope: str, padding: str, rearrange: bool):
+    """Layers (rearranged for the group engine), their masks and the rearrangement info; cached
+    because a sweep runs many cores over one pruned model."""
+    from simulator.mobile.latency import prune_layers
+
+    layers, info = prepare_layers(model, engine, sparsity, shape, rearrange)
+    return layers, prune_layers(layers, engine, sparsity, scope, padding), info
+
+
+class MobileBlock(Block):
+    """Per-layer latency on the modelled core (:func:`simulator.mobile.latency.network_latency`)."""
+
+    name = "mobile"
+    simulator = "a76"
+    config_type = CoreConfig
+    workload_type = "MobileModel (model name or .onnx path, input shape)"
+    workload_kinds = ("model",)
+    params = {
+        "engine": Param("dense", choice(*ENGINES), "kernels and their sparsity pattern"),
+        "sparsity": Param(0.0, fraction, "fraction of pruned weights in the layers the engine prunes"),
+        "scope": Param("layer", choice("layer", "network"), "prune each layer, or one network threshold"),
+        "channel_padding": Param("zero", choice("zero", "none"), "Cout not a multiple of 4: pad or refuse"),
+        "rearrange": Param(True, boolean, "group engine on a zoo model: rearrange channels before pruning"),
+    }
+    totals = {
+        "cycles": "int",
+        "time_ms": "float",
+        "macs": "int",
+        "kept_macs": "int",
+        "instructions": "int",
+        "uops": "int",
+        "loads": "int",
+        "stores": "int",
+        "l1_misses": "int",
+        "l2_misses": "int",
+        "l3_misses": "int",
+        "fmla": "int",
+    }
+
+    def run(
+        self,
+        workload: MobileModel,
+        config: CoreConfig,
+        *,
+        engine: str = "dense",
+        sparsity: float = 0.0,
+        scope: str = "layer",
+        channel_padding: str = "zero",
+        rearrange: bool = True,
+        compare_dense: bool = False,
+        measure_host: bool = False,
+    ) -> pd.DataFrame:
+        from simulator.mobile.latency import measure_host as host_times
+        from simulator.mobile.latency import network_latency
+        from workloads.mobile_patterns import kept_magnitude
+
+        shape = tuple(workload.input_shape) if workload.input_shape else None
+        layers, masks, info = _pruned(workload.model, shape, engine, float(sparsity), scope, channel_padding, rearrange)
+        table = network_latency(layers, engine, masks, config)
+        table["kept_magnitude"] = [kept_magnitude(L.weight, masks[L.name]) if L.name in masks else 1.0 for L in layers]
+        if compare_dense:
+            dense = network_latency(layers, "dense", {}, config) if engine != "dense" else table
+            table["dense_cycles"] = dense["cycles"].to_numpy()
+            table["dense_time_ms"] = dense["time_ms"].to_numpy()
+            table["speedup_vs_dense"] = table["dense_cycles"] / table["cycles"]
+        if measure_host:
+            host = host_times(layers, engine, masks)
+            table["host_ms"] = [np.nan if t is None else t * 1e3 for t in host]
+            if compare_dense:
+                host_dense = host_times(layers, "dense", {}) if engine != "dense" else host
+                table["host_dense_ms"] = [np.nan if t is None else t * 1e3 for t in host_dense]
+        pruned = [L for L in layers if L.op in PRUNED_OPS[engine]]
+        w_all = sum(L.weight.size for L in pruned) or 1
+        table.attrs["info"] = {
+            **info,
+            "pruned_layers": len(masks),
+            "weight_sparsity_pruned_layers": 1.0 - sum(int(m.sum()) for m in masks.values()) / w_all if masks else 0.0,
+        }
+        return table
+
+    def summarize(self, table: pd.DataFrame, config: CoreConfig, **params) -> dict[str, Any]:
+        out = {k: int(table[k].sum()) for k, ty in self.totals.items() if ty == "int"}
+        out["time_ms"] = float(table["time_ms"].sum())
+        return {k: out[k] for k in self.totals}
+
+    # ------------------------------------------------------------------ sweep workloads
+    def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
+        from simulator.nm_array.block import file_digest
+        from simulator.sweep.spec import spec_file
+        from workloads.mobile_models import MOBILE_MODELS
+
+        if not isinstance(entry, dict) or "model" not in entry or set(entry) - {"model", "input"}:
+            raise SparsimInputError(where, "workload", entry, "a mapping with model (and optional input C,H,W)")
+        try:
+            shape = parse_input_shape(entry.get("input"))
+        except SparsimInputError as err:
+            raise SparsimInputError(where, "input", err.value, err.allowed) from None
+        model = entry["model"]
+        if isinstance(model, str) and model in MOBILE_MODELS:
+            wid, load, label = {"model": model}, {"model": model}, model
+            shape = shape or MOBILE_MODELS[model][1]
+        else:
+            path = spec_file(model, base_dir, where, "model")
+            if path.suffix != ".onnx":
+                raise SparsimInputError(where, "model", model, f"one of {', '.join(MOBILE_MODELS)} or an .onnx file")
+            wid, load, label = {"model": path.name, "sha": file_digest(path)}, {"model": str(path)}, path.stem
+        wid["input"] = list(shape) if shape else None
+        load["input"] = list(shape) if shape else None
+        if shape:
+            label += f" {shape[1]}x{shape[2]}"
+        from workloads.mobile_models import load_mobile_model
+
+        load_mobile_model(load["model"], shape)  # refuse a model that cannot load, before any point runs
+        return {"label": label, "id": wid, "load": load}
+
+    def load_workload(self, load: dict[str, Any]) -> MobileModel:
+        return MobileModel(load["model"], tuple(load["input"]) if load["input"] else None)

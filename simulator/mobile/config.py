@@ -1,0 +1,190 @@
+"""A Cortex-A76-class core: configuration, instruction classes, and loading it from YAML.
+
+Why a core model: whether a sparse kernel beats dense on a phone is decided by which resource its
+inner loop saturates (the two FMA pipes, the two load pipes, the 4-wide front end, or the caches),
+and by how its address stream meets a 64 KB L1 and a 512 KB L2. The engine that runs instruction
+streams through this core is :mod:`simulator.mobile.cl`; the streams come from
+:mod:`simulator.mobile.streams`.
+
+Defaults: the Snapdragon 855 prime core (Kryo 485 Gold, Cortex-A76 class) at 2.84 GHz, from
+../shared/reference/anchors.md: 4-wide decode, 8 uops dispatched per cycle, 128-entry window, two
+load/store pipes, two 128-bit ASIMD pipes, FMLA latency 4, 64 KB 4-way L1D, 512 KB private L2 with
+9-cycle load-to-use, 2 MB L3 at 26-31 cycles (we use 28), LPDDR4X at about 34 GB/s. Per-class
+latencies and pipe use follow LLVM's Neoverse-N1 scheduling model (N1 is derived from A76) for the
+instruction forms our kernels emit (checked by ``llvm-mca -instruction-info``):
+
+=========  ==================================  =======  ============================
+class      forms                               latency  pipes (one entry per uop)
+=========  ==================================  =======  ============================
+ld_int     ``ldr w/x``                         4        L0|L1
+ld_vec     ``ld1 {vN.4s}`` (one register)       5        L0|L1
+ld_vecm    ``ld1 {vA.4s-vD.4s}`` (per reg.)     6        L0|L1
+ld1r       ``ld1r {vN.4s}``                    7        L0|L1, V1
+st_vec     ``st1 {vN.4s}`` (per register)      2        L0|L1, V0|V1
+fmla       ``fmla .4s`` (vector or by lane)    4        V0|V1
+vmisc      ``movi trn1 trn2 zip1 ext``         2        V0|V1
+alu        ``add subs``                        1        S0|S1|M
+br         ``b.ne``                            1        B
+=========  ==================================  =======  ============================
+
+Our assumptions where the sources are silent (all configurable): DRAM load-to-use 110 ns; an L2
+that fills one 64 B line into L1 every 2 cycles and an L3 every 4; a next-line L1 prefetcher plus an
+32-line L2 stream prefetcher triggered by L1 misses (a single
+core then streams about 28 GB/s from DRAM, below the channel's 34); perfectly predicted loop branches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import check_bool, check_int, check_number
+
+__all__ = ["CoreConfig", "load_core", "CLASSES", "PIPES", "class_table"]
+
+PIPES = ("L0", "L1", "V0", "V1", "S0", "S1", "M", "B")
+_P = {p: 1 << i for i, p in enumerate(PIPES)}
+_L = _P["L0"] | _P["L1"]
+_V = _P["V0"] | _P["V1"]
+_I = _P["S0"] | _P["S1"] | _P["M"]
+
+#: class name -> (latency field, uop pipe masks, is_load, is_store)
+CLASSES: dict[str, tuple[str, tuple[int, ...], int, int]] = {
+    "ld_int": ("lat_ld_int", (_L,), 1, 0),
+    "ld_vec": ("lat_ld_vec", (_L,), 1, 0),
+    "ld_vecm": ("lat_ld_vecm", (_L,), 1, 0),
+    "ld1r": ("lat_ld1r", (_L, _P["V1"]), 1, 0),
+    "st_vec": ("lat_st", (_L, _V), 0, 1),
+    "fmla": ("lat_fmla", (_V,), 0, 0),
+    "vmisc": ("lat_vmisc", (_V,), 0, 0),
+    "alu": ("lat_alu", (_I,), 0, 0),
+    "br": ("lat_br", (_P["B"],), 0, 0),
+}
+CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoreConfig:
+    """One core and its memory hierarchy. Times in core cycles unless named ``_ns``.
+
+    Parameters
+    ----------
+    freq_ghz : clock, to turn cycles into milliseconds.
+    decode_width : architectural instructions entering the window per cycle.
+    dispatch_uops : uops entering the window per cycle.
+    retire_width : uops leaving the window per cycle, in program order.
+    rob_size : window entries (one per uop).
+    lat_* : result latency per instruction class (see the module table).
+    l1_kb, l1_ways, l2_kb, l2_ways, l3_kb, l3_ways, line_bytes : set-associative LRU caches.
+    l2_latency, l3_latency : load-to-use of an integer load that hits that level.
+    l2_line_cycles, l3_line_cycles : cycles one line transfer occupies that level's port.
+    dram_latency_ns, dram_gbps : DRAM load-to-use and bandwidth (one channel).
+    prefetch_l1_lines, prefetch_l2_lines : lines fetched ahead on an L1 miss into L1 / into L2.
+    perfect_l1 : every access hits L1 (the llvm-mca comparison's assumption).
+    """
+
+    freq_ghz: float = 2.84
+    decode_width: int = 4
+    dispatch_uops: int = 8
+    retire_width: int = 8
+    rob_size: int = 128
+    lat_ld_int: int = 4
+    lat_ld_vec: int = 5
+    lat_ld_vecm: int = 6
+    lat_ld1r: int = 7
+    lat_st: int = 2
+    lat_fmla: int = 4
+    lat_vmisc: int = 2
+    lat_alu: int = 1
+    lat_br: int = 1
+    l1_kb: int = 64
+    l1_ways: int = 4
+    l2_kb: int = 512
+    l2_ways: int = 8
+    l3_kb: int = 2048
+    l3_ways: int = 16
+    line_bytes: int = 64
+    l2_latency: int = 9
+    l3_latency: int = 28
+    l2_line_cycles: int = 2
+    l3_line_cycles: int = 4
+    dram_latency_ns: float = 110.0
+    dram_gbps: float = 34.0
+    prefetch_l1_lines: int = 1
+    prefetch_l2_lines: int = 32
+    perfect_l1: bool = False
+
+    def __post_init__(self) -> None:
+        src = "CoreConfig"
+        ints = {
+            "decode_width": (1, 64),
+            "dispatch_uops": (1, 64),
+            "retire_width": (1, 64),
+            "rob_size": (4, 4096),
+            "l1_kb": (1, 1 << 16),
+            "l1_ways": (1, 64),
+            "l2_kb": (1, 1 << 16),
+            "l2_ways": (1, 64),
+            "l3_kb": (1, 1 << 16),
+            "l3_ways": (1, 64),
+            "line_bytes": (16, 1024),
+            "l2_latency": (1, 10_000),
+            "l3_latency": (1, 10_000),
+            "l2_line_cycles": (1, 10_000),
+            "l3_line_cycles": (1, 10_000),
+            "prefetch_l1_lines": (0, 64),
+            "prefetch_l2_lines": (0, 256),
+        }
+        ints.update({f.name: (1, 1000) for f in dataclasses.fields(self) if f.name.startswith("lat_")})
+        for key, (lo, hi) in ints.items():
+            check_int(src, key, getattr(self, key), lo, hi)
+        check_number(src, "freq_ghz", self.freq_ghz, 0.01, 10, unit="GHz")
+        check_number(src, "dram_latency_ns", self.dram_latency_ns, 1, 100_000, unit="ns")
+        check_number(src, "dram_gbps", self.dram_gbps, 0.01, 10_000, unit="GB/s")
+        check_bool(src, "perfect_l1", self.perfect_l1)
+        if self.line_bytes & (self.line_bytes - 1):
+            raise SparsimInputError(src, "line_bytes", self.line_bytes, "a power of two")
+        for lvl in ("l1", "l2", "l3"):
+            kb, ways = getattr(self, f"{lvl}_kb"), getattr(self, f"{lvl}_ways")
+            if (kb * 1024) % (self.line_bytes * ways):
+                raise SparsimInputError(
+                    src, f"{lvl}_kb", kb, f"must hold a whole number of sets of {ways} x {self.line_bytes} B lines"
+                )
+        if self.dispatch_uops < 2:
+            raise SparsimInputError(src, "dispatch_uops", self.dispatch_uops, "at least 2 (a store is 2 uops)")
+
+    def sets(self, level: str) -> int:
+        return getattr(self, f"{level}_kb") * 1024 // (self.line_bytes * getattr(self, f"{level}_ways"))
+
+    @property
+    def dram_latency(self) -> int:
+        return int(round(self.dram_latency_ns * self.freq_ghz))
+
+    @property
+    def dram_line_cycles(self) -> float:
+        return self.line_bytes / (self.dram_gbps / self.freq_ghz)
+
+
+def class_table(cfg: CoreConfig) -> np.ndarray:
+    """``int64 [classes, 5]``: latency, uop-0 pipe mask, uop-1 pipe mask (0 = none), is_load, is_store."""
+    tab = np.zeros((len(CLASSES), 5), dtype=np.int64)
+    for i, (lat, masks, ld, st) in enumerate(CLASSES.values()):
+        tab[i, 0] = getattr(cfg, lat)
+        tab[i, 1] = masks[0]
+        tab[i, 2] = masks[1] if len(masks) > 1 else 0
+        tab[i, 3] = ld
+        tab[i, 4] = st
+    return tab
+
+
+def load_core(path: str | Path | None) -> CoreConfig:
+    """YAML core config (keys are :class:`CoreConfig` fields); ``None`` gives the Snapdragon 855 prime core."""
+    if path is None:
+        return CoreConfig()
+    from simulator.common.config import dataclass_from_yaml
+
+    return dataclass_from_yaml(path, CoreConfig, "core")

@@ -1,0 +1,264 @@
+"""The N:M array behind the block protocol: inference (``nm_array``) and one training step (``sat``).
+
+Workload: a layer table (:mod:`workloads.layers`), given in sweeps as a zoo trace or a trace file.
+Run parameters beside :class:`simulator.nm_array.config.ArrayConfig`'s fields (ours):
+
+=========  ====================================================================================
+nm_array   ``nm`` ("N:M" applied to every conv/linear weight; matmuls of two activations stay
+           dense; unset keeps the workload's own annotation), ``batch``, ``sram_kb`` (sets all
+           three operand buffers at once, overriding their own fields)
+sat        ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``clock_mhz``, ``batch``,
+           ``sram_kb``
+=========  ====================================================================================
+
+A point that sets ``nm`` but not ``supported_m`` gets ``supported_m = (1, M)``: the cheapest array
+that runs it, which is what its area is then charged for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulator.common.block import Block, Param
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import (
+    boolean,
+    choice,
+    positive_int_or_none,
+    positive_number,
+    positive_number_or_none,
+)
+from simulator.nm_array.config import ArrayConfig
+
+__all__ = ["NMArrayBlock", "SATBlock", "with_nm", "file_digest"]
+
+
+def file_digest(path: Path) -> str:
+    """Short content hash of a file: a workload's identity in sweep keys."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _nm_text(value: Any, field: str) -> str:
+    from workloads.nm import parse_nm
+
+    if not isinstance(value, str):
+        raise SparsimInputError("", field, value, 'a string "N:M" with 1 <= N <= M, e.g. "2:4"')
+    n, m = parse_nm(value, "", field)
+    return f"{n}:{m}"
+
+
+def _nm_text_or_none(value: Any, field: str) -> str | None:
+    return None if value is None else _nm_text(value, field)
+
+
+def _nm_pair(nm: str) -> tuple[int, int]:
+    n, m = nm.split(":")
+    return int(n), int(m)
+
+
+def with_nm(layers: pd.DataFrame, nm: str | None, batch: int | None) -> pd.DataFrame:
+    """``layers`` at ``batch`` with ``nm`` on every conv/linear weight (``None`` keeps each)."""
+    if batch is not None:
+        layers = layers.assign(batch=batch)
+    if nm is None:
+        return layers
+    n, m = _nm_pair(nm)
+    weight = layers["op"].isin(("conv", "gemm")).to_numpy()
+    layers = layers.copy()
+    layers.loc[weight, "nm_n"] = n
+    layers.loc[weight, "nm_m"] = m
+    return layers
+
+
+class _ArrayBlock(Block):
+    config_type = ArrayConfig
+    workload_type = "layer table (pandas DataFrame, workloads.layers)"
+    workload_kinds = ("zoo", "trace")
+    has_area = True
+    has_energy = True
+
+    def _sparse_nm(self, params: dict) -> str | None:
+        """The N:M the array must run (None: dense or the workload's own annotation)."""
+        return params.get("nm")
+
+    def adjust_config(self, fields: dict, params: dict) -> dict:
+        if params.get("sram_kb") is not None:
+            for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+                fields[key] = params["sram_kb"]
+        nm = self._sparse_nm(params)
+        if nm is not None and "supported_m" not in fields:
+            n, m = _nm_pair(nm)
+            fields["supported_m"] = (1,) if n == m else (1, m)
+        return fields
+
+    def check_config(self, config: ArrayConfig, params: dict) -> None:
+        nm = self._sparse_nm(params)
+        if nm is not None:
+            n, m = _nm_pair(nm)
+            if n != m and m not in config.supported_m:
+                raise SparsimInputError(
+                    "", "nm", nm, f"M must be one of the array's supported_m {list(config.supported_m)}"
+                )
+        from simulator.nm_array.area import array_area
+
+        array_area(config)  # a lane count without an area entry is refused before running
+
+    def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
+        if not isinstance(entry, dict) or len(set(entry) & set(self.workload_kinds)) != 1 or len(entry) != 1:
+            raise SparsimInputError(
+                where, "workload", entry, f"a mapping with one of: {', '.join(self.workload_kinds)}"
+            )
+        if "zoo" in entry:
+            from workloads.zoo import TRACE_DIR
+
+            name = entry["zoo"]
+            names = sorted(p.stem for p in TRACE_DIR.glob("*.csv"))
+            if not isinstance(name, str) or name not in names:
+                raise SparsimInputError(where, "zoo", name, f"one of {', '.join(names)}")
+            path = TRACE_DIR / f"{name}.csv"
+            wl = {"label": name, "id": {"zoo": name, "sha": file_digest(path)}, "load": {"path": str(path)}}
+        else:
+            from simulator.sweep.spec import spec_file
+
+            path = spec_file(entry["trace"], base_dir, where, "trace")
+            wl = {"label": path.stem, "id": {"trace": path.name, "sha": file_digest(path)}, "load": {"path": str(path)}}
+        return wl
+
+    def load_workload(self, load: dict[str, Any]) -> pd.DataFrame:
+        from workloads.io import load_workload
+
+        return load_workload(load["path"])
+
+    @staticmethod
+    def _area(cfg: ArrayConfig) -> dict[str, float]:
+        from simulator.nm_array.area import array_area
+
+        return array_area(cfg)
+
+
+class NMArrayBlock(_ArrayBlock):
+    """Inference on the N:M systolic array (fold-level cycle model, :mod:`simulator.nm_array.fold`):
+    one row per layer."""
+
+    name = "nm_array"
+    simulator = "fold"
+    params = {
+        "nm": Param(None, _nm_text_or_none, "N:M on every weight (null: the workload's own)"),
+        "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
+        "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
+    }
+    totals = {
+        "cycles": "int",
+        "compute_cycles": "int",
+        "stall_cycles": "int",
+        "dense_macs": "int",
+        "macs": "int",
+        "utilization": "float",
+        "dram_bytes": "int",
+        "sram_bytes": "int",
+        "dram_bw_required": "float",
+        "energy_pj": "float",
+        "energy_mac_pj": "float",
+        "energy_sram_pj": "float",
+        "energy_dram_pj": "float",
+        "pe_ge": "float",
+        "sram_ge": "float",
+        "area_ge": "float",
+        "area_mm2": "float",
+    }
+
+    def run(self, workload: pd.DataFrame, config: ArrayConfig, *, nm=None, batch=None, source="workload"):
+        from simulator.nm_array.energy import energy_pj
+        from simulator.nm_array.fold import simulate_layers
+
+        stats = simulate_layers(with_nm(workload, nm, batch), config, source=source)
+        stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.word_bytes + stats[
+            "sram_ofmap_writes"
+        ] * config.psum_bytes
+        return pd.concat([stats, energy_pj(stats, config)], axis=1)
+
+    def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
+        cycles = int(table["cycles"].sum())
+        dense = int(table["dense_macs"].sum())
+        out = {k: int(table[k].sum()) for k in ("cycles", "compute_cycles", "stall_cycles", "macs", "dram_bytes")}
+        out.update(
+            dense_macs=dense,
+            utilization=dense / (config.pes * cycles) if cycles else float("nan"),
+            sram_bytes=int(table["sram_bytes"].sum()),
+            dram_bw_required=float(table["dram_bw_required"].max()),
+        )
+        out.update(
+            {k: float(table[k].sum()) for k in ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj")}
+        )
+        out.update(self._area(config))
+        return {k: out[k] for k in self.totals}
+
+
+class SATBlock(_ArrayBlock):
+    """One training step (FF, BP, WU) with SAT's dataflow options
+    (:mod:`simulator.nm_array.training_step`): one row per (layer, pass)."""
+
+    name = "sat"
+    simulator = "training_step"
+    params = {
+        "scheme": Param("bdwp", choice("bdwp", "forward-only", "transposable", "dense"), "N:M training scheme"),
+        "nm": Param("2:4", _nm_text, "N:M of the sparse passes"),
+        "interleave": Param(True, boolean, "interleave mapping"),
+        "pregen": Param(True, boolean, "weight pre-generation"),
+        "offline": Param(True, boolean, "offline scheduling"),
+        "clock_mhz": Param(200.0, positive_number, "clock, for seconds and GOPS"),
+        "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
+        "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
+    }
+    totals = {
+        "cycles": "int",
+        "cycles_ff": "int",
+        "cycles_bp": "int",
+        "cycles_wu": "int",
+        "dense_macs": "int",
+        "macs": "int",
+        "dram_bytes": "int",
+        "seconds": "float",
+        "dense_equivalent_gops": "float",
+        "energy_pj": "float",
+        "gops_per_watt": "float",
+        "pe_ge": "float",
+        "sram_ge": "float",
+        "area_ge": "float",
+        "area_mm2": "float",
+    }
+
+    def _sparse_nm(self, params: dict) -> str | None:
+        return None if params["scheme"] == "dense" else params["nm"]
+
+    def run(
+        self,
+        workload: pd.DataFrame,
+        config: ArrayConfig,
+        *,
+        scheme="bdwp",
+        nm="2:4",
+        interleave=True,
+        pregen=True,
+        offline=True,
+        clock_mhz=200.0,
+        batch=None,
+    ) -> pd.DataFrame:
+        from simulator.nm_array.training_step import SATOptions, simulate_training_step
+
+        layers = workload if batch is None else workload.assign(batch=batch)
+        opts = SATOptions(interleave=interleave, pregen=pregen, offline=offline)
+        table = simulate_training_step(layers, config, scheme=scheme, nm=_nm_pair(nm), options=opts)
+        table["seconds"] = table["cycles"] / (clock_mhz * 1e6)
+        return table
+
+    def summarize(self, table: pd.DataFrame, config: ArrayConfig, *, clock_mhz=200.0, **params) -> dict[str, Any]:
+        from simulator.nm_array.training_step import training_summary
+
+        out = training_summary(table, clock_mhz)
+        out.update(self._area(config))
+        return {k: out[k] for k in self.totals}

@@ -1,0 +1,272 @@
+"""The N:M systolic array's configuration: one frozen, validated dataclass for every level.
+
+Why one dataclass: the functional model, the per-cycle model, the fold-level model and the RTL of
+the array must describe the *same* hardware. They all take an :class:`ArrayConfig`; sweeps derive
+variants with :func:`dataclasses.replace`, which re-runs validation. YAML and SCALE-Sim ``.cfg``
+files are parsed only here, at the edge.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator.common.config import read_yaml
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import check_bool, check_choice, check_int, check_number, is_int
+
+__all__ = ["ArrayConfig", "load_arch", "arch_from_yaml", "arch_from_scalesim_cfg"]
+
+_DATAFLOWS = ("ws",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayConfig:
+    """A weight-stationary systolic array that runs dense and N:M-sparse GEMMs.
+
+    Parameters
+    ----------
+    rows, cols : int
+        PE rows (the reduced dimension K, or K*N/M in N:M mode, maps onto rows) and PE columns
+        (the GEMM N dimension, output channels).
+    dataflow : str
+        ``"ws"`` (weight stationary). Other dataflows are rejected, not silently approximated.
+    ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb : float
+        On-chip buffer per operand, in KiB (1024 bytes). Each is double-buffered: half is read by
+        the array while the other half is filled from (or drained to) DRAM.
+    dram_bw_bytes_per_cycle : float or None
+        Shared DRAM bandwidth. ``None`` means unlimited: no stalls, and the report states the
+        bandwidth that *would* be needed (SCALE-Sim's ``InterfaceBandwidth: CALC``).
+    word_bytes : int
+        Bytes per operand element (ifmap and weight).
+    psum_bytes : int
+        Bytes per partial sum / output element as written to the output buffer.
+    supported_m : tuple of int
+        The group sizes M the array's operand multiplexers support. ``(1,)`` is a dense-only
+        array. A layer whose M is not listed is rejected.
+    weight_double_buffer : bool
+        Each PE holds a shadow weight register, so the next fold's weights load while the current
+        fold streams (see :mod:`dataflow.nm_array.ws`). Off reproduces SCALE-Sim's timing.
+    operand_bits, acc_bits : int
+        Integer datapath widths (RTL and integer functional model): operands are signed
+        ``operand_bits``, accumulators wrap around at ``acc_bits``.
+    name : str
+        Free-form label carried into reports.
+    """
+
+    rows: int
+    cols: int
+    dataflow: str = "ws"
+    ifmap_sram_kb: float = 64.0
+    filter_sram_kb: float = 64.0
+    ofmap_sram_kb: float = 64.0
+    dram_bw_bytes_per_cycle: float | None = None
+    word_bytes: int = 1
+    psum_bytes: int = 4
+    supported_m: tuple[int, ...] = (1, 2, 4, 8)
+    weight_double_buffer: bool = False
+    operand_bits: int = 8
+    acc_bits: int = 32
+    name: str = field(default="array")
+
+    def __post_init__(self) -> None:
+        src = "ArrayConfig"
+        for key in ("rows", "cols"):
+            check_int(src, key, getattr(self, key), 1, 4096)
+        check_choice(src, "dataflow", self.dataflow, _DATAFLOWS)
+        for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+            check_number(src, key, getattr(self, key), 0, 1 << 30, lo_open=True, unit="KiB")
+        if self.dram_bw_bytes_per_cycle is not None:
+            check_number(
+                src, "dram_bw_bytes_per_cycle", self.dram_bw_bytes_per_cycle, 0, 1 << 30, lo_open=True,
+                unit="bytes/cycle", why="or null: unlimited",
+            )  # fmt: skip
+        for key in ("word_bytes", "psum_bytes"):
+            check_choice(src, key, getattr(self, key), (1, 2, 4, 8))
+        sm = self.supported_m
+        if (
+            not isinstance(sm, tuple)
+            or not sm
+            or any(not is_int(m) or m < 1 or m > 64 for m in sm)
+            or len(set(sm)) != len(sm)
+        ):
+            raise SparsimInputError(
+                src, "supported_m", sm, "must be a non-empty tuple of distinct integers from 1 to 64"
+            )
+        check_bool(src, "weight_double_buffer", self.weight_double_buffer)
+        check_int(src, "operand_bits", self.operand_bits, 2, 32)
+        check_int(src, "acc_bits", self.acc_bits, self.operand_bits, 64, why="at least operand_bits")
+        if not isinstance(self.name, str):
+            raise SparsimInputError(src, "name", self.name, "a string")
+
+    @property
+    def pes(self) -> int:
+        """Number of processing elements."""
+        return self.rows * self.cols
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dict (YAML/JSON friendly) that :func:`arch_from_yaml` accepts back."""
+        d = dataclasses.asdict(self)
+        d["supported_m"] = list(self.supported_m)
+        return d
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(ArrayConfig))
+
+
+def arch_from_mapping(data: Any, source: str) -> ArrayConfig:
+    """Build an :class:`ArrayConfig` from a mapping, rejecting unknown keys by name."""
+    if not isinstance(data, dict):
+        raise SparsimInputError(source, "<document>", type(data).__name__, "a YAML mapping of config keys")
+    for key in data:
+        if key not in _FIELD_NAMES:
+            raise SparsimInputError(source, str(key), data[key], f"unknown key; allowed: {', '.join(_FIELD_NAMES)}")
+    for key in ("rows", "cols"):
+        if key not in data:
+            raise SparsimInputError(source, key, None, "required")
+    kwargs = dict(data)
+    if "supported_m" in kwargs and isinstance(kwargs["supported_m"], list):
+        kwargs["supported_m"] = tuple(kwargs["supported_m"])
+    for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+        if is_int(kwargs.get(key)):
+            kwargs[key] = float(kwargs[key])
+    try:
+        return ArrayConfig(**kwargs)
+    except SparsimInputError as err:
+        raise SparsimInputError(source, err.field, err.value, err.allowed) from None
+
+
+def arch_from_yaml(path: str | Path) -> ArrayConfig:
+    """Load an array config from YAML (``yaml.safe_load``; keys are :class:`ArrayConfig` fields)."""
+    return arch_from_mapping(read_yaml(path), str(path))
+
+
+# SCALE-Sim .cfg keys we understand, by section. Keys that only affect SCALE-Sim's address traces
+# (offsets, request buffers, bank layout) are accepted and ignored: they do not change cycles.
+_SCALESIM_KEYS = {
+    "general": {"run_name"},
+    "architecture_presets": {
+        "arrayheight",
+        "arraywidth",
+        "ifmapsramszkb",
+        "filtersramszkb",
+        "ofmapsramszkb",
+        "ifmapoffset",
+        "filteroffset",
+        "ofmapoffset",
+        "bandwidth",
+        "dataflow",
+        "memorybanks",
+        "readrequestbuffer",
+        "writerequestbuffer",
+    },
+    "layout": {
+        "ifmapcustomlayout",
+        "ifmapsrambankbandwidth",
+        "ifmapsrambanknum",
+        "ifmapsrambankport",
+        "filtercustomlayout",
+        "filtersrambankbandwidth",
+        "filtersrambanknum",
+        "filtersrambankport",
+    },
+    "sparsity": {"sparsitysupport", "sparserep", "optimizedmapping", "blocksize", "randomnumbergeneratorseed"},
+    "run_presets": {"interfacebandwidth", "useramulatortrace"},
+    "network_presets": {"topologycsvloc", "layoutcsvloc"},
+}
+
+
+def arch_from_scalesim_cfg(path: str | Path) -> ArrayConfig:
+    """Load a SCALE-Sim v2/v3 INI config.
+
+    Mapping (documented compatibility): ``ArrayHeight``/``ArrayWidth`` -> rows/cols; SRAM sizes in
+    KiB; ``InterfaceBandwidth: CALC`` -> unlimited DRAM bandwidth, ``USER`` -> ``Bandwidth`` words
+    per cycle; SCALE-Sim uses one byte for every word, so ``word_bytes = psum_bytes = 1``;
+    ``SparsitySupport: true`` enables its layer-wise N:M, i.e. ``supported_m = (1, 2, 4, 8, 16)``.
+    ``OptimizedMapping: true`` (its row-wise variant) is not modelled and is rejected.
+    """
+    path = Path(path)
+    parser = configparser.ConfigParser()
+    try:
+        with path.open() as fh:
+            parser.read_file(fh)
+    except OSError as err:
+        raise SparsimInputError(str(path), "file", str(path), f"cannot be read ({err.strerror})") from None
+    except configparser.Error as err:
+        raise SparsimInputError(str(path), "<ini>", str(err).splitlines()[0], "a valid SCALE-Sim INI config") from None
+    src = str(path)
+    for section in parser.sections():
+        known = _SCALESIM_KEYS.get(section)
+        if known is None:
+            raise SparsimInputError(
+                src, f"[{section}]", section, f"unknown section; allowed: {', '.join(_SCALESIM_KEYS)}"
+            )
+        for key in parser[section]:
+            if key not in known:
+                raise SparsimInputError(src, f"[{section}] {key}", parser[section][key], "unknown key")
+
+    def get(section: str, key: str, default: str | None = None) -> str:
+        if parser.has_option(section, key):
+            return parser.get(section, key).strip()
+        if default is None:
+            raise SparsimInputError(src, f"[{section}] {key}", None, "required")
+        return default
+
+    def get_int(section: str, key: str, default: str | None = None) -> int:
+        raw = get(section, key, default)
+        try:
+            return int(raw)
+        except ValueError:
+            raise SparsimInputError(src, f"[{section}] {key}", raw, "must be an integer") from None
+
+    rows = get_int("architecture_presets", "ArrayHeight")
+    cols = get_int("architecture_presets", "ArrayWidth")
+    mode = get("run_presets", "InterfaceBandwidth", "CALC").upper()
+    if mode == "CALC":
+        bw = None
+    elif mode == "USER":
+        raw = get("architecture_presets", "Bandwidth").split(",")[0]
+        try:
+            bw = float(raw)
+        except ValueError:
+            raise SparsimInputError(src, "[architecture_presets] Bandwidth", raw, "must be a number") from None
+    else:
+        raise SparsimInputError(src, "[run_presets] InterfaceBandwidth", mode, "allowed: CALC, USER")
+    sparse = get("sparsity", "SparsitySupport", "false").lower()
+    if sparse not in ("true", "false"):
+        raise SparsimInputError(src, "[sparsity] SparsitySupport", sparse, "true or false")
+    if get("sparsity", "OptimizedMapping", "false").lower() == "true":
+        raise SparsimInputError(
+            src, "[sparsity] OptimizedMapping", "true", "only SCALE-Sim's layer-wise N:M (false) is modelled"
+        )
+    kwargs = dict(
+        rows=rows,
+        cols=cols,
+        dataflow=get("architecture_presets", "Dataflow", "ws").lower(),
+        ifmap_sram_kb=float(get_int("architecture_presets", "IfmapSramSzkB")),
+        filter_sram_kb=float(get_int("architecture_presets", "FilterSramSzkB")),
+        ofmap_sram_kb=float(get_int("architecture_presets", "OfmapSramSzkB")),
+        dram_bw_bytes_per_cycle=bw,
+        word_bytes=1,
+        psum_bytes=1,
+        supported_m=(1, 2, 4, 8, 16) if sparse == "true" else (1,),
+        name=get("general", "run_name", path.stem),
+    )
+    try:
+        return ArrayConfig(**kwargs)
+    except SparsimInputError as err:
+        raise SparsimInputError(src, err.field, err.value, err.allowed) from None
+
+
+def load_arch(path: str | Path) -> ArrayConfig:
+    """Load ``.yaml``/``.yml`` (sparsim) or ``.cfg`` (SCALE-Sim) by extension."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return arch_from_yaml(p)
+    if suffix == ".cfg":
+        return arch_from_scalesim_cfg(p)
+    raise SparsimInputError(str(p), "extension", suffix, "allowed: .yaml, .yml (sparsim), .cfg (SCALE-Sim)")

@@ -1,0 +1,176 @@
+"""One training iteration (FF, BP, WU of every layer) on the N:M array: a SAT-like accelerator.
+
+The SAT paper names three dataflow optimisations but, in what is available to us, does not define
+them; these are our documented readings, each a switch (:class:`SATOptions`):
+
+``interleave`` (interleave mapping)
+    Independent GEMMs of one layer (depthwise and grouped convs, attention heads) are interleaved
+    block-diagonally in one fold when each is small: ``p = min(copies, R // Kc, C // N)`` copies
+    share the array, each on its own rows and columns (off-diagonal PEs hold zero weights, so
+    partial sums pass through unchanged). Without it every copy gets its own folds.
+``pregen`` (pre-generation of N:M sparse weights)
+    The pruning unit (top-N-of-M selection and compression, :class:`PruningUnit`) builds a pass's
+    compressed weights while the previous pass computes; only what does not fit behind it is
+    exposed. Without it, every sparse pass waits for its pruning.
+``offline`` (offline scheduling)
+    Passes are ordered FF(1..L), then BP(l), WU(l) back to back for l = L..1. (a) WU(l) reuses the
+    output gradient dY(l) that BP(l) just streamed, from the on-chip buffer when it fits in half
+    of it, instead of reading it from DRAM again; (b) the weight load of a pass's first fold is
+    issued during the previous pass's drain, so only the step's first prefetch and last drain are
+    exposed. Without it, every pass pays its own exposed prefetch and drain.
+
+The mapping pieces (interleave packing, offline pass order, dY reuse) are in
+:mod:`dataflow.nm_array.training`; energy per step uses :mod:`simulator.nm_array.energy`.
+
+The result is one row per (layer, pass): ``cycles`` is what the pass adds to the step
+(``busy_cycles`` = compute + stalls, plus its exposed pruning and I/O), and
+:func:`training_summary` gives the step's totals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dataflow.nm_array.training import dy_reuse, interleave, offline_order
+from dataflow.nm_array.ws import condensed_rows
+from simulator.common.errors import SparsimInputError
+from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.energy import EnergyTable, energy_pj
+from simulator.nm_array.fold import simulate_gemms
+from workloads.training import training_passes
+
+__all__ = ["SATOptions", "PruningUnit", "simulate_training_step", "training_summary", "parse_sat_options"]
+
+OPTION_NAMES = ("interleave", "pregen", "offline")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SATOptions:
+    """The three dataflow switches (see the module docstring). All on by default."""
+
+    interleave: bool = True
+    pregen: bool = True
+    offline: bool = True
+
+
+def parse_sat_options(text: str | None) -> SATOptions:
+    """``"interleave,pregen,offline"``, ``"all"`` or ``"none"`` into :class:`SATOptions`."""
+    if text is None or text.strip().lower() == "all":
+        return SATOptions()
+    if text.strip().lower() == "none":
+        return SATOptions(interleave=False, pregen=False, offline=False)
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for nm in names:
+        if nm not in OPTION_NAMES:
+            raise SparsimInputError("--sat-options", "option", nm, f"allowed: {', '.join(OPTION_NAMES)}, all, none")
+    return SATOptions(**{k: k in names for k in OPTION_NAMES})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruningUnit:
+    """Top-N-of-M selection and compression of dense weights (ours).
+
+    ``lanes`` groups of M weights enter per cycle (one per array column by default); a group
+    leaves after ``ceil(log2 M) + 2`` pipeline stages (sorting network, select, pack).
+    """
+
+    lanes: int = 32
+
+    def cycles(self, groups: int, m: int) -> int:
+        if groups == 0 or m <= 1:
+            return 0
+        return -(-groups // self.lanes) + math.ceil(math.log2(m)) + 2
+
+
+def simulate_training_step(
+    layers: pd.DataFrame,
+    cfg: ArrayConfig,
+    *,
+    scheme: str = "bdwp",
+    nm: tuple[int, int] = (2, 4),
+    options: SATOptions = SATOptions(),
+    pruning: PruningUnit = PruningUnit(),
+    energy: EnergyTable = EnergyTable(),
+) -> pd.DataFrame:
+    """One row per (layer, pass) of one training iteration; see the module docstring."""
+    passes = training_passes(layers, scheme, nm)
+    order = offline_order(passes) if options.offline else np.arange(len(passes))
+    passes = passes.iloc[order].reset_index(drop=True)
+    useful_macs = passes["count"] * passes["gemm_m"] * passes["gemm_k"] * passes["gemm_n"]
+    mapped = interleave(passes, cfg) if options.interleave else passes
+    stats = simulate_gemms(mapped, cfg)
+    # MACs the array issued: the real GEMM's (interleaving adds only zero-weight PEs)
+    nm_ratio = np.array(
+        [
+            condensed_rows(int(k), int(a), int(b), c) / int(k) if a != b else 1.0
+            for k, a, b, c in zip(passes.gemm_k, passes.nm_n, passes.nm_m, passes.compat, strict=True)
+        ]
+    )
+    stats["macs"] = np.rint(useful_macs * nm_ratio).astype(np.int64)
+    stats["dense_macs"] = passes["dense_macs"].to_numpy()
+    for col in ("gemm_k", "gemm_n", "count"):
+        stats[col] = passes[col].to_numpy()
+
+    # pruning unit: FF weights compressed along K, BP weights along N (its reduced dim)
+    groups = np.where(
+        passes["nm_n"] != passes["nm_m"],
+        passes["count"] * np.ceil(passes["gemm_k"] / passes["nm_m"]) * passes["gemm_n"],
+        0,
+    ).astype(np.int64)
+    prune = np.array([pruning.cycles(int(g), int(m)) for g, m in zip(groups, passes["nm_m"], strict=True)])
+    busy = stats["compute_cycles"].to_numpy() + stats["stall_cycles"].to_numpy()
+    if options.pregen:
+        prev = np.concatenate([[0], busy[:-1]])
+        exposed_prune = np.maximum(prune - prev, 0)
+    else:
+        exposed_prune = prune
+
+    # dY reuse between BP(l) and WU(l) under offline scheduling
+    if options.offline:
+        stats.loc[dy_reuse(passes, cfg), "dram_filter_bytes"] = 0
+    prefetch, drain = stats["prefetch_cycles"].to_numpy(), stats["drain_cycles"].to_numpy()
+    if options.offline:
+        exposed_io = np.zeros(len(stats), dtype=np.int64)
+        exposed_io[0] += prefetch[0]
+        exposed_io[-1] += drain[-1]
+    else:
+        exposed_io = prefetch + drain
+    stats["prune_cycles"] = prune
+    stats["exposed_prune_cycles"] = exposed_prune
+    stats["exposed_io_cycles"] = exposed_io
+    stats["busy_cycles"] = busy
+    stats["cycles"] = busy + exposed_prune + exposed_io
+    stats["dram_bytes"] = stats[["dram_ifmap_bytes", "dram_filter_bytes", "dram_ofmap_bytes",
+                                 "dram_psum_read_bytes"]].sum(axis=1)  # fmt: skip
+    e = energy_pj(stats, cfg, energy)
+    stats = pd.concat([stats, e], axis=1)
+    stats["energy_prune_pj"] = [
+        int(g) * energy.prune_group_pj(int(m)) for g, m in zip(groups, passes["nm_m"], strict=True)
+    ]
+    stats["energy_pj"] = stats["energy_pj"] + stats["energy_prune_pj"]
+    return stats
+
+
+def training_summary(table: pd.DataFrame, clock_mhz: float) -> dict:
+    """The step's totals: cycles (also per pass), seconds at ``clock_mhz``, dense-equivalent
+    GOPS, energy and GOPS/W."""
+    cycles = int(table["cycles"].sum())
+    seconds = cycles / (clock_mhz * 1e6)
+    joules = float(table["energy_pj"].sum()) * 1e-12
+    dense_ops = 2.0 * float(table["dense_macs"].sum())
+    by_pass = table.groupby("pass")["cycles"].sum()
+    return {
+        "cycles": cycles,
+        **{f"cycles_{p.lower()}": int(by_pass.get(p, 0)) for p in ("FF", "BP", "WU")},
+        "seconds": seconds,
+        "dense_macs": int(table["dense_macs"].sum()),
+        "macs": int(table["macs"].sum()),
+        "dram_bytes": int(table["dram_bytes"].sum()),
+        "dense_equivalent_gops": dense_ops / seconds / 1e9 if seconds else float("nan"),
+        "energy_pj": float(table["energy_pj"].sum()),
+        "gops_per_watt": dense_ops / joules / 1e9 if joules else float("nan"),
+    }

@@ -1,0 +1,112 @@
+"""``sparsim simulate``: outputs, and one clear line + exit 2 (nothing written) on bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from simulator.cli import main
+
+GOOD_TOPO = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+    "Conv1,16,16,3,3,8,16,1,\n"
+)
+GOOD_ARCH = "rows: 8\ncols: 8\nsupported_m: [1, 4]\n"
+HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
+
+
+def _run(tmp_path, capsys, topo=GOOD_TOPO, arch=GOOD_ARCH, arch_name="a.yaml", extra=()):
+    (tmp_path / "t.csv").write_text(topo)
+    (tmp_path / arch_name).write_text(arch)
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "simulate",
+            "--arch",
+            str(tmp_path / arch_name),
+            "--workload",
+            str(tmp_path / "t.csv"),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+    return rc, capsys.readouterr(), out
+
+
+def test_simulate_writes_tables(tmp_path, capsys):
+    rc, io, out = _run(tmp_path, capsys, extra=["--batch", "2"])
+    assert rc == 0
+    stats = pd.read_parquet(out / "layers.parquet")
+    assert stats.loc[0, "gemm_m"] == 2 * 14 * 14
+    assert pd.read_csv(out / "layers.csv").shape == stats.shape
+    rep = pd.read_csv(out / "COMPUTE_REPORT.csv", skipinitialspace=True)
+    assert rep.loc[0, "Total Cycles"] == stats.loc[0, "cycles"] - 1
+    assert "total: 1 layers" in io.out
+    assert not list(tmp_path.glob(".out.*"))
+
+
+BAD = {
+    "missing_column": (HEADER + "\nConv1,16,16,3,3,8,\n", GOOD_ARCH, "Num Filter"),
+    "non_integer": (GOOD_TOPO.replace(",8,16,", ",8,1.5,"), GOOD_ARCH, "Num Filter"),
+    "negative": (GOOD_TOPO.replace(",16,16,", ",-16,16,"), GOOD_ARCH, "IFMAP Height"),
+    "n_greater_m": (HEADER + " Sparsity,\nConv1,16,16,3,3,8,16,1,5:4,\n", GOOD_ARCH, "must not exceed"),
+    "m_unsupported": (HEADER + " Sparsity,\nConv1,16,16,3,3,8,16,1,2:8,\n", GOOD_ARCH, "M = 8 is not supported"),
+    "kernel_too_big": (GOOD_TOPO.replace(",3,3,", ",17,3,"), GOOD_ARCH, "Filter Height"),
+    "bad_header": ("foo,bar\n1,2\n", GOOD_ARCH, "header"),
+    "empty_topology": (HEADER + "\n", GOOD_ARCH, "at least one layer"),
+    "unknown_key": (GOOD_TOPO, GOOD_ARCH + "colour: red\n", "colour"),
+    "zero_rows": (GOOD_TOPO, "rows: 0\ncols: 8\n", "rows"),
+    "bad_yaml": (GOOD_TOPO, "rows: [8\n", "valid YAML"),
+    "bad_sparsity_text": (HEADER + " Sparsity,\nConv1,16,16,3,3,8,16,1,half,\n", GOOD_ARCH, "N:M"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
+    topo, arch, needle = BAD[case]
+    rc, io, out = _run(tmp_path, capsys, topo=topo, arch=arch)
+    assert rc == 2
+    lines = io.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sparsim: error: ")
+    assert needle in lines[0]
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_bad_input_leaves_previous_output_untouched(tmp_path, capsys):
+    rc, _, out = _run(tmp_path, capsys)
+    assert rc == 0
+    before = (out / "layers.csv").read_text()
+    rc, io, out = _run(tmp_path, capsys, topo=BAD["negative"][0])
+    assert rc == 2 and (out / "layers.csv").read_text() == before
+
+
+def test_bad_cfg_extension(tmp_path, capsys):
+    rc, io, _ = _run(tmp_path, capsys, arch_name="a.json")
+    assert rc == 2 and "extension" in io.err
+
+
+def test_console_script_exit_code(tmp_path):
+    (tmp_path / "t.csv").write_text(GOOD_TOPO.replace(",8,16,", ",8,x,"))
+    (tmp_path / "a.yaml").write_text(GOOD_ARCH)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "simulate",
+            "--arch",
+            str(tmp_path / "a.yaml"),
+            "--workload",
+            str(tmp_path / "t.csv"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Num Filter" in p.stderr

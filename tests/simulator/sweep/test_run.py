@@ -1,0 +1,173 @@
+"""The sweep driver with the serial and local executors: identical results, error rows, resume,
+Ctrl-C and a driver killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pandas as pd
+import pytest
+import yaml
+
+from simulator.common.errors import SparsimInputError
+from simulator.sweep.run import run_sweep
+from simulator.sweep.store import read_points
+from tests.simulator.sweep.fixtures import (
+    array_spec,
+    canonical,
+    kill_group,
+    sparsim,
+    start_sweep,
+    wait_for_points,
+    wait_group_gone,
+)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The small array sweep run serially in this process: the oracle for every other way."""
+    d = tmp_path_factory.mktemp("ref")
+    spec = array_spec(d, rows=(8, 16, 32), cols=(16, 32), sram=(32, 128))
+    res = run_sweep(spec, d / "out", jobs=1, progress="off")
+    assert (res.status, res.ran, res.ok, res.errors) == ("complete", 37, 37, 0)
+    return spec, canonical(d / "out")
+
+
+def test_reference_values_are_the_simulator_s(reference):
+    """A stored row is what `simulate` gives for that config (no re-mapping on the way to Parquet)."""
+    from simulator.nm_array.config import ArrayConfig
+    from simulator.nm_array.fold import simulate_layers
+    from workloads.zoo import load_zoo_trace
+
+    _, df = reference
+    r = df[(df.rows == 32) & (df.cols == 16) & (df.nm == "2:4") & (df.ifmap_sram_kb == 128)].iloc[0]
+    layers = load_zoo_trace("resnet18")
+    weight = layers.op.isin(("conv", "gemm"))
+    layers.loc[weight, ["nm_n", "nm_m"]] = (2, 4)
+    cfg = ArrayConfig(rows=32, cols=16, ifmap_sram_kb=128, dram_bw_bytes_per_cycle=32, supported_m=(1, 4))
+    assert r.cycles == simulate_layers(layers, cfg).cycles.sum()
+    base = df[df.baseline == "dense16"].iloc[0]
+    assert (base.rows, base.cols, base.nm) == (16, 16, "1:1")
+
+
+def test_local_pool_gives_the_serial_results(reference, tmp_path):
+    spec, ref = reference
+    res = run_sweep(spec, tmp_path / "out", jobs=2, progress="off")
+    assert res.ran == 37
+    pd.testing.assert_frame_equal(canonical(tmp_path / "out"), ref)
+    workers = set(read_points(tmp_path / "out").worker)
+    assert len(workers) == 2  # really ran in two processes
+
+
+def test_resume_skips_stored_points(reference, tmp_path):
+    spec, ref = reference
+    run_sweep(spec, tmp_path / "out", jobs=1, progress="off")
+    res = run_sweep(spec, tmp_path / "out", jobs=2, resume=True, progress="off")
+    assert (res.resumed, res.ran) == (37, 0)
+    with pytest.raises(SparsimInputError, match="--resume"):
+        run_sweep(spec, tmp_path / "out", jobs=1, progress="off")
+    changed = array_spec(tmp_path, rows=(8,), cols=(16,), sram=(32,), name="arr")
+    with pytest.raises(SparsimInputError, match="changed spec"):
+        run_sweep(changed, tmp_path / "out", jobs=1, resume=True, progress="off")
+    assert len(read_points(tmp_path / "out")) == 37
+
+
+def test_a_point_that_raises_is_an_error_row_and_the_others_go_on(tmp_path):
+    spec = tmp_path / "smash.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "block": "piuma",
+                "base": {"cores": 2, "threads_per_core": 4},
+                "axes": {"scratchpad_kb": [1, 64], "algorithm": ["smash_v1", "hash"]},
+                "workloads": [{"matrix": "rmat9"}],
+            }
+        )
+    )
+    res = run_sweep(spec, tmp_path / "out", jobs=2, progress="off")
+    df = read_points(tmp_path / "out")
+    assert (res.ran, len(df)) == (4, 4)
+    bad = df[df.status == "error"]
+    assert len(bad) == 1
+    assert (bad.iloc[0].scratchpad_kb, bad.iloc[0].algorithm) == (1, "smash_v1")
+    assert "table_bytes" in bad.iloc[0].error and "too small for a window" in bad.iloc[0].error
+    assert bad.cycles.isna().all()
+    good = df[df.status == "ok"]
+    assert good.error.isna().all() and (good.cycles > 0).all()
+    # the dataset is readable as one Parquet dataset with one schema
+    assert len(pd.read_parquet(tmp_path / "out" / "points")) == 4
+
+
+def test_progress_bar_shows_rate_and_eta(reference, tmp_path):
+    spec, _ = reference
+    r = sparsim("sweep", spec, "--out", tmp_path / "o", "--jobs", "2", "--progress", "on")
+    assert r.returncode == 0, r.stderr
+    assert "37/37 points" in r.stderr and "pt/s" in r.stderr and "<" in r.stderr
+    assert "sweep complete: 37 points (0 already stored, 37 run: 37 ok, 0 errors)" in r.stdout
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """240 points: long enough (a few seconds) to interrupt mid-way."""
+    d = tmp_path_factory.mktemp("big")
+    spec = array_spec(d, rows=(8, 16, 24, 32, 48, 64, 96, 128), cols=(8, 16, 32, 64, 128), sram=(32, 128))
+    run_sweep(spec, d / "ref", jobs=1, progress="off")
+    return spec, canonical(d / "ref")
+
+
+def test_driver_killed_with_sigkill_then_resume_loses_and_duplicates_nothing(big, tmp_path):
+    spec, ref = big
+    out = tmp_path / "out"
+    proc = start_sweep(spec, out, "--jobs", "2")
+    wait_for_points(out, 60, proc)
+    os.kill(proc.pid, signal.SIGKILL)  # the driver only
+    proc.wait(timeout=30)
+    # its pool workers notice and end by themselves (they are not left running orphaned)
+    assert wait_group_gone(proc.pid), "pool workers outlived their killed driver"
+    kill_group(proc)
+    stored_before = len(read_points(out))
+    assert stored_before < len(ref)
+    r = sparsim("sweep", spec, "--out", out, "--resume", "--jobs", "2", "--progress", "off")
+    assert r.returncode == 0, r.stderr
+    got = canonical(out)
+    assert got.key.is_unique and len(got) == len(ref)
+    pd.testing.assert_frame_equal(got, ref)
+    import json
+
+    runs = json.loads((out / "sweep.json").read_text())["runs"]
+    assert [r_["status"] for r_ in runs] == ["killed", "complete"]
+    assert runs[1]["recovered_from_journal"] > 0 or stored_before > 0
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_finished_points_and_resume_completes(big, tmp_path, how):
+    spec, ref = big
+    out = tmp_path / "out"
+    proc = start_sweep(spec, out, "--jobs", "2")
+    wait_for_points(out, 40, proc)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # a batch scheduler stopping the driver
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err
+    part = canonical(out)
+    assert 40 <= len(part) < len(ref) and part.key.is_unique
+    pd.testing.assert_frame_equal(part, ref[ref.key.isin(part.key)].reset_index(drop=True))
+    res = run_sweep(spec, out, jobs=2, resume=True, progress="off")
+    assert res.resumed == len(part)
+    pd.testing.assert_frame_equal(canonical(out), ref)
+
+
+def test_a_second_driver_on_the_same_results_is_refused(big, tmp_path):
+    spec, _ = big
+    out = tmp_path / "out"
+    proc = start_sweep(spec, out, "--jobs", "1")
+    try:
+        wait_for_points(out, 5, proc)
+        r = sparsim("sweep", spec, "--out", out, "--resume", "--progress", "off")
+        assert r.returncode == 2 and "in use by another running sweep" in r.stderr
+    finally:
+        kill_group(proc)
