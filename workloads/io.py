@@ -14,7 +14,7 @@ from simulator.common.errors import SparsimInputError
 from workloads.layers import LAYER_COLUMNS, validate_layer_table
 from workloads.scalesim_topology import is_scalesim_topology, read_scalesim_topology
 
-__all__ = ["load_workload", "save_layer_table"]
+__all__ = ["load_workload"]
 
 
 def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
@@ -67,12 +67,3 @@ def _with_batch(layers: pd.DataFrame, batch: int | None) -> pd.DataFrame:
             raise SparsimInputError("--batch", "batch", batch, "a positive integer")
         layers = layers.assign(batch=batch)
     return layers
-
-
-def save_layer_table(layers: pd.DataFrame, path: str | Path) -> None:
-    """Write a layer table as CSV or Parquet (by extension)."""
-    p = Path(path)
-    if p.suffix.lower() == ".parquet":
-        layers.to_parquet(p, index=False)
-    else:
-        layers.to_csv(p, index=False)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["Param", "Block", "REGISTRY", "block_names", "get_block", "SHARED_COLUMNS"]
+__all__ = ["Param", "Block", "REGISTRY", "get_block", "SHARED_COLUMNS"]
 
 SHARED_COLUMNS = ("cycles", "seconds", "dram_bytes", "energy_pj", "dense_macs", "macs")
 
@@ -167,10 +167,6 @@ REGISTRY: dict[str, str] = {
     "mobile": "simulator.mobile.block:MobileBlock",
 }
 _INSTANCES: dict[str, Block] = {}
-
-
-def block_names() -> tuple[str, ...]:
-    return tuple(REGISTRY)
 
 
 def get_block(name: Any, where: str = "block") -> Block:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.common.config import read_yaml
+from simulator.common.config import dataclass_from_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_bool, check_choice, check_int, check_number, is_int
 
@@ -114,34 +114,10 @@ class ArrayConfig:
         return d
 
 
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(ArrayConfig))
-
-
-def arch_from_mapping(data: Any, source: str) -> ArrayConfig:
-    """Build an :class:`ArrayConfig` from a mapping, rejecting unknown keys by name."""
-    if not isinstance(data, dict):
-        raise SparsimInputError(source, "<document>", type(data).__name__, "a YAML mapping of config keys")
-    for key in data:
-        if key not in _FIELD_NAMES:
-            raise SparsimInputError(source, str(key), data[key], f"unknown key; allowed: {', '.join(_FIELD_NAMES)}")
-    for key in ("rows", "cols"):
-        if key not in data:
-            raise SparsimInputError(source, key, None, "required")
-    kwargs = dict(data)
-    if "supported_m" in kwargs and isinstance(kwargs["supported_m"], list):
-        kwargs["supported_m"] = tuple(kwargs["supported_m"])
-    for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
-        if is_int(kwargs.get(key)):
-            kwargs[key] = float(kwargs[key])
-    try:
-        return ArrayConfig(**kwargs)
-    except SparsimInputError as err:
-        raise SparsimInputError(source, err.field, err.value, err.allowed) from None
-
-
 def arch_from_yaml(path: str | Path) -> ArrayConfig:
-    """Load an array config from YAML (``yaml.safe_load``; keys are :class:`ArrayConfig` fields)."""
-    return arch_from_mapping(read_yaml(path), str(path))
+    """Load an array config from YAML (keys are :class:`ArrayConfig` fields; see
+    :mod:`simulator.common.config` for what the reader refuses)."""
+    return dataclass_from_yaml(path, ArrayConfig, "array config")
 
 
 # SCALE-Sim .cfg keys we understand, by section. Keys that only affect SCALE-Sim's address traces

@@ -19,7 +19,7 @@ from simulator.common.bits import signed_range, wrap_signed
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["check_operand_range", "nm_gemm_fl", "gather_activations"]
+__all__ = ["check_operand_range", "nm_gemm_fl"]
 
 
 def check_operand_range(a: np.ndarray, bits: int, name: str) -> None:
@@ -31,17 +31,6 @@ def check_operand_range(a: np.ndarray, bits: int, name: str) -> None:
     if amin < lo or amax > hi:
         bad = amin if amin < lo else amax
         raise SparsimInputError("nm_gemm_fl", name, bad, f"operands must fit signed {bits} bits [{lo}, {hi}]")
-
-
-def gather_activations(x: np.ndarray, indices: np.ndarray, n: int, m: int) -> np.ndarray:
-    """The activation each compressed weight multiplies: ``[T, Kc, Ncol]`` view of ``X``.
-
-    Memory-heavy by design (it materialises every multiplexer output); used on test-sized inputs.
-    """
-    kc = indices.shape[0]
-    group = np.arange(kc) // n
-    cols = group[:, None] * m + indices.astype(np.int64)  # [Kc, Ncol] column of X
-    return x[:, cols]
 
 
 def nm_gemm_fl(

@@ -170,6 +170,10 @@ _NREG = 12
 # thread phases
 (P_ROW, P_PTRS, P_AIK, P_BPTR, P_BKJ, P_ACC, P_ROWOUT, P_WB,
  I_ROW, I_COL, I_MERGE, O_K, O_MUL, O_STREAM) = range(14)  # fmt: skip
+# the cache load's counters (named slots of ``cnt``); the engine's own are local variables; both
+# are copied into the named statistics record at the end, which keeps the record out of the hot loop
+_C_HITS, _C_MISSES, _C_DRAM_RD = range(3)
+_NCNT = 3
 # per-core algorithm state (columns of ``creg``)
 _CUR_WIN, _NEXT_ROW, _WIN_MASK, _IN_WB = range(4)
 
@@ -255,274 +259,32 @@ def _heap_pop(ht, hid, hn, c):
 
 
 @numba.njit(cache=True)
-def _cache_load(c, addr, t_now, tags, lru, lready, stamp, mach, dram, st):
+def _cache_load(
+    c, addr, t_now, tags, lru, lready, stamp, line_shift, sets, ways, hit, line_cycles, dram_lat, dram, cnt
+):
     """One load through core ``c``'s set-associative LRU cache; a miss fetches the line over the
     shared DRAM channel (``dram[0]``: when it is next free) and later hits wait for the line in
     flight. Returns the completion time."""
-    line = addr >> mach.line_shift
-    s = line % mach.cache_sets
-    for w in range(mach.ways):
+    line = addr >> line_shift
+    s = line % sets
+    for w in range(ways):
         if tags[c, s, w] == line:
-            st.cache_hits += 1
+            cnt[_C_HITS] += 1
             lru[c, s, w] = stamp
-            return max(t_now + mach.hit_cycles, lready[c, s, w])
-    st.cache_misses += 1
+            return max(t_now + hit, lready[c, s, w])
+    cnt[_C_MISSES] += 1
     victim = 0
-    for w in range(1, mach.ways):
+    for w in range(1, ways):
         if lru[c, s, w] < lru[c, s, victim]:
             victim = w
-    start = max(t_now + mach.hit_cycles, dram[0])
-    dram[0] = start + mach.line_cycles
-    st.dram_read_bytes += 1 << mach.line_shift
-    comp = start + mach.line_cycles + mach.dram_latency
+    start = max(t_now + hit, dram[0])
+    dram[0] = start + line_cycles
+    cnt[_C_DRAM_RD] += 1 << line_shift
+    comp = start + line_cycles + dram_lat
     tags[c, s, victim] = line
     lru[c, s, victim] = stamp
     lready[c, s, victim] = comp
     return comp
-
-
-# ------------------------------------------------------------------------------ instruction streams
-# Each returns (load address or -1, scratchpad bank or -1, bank occupancy, posted store bytes, park).
-
-
-@numba.njit(cache=True, inline="always")
-def _next_rowwise(alg, g, c, reg, creg, keys, mat, win, hash_probes, mach, st):
-    a_ptr, a_idx, b_ptr, b_idx, c_nnz, pp_off, ncols = mat
-    win_bounds, win_masks, win_split, core_win, fragments = win
-    threads = mach.threads
-    nthreads = mach.cores * threads
-    n = a_ptr.shape[0] - 1
-    smash = alg >= _V1
-    addr = -1
-    bank = -1
-    occ = 1
-    store = 0
-    park = False
-    ph = reg[g, _PH]
-    if ph == P_ROW:
-        if smash:
-            w = creg[c, _CUR_WIN]
-            if w < core_win[c + 1] and creg[c, _NEXT_ROW] < win_bounds[w + 1]:
-                reg[g, _ROW] = creg[c, _NEXT_ROW]
-                creg[c, _NEXT_ROW] += 1
-                addr = _A_PTR + reg[g, _ROW] * 8
-                reg[g, _PH] = P_PTRS
-            else:
-                park = True
-        else:
-            reg[g, _ROW] += nthreads
-            if reg[g, _ROW] >= n:
-                park = True
-            else:
-                addr = _A_PTR + reg[g, _ROW] * 8
-                reg[g, _PH] = P_PTRS
-    elif ph == P_PTRS:  # the row pointers arrived
-        i = reg[g, _ROW]
-        reg[g, _PA] = a_ptr[i]
-        reg[g, _PE] = a_ptr[i + 1]
-        reg[g, _PP] = pp_off[i]
-        reg[g, _PH] = P_AIK
-    elif ph == P_AIK:  # next a_ik (index and value: two arrays, the value line follows)
-        if reg[g, _PA] < reg[g, _PE]:
-            addr = _A_IDX + reg[g, _PA] * 4
-            reg[g, _PH] = P_BPTR
-        else:
-            reg[g, _PH] = P_ROWOUT
-            reg[g, _LEFT] = 0 if smash else c_nnz[reg[g, _ROW]]
-    elif ph == P_BPTR:  # B's row pointers of k
-        k = a_idx[reg[g, _PA]]
-        addr = _B_PTR + k * 8
-        reg[g, _QA] = b_ptr[k]
-        reg[g, _QE] = b_ptr[k + 1]
-        reg[g, _PH] = P_BKJ
-    elif ph == P_BKJ:  # next b_kj
-        if reg[g, _QA] < reg[g, _QE]:
-            addr = _B_IDX + reg[g, _QA] * 4
-            reg[g, _COL] = b_idx[reg[g, _QA]]
-            reg[g, _PH] = P_ACC
-            reg[g, _LEFT] = -1
-        else:
-            reg[g, _PA] += 1
-            reg[g, _PH] = P_AIK
-    elif ph == P_ACC:  # accumulate a_ik * b_kj into column j
-        j = reg[g, _COL]
-        advance = False
-        if alg == _SPA:
-            if reg[g, _LEFT] == -1:
-                addr = _PRIV + g * PRIVATE_STRIDE + j * _SLOT_BYTES_SPA  # LD acc[j]
-                reg[g, _LEFT] = 0
-            else:  # FMA + ST acc[j] (the line is cached: the store is posted in place)
-                advance = True
-        elif alg == _HASH:
-            if reg[g, _LEFT] == -1:
-                reg[g, _LEFT] = hash_probes[reg[g, _PP]]
-                reg[g, _SLOT] = (j * COL_HASH) & _HASH_SLOT_MASK
-            if reg[g, _LEFT] > 0:  # probe: LD the key
-                addr = _PRIV + g * PRIVATE_STRIDE + (reg[g, _SLOT] & _PRIV_MASK) * _SLOT_BYTES_HASH
-                reg[g, _SLOT] += 1
-                reg[g, _LEFT] -= 1
-                st.probes += 1
-            else:  # FMA + ST value (posted in place)
-                advance = True
-        else:  # SMASH: atomic hash-add into the core's scratchpad table
-            w = creg[c, _CUR_WIN]
-            local = reg[g, _ROW] - win_bounds[w]
-            key = local * ncols + j  # (row in window, column of C)
-            mask = creg[c, _WIN_MASK]
-            split = alg == _V3 and win_split[w]
-            if split:
-                fsize = max((mask + 1) // fragments, 1)
-                base = (local % fragments) * fsize
-                fmask = fsize - 1
-            else:
-                base = 0
-                fmask = mask
-            h0 = (local * ROW_HASH + j * COL_HASH) & fmask
-            if reg[g, _LEFT] == -1:
-                reg[g, _SLOT] = h0
-                reg[g, _LEFT] = 0
-            s = base + (reg[g, _SLOT] & fmask)
-            st.probes += 1
-            st.sp_atomics += 1
-            occ = mach.sp_atomic
-            bank = (s // (fmask + 1)) % mach.sp_banks if split else s % mach.sp_banks
-            if keys[c, s] == -1 or keys[c, s] == key:
-                keys[c, s] = key
-                if alg == _V1 and reg[g, _LEFT] == 0:
-                    reg[g, _LEFT] = 1  # V1: the value word needs its own atomic add
-                else:
-                    advance = True
-            else:
-                reg[g, _SLOT] += 1
-                if reg[g, _SLOT] - h0 > fmask:
-                    st.table_overflows += 1  # the table (fragment) is full: dropped
-                    advance = True
-        if advance:
-            reg[g, _QA] += 1
-            reg[g, _PP] += 1
-            reg[g, _PH] = P_BKJ
-    elif ph == P_ROWOUT:  # row done: spa/hash read their row out and post it to C
-        left = reg[g, _LEFT]
-        if left > 0:
-            addr = _PRIV + g * PRIVATE_STRIDE + (left & _PRIV_MASK) * _SLOT_BYTES_SPA
-            store = C_ENTRY_BYTES
-            reg[g, _LEFT] -= 1
-        else:
-            reg[g, _PH] = P_ROW
-    else:  # P_WB, SMASH write-back: this thread's share of the table, read and clear
-        s = reg[g, _SLOT]
-        if s <= creg[c, _WIN_MASK]:
-            bank = s % mach.sp_banks
-            occ = mach.sp_atomic
-            if keys[c, s] != -1:
-                keys[c, s] = -1
-                store = C_ENTRY_BYTES
-            reg[g, _SLOT] = s + threads
-        else:
-            park = True
-    return addr, bank, occ, store, park
-
-
-@numba.njit(cache=True, inline="always")
-def _next_inner(g, reg, mat, mach, st):
-    a_ptr, a_idx, bt_ptr, bt_idx, nz_cols = mat
-    n = a_ptr.shape[0] - 1
-    nthreads = mach.cores * mach.threads
-    addr = -1
-    store = 0
-    park = False
-    ph = reg[g, _PH]
-    i = reg[g, _ROW]
-    if ph == I_ROW:
-        if i >= n:
-            park = True
-        elif a_ptr[i] == a_ptr[i + 1]:
-            reg[g, _ROW] += nthreads
-        else:
-            addr = _A_PTR + i * 8
-            reg[g, _COL] = 0
-            reg[g, _PH] = I_COL
-    elif ph == I_COL:  # next column of B
-        if reg[g, _COL] < nz_cols.shape[0]:
-            j = nz_cols[reg[g, _COL]]
-            addr = _BT_PTR + j * 8
-            reg[g, _PA] = a_ptr[i]
-            reg[g, _QA] = bt_ptr[j]
-            reg[g, _HIT] = 0
-            reg[g, _PH] = I_MERGE
-        else:
-            reg[g, _ROW] += nthreads
-            reg[g, _PH] = I_ROW
-    else:  # one merge step: load the next index of whichever side is behind
-        j = nz_cols[reg[g, _COL]]
-        p, q = reg[g, _PA], reg[g, _QA]
-        if p < a_ptr[i + 1] and q < bt_ptr[j + 1]:
-            st.merge_steps += 1
-            ai = a_idx[p]
-            bi = bt_idx[q]
-            if ai == bi:
-                addr = _A_IDX + p * 4
-                reg[g, _HIT] = 1
-                reg[g, _PA] += 1
-                reg[g, _QA] += 1
-            elif ai < bi:
-                addr = _A_IDX + p * 4
-                reg[g, _PA] += 1
-            else:
-                addr = _BT_IDX + q * 4
-                reg[g, _QA] += 1
-        else:
-            if reg[g, _HIT]:
-                store = C_ENTRY_BYTES
-            reg[g, _COL] += 1
-            reg[g, _PH] = I_COL
-    return addr, -1, 1, store, park
-
-
-@numba.njit(cache=True, inline="always")
-def _next_outer(g, reg, mat, stage, passes, n_partial, n_out, mach):
-    b_ptr, a_cptr = mat
-    nthreads = mach.cores * mach.threads
-    addr = -1
-    store = 0
-    park = False
-    ph = reg[g, _PH]
-    if ph == O_K:  # next k
-        if reg[g, _ROW] >= a_cptr.shape[0] - 1:
-            park = True
-        else:
-            k = reg[g, _ROW]
-            addr = _B_IDX + b_ptr[k] * 4
-            reg[g, _PA] = a_cptr[k]
-            reg[g, _QA] = b_ptr[k]
-            reg[g, _PH] = O_MUL
-    elif ph == O_MUL:  # multiply a_ik by every b_kj, posting each partial product
-        k = reg[g, _ROW]
-        if reg[g, _PA] < a_cptr[k + 1]:
-            if reg[g, _QA] < b_ptr[k + 1]:
-                addr = _B_IDX + reg[g, _QA] * 4
-                store = PARTIAL_BYTES
-                reg[g, _QA] += 1
-            else:
-                addr = _A_IDX + reg[g, _PA] * 4
-                reg[g, _PA] += 1
-                reg[g, _QA] = b_ptr[k]
-        else:
-            reg[g, _ROW] += nthreads
-            reg[g, _PH] = O_K
-    else:  # O_STREAM: a sort pass or the final combine over this thread's slice
-        item = reg[g, _ROW]
-        if item < reg[g, _LIM]:
-            addr = _PART + item * PARTIAL_BYTES
-            if stage == passes + 1:
-                if item % max(1, n_partial // max(n_out, 1)) == 0:
-                    store = C_ENTRY_BYTES
-            else:
-                store = PARTIAL_BYTES
-            reg[g, _ROW] += 1
-        else:
-            park = True
-    return addr, -1, 1, store, park
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -534,21 +296,30 @@ def run_engine(alg, rowwise, inner, outer, win, hash_probes, table_slots, passes
     ``stats`` (one :data:`STATS_DTYPE` record). ``rowwise``, ``inner``, ``outer`` and ``win`` are
     the tuples of arrays the three kinds of instruction stream read (see
     :func:`simulator.spgemm.machine.engine_inputs`)."""
+    # the machine as locals (read once), counters in a local array (see _C_*)
     mach = mach_rec[0]
-    st = stats[0]
-    cores = mach.cores
-    threads = mach.threads
+    cores, threads = mach.cores, mach.threads
+    sets, ways, line_shift, hit = mach.cache_sets, mach.ways, mach.line_shift, mach.hit_cycles
+    dram_lat, line_cycles, dram_bpc, dma_bpc = mach.dram_latency, mach.line_cycles, mach.dram_bpc, mach.dma_bpc
+    sp_banks, sp_lat, sp_atomic, alu = mach.sp_banks, mach.sp_latency, mach.sp_atomic, mach.alu
     nthreads = cores * threads
+    cnt = np.zeros(_NCNT, dtype=np.int64)  # the cache load's counters
+    bank_wait = 0.0
+    n_dram_wr = n_sp = n_atomics = n_probes = n_merge = n_overflows = 0
     win_bounds, win_masks, win_split, core_win, fragments = win
+    a_ptr, a_idx, b_ptr, b_idx, c_nnz, pp_off, ncols = rowwise
+    bt_ptr, bt_idx, nz_cols = inner
+    a_cptr = outer
+    n = a_ptr.shape[0] - 1
     smash = alg >= _V1
     # cache and DRAM
-    tags = np.full((cores, mach.cache_sets, mach.ways), -1, dtype=np.int64)
-    lru = np.zeros((cores, mach.cache_sets, mach.ways), dtype=np.int64)
-    lready = np.zeros((cores, mach.cache_sets, mach.ways), dtype=np.float64)
+    tags = np.full((cores, sets, ways), -1, dtype=np.int64)
+    lru = np.zeros((cores, sets, ways), dtype=np.int64)
+    lready = np.zeros((cores, sets, ways), dtype=np.float64)
     dram = np.zeros(1, dtype=np.float64)  # when the shared DRAM channel is next free
     dma_free = np.zeros(cores, dtype=np.float64)
     # scratchpad
-    bank_free = np.zeros((cores, mach.sp_banks), dtype=np.float64)
+    bank_free = np.zeros((cores, sp_banks), dtype=np.float64)
     size = 1
     while size * 2 <= table_slots:
         size *= 2
@@ -623,28 +394,235 @@ def run_engine(alg, rowwise, inner, outer, win, hash_probes, table_slots, passes
         nready[c] -= 1
         g = c * threads + t
         issued += 1
-        if alg == _INNER:
-            addr, bank, occ, store, park = _next_inner(g, reg, inner, mach, st)
-        elif alg == _OUTER:
-            addr, bank, occ, store, park = _next_outer(g, reg, outer, stage, passes, n_partial, n_out, mach)
-        else:
-            addr, bank, occ, store, park = _next_rowwise(
-                alg, g, c, reg, creg, keys, rowwise, win, hash_probes, mach, st
-            )
+        # ------------------------------------------------------------------ instruction streams
+        # The algorithm's loop nest for thread g, one instruction per visit: each section sets
+        # what the instruction does (a cache load, a scratchpad access, a posted store, a park)
+        # and advances the thread's registers. The sections share nothing but the machine.
+        addr = -1  # cache load address
+        bank = -1  # scratchpad bank
+        occ = 1  # cycles the access occupies its bank
+        store = 0  # bytes of a posted store
+        park = False  # wait at the barrier
+        ph = reg[g, _PH]
+        if alg == _INNER:  # ................................................ inner product
+            i = reg[g, _ROW]
+            if ph == I_ROW:
+                if i >= n:
+                    park = True
+                elif a_ptr[i] == a_ptr[i + 1]:
+                    reg[g, _ROW] += nthreads
+                else:
+                    addr = _A_PTR + i * 8
+                    reg[g, _COL] = 0
+                    reg[g, _PH] = I_COL
+            elif ph == I_COL:  # next column of B
+                if reg[g, _COL] < nz_cols.shape[0]:
+                    j = nz_cols[reg[g, _COL]]
+                    addr = _BT_PTR + j * 8
+                    reg[g, _PA] = a_ptr[i]
+                    reg[g, _QA] = bt_ptr[j]
+                    reg[g, _HIT] = 0
+                    reg[g, _PH] = I_MERGE
+                else:
+                    reg[g, _ROW] += nthreads
+                    reg[g, _PH] = I_ROW
+            else:  # one merge step: load the next index of whichever side is behind
+                j = nz_cols[reg[g, _COL]]
+                p, q = reg[g, _PA], reg[g, _QA]
+                if p < a_ptr[i + 1] and q < bt_ptr[j + 1]:
+                    n_merge += 1
+                    ai = a_idx[p]
+                    bi = bt_idx[q]
+                    if ai == bi:
+                        addr = _A_IDX + p * 4
+                        reg[g, _HIT] = 1
+                        reg[g, _PA] += 1
+                        reg[g, _QA] += 1
+                    elif ai < bi:
+                        addr = _A_IDX + p * 4
+                        reg[g, _PA] += 1
+                    else:
+                        addr = _BT_IDX + q * 4
+                        reg[g, _QA] += 1
+                else:
+                    if reg[g, _HIT]:
+                        store = C_ENTRY_BYTES
+                    reg[g, _COL] += 1
+                    reg[g, _PH] = I_COL
+        elif alg == _OUTER:  # .............................................. outer product
+            if ph == O_K:  # next k
+                if reg[g, _ROW] >= a_cptr.shape[0] - 1:
+                    park = True
+                else:
+                    k = reg[g, _ROW]
+                    addr = _B_IDX + b_ptr[k] * 4
+                    reg[g, _PA] = a_cptr[k]
+                    reg[g, _QA] = b_ptr[k]
+                    reg[g, _PH] = O_MUL
+            elif ph == O_MUL:  # multiply a_ik by every b_kj, posting each partial product
+                k = reg[g, _ROW]
+                if reg[g, _PA] < a_cptr[k + 1]:
+                    if reg[g, _QA] < b_ptr[k + 1]:
+                        addr = _B_IDX + reg[g, _QA] * 4
+                        store = PARTIAL_BYTES
+                        reg[g, _QA] += 1
+                    else:
+                        addr = _A_IDX + reg[g, _PA] * 4
+                        reg[g, _PA] += 1
+                        reg[g, _QA] = b_ptr[k]
+                else:
+                    reg[g, _ROW] += nthreads
+                    reg[g, _PH] = O_K
+            else:  # O_STREAM: a sort pass or the final combine over this thread's slice
+                item = reg[g, _ROW]
+                if item < reg[g, _LIM]:
+                    addr = _PART + item * PARTIAL_BYTES
+                    if stage == passes + 1:
+                        if item % max(1, n_partial // max(n_out, 1)) == 0:
+                            store = C_ENTRY_BYTES
+                    else:
+                        store = PARTIAL_BYTES
+                    reg[g, _ROW] += 1
+                else:
+                    park = True
+        else:  # ................................................ row-wise: spa, hash, SMASH
+            if ph == P_ROW:
+                if smash:
+                    w = creg[c, _CUR_WIN]
+                    if w < core_win[c + 1] and creg[c, _NEXT_ROW] < win_bounds[w + 1]:
+                        reg[g, _ROW] = creg[c, _NEXT_ROW]
+                        creg[c, _NEXT_ROW] += 1
+                        addr = _A_PTR + reg[g, _ROW] * 8
+                        reg[g, _PH] = P_PTRS
+                    else:
+                        park = True
+                else:
+                    reg[g, _ROW] += nthreads
+                    if reg[g, _ROW] >= n:
+                        park = True
+                    else:
+                        addr = _A_PTR + reg[g, _ROW] * 8
+                        reg[g, _PH] = P_PTRS
+            elif ph == P_PTRS:  # the row pointers arrived
+                i = reg[g, _ROW]
+                reg[g, _PA] = a_ptr[i]
+                reg[g, _PE] = a_ptr[i + 1]
+                reg[g, _PP] = pp_off[i]
+                reg[g, _PH] = P_AIK
+            elif ph == P_AIK:  # next a_ik (index and value: two arrays, the value line follows)
+                if reg[g, _PA] < reg[g, _PE]:
+                    addr = _A_IDX + reg[g, _PA] * 4
+                    reg[g, _PH] = P_BPTR
+                else:
+                    reg[g, _PH] = P_ROWOUT
+                    reg[g, _LEFT] = 0 if smash else c_nnz[reg[g, _ROW]]
+            elif ph == P_BPTR:  # B's row pointers of k
+                k = a_idx[reg[g, _PA]]
+                addr = _B_PTR + k * 8
+                reg[g, _QA] = b_ptr[k]
+                reg[g, _QE] = b_ptr[k + 1]
+                reg[g, _PH] = P_BKJ
+            elif ph == P_BKJ:  # next b_kj
+                if reg[g, _QA] < reg[g, _QE]:
+                    addr = _B_IDX + reg[g, _QA] * 4
+                    reg[g, _COL] = b_idx[reg[g, _QA]]
+                    reg[g, _PH] = P_ACC
+                    reg[g, _LEFT] = -1
+                else:
+                    reg[g, _PA] += 1
+                    reg[g, _PH] = P_AIK
+            elif ph == P_ACC:  # accumulate a_ik * b_kj into column j
+                j = reg[g, _COL]
+                advance = False
+                if alg == _SPA:
+                    if reg[g, _LEFT] == -1:
+                        addr = _PRIV + g * PRIVATE_STRIDE + j * _SLOT_BYTES_SPA  # LD acc[j]
+                        reg[g, _LEFT] = 0
+                    else:  # FMA + ST acc[j] (the line is cached: the store is posted in place)
+                        advance = True
+                elif alg == _HASH:
+                    if reg[g, _LEFT] == -1:
+                        reg[g, _LEFT] = hash_probes[reg[g, _PP]]
+                        reg[g, _SLOT] = (j * COL_HASH) & _HASH_SLOT_MASK
+                    if reg[g, _LEFT] > 0:  # probe: LD the key
+                        addr = _PRIV + g * PRIVATE_STRIDE + (reg[g, _SLOT] & _PRIV_MASK) * _SLOT_BYTES_HASH
+                        reg[g, _SLOT] += 1
+                        reg[g, _LEFT] -= 1
+                        n_probes += 1
+                    else:  # FMA + ST value (posted in place)
+                        advance = True
+                else:  # SMASH: atomic hash-add into the core's scratchpad table
+                    w = creg[c, _CUR_WIN]
+                    local = reg[g, _ROW] - win_bounds[w]
+                    key = local * ncols + j  # (row in window, column of C)
+                    mask = creg[c, _WIN_MASK]
+                    split = alg == _V3 and win_split[w]
+                    if split:
+                        fsize = max((mask + 1) // fragments, 1)
+                        base = (local % fragments) * fsize
+                        fmask = fsize - 1
+                    else:
+                        base = 0
+                        fmask = mask
+                    h0 = (local * ROW_HASH + j * COL_HASH) & fmask
+                    if reg[g, _LEFT] == -1:
+                        reg[g, _SLOT] = h0
+                        reg[g, _LEFT] = 0
+                    s = base + (reg[g, _SLOT] & fmask)
+                    n_probes += 1
+                    n_atomics += 1
+                    occ = sp_atomic
+                    bank = (s // (fmask + 1)) % sp_banks if split else s % sp_banks
+                    if keys[c, s] == -1 or keys[c, s] == key:
+                        keys[c, s] = key
+                        if alg == _V1 and reg[g, _LEFT] == 0:
+                            reg[g, _LEFT] = 1  # V1: the value word needs its own atomic add
+                        else:
+                            advance = True
+                    else:
+                        reg[g, _SLOT] += 1
+                        if reg[g, _SLOT] - h0 > fmask:
+                            n_overflows += 1  # the table (fragment) is full: dropped
+                            advance = True
+                if advance:
+                    reg[g, _QA] += 1
+                    reg[g, _PP] += 1
+                    reg[g, _PH] = P_BKJ
+            elif ph == P_ROWOUT:  # row done: spa/hash read their row out and post it to C
+                left = reg[g, _LEFT]
+                if left > 0:
+                    addr = _PRIV + g * PRIVATE_STRIDE + (left & _PRIV_MASK) * _SLOT_BYTES_SPA
+                    store = C_ENTRY_BYTES
+                    reg[g, _LEFT] -= 1
+                else:
+                    reg[g, _PH] = P_ROW
+            else:  # P_WB, SMASH write-back: this thread's share of the table, read and clear
+                s = reg[g, _SLOT]
+                if s <= creg[c, _WIN_MASK]:
+                    bank = s % sp_banks
+                    occ = sp_atomic
+                    if keys[c, s] != -1:
+                        keys[c, s] = -1
+                        store = C_ENTRY_BYTES
+                    reg[g, _SLOT] = s + threads
+                else:
+                    park = True
         # ------------------------------------------------------------------ timing
-        comp = t_now + mach.alu
+        comp = t_now + alu
         if store > 0:  # posted: the core's DMA engine, then the shared channel
-            st.dram_write_bytes += store
-            dma_free[c] = max(dma_free[c], t_now) + store / mach.dma_bpc
-            dram[0] = max(dram[0], dma_free[c]) + store / mach.dram_bpc
+            n_dram_wr += store
+            dma_free[c] = max(dma_free[c], t_now) + store / dma_bpc
+            dram[0] = max(dram[0], dma_free[c]) + store / dram_bpc
         if addr >= 0:
-            comp = _cache_load(c, addr, t_now, tags, lru, lready, issued, mach, dram, st)
+            comp = _cache_load(
+                c, addr, t_now, tags, lru, lready, issued, line_shift, sets, ways, hit, line_cycles, dram_lat, dram, cnt
+            )
         if bank >= 0:
-            st.sp_accesses += 1
+            n_sp += 1
             start = max(t_now, bank_free[c, bank])
-            st.bank_wait_cycles += start - t_now
+            bank_wait += start - t_now
             bank_free[c, bank] = start + occ
-            comp = start + mach.sp_latency
+            comp = start + sp_lat
         now[c] = t_now + 1.0
         if not park:
             _heap_push(ht, hid, hn, c, comp, t)
@@ -677,8 +655,19 @@ def run_engine(alg, rowwise, inner, outer, win, hash_probes, table_slots, passes
     cycles = dram[0]
     for c in range(cores):
         cycles = max(cycles, now[c])
+    st = stats[0]
     st.cycles = np.int64(np.ceil(cycles))
     st.instructions = issued
+    st.dram_read_bytes = cnt[_C_DRAM_RD]
+    st.dram_write_bytes = n_dram_wr
+    st.cache_hits = cnt[_C_HITS]
+    st.cache_misses = cnt[_C_MISSES]
+    st.sp_accesses = n_sp
+    st.sp_atomics = n_atomics
+    st.probes = n_probes
+    st.merge_steps = n_merge
+    st.bank_wait_cycles = bank_wait
+    st.table_overflows = n_overflows
     return 0
 
 

@@ -207,7 +207,8 @@ class _Machine:
             yield Ins(bank=bank, occupancy=occ)
 
     def _inner(self, g: int) -> Iterator[Ins]:
-        a_ptr, a_idx, bt_ptr, bt_idx, nz_cols = self.inp.inner
+        a_ptr, a_idx = self.inp.rowwise[:2]
+        bt_ptr, bt_idx, nz_cols = self.inp.inner
         nthreads = self.m.cores * self.m.threads_per_core
         for i in range(g, len(a_ptr) - 1, nthreads):
             if a_ptr[i] == a_ptr[i + 1]:
@@ -233,7 +234,7 @@ class _Machine:
         yield Ins(park=True)
 
     def _outer(self, g: int) -> Iterator[Ins]:
-        b_ptr, a_cptr = self.inp.outer
+        b_ptr, a_cptr = self.inp.rowwise[2], self.inp.outer
         inp = self.inp
         nthreads = self.m.cores * self.m.threads_per_core
         for k in range(g, len(a_cptr) - 1, nthreads):

@@ -47,15 +47,15 @@ class EngineInputs:
     """Everything an algorithm's instruction streams read, for both engines.
 
     ``rowwise``: (A CSR ptr, idx, B CSR ptr, idx, nnz of every row of C, first partial product of
-    every row, columns of B); ``inner``: (A ptr, idx, B CSC ptr, idx, B's non-empty columns);
-    ``outer``: (B ptr, A CSC ptr); ``win``: SMASH's windows (bounds, masks, split, per-core start,
+    every row, columns of B), read by every algorithm; ``inner``: (B CSC ptr, idx, B's non-empty
+    columns); ``outer``: A's CSC ptr; ``win``: SMASH's windows (bounds, masks, split, per-core start,
     fragments); ``hash_probes``: per partial product, the probes of a thread-private table.
     """
 
     code: int
     rowwise: tuple
     inner: tuple
-    outer: tuple
+    outer: np.ndarray
     win: tuple
     hash_probes: np.ndarray
     table_slots: int
@@ -90,17 +90,17 @@ def engine_inputs(a, b, name: str, machine: PiumaConfig, smash: SmashConfig | No
     z = np.zeros(1, dtype=np.int64)
     ap, ai, bp, bi = _i64(a.indptr), _i64(a.indices), _i64(b.indptr), _i64(b.indices)
     rowwise = (ap, ai, bp, bi, c_rows, pp_off, int(b.shape[1]))
-    inner = (ap, ai, z, z, z)
-    outer = (bp, z)
+    inner = (z, z, z)
+    outer = z
     win = (z, z, np.zeros(1, dtype=np.bool_), np.zeros(machine.cores + 1, dtype=np.int64), 1)
     probes = np.zeros(1, dtype=np.uint8)
     slots = 1
     if alg.dataflow == "inner":
         bt = b.tocsc()
         nz = np.flatnonzero(np.diff(bt.indptr)).astype(np.int64)
-        inner = (ap, ai, _i64(bt.indptr), _i64(bt.indices), nz)
+        inner = (_i64(bt.indptr), _i64(bt.indices), nz)
     elif alg.dataflow == "outer":
-        outer = (bp, _i64(a.tocsc().indptr))
+        outer = _i64(a.tocsc().indptr)
     elif alg.accumulator == "hash":
         probes = hash_probe_counts(ap, ai, bp, bi, flops, int(flops.sum()))
     elif alg.smash:

@@ -1,0 +1,60 @@
+"""Every registered block honours the block protocol: a tidy table with the shared column names,
+totals exactly as declared (names and types), parameters checked by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from simulator.common.block import REGISTRY, SHARED_COLUMNS, Block, get_block
+from simulator.common.errors import SparsimInputError
+from simulator.sweep.blocks import run_block_point
+
+
+def _workload(name: str):
+    if name in ("nm_array", "sat"):
+        from workloads.zoo import load_zoo_trace
+
+        return load_zoo_trace("resnet18").head(4), {"rows": 8, "cols": 8}
+    if name == "piuma":
+        a = sp.random(30, 30, density=0.1, random_state=0, format="csr")
+        return (a, a), {"cores": 2, "threads_per_core": 4, "scratchpad_kb": 64, "scratchpad_banks": 4}
+    pytest.importorskip("torch")
+    from simulator.mobile.block import MobileModel
+
+    return MobileModel("mobilenet_v1", (3, 32, 32)), {}
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_block_protocol(name):
+    block = get_block(name)
+    assert isinstance(block, Block) and block.name == name and block is get_block(name)
+    workload, fields = _workload(name)
+    cfg, params = block.build(fields)
+    table = block.run(workload, cfg, **block.run_params(params))
+    assert isinstance(table, pd.DataFrame) and len(table) >= 1
+    assert "cycles" in table.columns and (table.cycles > 0).all()
+    for col in set(SHARED_COLUMNS) & set(table.columns):
+        assert np.issubdtype(table[col].dtype, np.number), col
+    totals = block.summarize(table, cfg, **params)
+    assert list(totals) == list(block.totals)
+    for k, ty in block.totals.items():
+        assert isinstance(totals[k], int if ty == "int" else float), (k, type(totals[k]))
+    assert totals["cycles"] == int(table.cycles.sum())
+    assert run_block_point(block, cfg, params, workload) == totals  # the sweep's path is the CLI's
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_parameters_are_checked_by_name(name):
+    block = get_block(name)
+    with pytest.raises(SparsimInputError, match="unknown parameter"):
+        block.check_params({"no_such_parameter": 1}, "test")
+    assert set(block.check_params({}, "test")) == set(block.params)
+    assert set(block.names()) == set(block.config_fields()) | set(block.params)
+
+
+def test_unknown_block_is_one_line():
+    with pytest.raises(SparsimInputError, match="allowed: nm_array, sat, piuma, mobile"):
+        get_block("systolic")
