@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from dataflow.mobile.blocking import gemm_row_block, group_blocks
 from simulator.mobile.config import CLASS_ID
 
 __all__ = ["Library", "asm", "STREAMS", "gemm_instances", "xnn_instances", "mnn_instances", "grp_instances",
@@ -438,7 +439,7 @@ def gemm_instances(lib: Library, m_out: int, k_dim: int, p: int, bases, l2_bytes
         + [("gemm_epi", nv, p * 4) for nv in (1, 2, 3)]
         + [("pack", nv) for nv in (1, 2, 3)],
     )
-    mc = max(1, (l2_bytes // 2) // max(1, k_dim * 32))
+    mc = gemm_row_block(l2_bytes, k_dim)
     return _run_loop(_gemm_loop, tids, m_out, k_dim, p, mc, np.asarray(bases, dtype=np.int64),
                      np.asarray(src_off, dtype=np.int64))  # fmt: skip
 
@@ -476,20 +477,6 @@ def xnn_instances(lib: Library, m_out: int, p: int, ptr, idx, bases):
     return _run_loop(_xnn_loop, tids, m_out, p, ptr, idx, np.asarray(bases, dtype=np.int64))
 
 
-def _blocks_fitting(ptr: np.ndarray, budget_bytes: int) -> np.ndarray:
-    """Split groups into consecutive blocks whose units' weights + indices fit ``budget_bytes``."""
-    starts = [0]
-    acc = 0
-    for g in range(len(ptr) - 1):
-        size = int(ptr[g + 1] - ptr[g]) * 24
-        if acc and acc + size > budget_bytes:
-            starts.append(g)
-            acc = 0
-        acc += size
-    starts.append(len(ptr) - 1)
-    return np.array(starts, dtype=np.int64)
-
-
 def mnn_instances(lib: Library, groups: int, p: int, ptr, idx, bases, row_of_idx=None):
     tids = _ids(lib, [("blk_unit", nv) for nv in range(1, 5)] + [("blk_pro", nv) for nv in range(1, 5)]
                 + [("mnn_epi", nv) for nv in range(1, 5)])  # fmt: skip
@@ -502,7 +489,7 @@ def grp_instances(lib: Library, groups: int, p: int, ptr, idx, bases, l2_bytes: 
     tids = _ids(lib, [("blk_unit", nv) for nv in range(1, 7)] + [("blk_pro", nv) for nv in range(1, 7)]
                 + [("grp_epi", nv, p * 4) for nv in range(1, 7)])  # fmt: skip
     rows = np.arange(int(idx.max()) + 1 if idx.size else 1, dtype=np.int64) if row_of_idx is None else row_of_idx
-    starts = _blocks_fitting(ptr, l2_bytes // 2)
+    starts = group_blocks(ptr, l2_bytes // 2)
     return _run_loop(_blk_loop, tids, groups, p, 24, ptr, idx, rows, np.asarray(bases, dtype=np.int64), starts, False)
 
 
