@@ -183,7 +183,7 @@ def reproduce_sat(out_dir: str | Path, *, quick: bool = False) -> Path:
     acc = accuracy_table(seeds=(0,) if quick else (0, 1, 2), epochs=5 if quick else 40)
     stats = nm_weight_stats(load_safetensors(minilm_weights_path()))
     wall = time.perf_counter() - t0
-    with atomic_output_dir(out_dir) as tmp:
+    with atomic_output_dir(out_dir, "reproduce") as tmp:
         sp.to_csv(tmp / "speedup.csv", index=False)
         passes.to_csv(tmp / "passes.csv", index=False)
         abl.to_csv(tmp / "ablation.csv", index=False)

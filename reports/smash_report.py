@@ -116,7 +116,7 @@ def reproduce_smash(out_dir: str | Path, *, quick: bool = False) -> Path:
     res = runs(pairs)
     sens = sensitivity("rmat10" if quick else "rmat12")
     wall = time.perf_counter() - t0
-    with atomic_output_dir(out_dir) as tmp:
+    with atomic_output_dir(out_dir, "reproduce") as tmp:
         res.to_csv(tmp / "runs.csv", index=False)
         sens.to_csv(tmp / "sensitivity.csv", index=False)
         _plot(sens, tmp, "rmat10" if quick else "rmat12")

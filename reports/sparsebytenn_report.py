@@ -174,7 +174,7 @@ def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
     rstats = rearrangement_stats(models=("mobilenet_v1",) if quick else ("mobilenet_v1", "mobilenet_v2"),
                                  sparsities=(0.3,) if quick else (0.3, 0.5), shape=shape)  # fmt: skip
     wall = time.perf_counter() - t_start
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, "reproduce") as tmp:
         per_layer.to_csv(tmp / "layers.csv", index=False)
         summary.to_csv(tmp / "network.csv", index=False)
         be.to_csv(tmp / "break_even.csv", index=False)

@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 
 from simulator.common.errors import SparsimInputError  # noqa: E402
 from simulator.common.outputs import atomic_output_dir, check_output_dir  # noqa: E402
-from simulator.sweep.store import read_points, read_provenance  # noqa: E402
+from simulator.sweep.store import read_points, read_provenance, schema_for  # noqa: E402
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
 
@@ -70,7 +70,14 @@ def load_results(results: str | Path) -> tuple[dict, pd.DataFrame]:
         raise SparsimInputError(
             str(root), "results", str(root), "a results directory of `sparsim sweep` (no sweep.json)"
         )
-    df = read_points(root)
+    schema = None
+    if isinstance(prov.get("axis_types"), dict) and isinstance(prov.get("metric_types"), dict):
+        try:
+            schema = schema_for(prov["axis_types"], prov["metric_types"])
+        except (KeyError, TypeError):
+            meta = str(root / "sweep.json")
+            raise SparsimInputError(meta, "axis_types", prov["axis_types"], "column types") from None
+    df = read_points(root, schema)
     if df.empty:
         raise SparsimInputError(str(root), "points", 0, "at least one finished point (run or resume the sweep)")
     return prov, derive(df, prov)
@@ -269,9 +276,9 @@ border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-s
 def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (self-contained), ``report.md``, PNGs and CSVs; returns the directory."""
     root = Path(results)
-    prov, df = load_results(root)
     out = Path(out) if out is not None else root / "report"
-    check_output_dir(out)
+    check_output_dir(out, "report")  # before anything is read
+    prov, df = load_results(root)
     journal_lines = sum(j.read_bytes().count(b"\n") for j in (root / "points").glob(".journal-*.jsonl"))
     axes = [a for a in prov["axes"] if a in df.columns]
     objective = prov.get("report", {}).get("objective", "cycles")
@@ -282,7 +289,7 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
     metric_cols = [m for m in prov["metrics"] if m in df.columns]
     figures: list[tuple[str, str, str]] = []  # (file, title, caption)
 
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, "report") as tmp:
         tidy = df.drop(columns=["config", "params"])
         tidy.to_csv(tmp / "results.csv", index=False)
         tidy.to_parquet(tmp / "results.parquet", index=False)

@@ -14,24 +14,32 @@ from simulator.common.errors import SparsimInputError
 from workloads.layers import LAYER_COLUMNS, validate_layer_table
 from workloads.scalesim_topology import is_scalesim_topology, read_scalesim_topology
 
-__all__ = ["load_workload"]
+__all__ = ["load_workload", "MAX_WORKLOAD_BYTES"]
+
+#: a layer table of the largest network is a few hundred kilobytes
+MAX_WORKLOAD_BYTES = 64 << 20
 
 
 def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
     """Load a workload as a validated layer table; ``batch`` overrides every layer's batch.
 
     ``path`` is a file (SCALE-Sim topology, layer-table CSV or Parquet) or ``zoo:NAME`` (the
-    committed trace of a zoo model; no torch needed).
+    committed trace of a zoo model; no torch needed); a bare zoo name that is not a file is the
+    zoo model too (one spelling for every command).
     """
-    if isinstance(path, str) and path.startswith("zoo:"):
-        from workloads.zoo import load_zoo_trace
+    from workloads.zoo import ZOO, load_zoo_trace
 
-        layers = load_zoo_trace(path[4:])
-        return _with_batch(layers, batch)
+    if isinstance(path, str) and (path.startswith("zoo:") or (path in ZOO and not Path(path).exists())):
+        return _with_batch(load_zoo_trace(path.removeprefix("zoo:")), batch)
     p = Path(path)
     if not p.is_file():
         raise SparsimInputError(
-            str(p), "workload", str(p), "an existing SCALE-Sim topology, layer-table CSV or Parquet file"
+            str(p), "workload", str(p), "an existing SCALE-Sim topology, layer-table CSV or Parquet file, or zoo:NAME"
+        )
+    size = p.stat().st_size
+    if size > MAX_WORKLOAD_BYTES:
+        raise SparsimInputError(
+            str(p), "file", f"{size:,} bytes", f"at most {MAX_WORKLOAD_BYTES:,} bytes (a layer table)"
         )
     if p.suffix.lower() == ".parquet":
         try:
@@ -45,7 +53,7 @@ def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
         layers = read_scalesim_topology(p)
     else:
         try:
-            df = pd.read_csv(p, skipinitialspace=True)
+            df = pd.read_csv(p, skipinitialspace=True, encoding="utf-8-sig")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise SparsimInputError(
                 str(p), "file", p.name, f"not a readable CSV ({str(err).splitlines()[0]})"

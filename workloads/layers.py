@@ -67,6 +67,20 @@ _INT_COLUMNS = (
 )
 LAYER_COLUMNS = ("name", "op", *_INT_COLUMNS, "nm_dim", "compat")
 
+#: upper bounds per column (ours): far above any real network, low enough that every product the
+#: simulators form stays inside int64 and every per-layer array stays small
+_SPATIAL = (1 << 16, "larger than any image or feature map")
+_BOUNDS = {
+    **{c: _SPATIAL for c in ("in_h", "in_w", "k_h", "k_w", "stride_h", "stride_w", "pad_h", "pad_w", "dil_h", "dil_w")},
+    **{c: (1 << 20, "more channels than any network has") for c in ("in_c", "out_c", "groups")},
+    "batch": (1 << 20, "a batch of a million"),
+    **{c: (1 << 24, "a GEMM side of 16 million") for c in ("gemm_m", "gemm_k", "gemm_n")},
+    "nm_n": (1024, "N of N:M"),
+    "nm_m": (1024, "M of N:M"),
+}
+#: dense MACs of one layer: int64 statistics must hold them with room to add a whole network
+MAX_LAYER_MACS = 1 << 60
+
 _OPS = ("conv", "gemm", "matmul")
 _COMPAT = ("native", "scalesim")
 _NM_DIMS = ("K",)
@@ -204,15 +218,28 @@ def validate_layer_table(df: pd.DataFrame, source: str = "layers") -> pd.DataFra
     out = df.loc[:, list(LAYER_COLUMNS)].reset_index(drop=True).copy()
     for col in _INT_COLUMNS:
         values = out[col].tolist()
+        hi, why = _BOUNDS[col]
         for i, v in enumerate(values):
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer()
-            if not ok or v < 0:
-                raise SparsimInputError(_row_label(source, out, i), col, v, "must be a non-negative integer")
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and float(v).is_integer()
+            if not ok or not 0 <= v <= hi:
+                raise SparsimInputError(
+                    _row_label(source, out, i), col, v, f"must be an integer from 0 to {hi} ({why})"
+                )
         out[col] = out[col].astype("int64")
     out["name"] = out["name"].astype(str)
     for i in range(len(out)):
         _validate_row(out.iloc[i], _row_label(source, out, i))
     return out
+
+
+def _dense_macs(r: pd.Series) -> int:
+    """The layer's dense MACs in Python integers (no overflow), as :mod:`workloads.lowering` counts."""
+    b, g = int(r.batch), int(r.groups)
+    if r.op == "conv":
+        ho = conv_output_size(int(r.in_h), int(r.k_h), int(r.stride_h), int(r.pad_h), int(r.dil_h), r.compat)
+        wo = conv_output_size(int(r.in_w), int(r.k_w), int(r.stride_w), int(r.pad_w), int(r.dil_w), r.compat)
+        return b * ho * wo * int(r.in_c) * int(r.k_h) * int(r.k_w) * int(r.out_c) // g
+    return b * g * int(r.gemm_m) * int(r.gemm_k) * int(r.gemm_n)
 
 
 def _validate_row(r: pd.Series, where: str) -> None:
@@ -236,6 +263,7 @@ def _validate_row(r: pd.Series, where: str) -> None:
             raise SparsimInputError(
                 where, "nm", f"{int(r.nm_n)}:{int(r.nm_m)}", "a matmul of two activations has no weight: dense only"
             )
+        _check_macs(r, where)
         return
     for col in ("in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dil_h", "dil_w", "groups"):
         if r[col] < 1:
@@ -263,3 +291,10 @@ def _validate_row(r: pd.Series, where: str) -> None:
                 f"kernel (dilated) larger than the padded input {axis} "
                 f"({int(r[f'in_{axis}'])} + 2*{int(r[f'pad_{axis}'])})",
             )
+    _check_macs(r, where)
+
+
+def _check_macs(r: pd.Series, where: str) -> None:
+    macs = _dense_macs(r)
+    if macs > MAX_LAYER_MACS:
+        raise SparsimInputError(where, "dense MACs", f"{macs:.3e}", f"at most 2**60 per layer ({MAX_LAYER_MACS:.3e})")

@@ -85,23 +85,54 @@ def erdos_renyi(scale: int, avg_degree: int = 16, seed: int = 0) -> sp.csr_matri
     return canonical(sp.coo_matrix((np.ones(e), (rng.integers(0, n, e), rng.integers(0, n, e))), shape=(n, n)))
 
 
+#: the largest matrix side we accept: a CSR row pointer of 2**26 rows is 0.5 GB
+MAX_MATRIX_SIDE = 1 << 26
+#: the most stored entries we accept (about 3 GB while reading)
+MAX_MATRIX_NNZ = 1 << 27
+#: the largest magnitude of an entry: products and their sums must stay finite in float64
+MAX_MATRIX_ABS = 1e100
+
+
+def _mm_size_line(fh, src: str) -> tuple[int, int, int]:
+    """(rows, cols, entries) from the size line after the comments, before anything is read."""
+    for raw in fh:
+        line = raw.strip()
+        if not line or line.startswith(b"%"):
+            continue
+        parts = line.split()
+        if not all(x.isdigit() for x in parts) or len(parts) not in (2, 3):
+            raise SparsimInputError(src, "size line", line[:60].decode(errors="replace"), "'rows cols [entries]'")
+        rows, cols = int(parts[0]), int(parts[1])
+        entries = int(parts[2]) if len(parts) == 3 else rows * cols
+        return rows, cols, entries
+    raise SparsimInputError(src, "size line", "", "'rows cols [entries]' after the header and comments")
+
+
 def read_matrix_market(path: str | Path) -> sp.csr_matrix:
-    """A user's Matrix Market file, with one clear error line when it is malformed."""
+    """A user's Matrix Market file, with one clear error line when it is malformed, too large
+    (checked on the size line, before anything is allocated) or holds non-finite values."""
     import scipy.io
 
     p = Path(path)
+    src = str(p)
     if not p.is_file():
-        raise SparsimInputError(str(p), "file", str(p), "an existing Matrix Market (.mtx) file")
+        raise SparsimInputError(src, "file", src, "an existing Matrix Market (.mtx) file")
     try:
         with p.open("rb") as fh:
             head = fh.readline()
-        if not head.startswith(b"%%MatrixMarket"):
-            raise SparsimInputError(
-                str(p),
-                "header",
-                head[:40].decode(errors="replace").strip(),
-                "a Matrix Market file starts with '%%MatrixMarket matrix ...'",
-            )
+            if not head.startswith(b"%%MatrixMarket"):
+                raise SparsimInputError(
+                    src,
+                    "header",
+                    head[:40].decode(errors="replace").strip(),
+                    "a Matrix Market file starts with '%%MatrixMarket matrix ...'",
+                )
+            rows, cols, entries = _mm_size_line(fh, src)
+        for field, v in (("rows", rows), ("columns", cols)):
+            if not 1 <= v <= MAX_MATRIX_SIDE:
+                raise SparsimInputError(src, field, v, f"from 1 to {MAX_MATRIX_SIDE} (2**26)")
+        if entries > MAX_MATRIX_NNZ:
+            raise SparsimInputError(src, "entries", entries, f"at most {MAX_MATRIX_NNZ} (2**27) stored entries")
         m = scipy.io.mmread(str(p))
     except SparsimInputError:
         raise
@@ -112,7 +143,16 @@ def read_matrix_market(path: str | Path) -> sp.csr_matrix:
     if not sp.issparse(m):
         m = sp.csr_matrix(m)
     if np.iscomplexobj(m.data):
-        raise SparsimInputError(str(p), "field", "complex", "real or integer matrices only")
+        raise SparsimInputError(src, "field", "complex", "real or integer matrices only")
+    m = m.tocoo()
+    data = m.data.astype(np.float64)
+    bad = ~np.isfinite(data) | (np.abs(data) > MAX_MATRIX_ABS)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SparsimInputError(
+            src, f"entry ({int(m.row[i]) + 1}, {int(m.col[i]) + 1})", float(data[i]),
+            f"a finite number of magnitude at most {MAX_MATRIX_ABS:g} ({int(bad.sum())} such entries)",
+        )  # fmt: skip
     return canonical(m)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.optional import require
 
 __all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "resolve_model_name", "from_torch", "from_onnx",
            "ppocr_path", "zoo_torch_model"]  # fmt: skip
@@ -73,7 +74,7 @@ def _op(groups: int, cin: int, cout: int, kh: int, kw: int) -> str | None:
 
 def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list[MobileLayer]:
     """Weight layers of a torch module in execution order (forward hooks on a real forward)."""
-    import torch
+    torch = require("torch", "torch")
 
     layers: list[MobileLayer] = []
 
@@ -123,9 +124,7 @@ def zoo_torch_model(name: str):
     """The zoo model ``name`` in eval mode with torch's default initialisation, seed 0."""
     import importlib
 
-    import torch
-
-    torch.manual_seed(0)
+    require("torch", "torch").manual_seed(0)
     return getattr(importlib.import_module("workloads.zoo.cnn"), name)().eval()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -61,28 +62,27 @@ def _kind(header: list[str]) -> str | None:
 def is_scalesim_topology(path: str | Path) -> bool:
     """True when the file's header is a SCALE-Sim conv or GEMM topology header."""
     try:
-        with Path(path).open(newline="") as fh:
-            first = fh.readline()
+        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+            first = fh.readline(4096)
     except (OSError, UnicodeDecodeError):
         return False
     return bool(first.strip()) and _kind(_cells(first)) is not None
 
 
 def _int(cell: str, where: str, field: str, minimum: int = 1) -> int:
-    try:
-        value = int(cell)
-    except ValueError:
-        raise SparsimInputError(where, field, cell, f"must be an integer >= {minimum}") from None
-    if value < minimum:
-        raise SparsimInputError(where, field, cell, f"must be an integer >= {minimum}")
-    return value
+    """A strict integer cell: ASCII digits only (``int()`` also takes ``1_0`` and non-ASCII digits);
+    the upper bounds are the layer table's (:mod:`workloads.layers`)."""
+    s = cell.strip()
+    if not re.fullmatch(r"[+-]?[0-9]{1,18}", s) or int(s) < minimum:
+        raise SparsimInputError(where, field, cell, f"must be an integer >= {minimum} (ASCII digits, at most 18)")
+    return int(s)
 
 
 def read_scalesim_topology(path: str | Path) -> pd.DataFrame:
     """Read a SCALE-Sim topology into a validated layer table (``compat = "scalesim"``)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise SparsimInputError(str(path), "file", str(path), f"cannot be read as text ({err})") from None
     lines = text.splitlines()

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.optional import require
 from workloads.layers import conv_layer, gemm_layer, layer_table
 from workloads.trace_torch import Trace
 
@@ -21,13 +22,8 @@ __all__ = ["trace_onnx", "require_onnx"]
 
 
 def require_onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise SparsimInputError(
-            "trace", "onnx", "not installed", "install the onnx extra: pip install -e '.[onnx]'"
-        ) from None
-    return onnx
+    """Import onnx or fail with one line naming the extra to install."""
+    return require("onnx", "onnx")
 
 
 def _attrs(node) -> dict:

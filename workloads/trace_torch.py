@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.optional import require
 from workloads.layers import conv_layer, gemm_layer, layer_table
 
 __all__ = ["Trace", "trace_module", "require_torch"]
@@ -27,13 +28,7 @@ __all__ = ["Trace", "trace_module", "require_torch"]
 
 def require_torch():
     """Import torch or fail with one line naming the extra to install."""
-    try:
-        import torch
-    except ImportError:
-        raise SparsimInputError(
-            "trace", "torch", "not installed", "install the torch extra: pip install -e '.[torch]'"
-        ) from None
-    return torch
+    return require("torch", "torch")
 
 
 @dataclass

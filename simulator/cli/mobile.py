@@ -20,10 +20,12 @@ def add_parser(sub) -> None:
         help="dense, unstructured (XNNPACK), block4 (MNN 1x4), group (ours); the engine implies its pattern",
     )  # fmt: skip
     mb.add_argument("--sparsity", default=None, help="fraction of pruned weights in the pruned layers, in [0, 1)")
-    mb.add_argument("--scope", default="layer", choices=("layer", "network"), help="prune each layer or one threshold")
+    mb.add_argument(
+        "--scope", default=None, choices=("layer", "network"), help="prune each layer (default) or one threshold"
+    )
     mb.add_argument(
         "--channel-padding",
-        default="zero",
+        default=None,
         choices=("zero", "none"),
         help="Cout not a multiple of the group size 4: pad with zero channels (zero) or refuse (none)",
     )
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.mobile.config import load_core
     from workloads.mobile_models import resolve_model_name
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, "mobile")
     block = get_block("mobile")
     if args.sparsity is None:
         sparsity = 0.0
@@ -54,13 +56,15 @@ def run(args: argparse.Namespace) -> int:
         if sparsity >= 1:
             raise SparsimInputError("--sparsity", "sparsity", sparsity, "a number in [0, 1)")
         if args.engine == "dense" and sparsity > 0:
-            raise SparsimInputError(
-                "--sparsity", "sparsity", sparsity, "0 with --engine dense (it prunes nothing)"
-            )
+            raise SparsimInputError("--sparsity", "sparsity", sparsity, "0 with --engine dense (it prunes nothing)")
+    if args.engine == "dense":
+        for opt, value in (("--scope", args.scope), ("--channel-padding", args.channel_padding)):
+            if value is not None:
+                raise SparsimInputError(opt, opt.lstrip("-").replace("-", "_"), value, "only for an engine that prunes")
     params = block.check_params(
-        {"engine": args.engine, "sparsity": sparsity, "scope": args.scope, "channel_padding": args.channel_padding},
-        "--engine",
-    )
+        {"engine": args.engine, "sparsity": sparsity, "scope": args.scope or "layer",
+         "channel_padding": args.channel_padding or "zero"}, "--engine",
+    )  # fmt: skip
     core = load_core(args.core)
     model = MobileModel(resolve_model_name(args.model), parse_input_shape(args.input))
     table = block.run(model, core, **params, compare_dense=True, measure_host=args.measure_host)
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                  host_layers_measured=len(both))  # fmt: skip
         s["host_speedup_vs_dense"] = s["host_dense_ms"] / s["host_ms"]
     table.attrs = {}
-    with atomic_output_dir(args.out) as tmp:
+    with atomic_output_dir(args.out, "mobile") as tmp:
         table.to_csv(tmp / "layers.csv", index=False)
         table.to_parquet(tmp / "layers.parquet", index=False)
         (tmp / "summary.json").write_text(json.dumps(s, indent=2) + "\n")

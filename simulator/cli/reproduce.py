@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.common.outputs import check_output_dir
 
     out = Path(args.out) if args.out else REFERENCE / args.study
-    check_output_dir(out)  # before minutes of work
+    check_output_dir(out, "reproduce")  # before minutes of work
     module, fn = STUDIES[args.study].split(":")
     getattr(importlib.import_module(module), fn)(out, quick=args.quick)
     print(f"wrote {out}/README.md and its CSV/PNG files")

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.cli._args import positive_int
+from simulator.cli._args import int_arg
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["add_parser"]
 
 DESIGNS = ("nm_array",)
+#: an RTL array side: Verilator builds of a 64x64 array already take minutes
+_SIDE = int_arg(1, 64, "larger arrays take minutes to build")
+#: a test GEMM side: every output is driven and scored one by one in the simulator
+_GEMM = int_arg(1, 4096, "every output is simulated and scored")
 
 
 def _cfg(args: argparse.Namespace) -> ArrayConfig:
@@ -32,9 +36,13 @@ def _cfg(args: argparse.Namespace) -> ArrayConfig:
 
 def _generate(args: argparse.Namespace) -> int:
     from rtl.tools.export import write_nm_array_verilog
+    from simulator.common.outputs import atomic_output_dir, check_output_dir
 
+    check_output_dir(args.out, "rtl")
     cfg = _cfg(args)
-    path = write_nm_array_verilog(cfg, args.m, args.out)
+    with atomic_output_dir(args.out, "rtl") as tmp:
+        write_nm_array_verilog(cfg, args.m, tmp)
+    path = Path(args.out) / "nm_array.v"
     print(
         f"wrote {path} ({cfg.rows}x{cfg.cols} array, {args.m} activation lanes per row, "
         f"{cfg.operand_bits}-bit operands, {cfg.acc_bits}-bit accumulators)"
@@ -44,13 +52,15 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from rtl.tools.runner import run_nm_array_check
+    from simulator.common.bits import signed_range
     from workloads.nm import nm_compress, nm_topn_mask
 
     cfg = _cfg(args)
     n, m = (1, 1) if args.n == args.m else (args.n, args.m)
     rng = np.random.default_rng(args.seed)
-    x = rng.integers(-128, 128, (args.t, args.k))
-    w = rng.integers(-128, 128, (args.k, args.ncol))
+    lo, hi = signed_range(cfg.operand_bits)  # operands of the datapath's width
+    x = rng.integers(lo, hi + 1, (args.t, args.k), dtype=np.int64)
+    w = rng.integers(lo, hi + 1, (args.k, args.ncol), dtype=np.int64)
     values, idx = nm_compress(w * nm_topn_mask(w, n, m), n, m)
     res = run_nm_array_check(
         x,
@@ -74,7 +84,10 @@ def _test(args: argparse.Namespace) -> int:
 
 def _area(args: argparse.Namespace) -> int:
     from rtl.tools.area import synthesize_nm_array
+    from simulator.common.outputs import check_output_file, write_file_atomic
 
+    if args.out:
+        check_output_file(args.out, suffixes=(".csv",), force=args.force)  # before minutes of synthesis
     cfg = _cfg(args)
     table = synthesize_nm_array(cfg, args.m)
     print(table.to_string(index=False))
@@ -83,7 +96,7 @@ def _area(args: argparse.Namespace) -> int:
         f"({table['ge'].sum() / cfg.pes:,.0f} GE per PE)"
     )
     if args.out:
-        table.to_csv(args.out, index=False)
+        write_file_atomic(args.out, table.to_csv(index=False).encode())
         print(f"wrote {args.out}")
     return 0
 
@@ -94,12 +107,12 @@ def add_parser(sub) -> None:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("design", choices=DESIGNS)
-        p.add_argument("--rows", type=positive_int, default=4)
-        p.add_argument("--cols", type=positive_int, default=4)
-        p.add_argument("--n", type=positive_int, default=2, help="N of N:M (N = M runs dense)")
-        p.add_argument("--m", type=positive_int, default=4, help="M of N:M: activation lanes per PE row")
-        p.add_argument("--operand-bits", type=positive_int, default=8)
-        p.add_argument("--acc-bits", type=positive_int, default=32)
+        p.add_argument("--rows", type=_SIDE, default=4, help="PE rows (1-64: larger arrays take minutes to build)")
+        p.add_argument("--cols", type=_SIDE, default=4, help="PE columns (1-64)")
+        p.add_argument("--n", type=int_arg(1, 64), default=2, help="N of N:M (N = M runs dense)")
+        p.add_argument("--m", type=int_arg(1, 64), default=4, help="M of N:M: activation lanes per PE row")
+        p.add_argument("--operand-bits", type=int_arg(2, 32), default=8)
+        p.add_argument("--acc-bits", type=int_arg(2, 64), default=32)
 
     g = rsub.add_parser("generate", help="write the design's Verilog (a build output, not committed)")
     common(g)
@@ -109,10 +122,10 @@ def add_parser(sub) -> None:
     t = rsub.add_parser("test", help="drive a random GEMM through the RTL and score every output")
     common(t)
     t.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    t.add_argument("--t", type=positive_int, default=8, help="streamed rows (GEMM M)")
-    t.add_argument("--k", type=positive_int, default=24, help="reduced dimension K")
-    t.add_argument("--ncol", type=positive_int, default=6, help="output columns (GEMM N)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--t", type=_GEMM, default=8, help="streamed rows (GEMM M, 1-4096)")
+    t.add_argument("--k", type=_GEMM, default=24, help="reduced dimension K (1-4096)")
+    t.add_argument("--ncol", type=_GEMM, default=6, help="output columns (GEMM N, 1-4096)")
+    t.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
     t.add_argument("--double-buffer", action="store_true", help="schedule with weight double-buffering")
     t.add_argument("--waves", action="store_true", help="write a waveform (VCD/FST) of the run")
     t.add_argument("--build-dir", default=None, help="build cache (default: ./sim_build)")
@@ -121,4 +134,5 @@ def add_parser(sub) -> None:
     a = rsub.add_parser("area", help="synthesise with Yosys: cell counts and gate equivalents")
     common(a)
     a.add_argument("--out", default=None, help="also write the table as CSV")
+    a.add_argument("--force", action="store_true", help="replace an existing --out file")
     a.set_defaults(func=_area)

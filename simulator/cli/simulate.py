@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.nm_array.config import load_arch
     from workloads.io import load_workload
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, "simulate")
     if args.training == "none":
         for opt, value in (("--sat-options", args.sat_options), ("--clock-mhz", args.clock_mhz)):
             if value is not None:
@@ -73,7 +73,7 @@ def _write(out, table: pd.DataFrame, layers: pd.DataFrame, cfg) -> None:
     from reports.scalesim_report import write_compute_report
     from simulator.common.outputs import atomic_output_dir
 
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, "simulate") as tmp:
         table.to_csv(tmp / "layers.csv", index=False)
         table.to_parquet(tmp / "layers.parquet", index=False)
         layers.to_csv(tmp / "workload.csv", index=False)
@@ -128,7 +128,7 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
     )  # fmt: skip
     table = block.run(layers, cfg, **block.run_params(params))
     s = block.summarize(table, cfg, **params)
-    with atomic_output_dir(args.out) as tmp:
+    with atomic_output_dir(args.out, "simulate") as tmp:
         table.to_csv(tmp / "passes.csv", index=False)
         table.to_parquet(tmp / "passes.parquet", index=False)
         layers.to_csv(tmp / "workload.csv", index=False)

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.spgemm.fl import spgemm
     from workloads.matrices import load_matrix
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, "spgemm")
     algorithm(args.algorithm)
     machine = load_machine(args.machine)
     a = load_matrix(args.matrix)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     table.insert(1, "matrix_a", args.matrix)
     table.insert(2, "matrix_b", args.b or args.matrix)
     table["checked_against_scipy"] = True
-    with atomic_output_dir(args.out) as tmp:
+    with atomic_output_dir(args.out, "spgemm") as tmp:
         scipy.io.mmwrite(str(tmp / "C.mtx"), c)
         table.to_csv(tmp / "stats.csv", index=False)
         pd.DataFrame(table).to_parquet(tmp / "stats.parquet", index=False)

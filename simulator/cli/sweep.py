@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simulator.cli._args import positive_int
+from simulator.cli._args import int_arg
 
 __all__ = ["add_parser"]
 
@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
     sw.add_argument("spec", help="sweep spec YAML")
     sw.add_argument("--out", required=True, help="results directory (a Parquet dataset + provenance)")
     sw.add_argument("--executor", default="local", help="local (process pool), dask (--scheduler) or dask-local")
-    sw.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: CPU count)")
+    sw.add_argument("--jobs", type=int_arg(1, 1024), default=None, help="worker processes, 1-1024 (default: CPU count)")
     sw.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of a Dask scheduler (--executor dask)")
     sw.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping stored points")
     sw.add_argument("--force", action="store_true", help="replace a sweep already in --out")

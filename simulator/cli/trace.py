@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.cli._args import positive_int
+from simulator.cli._args import int_arg, positive_int
 
 __all__ = ["add_parser"]
 
@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
         "minilm_l6, vit_b16, gpt2_small; also zoo:NAME) or FILE.onnx",
     )
     t.add_argument("--batch", type=positive_int, default=1)
-    t.add_argument("--seq-len", type=positive_int, default=None, help="sequence length of text models")
+    t.add_argument("--seq-len", type=int_arg(1, 1 << 16), default=None, help="sequence length of text models")
     t.add_argument("--scalesim", action="store_true", help="write SCALE-Sim's topology format instead")
     t.add_argument(
         "--allow-unsupported",
@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
         help="list weight layers that cannot be lowered (Conv3d, ConvTranspose...) and go on",
     )
     t.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
+    t.add_argument("--force", action="store_true", help="replace an existing --out file")
     t.set_defaults(func=run)
 
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.common.outputs import check_output_file
     from workloads.lowering import lower_to_gemms
 
-    out = check_output_file(args.out, suffixes=(".csv", ".parquet"))
+    out = check_output_file(args.out, suffixes=(".csv", ".parquet"), force=args.force)
     model = args.model[4:] if args.model.startswith("zoo:") else args.model
     if model.lower().endswith(".onnx"):
         if args.seq_len is not None:
@@ -42,8 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
         trace = trace_onnx(model, batch=args.batch)
     else:
-        from workloads.zoo import DEFAULT_SEQ_LEN, trace_zoo
+        from workloads.zoo import DEFAULT_SEQ_LEN, TEXT_MODELS, check_zoo_name, trace_zoo
 
+        check_zoo_name(model)
+        if args.seq_len is not None and model not in TEXT_MODELS:
+            raise SparsimInputError(
+                "--seq-len", "seq_len", args.seq_len, f"only for the text models: {', '.join(TEXT_MODELS)}"
+            )
         trace = trace_zoo(model, batch=args.batch, seq_len=args.seq_len or DEFAULT_SEQ_LEN)
     if not args.allow_unsupported:
         trace.check(model)

@@ -7,9 +7,10 @@ never cost them a file. The rules, for every command:
 - The path is checked first (:func:`check_output_dir`): not empty, not the current directory or
   one of its parents, not an existing file, and its nearest existing ancestor is a writable
   directory (missing parents are created).
-- An existing directory is replaced only when sparsim wrote it: every output directory carries a
-  marker file, :data:`MARKER`. An empty directory is used; a non-empty one without the marker is
-  refused.
+- An existing directory is replaced only by the command that wrote it: every output directory
+  carries a marker file, :data:`MARKER`, naming its writer (``simulate``, ``spgemm``, ``mobile``,
+  ``reproduce``, ``report``, ``sweep``, ...). An empty directory is used; any other non-empty one
+  is refused (a sweep's results are not replaced by a ``simulate`` that was pointed at them).
 - Files are written into a hidden sibling directory that replaces the target only when everything
   is written; on any error the sibling is removed.
 """
@@ -24,14 +25,33 @@ from pathlib import Path
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["MARKER", "check_output_dir", "check_output_file", "atomic_output_dir", "is_sparsim_output"]
+__all__ = [
+    "MARKER",
+    "check_output_path",
+    "check_output_dir",
+    "check_output_file",
+    "atomic_output_dir",
+    "is_sparsim_output",
+    "mark_output_dir",
+    "write_file_atomic",
+]
 
 #: written into every output directory; its presence is what lets sparsim replace the directory
 MARKER = ".sparsim-output"
 
 
-def is_sparsim_output(path: Path) -> bool:
-    return (path / MARKER).is_file()
+def _writer(path: Path) -> str | None:
+    """The command named in ``path``'s marker, or None (no marker: not ours)."""
+    try:
+        return (path / MARKER).read_text(errors="replace").split("\n", 1)[0].strip()
+    except OSError:
+        return None
+
+
+def is_sparsim_output(path: Path, kind: str | None = None) -> bool:
+    """Whether sparsim (the command ``kind``, when given) wrote ``path``."""
+    writer = _writer(path)
+    return writer is not None and (kind is None or writer == kind)
 
 
 def _writable_ancestor(p: Path, option: str) -> None:
@@ -46,8 +66,9 @@ def _writable_ancestor(p: Path, option: str) -> None:
         raise SparsimInputError(option, "out", str(p), f"cannot write in {anc} (permission denied)")
 
 
-def check_output_dir(out: str | Path, option: str = "--out") -> Path:
-    """Validate an output directory before any work is done (see the module docstring)."""
+def check_output_path(out: str | Path, option: str = "--out") -> Path:
+    """The path rules of every output directory (see the module docstring), without the rule on
+    what an existing directory may hold."""
     text = str(out)
     if not text.strip():
         raise SparsimInputError(option, "out", text, "a directory path (it is empty)")
@@ -61,17 +82,33 @@ def check_output_dir(out: str | Path, option: str = "--out") -> Path:
         raise SparsimInputError(option, "out", text, "a new directory, not the current directory or one of its parents")
     if p.exists() and not p.is_dir():
         raise SparsimInputError(option, "out", text, "must be a directory (it exists as a file)")
-    if p.is_dir() and any(p.iterdir()) and not is_sparsim_output(p):
-        raise SparsimInputError(
-            option, "out", text, "exists and was not written by sparsim: choose a new directory (nothing was changed)"
-        )
     _writable_ancestor(p, option)
     return p
 
 
-def check_output_file(out: str | Path, option: str = "--out", suffixes: tuple[str, ...] = ()) -> Path:
-    """Validate an output file path before any work: its suffix, not a directory, a writable parent.
-    A file is replaced atomically (write to a sibling, then rename)."""
+def check_output_dir(out: str | Path, kind: str, option: str = "--out") -> Path:
+    """Validate an output directory of the command ``kind`` before any work is done (see the
+    module docstring)."""
+    p = check_output_path(out, option)
+    if p.is_dir() and any(p.iterdir()) and not is_sparsim_output(p, kind):
+        writer = _writer(p)
+        why = f"written by `sparsim {writer}`, not `sparsim {kind}`" if writer else "not written by sparsim"
+        allowed = f"exists and was {why}: choose a new directory (nothing changed)"
+        raise SparsimInputError(option, "out", str(out), allowed)
+    return p
+
+
+def mark_output_dir(path: Path, kind: str) -> None:
+    """Write the marker that lets the command ``kind`` replace ``path`` later."""
+    (path / MARKER).write_text(f"{kind}\nwritten by `sparsim {kind}`, which may replace this directory\n")
+
+
+def check_output_file(
+    out: str | Path, option: str = "--out", suffixes: tuple[str, ...] = (), force: bool = False
+) -> Path:
+    """Validate an output file path before any work: its suffix, not a directory, a writable
+    parent, and an existing file only with ``force`` (it may be the user's). A file is written
+    atomically (:func:`write_file_atomic`)."""
     text = str(out)
     if not text.strip():
         raise SparsimInputError(option, "out", text, "a file path (it is empty)")
@@ -80,24 +117,38 @@ def check_output_file(out: str | Path, option: str = "--out", suffixes: tuple[st
         raise SparsimInputError(option, "extension", p.suffix, f"allowed: {', '.join(suffixes)}")
     if p.is_dir():
         raise SparsimInputError(option, "out", text, "a file name (it is a directory)")
+    if p.exists() and not force:
+        raise SparsimInputError(option, "out", text, "exists: pass --force to replace it (nothing changed)")
     _writable_ancestor(p, option)
     return p
 
 
+def write_file_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to a hidden sibling, then rename it over ``path``; the sibling never stays."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(p)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @contextmanager
-def atomic_output_dir(out: str | Path, option: str = "--out") -> Iterator[Path]:
-    """Yield a temporary directory; on success it becomes ``out`` (replacing an older sparsim
-    output, never anything else)."""
-    target = check_output_dir(out, option)
+def atomic_output_dir(out: str | Path, kind: str, option: str = "--out") -> Iterator[Path]:
+    """Yield a temporary directory; on success it becomes ``out`` (replacing an older output of
+    the command ``kind``, never anything else)."""
+    target = check_output_dir(out, kind, option)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        (tmp / MARKER).write_text("written by sparsim; sparsim may replace this directory\n")
+        mark_output_dir(tmp, kind)
         yield tmp
-        check_output_dir(target, option)  # the target may have changed while we worked
+        check_output_dir(target, kind, option)  # the target may have changed while we worked
         old = target.parent / f".{target.name}.old-{os.getpid()}"
         if target.exists():
             target.rename(old)

@@ -40,8 +40,18 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _num(x: float) -> str:
+    """A bound as people write it: 1073741824, not 1.07374e+09; 0.001, not 1e-03."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
 def _why(why: str) -> str:
     return f" ({why})" if why else ""
+
+
+def _number_rule(lo: float, hi: float, lo_open: bool, unit: str, why: str) -> str:
+    u = f" {unit}" if unit else ""
+    return f"a finite number in {'(' if lo_open else '['}{_num(lo)}, {_num(hi)}]{u}{_why(why)}"
 
 
 def check_int(source: str, field: str, value: Any, lo: int, hi: int, why: str = "") -> int:
@@ -58,9 +68,7 @@ def check_number(
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (lo < value if lo_open else lo <= value) and value <= hi
     if not ok:
-        bracket = "(" if lo_open else "["
-        u = f" {unit}" if unit else ""
-        raise SparsimInputError(source, field, value, f"a finite number in {bracket}{lo:g}, {hi:g}]{u}{_why(why)}")
+        raise SparsimInputError(source, field, value, _number_rule(lo, hi, lo_open, unit, why))
     return float(value)
 
 
@@ -92,9 +100,7 @@ def parse_number(
     """A strict finite number from text (no ``nan``, ``inf``, ``1_0`` or non-ASCII digits)."""
     s = text.strip() if isinstance(text, str) else text
     if not isinstance(s, str) or not _NUMBER_TEXT.fullmatch(s) or len(s) > 60:
-        bracket = "(" if lo_open else "["
-        u = f" {unit}" if unit else ""
-        raise SparsimInputError(source, field, text, f"a finite number in {bracket}{lo:g}, {hi:g}]{u}{_why(why)}")
+        raise SparsimInputError(source, field, text, _number_rule(lo, hi, lo_open, unit, why))
     return check_number(source, field, float(s), lo, hi, lo_open=lo_open, unit=unit, why=why)
 
 

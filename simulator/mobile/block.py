@@ -60,8 +60,9 @@ def prepare_layers(model: str, engine: str, sparsity: float, shape, rearrange: b
     if not rearrange:
         return load_mobile_model(model, shape), info
     if engine == "group" and sparsity > 0 and MOBILE_MODELS.get(model, ("",))[0] == "zoo":
-        import torch
+        from simulator.common.optional import require
 
+        torch = require("torch", "torch")  # before importing rearrange, which needs it
         from workloads.rearrange import rearrange
 
         shape = shape or MOBILE_MODELS[model][1]

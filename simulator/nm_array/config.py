@@ -78,12 +78,12 @@ class ArrayConfig:
             check_int(src, key, getattr(self, key), 1, 4096)
         check_choice(src, "dataflow", self.dataflow, _DATAFLOWS)
         for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
-            check_number(src, key, getattr(self, key), 0, 1 << 30, lo_open=True, unit="KiB")
+            check_number(src, key, getattr(self, key), 1 / 16, 1 << 24, unit="KiB", why="64 bytes to 16 GiB")
         if self.dram_bw_bytes_per_cycle is not None:
-            check_number(
-                src, "dram_bw_bytes_per_cycle", self.dram_bw_bytes_per_cycle, 0, 1 << 30, lo_open=True,
-                unit="bytes/cycle", why="or null: unlimited",
-            )  # fmt: skip
+            # below 1e-3 bytes/cycle a single weight takes a thousand cycles: a typo, and tiny values
+            # overflow the stall arithmetic
+            check_number(src, "dram_bw_bytes_per_cycle", self.dram_bw_bytes_per_cycle, 1e-3, 1 << 30,
+                         unit="bytes/cycle", why="or null: unlimited")  # fmt: skip
         for key in ("word_bytes", "psum_bytes"):
             check_choice(src, key, getattr(self, key), (1, 2, 4, 8))
         sm = self.supported_m

@@ -33,7 +33,11 @@ from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.memory import simulate_memory
 from workloads.lowering import lower_to_gemms
 
-__all__ = ["STAT_COLUMNS", "simulate_gemms", "simulate_layers", "check_supported"]
+__all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported"]
+
+#: folds of one layer the fold model accepts: it keeps a few int64 entries per fold, so 2**24 folds
+#: already take ~1 GB; more means an array far too small for the layer (or a typo)
+MAX_FOLDS = 1 << 24
 
 STAT_COLUMNS = (
     "layer",
@@ -105,6 +109,12 @@ def simulate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workloa
         n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
         t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
         kc = condensed_rows(k, n, m, r.compat)
+        folds = copies * -(-kc // cfg.rows) * -(-ncol // cfg.cols)
+        if folds > MAX_FOLDS:
+            raise SparsimInputError(
+                f"{source} layer {r.layer} ({r.name})", "folds", f"{folds:,}",
+                f"at most {MAX_FOLDS:,} per layer on a {cfg.rows}x{cfg.cols} array (each fold is kept in memory)",
+            )  # fmt: skip
         sched = ws_schedule(t, kc, ncol, cfg, copies=copies)
         mem = simulate_memory(sched, cfg, ifmap_elems=int(r.ifmap_elems), nm_m=m)
         rf, cf = -(-kc // cfg.rows), -(-ncol // cfg.cols)

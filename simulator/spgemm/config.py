@@ -31,6 +31,11 @@ __all__ = [
     "ROW_HASH",
     "C_ENTRY_BYTES",
     "PARTIAL_BYTES",
+    "FL_MAX_FLOPS",
+    "FL_MAX_FLOPS_OUTER",
+    "ENGINE_MAX_FLOPS",
+    "INNER_MAX_PAIRS",
+    "check_work",
 ]
 
 #: Nagasaka et al.'s column hash multiplier: slot = (j * 107) & (size - 1)
@@ -41,6 +46,16 @@ ROW_HASH = 2654435761
 C_ENTRY_BYTES = 12
 #: one partial product of the outer product: 4-byte row, 4-byte column, 8-byte value
 PARTIAL_BYTES = 16
+
+# Work and memory budgets, checked before anything is allocated (ours; each message says which):
+#: the functional model holds up to 16 bytes per partial product (24 for outer): 8 GiB at 2**29
+FL_MAX_FLOPS = 1 << 29
+FL_MAX_FLOPS_OUTER = 1 << 28
+#: the cycle engine simulates every partial product (~10-15 million instructions/s here):
+#: 2**31 is some 10-20 minutes, and its per-product probe table 2 GiB
+ENGINE_MAX_FLOPS = 1 << 31
+#: inner product: (non-empty row of A, non-empty column of B) pairs merged, in either model
+INNER_MAX_PAIRS = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,17 @@ def algorithm(name: object, source: str = "--algorithm") -> Algorithm:
     if not isinstance(name, str) or name not in ALGORITHMS:
         raise SparsimInputError(source, "algorithm", name, f"allowed: {', '.join(ALGORITHMS)}")
     return ALGORITHMS[name]
+
+
+def check_work(flops: int, limit: int, what: str, pairs: int | None = None) -> None:
+    """Refuse a product beyond a budget above (``pairs``: the inner product's row/column pairs)."""
+    if flops > limit:
+        raise SparsimInputError("spgemm", "multiplications", f"{flops:,}", f"at most {limit:,} for {what}")
+    if pairs is not None and pairs > INNER_MAX_PAIRS:
+        raise SparsimInputError(
+            "spgemm", "algorithm", "inner",
+            f"{pairs:,} row/column pairs exceed {INNER_MAX_PAIRS:,}; the inner product merges every pair",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

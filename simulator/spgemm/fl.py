@@ -35,7 +35,15 @@ import scipy.sparse as sp
 
 from dataflow.spgemm.windows import smash_limits, smash_windows
 from simulator.common.errors import SparsimInputError
-from simulator.spgemm.config import ALGORITHMS, COL_HASH, ROW_HASH, SmashConfig
+from simulator.spgemm.config import (
+    ALGORITHMS,
+    COL_HASH,
+    FL_MAX_FLOPS,
+    FL_MAX_FLOPS_OUTER,
+    ROW_HASH,
+    SmashConfig,
+    check_work,
+)
 
 __all__ = ["spgemm", "row_flops"]
 
@@ -378,7 +386,7 @@ def _arrays(m: sp.csr_matrix):
 
 
 def spgemm(
-    a, b, algorithm: str = "hash", smash: SmashConfig | None = None, inner_limit: int = 50_000_000
+    a, b, algorithm: str = "hash", smash: SmashConfig | None = None
 ) -> tuple[sp.csr_matrix, dict]:
     """``C = A x B`` with one of :data:`ALGORITHMS`; returns ``(C, counts)``."""
     if algorithm not in ALGORITHMS:
@@ -388,6 +396,11 @@ def spgemm(
     ap, ai, av = _arrays(a)
     bp, bi, bv = _arrays(b)
     flops = _row_flops(ap, ai, bp)
+    total = int(flops.sum())
+    if algorithm == "outer":
+        check_work(total, FL_MAX_FLOPS_OUTER, "the functional outer product (24 bytes per partial product)")
+    else:
+        check_work(total, FL_MAX_FLOPS, "the functional model (16 bytes per partial product)")
     counts: dict = {"flops": int(flops.sum()), "nnz_a": int(a.nnz), "nnz_b": int(b.nnz)}
     if algorithm == "gustavson_spa":
         cp, ci, cv, macs = _spa(ap, ai, av, bp, bi, bv, m)
@@ -413,14 +426,7 @@ def spgemm(
         nr = int((np.diff(ap) > 0).sum())
         bt = b.tocsc()
         nc = int((np.diff(bt.indptr) > 0).sum())
-        if nr * nc > inner_limit:
-            raise SparsimInputError(
-                "spgemm",
-                "algorithm",
-                "inner",
-                f"{nr} x {nc} row/column pairs exceed the functional limit {inner_limit:,}; "
-                "use a smaller matrix (the cycle model counts larger ones analytically)",
-            )
+        check_work(total, FL_MAX_FLOPS, "the functional model", pairs=nr * nc)
         cp, ci, cv, pairs, fetched, macs = _inner(
             ap, ai, av, bt.indptr.astype(np.int64), bt.indices.astype(np.int64), bt.data.astype(np.float64), n, m
         )

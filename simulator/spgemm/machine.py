@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.spgemm.config import PiumaConfig, SmashConfig, algorithm
+from simulator.spgemm.config import ENGINE_MAX_FLOPS, PiumaConfig, SmashConfig, algorithm, check_work
 
 __all__ = ["EngineInputs", "engine_inputs", "machine_stats", "simulate_spgemm", "STAT_COLUMNS"]
 
@@ -84,6 +84,10 @@ def engine_inputs(a, b, name: str, machine: PiumaConfig, smash: SmashConfig | No
     alg = algorithm(name)
     a, b = _check(a, b)
     flops = row_flops(a, b)
+    pairs = None
+    if alg.dataflow == "inner":
+        pairs = int((np.diff(a.indptr) > 0).sum()) * int((np.diff(b.tocsc().indptr) > 0).sum())
+    check_work(int(flops.sum()), ENGINE_MAX_FLOPS, "the cycle engine", pairs=pairs)
     c_rows = row_nnz(a, b)
     pp_off = np.zeros(a.shape[0] + 1, dtype=np.int64)
     np.cumsum(flops, out=pp_off[1:])

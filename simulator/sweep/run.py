@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.outputs import mark_output_dir
 from simulator.sweep.executors import make_executor
 from simulator.sweep.spec import SweepSpec, Task, expand, load_spec
 from simulator.sweep.store import Store, read_provenance, schema_for, write_json_atomic
@@ -121,8 +122,9 @@ def _now() -> str:
 
 def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[dict | None, bool]:
     """Check ``out`` without writing; returns (the stored provenance when resuming, replace it?)."""
-    if out.exists() and not out.is_dir():
-        raise SparsimInputError("--out", "out", str(out), "a directory (this is a file)")
+    from simulator.common.outputs import check_output_path, is_sparsim_output
+
+    check_output_path(out)
     prov = read_provenance(out)
     if prov is not None:
         if resume:
@@ -138,6 +140,8 @@ def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[d
             raise SparsimInputError("--out", "out", str(out), "holds a sweep: pass --resume to continue it or --force")
         return None, True
     if out.exists() and any(out.iterdir()):
+        if is_sparsim_output(out, "sweep"):  # a sweep stopped before it stored anything: nothing to lose
+            return None, True
         raise SparsimInputError("--out", "out", str(out), "an empty or new directory (or a sweep's, with --resume)")
     return None, False
 
@@ -156,6 +160,9 @@ def run_sweep(
     executor_hook=None,
 ) -> SweepOutcome:
     """Run (or resume) a sweep; every input is validated before any point runs."""
+    from simulator.common.outputs import check_output_path
+
+    check_output_path(out)
     spec = load_spec(spec_path)
     tasks = expand(spec)
     names = spec.axis_names
@@ -176,6 +183,7 @@ def run_sweep(
         if replace:
             shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
+        mark_output_dir(out, "sweep")  # first: a sweep stopped at any moment from here is ours to replace
         run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         store = Store(out, schema_for(axis_types, metrics), run_id, flush_every)
         try:
@@ -203,6 +211,7 @@ def _provenance(spec: SweepSpec, tasks, axis_types, metrics, prov: dict | None) 
             "axis_types": axis_types,
             "sampling": spec.sampling,
             "metrics": list(metrics),
+            "metric_types": dict(metrics),
             "derived": spec.derived,
             "baselines": spec.baselines,
             "report": spec.report,

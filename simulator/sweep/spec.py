@@ -138,6 +138,8 @@ def _axis(name: str, spec: Any, where: str) -> Axis:
     if isinstance(spec, list):
         if not spec:
             raise SparsimInputError(w, "values", spec, "a non-empty list")
+        if len(spec) > MAX_POINTS:
+            raise SparsimInputError(w, "values", f"{len(spec):,} values", f"at most {MAX_POINTS:,}")
         return Axis(name, tuple(tuple(v) if isinstance(v, list) else v for v in spec))
     if not isinstance(spec, dict):
         raise SparsimInputError(
@@ -162,13 +164,16 @@ def _axis(name: str, spec: Any, where: str) -> Axis:
             raise SparsimInputError(w, "step", step, "a positive number")
         if lo > hi:
             raise SparsimInputError(w, "range", bounds, "empty range: low must be <= high")
-        n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+        count = (hi - lo) / step  # counted before anything is built: a range may be astronomically long
+        if not math.isfinite(count) or count + 1 > MAX_POINTS:
+            raise SparsimInputError(w, "range", bounds, f"at most {MAX_POINTS:,} values (step {step})")
+        n = int(math.floor(count + 1e-9)) + 1
         ints = all(isinstance(v, int) for v in (lo, hi, step))
         vals = tuple(lo + i * step if ints else round(lo + i * step, 12) for i in range(n))
         return Axis(name, vals)
     if kind == "log2":
-        if not all(isinstance(b, int) and b > 0 for b in bounds):
-            raise SparsimInputError(w, "log2", bounds, "two positive integers")
+        if not all(isinstance(b, int) and 0 < b < 1 << 62 for b in bounds):
+            raise SparsimInputError(w, "log2", bounds, "two positive integers below 2**62")
         vals = tuple(1 << e for e in range(0, 63) if lo <= (1 << e) <= hi)
         if not vals:
             raise SparsimInputError(w, "log2", bounds, "empty range: no power of two between low and high")

@@ -178,24 +178,83 @@ def _read_journal(path: Path) -> list[dict]:
     return rows
 
 
-def read_points(root: str | Path) -> pd.DataFrame:
-    """Every stored point (parts only: open a :class:`Store` first to fold in a killed run's journal)."""
+def read_points(root: str | Path, schema: pa.Schema | None = None) -> pd.DataFrame:
+    """Every stored point (parts only: open a :class:`Store` first to fold in a killed run's journal).
+
+    A part that is not readable Parquet, or whose columns differ from ``schema``, is one
+    :class:`SparsimInputError` naming the file.
+    """
     points = Path(root) / "points"
     parts = sorted(points.glob("part-*.parquet"))
     if not parts:
         return pd.DataFrame()
-    return pa.concat_tables([pq.read_table(p) for p in parts]).to_pandas()
+    tables = []
+    for part in parts:
+        try:
+            table = pq.read_table(part)
+        except Exception as err:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
+            raise SparsimInputError(
+                str(part), "part", part.name, f"a readable Parquet part ({type(err).__name__})"
+            ) from None
+        if schema is not None and not table.schema.equals(schema, check_metadata=False):
+            want = {f.name: f.type for f in schema}
+            got = {f.name: f.type for f in table.schema}
+            bad = next((n for n in want if got.get(n) != want[n]), None) or next(n for n in got if n not in want)
+            raise SparsimInputError(
+                str(part),
+                "column",
+                bad,
+                f"the sweep's schema ({want.get(bad, 'absent')}, found {got.get(bad, 'absent')})",
+            )
+        tables.append(table)
+    return pa.concat_tables(tables).to_pandas()
+
+
+#: a sweep's provenance is a few hundred kilobytes even with many runs
+MAX_PROVENANCE_BYTES = 64 << 20
+#: what a report needs from ``sweep.json``, and its type
+_PROVENANCE = {
+    "name": str,
+    "block": str,
+    "simulator": str,
+    "axes": list,
+    "metrics": list,
+    "points": int,
+    "derived": dict,
+    "report": dict,
+    "workloads": list,
+    "runs": list,
+}
 
 
 def read_provenance(root: str | Path) -> dict | None:
-    """A results directory's ``sweep.json`` (None when there is none)."""
+    """A results directory's ``sweep.json`` (None when there is none), checked field by field."""
     meta = Path(root) / "sweep.json"
     if not meta.is_file():
         return None
+    size = meta.stat().st_size
+    if size > MAX_PROVENANCE_BYTES:
+        raise SparsimInputError(str(meta), "file", f"{size:,} bytes", f"at most {MAX_PROVENANCE_BYTES:,} bytes")
     try:
-        return json.loads(meta.read_text())
-    except json.JSONDecodeError:
-        raise SparsimInputError(str(meta), "sweep.json", "unreadable", "a sweep's provenance file") from None
+        prov = json.loads(meta.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise SparsimInputError(str(meta), "sweep.json", "unreadable", "a sweep's provenance file (JSON)") from None
+    if not isinstance(prov, dict):
+        raise SparsimInputError(str(meta), "<document>", type(prov).__name__, "a JSON object")
+    for key, ty in _PROVENANCE.items():
+        v = prov.get(key)
+        if not isinstance(v, ty) or (ty is int and isinstance(v, bool)):
+            raise SparsimInputError(str(meta), key, v, f"a JSON {ty.__name__} (written by sparsim sweep)")
+    for key in ("axes", "metrics", "workloads"):
+        if not all(isinstance(x, str) for x in prov[key]):
+            raise SparsimInputError(str(meta), key, prov[key], "a list of names")
+    rep = prov["report"]
+    if not isinstance(rep.get("objective", "cycles"), str) or not isinstance(rep.get("top_k", 10), int):
+        raise SparsimInputError(str(meta), "report", rep, "objective (a metric name) and top_k (an integer)")
+    for key in ("heatmap", "pareto"):
+        if rep.get(key) is not None and not isinstance(rep[key], list):
+            raise SparsimInputError(str(meta), f"report.{key}", rep[key], "a list or null")
+    return prov
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

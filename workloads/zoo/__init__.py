@@ -14,7 +14,16 @@ import pandas as pd
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["ZOO", "DEFAULT_SEQ_LEN", "zoo_model", "trace_zoo", "load_zoo_trace", "TRACE_DIR"]
+__all__ = [
+    "ZOO",
+    "TEXT_MODELS",
+    "check_zoo_name",
+    "DEFAULT_SEQ_LEN",
+    "zoo_model",
+    "trace_zoo",
+    "load_zoo_trace",
+    "TRACE_DIR",
+]
 
 # name: (module path, builder, input kind)
 ZOO = {
@@ -32,14 +41,19 @@ DEFAULT_SEQ_LEN = 128
 TRACE_DIR = Path(__file__).resolve().parent.parent / "zoo_traces"
 
 
-def _check_name(name: str) -> None:
+#: the models whose input is a token sequence (``seq_len`` applies to them only)
+TEXT_MODELS = tuple(n for n, (_, _, kind) in ZOO.items() if kind == "tokens")
+
+
+def check_zoo_name(name: str) -> None:
+    """Refuse a name that is not a zoo model, listing the ones that are."""
     if name not in ZOO:
-        raise SparsimInputError("zoo", "model", name, f"allowed: {', '.join(ZOO)}")
+        raise SparsimInputError("zoo", "model", name, f"allowed: {', '.join(ZOO)} (or FILE.onnx)")
 
 
 def zoo_model(name: str, batch: int = 1, seq_len: int = DEFAULT_SEQ_LEN):
     """Build a zoo model and an example input (on the meta device: shapes only)."""
-    _check_name(name)
+    check_zoo_name(name)
     from workloads.trace_torch import require_torch
 
     torch = require_torch()
@@ -66,7 +80,7 @@ def trace_zoo(name: str, batch: int = 1, seq_len: int = DEFAULT_SEQ_LEN):
 
 def load_zoo_trace(name: str, batch: int | None = None) -> pd.DataFrame:
     """The committed batch-1 trace of a zoo model, with every layer's batch set to ``batch``."""
-    _check_name(name)
+    check_zoo_name(name)
     from workloads.layers import validate_layer_table
 
     layers = validate_layer_table(pd.read_csv(TRACE_DIR / f"{name}.csv"), f"zoo:{name}")

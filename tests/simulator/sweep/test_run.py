@@ -171,3 +171,35 @@ def test_a_second_driver_on_the_same_results_is_refused(big, tmp_path):
         assert r.returncode == 2 and "in use by another running sweep" in r.stderr
     finally:
         kill_group(proc)
+
+
+def test_a_sweep_stopped_before_its_first_point_can_be_run_again(tmp_path):
+    """Stopped between creating its directory and storing a point (Ctrl-C while a cluster
+    started), a sweep leaves only its marker and an empty store: a plain rerun, --resume and
+    --force all accept it; a foreign directory with the same files is still refused."""
+    spec = array_spec(tmp_path, rows=(8,), cols=(8, 16), sram=(32,))
+    for flags in ({}, {"resume": True}, {"force": True}):
+        out = tmp_path / f"o{len(flags)}{next(iter(flags), '')}"
+        (out / "points").mkdir(parents=True)
+        (out / ".sparsim-output").write_text("sweep\n")
+        res = run_sweep(spec, out, jobs=1, progress="off", **flags)
+        assert res.status == "complete" and res.ok == res.points > 0
+    foreign = tmp_path / "foreign"
+    (foreign / "points").mkdir(parents=True)
+    with pytest.raises(SparsimInputError, match="empty or new directory"):
+        run_sweep(spec, foreign, jobs=1, progress="off")
+
+
+def test_report_refuses_a_part_of_another_schema(tmp_path):
+    """A part whose columns are not the sweep's (hand-edited, another sweep's) is named by file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reports.sweep_report import write_sweep_report
+
+    spec = array_spec(tmp_path, rows=(8,), cols=(8, 16), sram=(32,))
+    out = tmp_path / "o"
+    run_sweep(spec, out, jobs=1, progress="off")
+    pq.write_table(pa.table({"key": ["x"], "cycles": ["not a number"]}), out / "points" / "part-zzz.parquet")
+    with pytest.raises(SparsimInputError, match="part-zzz.parquet"):
+        write_sweep_report(out)

@@ -1,0 +1,418 @@
+"""Bad and hostile input, over every subcommand: one stderr line naming the field, exit code 2,
+no traceback, nothing written, and no user file lost.
+
+Each case is a command line built in a fresh directory (``{d}`` below) holding the files the
+case needs. The out path a case names never exists before it runs, and must not exist after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from tests.conftest import SHARED
+
+CFG = SHARED / "scalesim" / "configs" / "scale_ws32x32.cfg"
+TOPO = SHARED / "scalesim" / "topologies" / "resnet18.csv"
+HEAD = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
+LT_HEAD = ("name,op,batch,in_h,in_w,in_c,out_c,k_h,k_w,stride_h,stride_w,pad_h,pad_w,dil_h,dil_w,groups,"
+           "gemm_m,gemm_k,gemm_n,nm_n,nm_m,nm_dim,compat")  # fmt: skip
+MM = "%%MatrixMarket matrix coordinate real general\n"
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b]\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: list[str]
+    needle: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+
+
+def sim(*extra: str, arch: str = "{d}/a.yaml", workload: str = str(TOPO)) -> list[str]:
+    return ["simulate", "--arch", arch, "--workload", workload, "--out", "{d}/out", *extra]
+
+
+def arch(text: str) -> dict[str, str]:
+    return {"a.yaml": text}
+
+
+def topo(*rows: str) -> dict[str, str]:
+    return {"t.csv": HEAD + "\n" + "\n".join(rows) + "\n"}
+
+
+def spg(*extra: str, matrix: str = "{d}/m.mtx") -> list[str]:
+    return ["spgemm", "--algorithm", "hash", "--matrix", matrix, "--out", "{d}/out", *extra]
+
+
+def mob(*extra: str) -> list[str]:
+    return ["mobile", "--model", "mobilenet_v1", "--input", "3,32,32", "--out", "{d}/out", *extra]
+
+
+def sweep_spec(text: str) -> dict[str, str]:
+    return {"s.yaml": text}
+
+
+SPEC_OK = "block: nm_array\nbase: {rows: 8}\naxes:\n  cols: [8, 16]\nworkloads: [{zoo: resnet18}]\n"
+GOOD_ARCH = arch("rows: 8\ncols: 8\n")
+W = "{d}/t.csv"
+PROV = {"name": "x", "block": "nm_array", "simulator": "fold", "axes": ["rows"], "metrics": ["cycles"],
+        "points": 1, "derived": {}, "report": {}, "workloads": ["w"], "runs": []}  # fmt: skip
+
+CASES = [
+    # ------------------------------------------------------------- simulate: the array config
+    Case("arch-missing", sim(arch="{d}/none.yaml"), "cannot be read"),
+    Case("arch-extension", sim(arch="{d}/a.txt"), "extension", {"a.txt": "rows: 8\n"}),
+    Case("arch-syntax", sim(), "valid YAML", arch("rows: [8\ncols: 8\n")),
+    Case("arch-duplicate-key", sim(), "duplicate key 'rows' (first on line 1)", arch("rows: 8\ncols: 8\nrows: 16\n")),
+    Case("arch-alias", sim(), "aliases are not accepted", arch("rows: &r 8\ncols: *r\n")),
+    Case("arch-python-tag", sim(), "not accepted", arch("rows: !!python/object/apply:os.system ['true']\ncols: 8\n")),
+    Case("arch-custom-tag", sim(), "not accepted", arch("rows: !eight 8\ncols: 8\n")),
+    Case("arch-rows-0", sim(), "rows = 0", arch("rows: 0\ncols: 8\n")),
+    Case("arch-rows-5000", sim(), "rows = 5000: an integer from 1 to 4096", arch("rows: 5000\ncols: 8\n")),
+    Case("arch-rows-2pow70", sim(), "rows = 1180591620717411303424", arch(f"rows: {2**70}\ncols: 8\n")),
+    Case("arch-rows-string", sim(), "rows = '8'", arch("rows: '8'\ncols: 8\n")),
+    Case("arch-rows-float", sim(), "rows = 8.5", arch("rows: 8.5\ncols: 8\n")),
+    Case("arch-rows-bool", sim(), "rows = True", arch("rows: true\ncols: 8\n")),
+    Case("arch-rows-missing", sim(), "rows = None: required", arch("cols: 8\n")),
+    Case("arch-unknown-key", sim(), "warp = 32: unknown key", arch("rows: 8\ncols: 8\nwarp: 32\n")),
+    Case("arch-list-document", sim(), "<document>", arch("- rows\n- cols\n")),
+    Case("arch-empty-file", sim(), "<document> = 'NoneType'", arch("")),
+    Case("arch-tiny-bw", sim(), "dram_bw_bytes_per_cycle = 1e-300", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: 1.0e-300\n")),
+    Case("arch-negative-bw", sim(), "dram_bw_bytes_per_cycle = -1", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: -1\n")),
+    Case("arch-nan-bw", sim(), "dram_bw_bytes_per_cycle = nan", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: .nan\n")),
+    Case("arch-inf-bw", sim(), "dram_bw_bytes_per_cycle = inf", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: .inf\n")),
+    Case("arch-quoted-number", sim(), "read as a string", arch("rows: 8\ncols: 8\nifmap_sram_kb: '1e2'\n")),
+    Case("arch-sram-0", sim(), "ifmap_sram_kb = 0.0", arch("rows: 8\ncols: 8\nifmap_sram_kb: 0\n")),
+    Case("arch-supported-m-0", sim(), "supported_m", arch("rows: 8\ncols: 8\nsupported_m: [0]\n")),
+    Case("arch-supported-m-dup", sim(), "supported_m", arch("rows: 8\ncols: 8\nsupported_m: [2, 2]\n")),
+    Case("arch-word-bytes-3", sim(), "word_bytes = 3", arch("rows: 8\ncols: 8\nword_bytes: 3\n")),
+    Case("arch-acc-bits", sim(), "acc_bits = 4", arch("rows: 8\ncols: 8\nacc_bits: 4\n")),
+    Case("arch-dataflow", sim(), "dataflow = 'systolic'", arch("rows: 8\ncols: 8\ndataflow: systolic\n")),
+    Case("arch-huge-file", sim(), "at most 4,194,304 bytes", arch("rows: 8\n" + "#" * (5 << 20) + "\ncols: 8\n")),
+    Case("arch-not-utf8", sim(), "UTF-8", {"a.yaml": b"rows: \xff\xfe\n"}),
+    Case("arch-nested-deep", sim(), "valid YAML", arch("rows: " + "[" * 5000 + "]" * 5000 + "\ncols: 8\n")),
+    Case("cfg-unknown-section", sim(arch="{d}/a.cfg"), "[warp]", {"a.cfg": "[warp]\nx = 1\n"}),
+    Case("cfg-height-text", sim(arch="{d}/a.cfg"), "ArrayHeight",
+         {"a.cfg": "[architecture_presets]\nArrayHeight : abc\nArrayWidth : 8\n"}),  # fmt: skip
+    Case("cfg-height-missing", sim(arch="{d}/a.cfg"), "ArrayHeight = None: required",
+         {"a.cfg": "[architecture_presets]\nArrayWidth : 8\n"}),  # fmt: skip
+    Case("cfg-bandwidth-mode", sim(arch="{d}/a.cfg"), "InterfaceBandwidth",
+         {"a.cfg": "[architecture_presets]\nArrayHeight : 8\nArrayWidth : 8\nIfmapSramSzkB : 64\n"
+                   "FilterSramSzkB : 64\nOfmapSramSzkB : 64\n[run_presets]\nInterfaceBandwidth : FOO\n"}),  # fmt: skip
+    Case("cfg-garbage", sim(arch="{d}/a.cfg"), "a valid SCALE-Sim INI config", {"a.cfg": "no sections at all\n"}),
+    # ------------------------------------------------------------- simulate: the workload
+    Case("workload-missing", sim(workload="{d}/none.csv", **{}), "workload", GOOD_ARCH),
+    Case("workload-empty-file", sim(workload=W), "t.csv", {**GOOD_ARCH, "t.csv": ""}),
+    Case("workload-garbage-header", sim(workload=W), "header", {**GOOD_ARCH, "t.csv": "hello,world\n1,2\n"}),
+    Case("workload-negative", sim(workload=W), "Channels = '-3'", {**GOOD_ARCH, **topo("C1, 32, 32, 3, 3, -3, 8, 1,")}),
+    Case("workload-fraction", sim(workload=W), "'3.5'", {**GOOD_ARCH, **topo("C1, 32, 32, 3, 3, 3.5, 8, 1,")}),
+    Case("workload-superscript", sim(workload=W), "'²'", {**GOOD_ARCH, **topo("C1, 32, 32, 3, 3, ², 8, 1,")}),
+    Case("workload-filters-2pow70", sim(workload=W), "Num Filter = '1180591620717411303424'", {**GOOD_ARCH, **topo(f"C1, 32, 32, 3, 3, 3, {2**70}, 1,")}),
+    Case("table-channels-2pow21", sim(workload=W), "in_c = 2097152: must be an integer from 0 to 1048576",
+         {**GOOD_ARCH, "t.csv": LT_HEAD + "\nx,conv,1,8,8,2097152,8,3,3,1,1,0,0,1,1,1,0,0,0,1,1,K,native\n"}),  # fmt: skip
+    Case("table-macs-overflow", sim(workload=W), "dense MACs",
+         {**GOOD_ARCH, "t.csv": LT_HEAD + f"\nx,gemm,{1 << 20},0,0,0,0,0,0,0,0,0,0,0,0,{1 << 20},{1 << 24},{1 << 24},{1 << 24},1,1,K,native\n"}),  # fmt: skip
+    Case("workload-kernel-too-big", sim(workload=W), "Filter Height = 7", {**GOOD_ARCH, **topo("C1, 4, 4, 7, 7, 3, 8, 1,")}),
+    Case("workload-sparsity-5of4", sim(workload=W), "N (5) must not exceed M (4)",
+         {**GOOD_ARCH, "t.csv": HEAD + " Sparsity,\nC1, 32, 32, 3, 3, 3, 8, 1, 5:4,\n"}),  # fmt: skip
+    Case("workload-sparsity-garbage", sim(workload=W), "2:4:8",
+         {**GOOD_ARCH, "t.csv": HEAD + " Sparsity,\nC1, 32, 32, 3, 3, 3, 8, 1, 2:4:8,\n"}),  # fmt: skip
+    Case("workload-sparsity-unsupported", sim(workload=W), "M = 16 is not supported",
+         {**arch("rows: 8\ncols: 8\nsupported_m: [1, 4]\n"),
+          "t.csv": HEAD + " Sparsity,\nC1, 32, 32, 3, 3, 3, 8, 1, 2:16,\n"}),  # fmt: skip
+    Case("workload-extra-fields", sim(workload=W), "fields = 10", {**GOOD_ARCH, **topo("C1, 32, 32, 3, 3, 3, 8, 1, 7, 9")}),
+    Case("workload-table-missing-column", sim(workload=W), "in_h", {**GOOD_ARCH, "t.csv": "name,op,batch\nx,conv,1\n"}),
+    Case("workload-table-op", sim(workload=W), "op = 'pool'",
+         {**GOOD_ARCH, "t.csv": LT_HEAD + "\nx,pool,1,8,8,3,8,3,3,1,1,0,0,1,1,1,0,0,0,1,1,K,native\n"}),  # fmt: skip
+    Case("workload-table-nan", sim(workload=W), "in_h = nan",
+         {**GOOD_ARCH, "t.csv": LT_HEAD + "\nx,conv,1,,8,3,8,3,3,1,1,0,0,1,1,1,0,0,0,1,1,K,native\n"}),  # fmt: skip
+    Case("workload-too-many-folds", sim(workload=W), "folds",
+         {**arch("rows: 1\ncols: 1\n"),
+          "t.csv": LT_HEAD + f"\nx,gemm,1,0,0,0,0,0,0,0,0,0,0,0,0,1,1,{1 << 20},{1 << 20},1,1,K,native\n"}),  # fmt: skip
+    Case("workload-parquet-corrupt", sim(workload="{d}/t.parquet"), "not a readable Parquet file",
+         {**GOOD_ARCH, "t.parquet": b"PAR1 this is not parquet"}),  # fmt: skip
+    Case("workload-zoo-unknown", sim(workload="zoo:resnet19"), "resnet19", GOOD_ARCH),
+    Case("workload-is-directory", sim(workload="{d}/sub"), "workload", {**GOOD_ARCH, "sub/x": "x"}),
+    # ------------------------------------------------------------- simulate: options and --out
+    Case("batch-0", sim("--batch", "0"), "--batch", GOOD_ARCH),
+    Case("batch-negative", sim("--batch", "-3"), "--batch", GOOD_ARCH),
+    Case("batch-2pow70", sim("--batch", str(2**70)), "--batch", GOOD_ARCH),
+    Case("batch-text", sim("--batch", "abc"), "--batch", GOOD_ARCH),
+    Case("batch-superscript", sim("--batch", "²"), "--batch", GOOD_ARCH),
+    Case("batch-underscore", sim("--batch", "1_000"), "--batch", GOOD_ARCH),
+    Case("nm-5of4", sim("--nm", "5:4"), "--nm", GOOD_ARCH),
+    Case("nm-m-too-big", sim("--nm", "2:2000"), "--nm", GOOD_ARCH),
+    Case("nm-text", sim("--nm", "half"), "--nm", GOOD_ARCH),
+    Case("nm-unsupported-inference", sim("--nm", "2:16"), "M = 16 is not supported", arch("rows: 8\ncols: 8\n")),
+    Case("training-unknown", sim("--training", "sgd"), "--training", GOOD_ARCH),
+    Case("sat-options-unknown", sim("--training", "bdwp", "--sat-options", "warp"), "option = 'warp'", GOOD_ARCH),
+    Case("sat-options-without-training", sim("--sat-options", "all"), "only with --training", GOOD_ARCH),
+    Case("clock-0", sim("--training", "bdwp", "--clock-mhz", "0"), "--clock-mhz", GOOD_ARCH),
+    Case("clock-nan", sim("--training", "bdwp", "--clock-mhz", "nan"), "--clock-mhz", GOOD_ARCH),
+    Case("clock-inf", sim("--training", "bdwp", "--clock-mhz", "inf"), "--clock-mhz", GOOD_ARCH),
+    Case("clock-negative", sim("--training", "bdwp", "--clock-mhz", "-5"), "--clock-mhz", GOOD_ARCH),
+    Case("clock-without-training", sim("--clock-mhz", "100"), "only with --training", GOOD_ARCH),
+    Case("arch-required", ["simulate", "--workload", str(TOPO), "--out", "{d}/out"], "--arch"),
+    # ------------------------------------------------------------- trace
+    Case("trace-unknown-model", ["trace", "resnet19", "--out", "{d}/out.csv"], "model = 'resnet19'"),
+    Case("trace-extension", ["trace", "resnet18", "--out", "{d}/out.txt"], "extension = '.txt'"),
+    Case("trace-out-directory", ["trace", "resnet18", "--out", "{d}/sub.csv"], "it is a directory", {"sub.csv/x": "x"}),
+    Case("trace-seq-len-cnn", ["trace", "resnet18", "--seq-len", "64", "--out", "{d}/out.csv"], "seq_len = 64"),
+    Case("trace-seq-len-onnx", ["trace", "{d}/m.onnx", "--seq-len", "64", "--out", "{d}/out.csv"], "seq_len = 64",
+         {"m.onnx": b"x"}),  # fmt: skip
+    Case("trace-seq-len-0", ["trace", "bert_base", "--seq-len", "0", "--out", "{d}/out.csv"], "--seq-len"),
+    Case("trace-batch-0", ["trace", "resnet18", "--batch", "0", "--out", "{d}/out.csv"], "--batch"),
+    Case("trace-onnx-corrupt", ["trace", "{d}/m.onnx", "--out", "{d}/out.csv"], "m.onnx", {"m.onnx": b"not onnx"}),
+    Case("trace-onnx-missing", ["trace", "{d}/none.onnx", "--out", "{d}/out.csv"], "none.onnx"),
+    # ------------------------------------------------------------- spgemm
+    Case("spgemm-no-algorithm", ["spgemm", "--matrix", "rmat8", "--out", "{d}/out"], "--algorithm"),
+    Case("spgemm-unknown-algorithm", ["spgemm", "--algorithm", "fast", "--matrix", "rmat8", "--out", "{d}/out"],
+         "algorithm = 'fast'"),  # fmt: skip
+    Case("spgemm-unknown-matrix", spg(matrix="rmat99"), "matrix = 'rmat99'"),
+    Case("mtx-missing", spg(matrix="{d}/none.mtx"), "none.mtx"),
+    Case("mtx-bad-header", spg(), "header", {"m.mtx": "hello\n"}),
+    Case("mtx-nan", spg(), "entry (1, 1) = nan", {"m.mtx": MM + "3 3 2\n1 1 nan\n2 2 1\n"}),
+    Case("mtx-inf", spg(), "entry (2, 2) = inf", {"m.mtx": MM + "3 3 2\n1 1 1\n2 2 inf\n"}),
+    Case("mtx-huge-value", spg(), "magnitude", {"m.mtx": MM + "3 3 1\n1 1 1e300\n"}),
+    Case("mtx-huge-dims", spg(), "rows = 1000000000000", {"m.mtx": MM + "1000000000000 1000000000000 1\n1 1 1\n"}),
+    Case("mtx-too-many-entries", spg(), "entries", {"m.mtx": MM + f"10 10 {1 << 28}\n1 1 1\n"}),
+    Case("mtx-complex", spg(), "complex",
+         {"m.mtx": "%%MatrixMarket matrix coordinate complex general\n2 2 1\n1 1 1 1\n"}),  # fmt: skip
+    Case("mtx-bad-size-line", spg(), "size line", {"m.mtx": MM + "three by three\n"}),
+    Case("mtx-truncated", spg(), "m.mtx", {"m.mtx": MM + "3 3 5\n1 1 1\n"}),
+    Case("spgemm-rectangular", spg(), "square A", {"m.mtx": MM + "2 3 1\n1 1 1\n"}),
+    Case("spgemm-shape-mismatch", spg("--b", "{d}/b.mtx"), "must equal B's rows",
+         {"m.mtx": MM + "2 3 1\n1 1 1\n", "b.mtx": MM + "4 2 1\n1 1 1\n"}),  # fmt: skip
+    Case("machine-cores-0", spg("--machine", "{d}/m.yaml", matrix="rmat8"), "cores = 0", {"m.yaml": "cores: 0\n"}),
+    Case("machine-threads", spg("--machine", "{d}/m.yaml", matrix="rmat8"), "threads_per_core = 200",
+         {"m.yaml": "threads_per_core: 200\n"}),  # fmt: skip
+    Case("machine-tiny-bw", spg("--machine", "{d}/m.yaml", matrix="rmat8"), "dram_bytes_per_cycle",
+         {"m.yaml": "dram_bytes_per_cycle: 1.0e-300\n"}),  # fmt: skip
+    Case("machine-banks", spg("--machine", "{d}/m.yaml", matrix="rmat8"), "power of two",
+         {"m.yaml": "scratchpad_banks: 12\n"}),  # fmt: skip
+    Case("machine-unknown-key", spg("--machine", "{d}/m.yaml", matrix="rmat8"), "warp_size",
+         {"m.yaml": "warp_size: 32\n"}),  # fmt: skip
+    Case("machine-duplicate", spg("--machine", "{d}/m.yaml", matrix="rmat8"), "duplicate key 'cores'",
+         {"m.yaml": "cores: 2\ncores: 4\n"}),  # fmt: skip
+    Case("smash-table-too-small", ["spgemm", "--algorithm", "smash_v1", "--matrix", "rmat10", "--machine",
+                                   "{d}/m.yaml", "--out", "{d}/out"], "table_bytes", {"m.yaml": "scratchpad_kb: 1\n"}),
+    Case("spgemm-out-dot", ["spgemm", "--algorithm", "hash", "--matrix", "rmat8", "--out", "."], "current directory"),
+    # ------------------------------------------------------------- mobile
+    Case("mobile-sparsity-1", mob("--engine", "group", "--sparsity", "1.0"), "sparsity = 1.0"),
+    Case("mobile-sparsity-negative", mob("--engine", "group", "--sparsity", "-0.2"), "sparsity"),
+    Case("mobile-sparsity-nan", mob("--engine", "group", "--sparsity", "nan"), "sparsity = 'nan'"),
+    Case("mobile-sparsity-text", mob("--engine", "group", "--sparsity", "lots"), "sparsity = 'lots'"),
+    Case("mobile-engine", mob("--engine", "diagonal"), "engine = 'diagonal'"),
+    Case("mobile-model", ["mobile", "--model", "alexnet", "--engine", "dense", "--out", "{d}/out"], "alexnet"),
+    Case("mobile-input-short", mob("--engine", "dense", "--input", "3,64"), "input = '3,64'"),
+    Case("mobile-input-text", mob("--engine", "dense", "--input", "3,64,x"), "input"),
+    Case("mobile-input-zero", mob("--engine", "dense", "--input", "0,64,64"), "input"),
+    Case("mobile-input-huge", mob("--engine", "dense", "--input", "3,99999,99999"), "from 1 to 16384"),
+    Case("mobile-sparsity-dense", mob("--engine", "dense", "--sparsity", "0.5"), "0 with --engine dense"),
+    Case("mobile-scope-dense", mob("--engine", "dense", "--scope", "network"), "only for an engine that prunes"),
+    Case("mobile-core-freq", mob("--engine", "dense", "--core", "{d}/c.yaml"), "freq_ghz = 0", {"c.yaml": "freq_ghz: 0\n"}),
+    Case("mobile-core-key", mob("--engine", "dense", "--core", "{d}/c.yaml"), "l4_kb", {"c.yaml": "l4_kb: 8\n"}),
+    Case("mobile-core-duplicate", mob("--engine", "dense", "--core", "{d}/c.yaml"), "duplicate key",
+         {"c.yaml": "l1_kb: 64\nl1_kb: 32\n"}),  # fmt: skip
+    Case("mobile-channel-padding", ["mobile", "--model", "{d}/m.onnx", "--engine", "group", "--out", "{d}/out"],
+         "m.onnx", {"m.onnx": b"not onnx"}),  # fmt: skip
+    # ------------------------------------------------------------- reproduce
+    Case("reproduce-unknown", ["reproduce", "everything", "--out", "{d}/out"], "everything"),
+    Case("reproduce-user-dir", ["reproduce", "smash", "--out", "{d}/mine"], "not written by sparsim",
+         {"mine/thesis.tex": "my thesis"}),  # fmt: skip
+    # ------------------------------------------------------------- sweep
+    Case("sweep-missing-spec", ["sweep", "{d}/none.yaml", "--out", "{d}/out"], "none.yaml"),
+    Case("sweep-alias-bomb", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "aliases are not accepted",
+         sweep_spec("name: bomb\n" + BOMB + SPEC_OK)),  # fmt: skip
+    Case("sweep-duplicate-axis", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "duplicate key 'cols'",
+         sweep_spec("block: nm_array\nbase: {rows: 8}\naxes:\n  cols: [8]\n  cols: [16]\nworkloads: [{zoo: resnet18}]\n")),
+    Case("sweep-huge-range", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "at most 1,000,000 values",
+         sweep_spec("block: nm_array\nbase: {rows: 8}\naxes:\n  cols: {range: [1, 1000000000000]}\n"
+                    "workloads: [{zoo: resnet18}]\n")),  # fmt: skip
+    Case("sweep-float-range-overflow", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "range",
+         sweep_spec("block: nm_array\nbase: {rows: 8}\naxes:\n  dram_bw_bytes_per_cycle: {range: [1, 2], step: 1.0e-300}\n"
+                    "workloads: [{zoo: resnet18}]\n")),  # fmt: skip
+    Case("sweep-jobs-0", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--jobs", "0"], "--jobs", sweep_spec(SPEC_OK)),
+    Case("sweep-jobs-huge", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--jobs", "100000"], "--jobs",
+         sweep_spec(SPEC_OK)),  # fmt: skip
+    Case("sweep-executor", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--executor", "slurm"], "executor = 'slurm'",
+         sweep_spec(SPEC_OK)),  # fmt: skip
+    Case("sweep-progress", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--progress", "loud"], "progress = 'loud'",
+         sweep_spec(SPEC_OK)),  # fmt: skip
+    Case("sweep-user-dir", ["sweep", "{d}/s.yaml", "--out", "{d}/mine"], "empty or new directory",
+         {**sweep_spec(SPEC_OK), "mine/thesis.tex": "my thesis"}),  # fmt: skip
+    Case("sweep-out-empty", ["sweep", "{d}/s.yaml", "--out", ""], "it is empty", sweep_spec(SPEC_OK)),
+    Case("sweep-spec-list", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "YAML mapping", sweep_spec("- 1\n- 2\n")),
+    # ------------------------------------------------------------- report
+    Case("report-no-sweep", ["report", "{d}/r"], "no sweep.json", {"r/x": "x"}),
+    Case("report-bad-json", ["report", "{d}/r"], "sweep.json", {"r/sweep.json": "{not json"}),
+    Case("report-json-list", ["report", "{d}/r"], "a JSON object", {"r/sweep.json": "[1, 2]"}),
+    Case("report-json-metrics", ["report", "{d}/r"], "metrics", {"r/sweep.json": json.dumps({**PROV, "metrics": 5})}),
+    Case("report-corrupt-part", ["report", "{d}/r"], "part-0.parquet",
+         {"r/sweep.json": json.dumps(PROV), "r/points/part-0.parquet": b"PAR1 garbage"}),  # fmt: skip
+    Case("report-out-user-dir", ["report", "{d}/r", "--out", "{d}/mine"], "not written by sparsim",
+         {"r/sweep.json": json.dumps(PROV), "mine/thesis.tex": "x"}),  # fmt: skip
+    # ------------------------------------------------------------- rtl
+    Case("rtl-rows-0", ["rtl", "generate", "nm_array", "--rows", "0", "--out", "{d}/out"], "--rows"),
+    Case("rtl-rows-huge", ["rtl", "generate", "nm_array", "--rows", "100", "--out", "{d}/out"], "--rows"),
+    Case("rtl-n-over-m", ["rtl", "generate", "nm_array", "--n", "5", "--m", "4", "--out", "{d}/out"], "N:M = '5:4'"),
+    Case("rtl-generate-user-dir", ["rtl", "generate", "nm_array", "--out", "{d}/mine"], "not written by sparsim",
+         {"mine/nm_array.v": "// my own design"}),  # fmt: skip
+    Case("rtl-sim", ["rtl", "test", "nm_array", "--sim", "vcs"], "--sim"),
+    Case("rtl-area-existing-file", ["rtl", "area", "nm_array", "--out", "{d}/area.csv"], "pass --force",
+         {"area.csv": "mine"}),  # fmt: skip
+    Case("rtl-area-extension", ["rtl", "area", "nm_array", "--out", "{d}/area.txt"], "extension"),
+    Case("rtl-operand-bits-1", ["rtl", "test", "nm_array", "--operand-bits", "1"], "--operand-bits"),
+    Case("rtl-seed-negative", ["rtl", "test", "nm_array", "--seed", "-1"], "--seed"),
+    Case("rtl-t-0", ["rtl", "test", "nm_array", "--t", "0"], "--t"),
+    Case("rtl-k-huge", ["rtl", "test", "nm_array", "--k", "100000"], "--k"),
+    # ------------------------------------------------------------- paths any command may be given
+    Case("out-empty", sim(), "it is empty", GOOD_ARCH),
+    Case("out-dot", sim(), "current directory", GOOD_ARCH),
+    Case("out-parent", sim(), "current directory", GOOD_ARCH),
+    Case("out-is-file", sim(), "exists as a file", {**GOOD_ARCH, "file": "x"}),
+    Case("out-under-file", sim(), "is not a directory", {**GOOD_ARCH, "file": "x"}),
+    Case("out-user-dir", sim(), "not written by sparsim", {**GOOD_ARCH, "mine/thesis.tex": "x"}),
+    Case("out-sweep-results", sim(), "written by `sparsim sweep`",
+         {**GOOD_ARCH, "mine/.sparsim-output": "sweep\n", "mine/sweep.json": "{}"}),  # fmt: skip
+]
+_OUT = {  # cases whose --out is not {d}/out
+    "out-empty": "",
+    "out-dot": ".",
+    "out-parent": "..",
+    "out-is-file": "{d}/file",
+    "out-under-file": "{d}/file/sub",
+    "out-user-dir": "{d}/mine",
+    "out-sweep-results": "{d}/mine",
+}
+
+
+def _setup(case: Case, d: Path) -> list[str]:
+    for name, content in case.files.items():
+        p = d / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        (p.write_bytes if isinstance(content, bytes) else p.write_text)(content)
+    argv = [a.replace("{d}", str(d)) for a in case.argv]
+    if case.id in _OUT:
+        argv[argv.index("--out") + 1] = _OUT[case.id].replace("{d}", str(d))
+    return argv
+
+
+def _snapshot(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_enough_cases():
+    assert len(CASES) >= 100 and len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys, monkeypatch):
+    d = tmp_path / "work"
+    d.mkdir()
+    monkeypatch.chdir(d)
+    argv = _setup(case, d)
+    before = _snapshot(d)
+    t0 = time.perf_counter()
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code
+    elapsed = time.perf_counter() - t0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2, err
+    assert len(err) == 1 and err[0].startswith("sparsim: error:"), err
+    assert case.needle in err[0], err[0]
+    assert "Traceback" not in err[0]
+    assert _snapshot(d) == before  # nothing written, nothing of the user's touched
+    assert not list(tmp_path.rglob("*.tmp-*")) and not list(tmp_path.rglob(".*.old-*"))
+    assert elapsed < 30, f"took {elapsed:.1f} s to refuse"
+
+
+def test_console_script_prints_no_traceback(tmp_path):
+    """Through the real entry point (a new process): a bad file and an unknown option."""
+    bad = tmp_path / "a.yaml"
+    bad.write_text("rows: [1\n")
+    for argv in (["simulate", "--arch", str(bad), "--workload", str(TOPO), "--out", str(tmp_path / "o")],
+                 ["simulate", "--no-such-option"]):  # fmt: skip
+        r = subprocess.run([sys.executable, "-m", "simulator.cli", *argv], capture_output=True, text=True)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_an_internal_error_is_one_line_exit_1_with_a_saved_traceback(tmp_path, capsys, monkeypatch):
+    import simulator.cli.simulate as simulate_cli
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(simulate_cli, "run", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rc = main(["simulate", "--arch", str(CFG), "--workload", str(TOPO), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "this is a bug" in err[0] and "ZeroDivisionError" in err[0]
+    saved = Path(err[0].rsplit("traceback: ", 1)[1])
+    assert saved.is_file() and "Traceback" in saved.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", "--arch", str(CFG), "--workload", str(TOPO)],
+        ["spgemm", "--algorithm", "hash", "--matrix", "rmat8"],
+        ["rtl", "generate", "nm_array"],
+    ],
+    ids=["simulate", "spgemm", "rtl-generate"],
+)
+def test_users_own_directory_survives(argv, tmp_path, capsys):
+    """A directory the user made and filled is never replaced, by any command."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("two years of work")
+    assert main([*argv, "--out", str(mine)]) == 2
+    assert (mine / "thesis.tex").read_text() == "two years of work" and os.listdir(mine) == ["thesis.tex"]
+    assert "not written by sparsim" in capsys.readouterr().err
+
+
+def test_a_commands_own_output_is_replaced_whole(tmp_path):
+    out = tmp_path / "o"
+    args = ["simulate", "--arch", str(CFG), "--workload", str(TOPO), "--out", str(out)]
+    assert main(args) == 0
+    (out / "stale.txt").write_text("left over")
+    assert main(args) == 0
+    assert not (out / "stale.txt").exists() and (out / "layers.csv").is_file()
+    assert not list(tmp_path.glob(".o.*"))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["mobile", "--model", "mobilenet_v1", "--engine", "dense", "--input", "3,32,32"],
+        ["trace", "resnet18"],
+    ],
+    ids=["mobile", "trace"],
+)
+def test_a_missing_torch_is_an_install_hint(argv, tmp_path, capsys, monkeypatch):
+    """Without the torch extra, commands that need torch say which extra to install."""
+    import simulator.mobile.block as block
+
+    block._pruned.cache_clear()
+    for name in [m for m in sys.modules if m == "torch" or m.startswith("torch.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    out = tmp_path / ("o.csv" if argv[0] == "trace" else "o")
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "install the torch extra: pip install -e '.[torch]'" in err[0]
+    assert not out.exists()
