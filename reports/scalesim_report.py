@@ -35,10 +35,7 @@ _COLUMNS = (
 
 def compute_report(stats: pd.DataFrame, cfg: ArrayConfig) -> pd.DataFrame:
     """SCALE-Sim ``COMPUTE_REPORT`` columns, one row per layer."""
-    r, c = cfg.rows, cfg.cols
     last = stats["cycles"] - 1
-    t = stats["gemm_m"]
-    per_fold = 2 * r + 2 * c + t - 3
     return pd.DataFrame(
         {
             "LayerID": stats["layer"],
@@ -47,11 +44,7 @@ def compute_report(stats: pd.DataFrame, cfg: ArrayConfig) -> pd.DataFrame:
             "Stall Cycles": stats["stall_cycles"],
             "Overall Util %": stats["dense_macs"] * 100 / (last * cfg.pes),
             "Mapping Efficiency %": stats["mapping_efficiency"] * 100,
-            "Compute Util %": stats["kc"]
-            * stats["gemm_n"]
-            * t
-            * 100
-            / (stats["row_folds"] * stats["col_folds"] * cfg.pes * per_fold),
+            "Compute Util %": stats["scalesim_compute_util"] * 100,
         },
         columns=list(_COLUMNS),
     )

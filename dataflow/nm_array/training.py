@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dataflow.nm_array.ws import condensed_rows
+from dataflow.nm_array.schedule import condensed_rows
 from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["interleave", "offline_order", "dy_reuse"]

@@ -1,7 +1,7 @@
 """Amaranth RTL of the N:M weight-stationary systolic array (PE and R x C array).
 
 Same semantics and timing as the per-cycle model :mod:`simulator.nm_array.cl` (its docstring and
-:mod:`dataflow.nm_array.ws` have the timing diagram); the controller/feeder is outside the array,
+:mod:`dataflow.nm_array.weight_stationary` have the timing diagram); the controller/feeder is outside the array,
 so the test bench (and, in a chip, a sequencer) drives the schedule's per-cycle inputs.
 
 One PE, per cycle (``sync`` = registered at the clock edge ending the cycle)::

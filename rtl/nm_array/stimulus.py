@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dataflow.nm_array.ws import WSFoldSchedule
+from dataflow.nm_array.schedule import FoldSchedule as WSFoldSchedule
 from rtl.nm_array.iface import NMArrayPorts, pack_lanes
 
 __all__ = ["Stimulus", "build_stimulus"]

@@ -25,7 +25,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from dataflow.nm_array.ws import ws_schedule
+from dataflow.nm_array.weight_stationary import ws_schedule
 from rtl.nm_array.iface import NMArrayPorts, unpack_lanes
 from rtl.nm_array.stimulus import build_stimulus
 from simulator.common.bits import wrap_signed

@@ -20,7 +20,7 @@ from simulator.common.validate import check_bool, check_choice, check_int, check
 
 __all__ = ["ArrayConfig", "load_arch", "arch_from_yaml", "arch_from_scalesim_cfg"]
 
-_DATAFLOWS = ("ws",)
+_DATAFLOWS = ("ws", "os", "is")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,7 +33,12 @@ class ArrayConfig:
         PE rows (the reduced dimension K, or K*N/M in N:M mode, maps onto rows) and PE columns
         (the GEMM N dimension, output channels).
     dataflow : str
-        ``"ws"`` (weight stationary). Other dataflows are rejected, not silently approximated.
+        ``"ws"`` (weight stationary), ``"os"`` (output stationary) or ``"is"`` (input
+        stationary), see :mod:`dataflow.nm_array.dataflows`: the dataflow layers run with unless
+        a mapping says otherwise. The RTL generator builds it (``ws`` and ``os``).
+    dataflows : tuple of str
+        A reconfigurable array: every dataflow the mapper may choose per layer (must include
+        ``dataflow``); empty: only ``dataflow``.
     ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb : float
         On-chip buffer per operand, in KiB (1024 bytes). Each is double-buffered: half is read by
         the array while the other half is filled from (or drained to) DRAM.
@@ -48,8 +53,10 @@ class ArrayConfig:
         The group sizes M the array's operand multiplexers support. ``(1,)`` is a dense-only
         array. A layer whose M is not listed is rejected.
     weight_double_buffer : bool
-        Each PE holds a shadow weight register, so the next fold's weights load while the current
-        fold streams (see :mod:`dataflow.nm_array.ws`). Off reproduces SCALE-Sim's timing.
+        Double-buffer the stationary operand so folds overlap: WS/IS PEs hold a shadow register,
+        so the next fold's weights (inputs) load while the current fold streams; OS PEs start the
+        next fold's accumulation as soon as their column's output bus is free (see
+        :meth:`dataflow.nm_array.dataflows.Dataflow.timing`). Off reproduces SCALE-Sim's timing.
     operand_bits, acc_bits : int
         Integer datapath widths (RTL and integer functional model): operands are signed
         ``operand_bits``, accumulators wrap around at ``acc_bits``.
@@ -60,6 +67,7 @@ class ArrayConfig:
     rows: int
     cols: int
     dataflow: str = "ws"
+    dataflows: tuple[str, ...] = ()
     ifmap_sram_kb: float = 64.0
     filter_sram_kb: float = 64.0
     ofmap_sram_kb: float = 64.0
@@ -77,6 +85,11 @@ class ArrayConfig:
         for key in ("rows", "cols"):
             check_int(src, key, getattr(self, key), 1, 4096)
         check_choice(src, "dataflow", self.dataflow, _DATAFLOWS)
+        d = self.dataflows
+        if not isinstance(d, tuple) or any(x not in _DATAFLOWS for x in d) or len(set(d)) != len(d):
+            raise SparsimInputError(src, "dataflows", d, "distinct dataflows from ws, os, is (or empty)")
+        if d and self.dataflow not in d:
+            raise SparsimInputError(src, "dataflows", list(d), f"must include dataflow ({self.dataflow!r})")
         for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
             check_number(src, key, getattr(self, key), 1 / 16, 1 << 24, unit="KiB", why="64 bytes to 16 GiB")
         if self.dram_bw_bytes_per_cycle is not None:
@@ -103,6 +116,11 @@ class ArrayConfig:
             raise SparsimInputError(src, "name", self.name, "a string")
 
     @property
+    def allowed_dataflows(self) -> tuple[str, ...]:
+        """The dataflows a mapping may use on this array."""
+        return self.dataflows or (self.dataflow,)
+
+    @property
     def pes(self) -> int:
         """Number of processing elements."""
         return self.rows * self.cols
@@ -111,6 +129,7 @@ class ArrayConfig:
         """Plain-Python dict (YAML/JSON friendly) that :func:`arch_from_yaml` accepts back."""
         d = dataclasses.asdict(self)
         d["supported_m"] = list(self.supported_m)
+        d["dataflows"] = list(self.dataflows)
         return d
 
 

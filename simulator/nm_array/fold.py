@@ -24,16 +24,19 @@ Counting rules (ours unless marked SCALE-Sim):
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+
 import pandas as pd
 
-from dataflow.nm_array.ws import condensed_rows, ws_schedule
+from dataflow.nm_array.dataflows import build_schedule, get_dataflow
+from dataflow.nm_array.mapping import Mapping
+from dataflow.nm_array.schedule import condensed_rows, fold_count
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.memory import simulate_memory
 from workloads.lowering import lower_to_gemms
 
-__all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported"]
+__all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported", "layer_schedule"]
 
 #: folds of one layer the fold model accepts: it keeps a few int64 entries per fold, so 2**24 folds
 #: already take ~1 GB; more means an array far too small for the layer (or a typo)
@@ -50,6 +53,11 @@ STAT_COLUMNS = (
     "nm",
     "compat",
     "kc",
+    "dataflow",
+    "tile_p",
+    "tile_k",
+    "tile_n",
+    "loop_order",
     "row_folds",
     "col_folds",
     "folds",
@@ -63,6 +71,7 @@ STAT_COLUMNS = (
     "utilization",
     "pe_utilization",
     "mapping_efficiency",
+    "scalesim_compute_util",
     "sram_ifmap_reads",
     "sram_filter_reads",
     "sram_ofmap_writes",
@@ -88,39 +97,45 @@ def check_supported(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "worklo
             )
 
 
-def _ifmap_reads(sched, t: int, k: int, n: int, m: int, compat: str) -> float:
-    ku = sched.k_used.astype(np.float64)
-    if n == m:
-        return float(t * ku.sum())
-    if compat == "scalesim":
-        return float(t * ku.sum() * m / n)
-    g0 = sched.k0 // n
-    g1 = (sched.k0 + sched.k_used - 1) // n
-    delivered = np.minimum((g1 + 1) * m, k) - g0 * m
-    return float(t * delivered.sum())
+def layer_schedule(r, cfg: ArrayConfig, mapping: Mapping, source: str = "workload"):
+    """``(dataflow, tiling, schedule, n, m, kc)`` of one lowered GEMM row under ``mapping``."""
+    n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
+    t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
+    where = f"{source} layer {r.layer} ({r.name})"
+    df = get_dataflow(mapping.dataflow, where)
+    df.check(n, m, r.compat, where)
+    kc = condensed_rows(k, n, m, r.compat)
+    tiling = (mapping.tiling or df.plain_tiling(t, kc, ncol, cfg)).clipped(t, kc, ncol)
+    folds = fold_count(df, t, kc, ncol, cfg, tiling, copies)
+    if folds > MAX_FOLDS:
+        raise SparsimInputError(
+            where, "folds", f"{folds:,}",
+            f"at most {MAX_FOLDS:,} per layer on a {cfg.rows}x{cfg.cols} array (each fold is kept in memory)",
+        )  # fmt: skip
+    return df, tiling, build_schedule(df, t, kc, ncol, cfg, tiling, copies), n, m, kc
 
 
-def simulate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload") -> pd.DataFrame:
-    """Per-layer statistics for a lowered GEMM table (see :func:`workloads.lowering.lower_to_gemms`)."""
+def simulate_gemms(
+    gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload", mappings: Sequence[Mapping] | None = None
+) -> pd.DataFrame:
+    """Per-layer statistics for a lowered GEMM table (see :func:`workloads.lowering.lower_to_gemms`);
+    ``mappings``: one per row (default: the config's dataflow, plain schedule)."""
     check_supported(gemms, cfg, source)
+    if mappings is not None and len(mappings) != len(gemms):
+        raise SparsimInputError(source, "mappings", len(mappings), f"one per GEMM ({len(gemms)})")
     rows = []
     pes = cfg.pes
-    for r in gemms.itertuples(index=False):
-        n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
+    for i, r in enumerate(gemms.itertuples(index=False)):
+        mapping = mappings[i] if mappings is not None else Mapping(cfg.dataflow)
+        df, tiling, sched, n, m, kc = layer_schedule(r, cfg, mapping, source)
         t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
-        kc = condensed_rows(k, n, m, r.compat)
-        folds = copies * -(-kc // cfg.rows) * -(-ncol // cfg.cols)
-        if folds > MAX_FOLDS:
-            raise SparsimInputError(
-                f"{source} layer {r.layer} ({r.name})", "folds", f"{folds:,}",
-                f"at most {MAX_FOLDS:,} per layer on a {cfg.rows}x{cfg.cols} array (each fold is kept in memory)",
-            )  # fmt: skip
-        sched = ws_schedule(t, kc, ncol, cfg, copies=copies)
-        mem = simulate_memory(sched, cfg, ifmap_elems=int(r.ifmap_elems), nm_m=m)
-        rf, cf = -(-kc // cfg.rows), -(-ncol // cfg.cols)
+        mem = simulate_memory(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m)
+        row_dim, col_dim, _ = df.dims
+        ext = {"P": t, "K": kc, "N": ncol}
         compute = sched.total_cycles
         total = compute + mem.stall_cycles
         macs = copies * t * kc * ncol
+        ifmap, filt, ofmap = df.sram_accesses(sched, r.compat, k, n, m)
         rows.append(
             dict(
                 layer=r.layer,
@@ -133,8 +148,9 @@ def simulate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workloa
                 nm=f"{r.nm_n}:{r.nm_m}",
                 compat=r.compat,
                 kc=kc,
-                row_folds=rf,
-                col_folds=cf,
+                **Mapping(df.name, mapping.tiling).describe(),
+                row_folds=-(-ext[row_dim] // cfg.rows),
+                col_folds=-(-ext[col_dim] // cfg.cols),
                 folds=sched.folds,
                 compute_cycles=compute,
                 stall_cycles=mem.stall_cycles,
@@ -145,10 +161,11 @@ def simulate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workloa
                 macs=macs,
                 utilization=r.dense_macs / (pes * total),
                 pe_utilization=macs / (pes * total),
-                mapping_efficiency=kc * ncol / (rf * cf * pes),
-                sram_ifmap_reads=_ifmap_reads(sched, t, k, n, m, r.compat),
-                sram_filter_reads=copies * kc * ncol,
-                sram_ofmap_writes=copies * t * ncol * rf,
+                mapping_efficiency=df.mapping_efficiency(sched),
+                scalesim_compute_util=df.scalesim_compute_util(sched),
+                sram_ifmap_reads=ifmap,
+                sram_filter_reads=filt,
+                sram_ofmap_writes=ofmap,
                 dram_ifmap_bytes=mem.dram_ifmap_bytes,
                 dram_filter_bytes=mem.dram_filter_bytes,
                 dram_ofmap_bytes=mem.dram_ofmap_bytes,
@@ -163,6 +180,8 @@ def simulate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workloa
     return out
 
 
-def simulate_layers(layers: pd.DataFrame, cfg: ArrayConfig, source: str = "workload") -> pd.DataFrame:
+def simulate_layers(
+    layers: pd.DataFrame, cfg: ArrayConfig, source: str = "workload", mappings: Sequence[Mapping] | None = None
+) -> pd.DataFrame:
     """Lower a layer table and simulate it: one row of statistics per layer."""
-    return simulate_gemms(lower_to_gemms(layers), cfg, source)
+    return simulate_gemms(lower_to_gemms(layers), cfg, source, mappings)

@@ -1,22 +1,27 @@
-"""Double-buffered operand SRAMs in front of a shared DRAM channel: traffic and stall cycles per fold.
+"""Double-buffered operand SRAMs in front of a shared DRAM channel: traffic and stall cycles of a
+fold schedule, SRAM tile by SRAM tile.
 
 Our model (SCALE-Sim's memory model is address-trace driven and, in its CALC mode, never stalls;
 this one is analytical and does stall):
 
 - Each operand SRAM is split in two halves: the array works out of one while the other is filled
-  from (ifmap, filter) or drained to (ofmap) DRAM.
-- Filter: every condensed weight is used in exactly one fold, so each fold's tile
-  (``k_used * n_used`` words, plus ``ceil(log2 M)`` index bits per weight in N:M mode) is fetched.
-- Ifmap: the input tensor of a GEMM copy (``I`` bytes; im2col is an address pattern over it).
-  If ``I`` fits in half the ifmap SRAM it is fetched once, during the first column fold, each
-  row fold bringing its share ``k_used / Kc``; otherwise it is re-streamed for every column fold.
-- Ofmap: a column fold's ``T x n_used`` accumulators stay on chip across row folds when they fit in
-  half the ofmap SRAM (one final write of ``psum_bytes`` each); otherwise every row fold writes its
-  partial sums out and the next row fold reads them back.
-- Timing: fold ``f`` occupies the window ``[ld[f], ld[f+1])`` of the schedule. During it, DRAM
-  moves fold ``f+1``'s inputs and fold ``f-1``'s outputs at ``B`` bytes/cycle; whatever does not
-  fit in the window stalls the array. Fold 0's inputs (``prefetch_cycles``) and the last fold's
-  outputs (``drain_cycles``) are exposed and reported separately.
+  from (ifmap, filter) or drained to (ofmap) DRAM. A *step* is one SRAM tile of the schedule's
+  :class:`~dataflow.nm_array.schedule.Tiling` (the plain schedules have one array fold per tile).
+- Operand sizes: the filter tile is its condensed weights plus ``ceil(log2 M)`` index bits each;
+  the ifmap operand is the real input tensor of a GEMM copy (``I`` bytes; im2col is an address
+  pattern over it), a tile bringing its share ``I * (p rows x k rows) / (P x Kc)``, split exactly in
+  integers; an ofmap tile is its accumulators at ``psum_bytes`` each.
+- Reuse, from the loop order (outermost first): an input tile is fetched when the schedule moves
+  to a new tile of that operand. It is kept across the loop of the dimension it does not depend
+  on when everything the loops inside that one touch of the operand fits in half its buffer, so a
+  revisited tile is not fetched again; a tile that does not fit in half its buffer itself is
+  re-streamed at every step. An ofmap tile accumulates on chip while consecutive steps work on it;
+  when the schedule leaves it unfinished, or it does not fit, its partial sums are written out and
+  read back at its next step, unless (as for inputs) all of its revisits fit on chip.
+- Timing: step ``s`` occupies the schedule's cycles of its folds. During it, DRAM moves step
+  ``s+1``'s inputs and step ``s-1``'s outputs at ``B`` bytes/cycle; whatever does not fit in the
+  window stalls the array. Step 0's inputs (``prefetch_cycles``) and the last step's outputs
+  (``drain_cycles``) are exposed and reported separately.
 
 With unlimited bandwidth (``B = None``) nothing stalls and ``dram_bw_required`` reports the peak
 bytes/cycle that would avoid every stall.
@@ -29,10 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dataflow.nm_array.ws import WSFoldSchedule
+from dataflow.nm_array.schedule import DIMS, FoldSchedule, Tiling
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["MemoryResult", "simulate_memory"]
+__all__ = ["MemoryResult", "simulate_memory", "index_bits", "OPERAND_DIMS"]
+
+#: the GEMM dimensions each operand depends on
+OPERAND_DIMS = {"X": ("P", "K"), "W": ("K", "N"), "Y": ("P", "N")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,51 +62,106 @@ class MemoryResult:
         return self.dram_ifmap_bytes + self.dram_filter_bytes + self.dram_ofmap_bytes + self.dram_psum_read_bytes
 
 
-def _index_bits(m: int) -> int:
+def index_bits(m: int) -> int:
     return 0 if m <= 1 else math.ceil(math.log2(m))
 
 
+def _retained(op: str, tiling: Tiling, ext: dict[str, int], tile_bytes_of, capacity: float) -> bool:
+    """Whether a revisited tile of ``op`` is still on chip: everything of ``op`` the loops inside
+    the loop of its non-dependent dimension touch fits in ``capacity``."""
+    nondep = next(d for d in DIMS if d not in OPERAND_DIMS[op])
+    inner = tiling.order[tiling.order.index(nondep) + 1 :]
+    size = {"P": tiling.pt, "K": tiling.kt, "N": tiling.nt}
+    span = {d: (ext[d] if d in inner else size[d]) for d in OPERAND_DIMS[op]}
+    return tile_bytes_of(span) <= capacity
+
+
 def simulate_memory(
-    sched: WSFoldSchedule,
+    sched: FoldSchedule,
     cfg: ArrayConfig,
+    tiling: Tiling,
     *,
     ifmap_elems: int,
     nm_m: int,
 ) -> MemoryResult:
-    """Run the model above over every fold of a schedule (all its GEMM copies)."""
-    t, kc = sched.t, sched.kc
-    ku = sched.k_used.astype(np.float64)
-    nu = sched.n_used.astype(np.float64)
-    k0 = sched.k0
-    rf = -(-kc // cfg.rows)
-    folds = ku.size
-    first_col = sched.n0 == 0
-    k_end = sched.k0 + sched.k_used
-    last_row = k_end == kc
-
-    filt = np.ceil(ku * nu * (cfg.word_bytes * 8 + _index_bits(nm_m)) / 8.0)
-
+    """Run the model above over every step of a schedule (all its GEMM copies)."""
+    p, kc, ncol = sched.t, sched.kc, sched.ncol
+    ext = {"P": p, "K": kc, "N": ncol}
+    tiling = tiling.clipped(p, kc, ncol)
+    wbits = cfg.word_bytes * 8 + index_bits(nm_m)
     ifmap_bytes = int(ifmap_elems * cfg.word_bytes)
-    fits_ifmap = ifmap_bytes <= cfg.ifmap_sram_kb * 1024 / 2
-    # Row fold [k0, k0 + k_used) brings its share of the input; integer split, exact per column fold.
-    share = ((k_end * ifmap_bytes) // kc - (sched.k0 * ifmap_bytes) // kc).astype(np.float64)
-    ifm = np.where(first_col, share, 0.0) if fits_ifmap else share
+    half = {"X": cfg.ifmap_sram_kb * 1024 / 2, "W": cfg.filter_sram_kb * 1024 / 2, "Y": cfg.ofmap_sram_kb * 1024 / 2}
 
-    acc_bytes = t * nu * cfg.psum_bytes
-    fits_ofmap = float(t * cfg.cols * cfg.psum_bytes) <= cfg.ofmap_sram_kb * 1024 / 2 or rf == 1
-    if fits_ofmap:
-        out = np.where(last_row, acc_bytes, 0.0)
-        psum_in = np.zeros(folds)
-    else:
-        out = acc_bytes
-        psum_in = np.where(k0 > 0, acc_bytes, 0.0)
+    def nominal(op: str, span: dict[str, int]) -> float:
+        if op == "X":
+            return span["P"] * span["K"] * ifmap_bytes / (p * kc)
+        if op == "W":
+            return math.ceil(span["K"] * span["N"] * wbits / 8)
+        return span["P"] * span["N"] * cfg.psum_bytes
+
+    size = {"P": tiling.pt, "K": tiling.kt, "N": tiling.nt}
+    keep = {op: _retained(op, tiling, ext, lambda s, op=op: nominal(op, s), half[op]) for op in OPERAND_DIMS}
+    fits = {op: nominal(op, {d: size[d] for d in OPERAND_DIMS[op]}) <= half[op] for op in OPERAND_DIMS}
+
+    # ---- one row per step (SRAM tile): its extent and its window of cycles
+    tile = sched.tile
+    first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
+    steps = first.size
+    lo = {"P": sched.p0[first], "K": sched.k0[first], "N": sched.n0[first]}
+    hi = {d: np.minimum(lo[d] + size[d], ext[d]) for d in DIMS}
+    copy = tile[first] // (tile.max() // sched.copies + 1) if sched.copies > 1 else np.zeros(steps, dtype=np.int64)
+    fold_win = np.diff(np.append(sched.load_start, sched.total_cycles)).astype(np.float64)
+    windows = np.add.reduceat(fold_win, first)
+
+    def key(op: str) -> np.ndarray:
+        a, b = OPERAND_DIMS[op]
+        return (copy * (ext[a] + 1) + lo[a]) * (ext[b] + 1) + lo[b]
+
+    def first_visit(k: np.ndarray) -> np.ndarray:
+        _, idx = np.unique(k, return_index=True)
+        out = np.zeros(k.size, dtype=bool)
+        out[idx] = True
+        return out
+
+    def fetched(op: str) -> np.ndarray:
+        k = key(op)
+        changed = np.r_[True, k[1:] != k[:-1]]
+        new = first_visit(k)
+        return new | (changed & ~keep[op]) | (~changed & ~fits[op])
+
+    # ifmap: exact integer shares of I over the 2-D (P, Kc) grid
+    def share(p_a, p_b, k_a, k_b):
+        f = lambda pa, kb: (pa * kb * ifmap_bytes) // (p * kc)  # noqa: E731
+        return (f(p_b, k_b) - f(p_a, k_b) - f(p_b, k_a) + f(p_a, k_a)).astype(np.float64)
+
+    ifm = np.where(fetched("X"), share(lo["P"], hi["P"], lo["K"], hi["K"]), 0.0)
+    ku, nu = hi["K"] - lo["K"], hi["N"] - lo["N"]
+    filt = np.where(fetched("W"), np.ceil(ku * nu * wbits / 8.0), 0.0)
+
+    # ofmap: accumulate while consecutive steps stay on a tile, spill otherwise (see docstring)
+    yk = key("Y")
+    acc = (hi["P"] - lo["P"]) * nu * float(cfg.psum_bytes)
+    k_tiles = -(-kc // tiling.kt)
+    seen = np.zeros(steps, dtype=np.int64)  # K tiles of this Y tile done after this step
+    order = np.argsort(yk, kind="stable")
+    grp = np.r_[True, yk[order][1:] != yk[order][:-1]]
+    run = np.cumsum(np.ones(steps, dtype=np.int64)) - np.maximum.accumulate(np.where(grp, np.arange(steps), 0))
+    seen[order] = run
+    complete = seen == k_tiles
+    nxt_same = np.r_[yk[1:] == yk[:-1], False]
+    prev_same = np.r_[False, yk[1:] == yk[:-1]]
+    if fits["Y"]:
+        # written when finished, or spilled when left unfinished and not kept on chip
+        spill = ~complete & ~nxt_same & ~keep["Y"]
+        out = np.where(complete | spill, acc, 0.0)
+        psum_in = np.where((seen > 1) & ~prev_same & ~keep["Y"], acc, 0.0)
+    else:  # the accumulators do not fit: every step writes them, every later step reads them back
+        out = acc.astype(np.float64)
+        psum_in = np.where(seen > 1, acc, 0.0)
 
     in_bytes = np.ceil(filt + ifm + psum_in)
     out_bytes = np.ceil(out)
-    # Window of fold f: [ld[f], ld[f+1]); the last one ends with the schedule.
-    windows = np.diff(np.append(sched.load_start, sched.total_cycles)).astype(np.float64)
-
-    moved = np.zeros(folds)
+    moved = np.zeros(steps)
     moved[:-1] += in_bytes[1:]
     moved[1:] += out_bytes[:-1]
     bw = cfg.dram_bw_bytes_per_cycle

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dataflow.nm_array.schedule import condensed_rows
 from dataflow.nm_array.training import dy_reuse, interleave, offline_order
-from dataflow.nm_array.ws import condensed_rows
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable, energy_pj

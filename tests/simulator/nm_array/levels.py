@@ -9,7 +9,7 @@ level, against references that do not come from the levels themselves:
   accumulator width;
 - cycles (levels that have them): each output is complete when its last partial sum leaves the
   array, at the cycle the fold schedule's closed form gives
-  (:meth:`dataflow.nm_array.ws.WSFoldSchedule.exit_cycle`).
+  (:meth:`dataflow.nm_array.schedule.FoldSchedule.exit_cycle`).
 
 The FL level checks values; the CL level values and cycles; the RTL level (``tests/rtl``, marked
 ``rtl``) values and cycles read from the simulated Verilog, plus its in-bench scoreboard.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from dataflow.nm_array.ws import ws_schedule
+from dataflow.nm_array.dataflows import build_schedule
 from simulator.common.bits import wrap_signed
 from simulator.nm_array.config import ArrayConfig
 from workloads.nm import nm_compress, nm_topn_mask
@@ -131,9 +131,11 @@ def problem(case: Case, k: int) -> Problem:
     return Problem(x=x, w=w, values=values, indices=idx, n=case.n, m=case.m)
 
 
-def case_config(case: Case) -> ArrayConfig:
+def case_config(case: Case, dataflow: str = "ws") -> ArrayConfig:
     rows, cols, _ = DESIGNS[case.design]
-    return ArrayConfig(rows=rows, cols=cols, supported_m=(1, 2, 4, 8), weight_double_buffer=case.double_buffer)
+    return ArrayConfig(
+        rows=rows, cols=cols, supported_m=(1, 2, 4, 8), weight_double_buffer=case.double_buffer, dataflow=dataflow
+    )
 
 
 @dataclass(frozen=True)
@@ -146,14 +148,17 @@ class Observed:
 
 
 def expected_done(case: Case, prob: Problem, cfg: ArrayConfig) -> np.ndarray:
-    """Each output's completion cycle from the fold schedule's closed form."""
-    sched = ws_schedule(prob.x.shape[0], prob.values.shape[0], prob.values.shape[1], cfg)
+    """Each output's completion cycle from the fold schedule's closed form (the cycle its last
+    partial sum leaves the array; see :meth:`dataflow.nm_array.schedule.FoldSchedule.exit_cycle`)."""
+    sched = build_schedule(cfg.dataflow, prob.x.shape[0], prob.values.shape[0], prob.values.shape[1], cfg)
     done = np.full((case.t, case.ncol), -1, dtype=np.int64)
     for f in range(sched.folds):
-        n0, nu = int(sched.n0[f]), int(sched.n_used[f])
-        for t in range(case.t):
-            for j in range(nu):
-                done[t, n0 + j] = max(done[t, n0 + j], sched.exit_cycle(f, t, j))
+        p0, pu, n0, nu = (int(v[f]) for v in (sched.p0, sched.p_used, sched.n0, sched.n_used))
+        for a in range(pu):
+            for b in range(nu):
+                # (X row, W column) -> (the exit's output index, its array column)
+                idx, col = {"ws": (a, b), "is": (b, a), "os": (a, b)}[cfg.dataflow]
+                done[p0 + a, n0 + b] = max(done[p0 + a, n0 + b], sched.exit_cycle(f, idx, col))
     return done
 
 
@@ -161,6 +166,7 @@ class NMArrayLevelTests:
     """The suite; a subclass implements :meth:`observe` for its level."""
 
     timed = False
+    dataflow = "ws"
 
     def observe(self, case: Case, prob: Problem, cfg: ArrayConfig, runner) -> Observed:
         raise NotImplementedError
@@ -174,7 +180,7 @@ class NMArrayLevelTests:
     def test_case(self, case, runner, scalesim_dir):
         k = case.k if case.source == "random" else min(case.k, real_k(case.source, scalesim_dir))
         prob = problem(case, k)
-        cfg = case_config(case)
+        cfg = case_config(case, self.dataflow)
         got = self.observe(case, prob, cfg, runner)
         want = wrap_signed(prob.x.astype(np.int64) @ prob.w.astype(np.int64), cfg.acc_bits)
         np.testing.assert_array_equal(got.y, want)

@@ -38,7 +38,7 @@ def test_frozen_and_replace_revalidates():
         ("rows: 4\ncols: 4\nbogus: 1\n", "bogus"),
         ("rows: 0\ncols: 4\n", "rows"),
         ("rows: 4\n", "cols"),
-        ("rows: 4\ncols: 4\ndataflow: os\n", "dataflow"),
+        ("rows: 4\ncols: 4\ndataflow: rs\n", "dataflow"),
         ("rows: 4\ncols: 4\nsupported_m: [1, 0]\n", "supported_m"),
         ("rows: 4\ncols: 4\ndram_bw_bytes_per_cycle: -1\n", "dram_bw_bytes_per_cycle"),
         ("rows: 4.5\ncols: 4\n", "rows"),

@@ -29,3 +29,19 @@ class TestCycleLevelNumpyTwin(NMArrayLevelTests):
         res = run_nm_array_cycles(prob.x, prob.values, prob.indices, prob.n, prob.m, cfg, engine="numpy")
         y, done = accumulate_folds(res, cfg.acc_bits)
         return Observed(y=y, done=done)
+
+
+class TestCycleLevelOutputStationary(TestCycleLevel):
+    dataflow = "os"
+
+
+class TestCycleLevelOutputStationaryNumpyTwin(TestCycleLevelNumpyTwin):
+    dataflow = "os"
+
+
+class TestCycleLevelInputStationary(TestCycleLevel):
+    dataflow = "is"
+
+
+class TestCycleLevelInputStationaryNumpyTwin(TestCycleLevelNumpyTwin):
+    dataflow = "is"

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dataflow.nm_array.ws import condensed_rows, ws_schedule, ws_total_cycles
+from dataflow.nm_array.schedule import condensed_rows
+from dataflow.nm_array.weight_stationary import ws_schedule, ws_total_cycles
 from simulator.common.bits import wrap_signed
 from simulator.nm_array.cl import accumulate_folds, run_nm_array_cycles
 from simulator.nm_array.config import ArrayConfig
