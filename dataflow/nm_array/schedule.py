@@ -141,27 +141,22 @@ def fold_ranges(dataflow: str, p: int, kc: int, ncol: int, cfg: ArrayConfig, til
     grids = np.meshgrid(*(starts[d] for d in tiling.order), indexing="ij")
     tile0 = {d: g.ravel() for d, g in zip(tiling.order, grids, strict=True)}
     tile_ext = {d: np.minimum(size[d], ext[d] - tile0[d]) for d in DIMS}
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("p0", "pu", "k0", "ku", "n0", "nu", "tile")}
-    ntiles = len(tile0["P"])
-    # folds of one tile: cut its row and column extents into array-sized pieces
-    for i in range(ntiles):
-        te = {d: int(tile_ext[d][i]) for d in DIMS}
-        t0 = {d: int(tile0[d][i]) for d in DIMS}
-        rpieces = -(-te[row_dim] // arr[row_dim])
-        cpieces = -(-te[col_dim] // arr[col_dim])
-        cp = np.repeat(np.arange(cpieces, dtype=np.int64), rpieces)
-        rp = np.tile(np.arange(rpieces, dtype=np.int64), cpieces)
-        start = {d: np.full(cp.size, t0[d], dtype=np.int64) for d in DIMS}
-        used = {d: np.full(cp.size, te[d], dtype=np.int64) for d in DIMS}
-        start[row_dim] = t0[row_dim] + rp * arr[row_dim]
-        used[row_dim] = np.minimum(arr[row_dim], t0[row_dim] + te[row_dim] - start[row_dim])
-        start[col_dim] = t0[col_dim] + cp * arr[col_dim]
-        used[col_dim] = np.minimum(arr[col_dim], t0[col_dim] + te[col_dim] - start[col_dim])
-        for key, d in (("p", "P"), ("k", "K"), ("n", "N")):
-            cols[f"{key}0"].append(start[d])
-            cols[f"{key}u"].append(used[d])
-        cols["tile"].append(np.full(cp.size, i, dtype=np.int64))
-    out = [np.concatenate(cols[k]) for k in ("p0", "pu", "k0", "ku", "n0", "nu", "tile")]
+    ntiles = tile0["P"].size
+    # folds of every tile at once: its row and column extents cut into array-sized pieces,
+    # columns outer, rows inner
+    rpieces = -(-tile_ext[row_dim] // arr[row_dim])
+    cpieces = -(-tile_ext[col_dim] // arr[col_dim])
+    per_tile = rpieces * cpieces
+    tile_id = np.repeat(np.arange(ntiles, dtype=np.int64), per_tile)
+    local = np.arange(per_tile.sum(), dtype=np.int64) - np.repeat(np.cumsum(per_tile) - per_tile, per_tile)
+    rp = local % rpieces[tile_id]
+    cp = local // rpieces[tile_id]
+    start = {d: tile0[d][tile_id] for d in DIMS}
+    used = {d: tile_ext[d][tile_id] for d in DIMS}
+    for d, piece in ((row_dim, rp), (col_dim, cp)):
+        start[d] = start[d] + piece * arr[d]
+        used[d] = np.minimum(arr[d], tile0[d][tile_id] + tile_ext[d][tile_id] - start[d])
+    out = [start["P"], used["P"], start["K"], used["K"], start["N"], used["N"], tile_id]
     if copies > 1:
         folds = out[0].size
         out = [np.tile(a, copies) for a in out]

@@ -1,4 +1,5 @@
-"""Amaranth RTL of the N:M weight-stationary systolic array (PE and R x C array).
+"""Amaranth RTL of the N:M systolic array (PE and R x C array), weight- or output-stationary by the
+config's ``dataflow`` (a generate-time parameter).
 
 Same semantics and timing as the per-cycle model :mod:`simulator.nm_array.cl` (its docstring and
 :mod:`dataflow.nm_array.weight_stationary` have the timing diagram); the controller/feeder is outside the array,
@@ -17,6 +18,18 @@ One PE, per cycle (``sync`` = registered at the clock edge ending the cycle)::
 So the PE in row ``i``, column ``j`` multiplies the activation that entered row ``i`` ``j``
 cycles earlier, and the bottom row's partial-sum registers are the array's outputs: the value
 registered at the edge ending cycle ``c`` is output ``(f, t, j)`` with exit cycle ``c``.
+
+Output-stationary PE (:mod:`dataflow.nm_array.output_stationary`), per cycle::
+
+            w_in (valid, first, last, value, index; from the PE above)     w_out <= w_in
+              |
+      a_in -->[ x = a_in[idx] (M:1 mux) ]--> a_out                         a_out <= a_in
+              |  total = (first ? 0 : acc) + value * x                      acc   <= total when w_in.valid
+              +--> done = valid & last: total goes onto the column's output bus
+
+Weights and activations of element ``t`` meet at PE(i, j) at ``s + t + i + j``; the column's bus
+register captures the ``total`` of the one PE that is done, so the value registered at the edge
+ending cycle ``c`` is output ``(f, i, j)`` with exit cycle ``c``, as in the per-cycle model.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 from rtl.nm_array.iface import NMArrayPorts
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["NMProcessingElement", "NMArray"]
+__all__ = ["NMProcessingElement", "NMOutputStationaryPE", "NMArray"]
 
 
 class NMProcessingElement(wiring.Component):
@@ -104,6 +117,73 @@ class NMProcessingElement(wiring.Component):
         return mod
 
 
+class NMOutputStationaryPE(wiring.Component):
+    """One output-stationary PE: an accumulator and an M:1 operand multiplexer.
+
+    Ports: ``w_in_valid``/``w_in_first``/``w_in_last`` (In 1), ``w_in_val``/``w_in_idx`` (In
+    ob/ib) from above and the registered ``w_out_*`` below; ``a_in_valid`` (In 1), ``a_in`` (In
+    M x ob) from the left and the registered ``a_out_*`` to the right; ``done`` (Out 1) and
+    ``total`` (Out acc), combinational, for the column's output bus.
+    """
+
+    def __init__(self, ports: NMArrayPorts):
+        self._p = ports
+        ob, ib, acc, m = ports.ob, ports.ib, ports.acc, ports.m
+        super().__init__(
+            {
+                "w_in_valid": In(1),
+                "w_in_first": In(1),
+                "w_in_last": In(1),
+                "w_in_val": In(signed(ob)),
+                "w_in_idx": In(unsigned(ib)),
+                "w_out_valid": Out(1),
+                "w_out_first": Out(1),
+                "w_out_last": Out(1),
+                "w_out_val": Out(signed(ob)),
+                "w_out_idx": Out(unsigned(ib)),
+                "a_in_valid": In(1),
+                "a_in": In(data.ArrayLayout(signed(ob), m)),
+                "a_out_valid": Out(1),
+                "a_out": Out(data.ArrayLayout(signed(ob), m)),
+                "done": Out(1),
+                "total": Out(signed(acc)),
+            }
+        )
+
+    def elaborate(self, platform):
+        p = self._p
+        mod = Module()
+        acc = Signal(signed(p.acc))
+        x = Signal(signed(p.ob))
+        if p.m == 1:
+            mod.d.comb += x.eq(self.a_in[0])
+        else:
+            with mod.Switch(self.w_in_idx):
+                for q in range(p.m):
+                    with mod.Case(q):
+                        mod.d.comb += x.eq(self.a_in[q])
+                with mod.Default():
+                    mod.d.comb += x.eq(0)
+        base = Signal(signed(p.acc))
+        mod.d.comb += [
+            base.eq(Mux(self.w_in_first, 0, acc)),
+            self.total.eq((base + self.w_in_val * x)[: p.acc].as_signed()),
+            self.done.eq(self.w_in_valid & self.w_in_last),
+        ]
+        with mod.If(self.w_in_valid):
+            mod.d.sync += acc.eq(self.total)
+        mod.d.sync += [
+            self.w_out_valid.eq(self.w_in_valid),
+            self.w_out_first.eq(self.w_in_first),
+            self.w_out_last.eq(self.w_in_last),
+            self.w_out_val.eq(self.w_in_val),
+            self.w_out_idx.eq(self.w_in_idx),
+            self.a_out_valid.eq(self.a_in_valid),
+            self.a_out.eq(self.a_in),
+        ]
+        return mod
+
+
 class NMArray(wiring.Component):
     """``R x C`` array of :class:`NMProcessingElement`, ports as in :mod:`rtl.nm_array.iface`.
 
@@ -122,6 +202,8 @@ class NMArray(wiring.Component):
         super().__init__(self.ports.signature())
 
     def elaborate(self, platform):
+        if self.cfg.dataflow == "os":
+            return self._elaborate_os()
         mod = Module()
         r, c = self.cfg.rows, self.cfg.cols
         pe = [[NMProcessingElement(self.ports) for _ in range(c)] for _ in range(r)]
@@ -153,4 +235,43 @@ class NMArray(wiring.Component):
                     ]
         for j in range(c):
             mod.d.comb += [self.y_val[j].eq(pe[r - 1][j].p_out), self.y_valid[j].eq(pe[r - 1][j].p_out_valid)]
+        return mod
+
+    def _elaborate_os(self):
+        mod = Module()
+        r, c, acc = self.cfg.rows, self.cfg.cols, self.ports.acc
+        pe = [[NMOutputStationaryPE(self.ports) for _ in range(c)] for _ in range(r)]
+        for i in range(r):
+            for j in range(c):
+                mod.submodules[f"pe_{i}_{j}"] = e = pe[i][j]
+                if i == 0:
+                    mod.d.comb += [
+                        e.w_in_valid.eq(self.w_valid[j]),
+                        e.w_in_first.eq(self.w_first[j]),
+                        e.w_in_last.eq(self.w_last[j]),
+                        e.w_in_val.eq(self.w_val[j]),
+                        e.w_in_idx.eq(self.w_idx[j]),
+                    ]
+                else:
+                    up = pe[i - 1][j]
+                    mod.d.comb += [
+                        e.w_in_valid.eq(up.w_out_valid),
+                        e.w_in_first.eq(up.w_out_first),
+                        e.w_in_last.eq(up.w_out_last),
+                        e.w_in_val.eq(up.w_out_val),
+                        e.w_in_idx.eq(up.w_out_idx),
+                    ]
+                if j == 0:
+                    mod.d.comb += [e.a_in_valid.eq(self.a_valid[i]), e.a_in.eq(self.a_val[i])]
+                else:
+                    left = pe[i][j - 1]
+                    mod.d.comb += [e.a_in_valid.eq(left.a_out_valid), e.a_in.eq(left.a_out)]
+        for j in range(c):
+            # at most one PE of a column is done in a cycle (the schedule guarantees it): OR them
+            bus = Const(0, signed(acc))
+            any_done = Const(0, 1)
+            for i in range(r):
+                bus = bus | Mux(pe[i][j].done, pe[i][j].total, 0)
+                any_done = any_done | pe[i][j].done
+            mod.d.sync += [self.y_val[j].eq(bus), self.y_valid[j].eq(any_done)]
         return mod

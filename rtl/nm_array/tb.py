@@ -25,7 +25,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from dataflow.nm_array.weight_stationary import ws_schedule
+from dataflow.nm_array.dataflows import build_schedule
 from rtl.nm_array.iface import NMArrayPorts, unpack_lanes
 from rtl.nm_array.stimulus import build_stimulus
 from simulator.common.bits import wrap_signed
@@ -35,7 +35,8 @@ from simulator.nm_array.fl import nm_gemm_fl
 
 
 def reference_events(x, values, idx, n, m, cfg, sched, mutation: str | None):
-    """Expected ``{(cycle, column): (value, fold, t, global column)}`` from the per-cycle model.
+    """Expected ``{(cycle, column): (value, fold, row of X, column of W)}`` from the per-cycle
+    model (the emissions of unused rows and columns included: they carry zeros).
 
     ``mutation`` deliberately breaks the reference, to prove the check has teeth:
     ``cycle_off_by_one`` delays the last fold by one cycle, ``wrong_index`` makes every PE's
@@ -55,43 +56,46 @@ def reference_events(x, values, idx, n, m, cfg, sched, mutation: str | None):
     f, t, j = np.nonzero(res.psum_cycle >= 0)
     for ff, tt, jj in zip(f.tolist(), t.tolist(), j.tolist(), strict=True):
         cyc = int(res.psum_cycle[ff, tt, jj])
-        events[(cyc, jj)] = (int(res.psum_value[ff, tt, jj]), ff, tt, int(sched.n0[ff]) + jj)
+        events[(cyc, jj)] = (int(res.psum_value[ff, tt, jj]), ff, int(sched.p0[ff]) + tt, int(sched.n0[ff]) + jj)
     return events
 
 
 def observed_outputs(seen: dict, sched, ncol: int, acc_bits: int) -> tuple[np.ndarray, np.ndarray, int]:
     """What the RTL computed, read through the schedule alone (not the per-cycle model):
-    ``(Y [T, Ncol] accumulated over row folds and wrapped, the cycle each output's last partial
-    sum left the array, emissions no fold's output window explains)``. Column ``j`` of fold ``f``
-    emits row ``t`` at ``stream_start[f] + t + R - 1 + j``; folds' windows never overlap."""
-    t_rows, r = sched.t, sched.rows
-    y = np.zeros((t_rows, ncol), dtype=np.int64)
-    done = np.full((t_rows, ncol), -1, dtype=np.int64)
+    ``(Y [P, Ncol] accumulated over folds and wrapped, the cycle each output's last partial sum
+    left the array, emissions no fold's output window explains)``. Column ``j`` of fold ``f``
+    emits element ``a`` at :meth:`~dataflow.nm_array.schedule.FoldSchedule.exit_cycle` (WS: X's
+    row ``p0 + a``; OS: the array row ``a``, X's row ``p0 + a``); folds' windows never overlap."""
+    r = sched.rows
+    y = np.zeros((sched.t, ncol), dtype=np.int64)
+    done = np.full((sched.t, ncol), -1, dtype=np.int64)
+    if sched.dataflow == "os":
+        base, extent = sched.stream_start + sched.k_used - 1, np.full(sched.folds, r)
+    else:
+        base, extent = sched.stream_start + r - 1, sched.p_used
     stray = 0
     for (cyc, j), v in seen.items():
-        t = cyc - (sched.stream_start + r - 1 + j)
-        hit = np.flatnonzero((t >= 0) & (t < t_rows))
+        a = cyc - (base + j)
+        hit = np.flatnonzero((a >= 0) & (a < extent))
         if len(hit) != 1:
             stray += 1
             continue
         f = int(hit[0])
-        if j >= sched.n_used[f]:  # a column beyond the fold's weights carries the zero wavefront
+        row, col = int(a[f]), j
+        if col >= sched.n_used[f] or row >= sched.p_used[f]:  # unused rows/columns carry zeros
             stray += int(v != 0)
             continue
-        tt, col = int(t[f]), int(sched.n0[f]) + j
-        y[tt, col] += v
-        done[tt, col] = max(done[tt, col], cyc)
+        pr, nc = int(sched.p0[f]) + row, int(sched.n0[f]) + col
+        y[pr, nc] += v
+        done[pr, nc] = max(done[pr, nc], cyc)
     return wrap_signed(y, acc_bits), done, stray
 
 
 async def drive(dut, stim) -> None:
+    names = list(stim.ports)
     for c in range(stim.cycles):
-        dut.w_load.value = stim.w_load[c]
-        dut.w_val.value = stim.w_val[c]
-        dut.w_idx.value = stim.w_idx[c]
-        dut.a_valid.value = stim.a_valid[c]
-        dut.a_first.value = stim.a_first[c]
-        dut.a_val.value = stim.a_val[c]
+        for name in names:
+            getattr(dut, name).value = stim.ports[name][c]
         await RisingEdge(dut.clk)
 
 
@@ -113,11 +117,11 @@ async def check_problem(dut, cfg: ArrayConfig, ports: NMArrayPorts, problem: dic
     prob = np.load(problem["file"])
     x, values, idx = prob["x"], prob["values"], prob["indices"]
     n, m = int(prob["n"]), int(prob["m"])
-    sched = ws_schedule(x.shape[0], values.shape[0], values.shape[1], cfg)
+    sched = build_schedule(cfg.dataflow, x.shape[0], values.shape[0], values.shape[1], cfg)
     stim = build_stimulus(x, values, idx, n, m, sched, ports)
 
     dut.rst.value = 1
-    for name in ("w_load", "w_val", "w_idx", "a_valid", "a_first", "a_val"):
+    for name in stim.ports:
         getattr(dut, name).value = 0
     for _ in range(2):
         await RisingEdge(dut.clk)
@@ -135,9 +139,9 @@ async def check_problem(dut, cfg: ArrayConfig, ports: NMArrayPorts, problem: dic
     # Functional check: what the RTL emitted, accumulated over row folds, against the oracle.
     y = np.zeros((x.shape[0], values.shape[1]), dtype=np.int64)
     for key in expected.keys() & seen.keys():
-        _, _, t, col = expected[key]
-        if col < y.shape[1]:
-            y[t, col] += seen[key]
+        _, f, row, col = expected[key]
+        if col < sched.n0[f] + sched.n_used[f] and row < sched.p0[f] + sched.p_used[f]:
+            y[row, col] += seen[key]
     y = wrap_signed(y, cfg.acc_bits)
     oracle = nm_gemm_fl(x, values, idx, n, m, cfg)
     functional_mismatches = int(np.count_nonzero(y != oracle))
@@ -157,7 +161,7 @@ async def check_problem(dut, cfg: ArrayConfig, ports: NMArrayPorts, problem: dic
 async def nm_array_cross_check(dut):
     """Every problem of the spec, one after another (one simulator launch for many GEMMs)."""
     spec = json.loads(Path(os.environ["SPARSIM_TB_SPEC"]).read_text())
-    cfg = ArrayConfig(**{**spec["config"], "supported_m": tuple(spec["config"]["supported_m"])})
+    cfg = ArrayConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["config"].items()})
     ports = NMArrayPorts(cfg, spec["lanes"])
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     results = {}

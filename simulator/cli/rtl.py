@@ -15,6 +15,8 @@ from simulator.nm_array.config import ArrayConfig
 __all__ = ["add_parser"]
 
 DESIGNS = ("nm_array",)
+#: dataflows the Amaranth array can be generated for (IS is modelled, not built)
+RTL_DATAFLOWS = ("ws", "os")
 #: an RTL array side: Verilator builds of a 64x64 array already take minutes
 _SIDE = int_arg(1, 64, "larger arrays take minutes to build")
 #: a test GEMM side: every output is driven and scored one by one in the simulator
@@ -31,6 +33,7 @@ def _cfg(args: argparse.Namespace) -> ArrayConfig:
         acc_bits=args.acc_bits,
         supported_m=tuple(sorted({1, args.m})),
         weight_double_buffer=getattr(args, "double_buffer", False),
+        dataflow=args.dataflow,
     )
 
 
@@ -44,7 +47,7 @@ def _generate(args: argparse.Namespace) -> int:
         write_nm_array_verilog(cfg, args.m, tmp)
     path = Path(args.out) / "nm_array.v"
     print(
-        f"wrote {path} ({cfg.rows}x{cfg.cols} array, {args.m} activation lanes per row, "
+        f"wrote {path} ({cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, {args.m} activation lanes per row, "
         f"{cfg.operand_bits}-bit operands, {cfg.acc_bits}-bit accumulators)"
     )
     return 0
@@ -107,6 +110,12 @@ def add_parser(sub) -> None:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("design", choices=DESIGNS)
+        p.add_argument(
+            "--dataflow",
+            choices=RTL_DATAFLOWS,
+            default="ws",
+            help="ws (weight-stationary) or os (output-stationary); input-stationary has no RTL",
+        )
         p.add_argument("--rows", type=_SIDE, default=4, help="PE rows (1-64: larger arrays take minutes to build)")
         p.add_argument("--cols", type=_SIDE, default=4, help="PE columns (1-64)")
         p.add_argument("--n", type=int_arg(1, 64), default=2, help="N of N:M (N = M runs dense)")

