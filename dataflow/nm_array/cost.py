@@ -67,14 +67,17 @@ def _delivered_sum(k0: np.ndarray, ku: np.ndarray, g: Gemm) -> int:
 
 
 def _k_pieces(kc: int, kt: int, unit: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start, extent) of every piece of K: tiles of ``kt``, each cut into pieces of ``unit``."""
-    starts, used = [], []
-    for t0 in range(0, kc, kt):
-        te = min(kt, kc - t0)
-        s = np.arange(t0, t0 + te, unit, dtype=np.int64)
-        starts.append(s)
-        used.append(np.minimum(unit, t0 + te - s))
-    return np.concatenate(starts), np.concatenate(used)
+    """(start, extent) of every piece of K: tiles of ``kt``, each cut into pieces of ``unit``
+    (vectorised: a stream dimension can have hundreds of thousands of pieces)."""
+    full, last = divmod(kc, kt)
+    off = np.arange(0, kt, unit, dtype=np.int64)
+    starts = [(np.arange(full, dtype=np.int64) * kt)[:, None] + off[None, :]]
+    used = [np.broadcast_to(np.minimum(unit, kt - off), (full, off.size))]
+    if last:
+        o = np.arange(0, last, unit, dtype=np.int64)
+        starts.append(full * kt + o[None, :])
+        used.append(np.minimum(unit, last - o)[None, :])
+    return np.concatenate([a.ravel() for a in starts]), np.concatenate([a.ravel() for a in used])
 
 
 def closed_form(
@@ -179,7 +182,8 @@ def _sram(df, g, cfg, size, trips, pr, pc, folds) -> dict[str, np.ndarray]:
 
     def per_candidate(fn):
         kt = np.broadcast_to(size["K"], shape).ravel()
-        return np.array([fn(int(x)) for x in kt], dtype=np.float64).reshape(shape)
+        uniq, inv = np.unique(kt, return_inverse=True)
+        return np.array([fn(int(x)) for x in uniq], dtype=np.float64)[inv].reshape(shape)
 
     if df.name == "ws":  # rows = K pieces (of R), cols = N pieces, stream = P tiles
         if g.n == g.m:

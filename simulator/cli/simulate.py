@@ -4,6 +4,7 @@ training step (block ``sat``), to tidy tables and SCALE-Sim-format reports."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pandas as pd
 
@@ -41,32 +42,72 @@ def add_parser(sub) -> None:
         "--clock-mhz", type=number_arg(0, 1e5, lo_open=True, unit="MHz"), default=None,
         help="training: clock for GOPS and ms per step (default 200)",
     )  # fmt: skip
+    p.add_argument(
+        "--mapping", default="plain",
+        help="plain (the config's dataflow, plain schedule; default), auto (the mapper chooses each layer's "
+        "dataflow, tiles and loop order), ws|os|is (that dataflow's plain schedule), or a mapping file "
+        "(.yaml/.csv, e.g. a previous run's mapping.yaml or layers.csv)",
+    )  # fmt: skip
+    p.add_argument(
+        "--objective", default=None, choices=("cycles", "energy", "edp", "dram_bytes"),
+        help="what --mapping auto minimises per layer (default cycles)",
+    )  # fmt: skip
+    p.add_argument("--write-mapping", default=None, help="also write the mappings used to this .yaml/.csv file")
+    p.add_argument("--force", action="store_true", help="replace an existing --write-mapping file")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.common.outputs import check_output_dir
+    from simulator.common.outputs import check_output_dir, check_output_file
     from simulator.nm_array.config import load_arch
     from workloads.io import load_workload
 
     check_output_dir(args.out, "simulate")
+    if args.objective is not None and args.mapping != "auto":
+        raise SparsimInputError("--objective", "objective", args.objective, "only with --mapping auto")
+    objective = args.objective or "cycles"
+    if args.write_mapping is not None:
+        check_output_file(args.write_mapping, "--write-mapping", (".yaml", ".yml", ".csv"), force=args.force)
+    elif args.force:
+        raise SparsimInputError("--force", "force", True, "only with --write-mapping (an output file to replace)")
     if args.training == "none":
         for opt, value in (("--sat-options", args.sat_options), ("--clock-mhz", args.clock_mhz)):
             if value is not None:
                 raise SparsimInputError(opt, opt.lstrip("-"), value, "only with --training (a training step)")
     cfg = load_arch(args.arch)
+    from simulator.nm_array.map_layers import check_mapping_request
+
+    check_mapping_request(args.mapping, objective, cfg)
+    if args.mapping not in ("plain", "auto", "ws", "os", "is") and not Path(args.mapping).is_file():
+        allowed = "an existing mapping file, or plain, auto, ws, os, is"
+        raise SparsimInputError("--mapping", "mapping", args.mapping, allowed)
     layers = load_workload(args.workload, batch=args.batch)
     if args.training != "none":
-        return _training(args, cfg, layers)
+        return _training(args, cfg, layers, objective)
     from simulator.common.block import get_block
 
     block = get_block("nm_array")
     nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
-    table = block.run(layers, cfg, nm=nm, source=str(args.workload))
+    table = block.run(layers, cfg, nm=nm, source=str(args.workload), mapping=args.mapping, objective=objective)
     _write(args.out, table, layers, cfg)
     print(summary_table(table, cfg))
+    if "objective_value" in table.columns:
+        print(f"mapper: {objective}, {int(table['mapping_candidates'].sum()):,} candidates costed, "
+              f"{int(table['mapping_simulated'].sum()):,} simulated for stalls")  # fmt: skip
     print(f"wrote {args.out}/layers.csv, layers.parquet, workload.csv, COMPUTE_REPORT.csv")
+    _write_mapping(args, table)
     return 0
+
+
+def _write_mapping(args: argparse.Namespace, table: pd.DataFrame) -> None:
+    from dataflow.nm_array.mapping_file import MAPPING_FIELDS, write_mapping_file
+    from simulator.common.outputs import write_file_atomic
+
+    if args.write_mapping is None:
+        return
+    cols = ["layer", "name"] + (["pass"] if "pass" in table.columns else []) + list(MAPPING_FIELDS[2:])
+    write_file_atomic(args.write_mapping, write_mapping_file(args.write_mapping, table[cols]))
+    print(f"wrote {args.write_mapping}")
 
 
 def _write(out, table: pd.DataFrame, layers: pd.DataFrame, cfg) -> None:
@@ -99,6 +140,9 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
             "DRAM MB": (s["dram_bytes"] / 1e6).round(3),
         }
     )
+    if (s["loop_order"] != "plain").any() or s["dataflow"].nunique() > 1:
+        view.insert(3, "mapping", s["dataflow"] + " " + s["loop_order"] + s.apply(
+            lambda r: f" {r.tile_p}/{r.tile_k}/{r.tile_n}" if r.loop_order != "plain" else "", axis=1))
     total_cycles = int(s["cycles"].sum())
     util = s["dense_macs"].sum() / (cfg.pes * total_cycles)
     head = (
@@ -113,7 +157,7 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
     return "\n".join([head, view.to_string(index=False), tail])
 
 
-def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
+def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame, objective: str) -> int:
     from simulator.common.block import get_block
     from simulator.common.outputs import atomic_output_dir
     from simulator.nm_array.training_step import parse_sat_options
@@ -124,8 +168,9 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
     clock = 200.0 if args.clock_mhz is None else args.clock_mhz
     params = block.check_params(
         {"scheme": args.training, "nm": f"{nm[0]}:{nm[1]}", "interleave": opts.interleave, "pregen": opts.pregen,
-         "offline": opts.offline, "clock_mhz": clock}, "--training",
+         "offline": opts.offline, "clock_mhz": clock, "objective": objective}, "--training",
     )  # fmt: skip
+    params["mapping"] = args.mapping  # a mapping file is the CLI's only (sweeps name a choice)
     table = block.run(layers, cfg, **block.run_params(params))
     s = block.summarize(table, cfg, **params)
     with atomic_output_dir(args.out, "simulate") as tmp:
@@ -148,4 +193,5 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
         f"{s['gops_per_watt']:,.1f} GOPS/W"
     )
     print(f"wrote {args.out}/passes.csv, passes.parquet, workload.csv")
+    _write_mapping(args, table)
     return 0

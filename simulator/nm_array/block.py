@@ -6,9 +6,10 @@ Run parameters beside :class:`simulator.nm_array.config.ArrayConfig`'s fields (o
 =========  ====================================================================================
 nm_array   ``nm`` ("N:M" applied to every conv/linear weight; matmuls of two activations stay
            dense; unset keeps the workload's own annotation), ``batch``, ``sram_kb`` (sets all
-           three operand buffers at once, overriding their own fields)
+           three operand buffers at once, overriding their own fields), ``mapping`` (``plain``,
+           ``auto``: the mapper, or one dataflow's plain schedule), ``objective`` (the mapper's)
 sat        ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``clock_mhz``, ``batch``,
-           ``sram_kb``
+           ``sram_kb``, ``mapping``, ``objective``
 =========  ====================================================================================
 
 A point that sets ``nm`` but not ``supported_m`` gets ``supported_m = (1, M)``: the cheapest array
@@ -74,6 +75,16 @@ def with_nm(layers: pd.DataFrame, nm: str | None, batch: int | None) -> pd.DataF
     return layers
 
 
+def _mapping_params() -> dict[str, Param]:
+    from dataflow.nm_array.mapper import OBJECTIVES
+    from simulator.nm_array.map_layers import MAPPING_CHOICES
+
+    return {
+        "mapping": Param("plain", choice(*MAPPING_CHOICES), "plain schedule, auto (the mapper) or one dataflow"),
+        "objective": Param("cycles", choice(*OBJECTIVES), "what the mapper minimises (mapping: auto)"),
+    }
+
+
 class _ArrayBlock(Block):
     config_type = ArrayConfig
     workload_type = "layer table (pandas DataFrame, workloads.layers)"
@@ -103,6 +114,12 @@ class _ArrayBlock(Block):
                 raise SparsimInputError(
                     "", "nm", nm, f"M must be one of the array's supported_m {list(config.supported_m)}"
                 )
+        if "mapping" in params:
+            from simulator.nm_array.map_layers import check_mapping_request
+
+            check_mapping_request(params["mapping"], params["objective"], config, "mapping")
+            if params["mapping"] != "auto" and params["objective"] != "cycles":
+                raise SparsimInputError("", "objective", params["objective"], "only with mapping: auto (the mapper's)")
         from simulator.nm_array.area import array_area
 
         array_area(config)  # a lane count without an area entry is refused before running
@@ -150,6 +167,7 @@ class NMArrayBlock(_ArrayBlock):
         "nm": Param(None, _nm_text_or_none, "N:M on every weight (null: the workload's own)"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
         "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
+        **_mapping_params(),
     }
     totals = {
         "cycles": "int",
@@ -171,15 +189,23 @@ class NMArrayBlock(_ArrayBlock):
         "area_mm2": "float",
     }
 
-    def run(self, workload: pd.DataFrame, config: ArrayConfig, *, nm=None, batch=None, source="workload"):
+    def run(
+        self, workload: pd.DataFrame, config: ArrayConfig, *, nm=None, batch=None, source="workload",
+        mapping="plain", objective="cycles",
+    ):  # fmt: skip
+        """``mapping`` may also be a mapping file's path (the CLI's ``--mapping FILE``)."""
         from simulator.nm_array.energy import energy_pj
-        from simulator.nm_array.fold import simulate_layers
+        from simulator.nm_array.fold import simulate_gemms
+        from simulator.nm_array.map_layers import resolve_mappings
+        from workloads.lowering import lower_to_gemms
 
-        stats = simulate_layers(with_nm(workload, nm, batch), config, source=source)
+        gemms = lower_to_gemms(with_nm(workload, nm, batch))
+        mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective, source=source)
+        stats = simulate_gemms(gemms, config, source=source, mappings=mappings)
         stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.word_bytes + stats[
             "sram_ofmap_writes"
         ] * config.psum_bytes
-        return pd.concat([stats, energy_pj(stats, config)], axis=1)
+        return pd.concat([stats, energy_pj(stats, config)] + ([mapper_cols] if mapper_cols is not None else []), axis=1)
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         cycles = int(table["cycles"].sum())
@@ -213,6 +239,7 @@ class SATBlock(_ArrayBlock):
         "clock_mhz": Param(200.0, positive_number, "clock, for seconds and GOPS"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
         "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
+        **_mapping_params(),
     }
     totals = {
         "cycles": "int",
@@ -247,12 +274,15 @@ class SATBlock(_ArrayBlock):
         offline=True,
         clock_mhz=200.0,
         batch=None,
+        mapping="plain",
+        objective="cycles",
     ) -> pd.DataFrame:
         from simulator.nm_array.training_step import SATOptions, simulate_training_step
 
         layers = workload if batch is None else workload.assign(batch=batch)
         opts = SATOptions(interleave=interleave, pregen=pregen, offline=offline)
-        table = simulate_training_step(layers, config, scheme=scheme, nm=_nm_pair(nm), options=opts)
+        table = simulate_training_step(layers, config, scheme=scheme, nm=_nm_pair(nm), options=opts,
+                                       mapping=mapping, objective=objective)  # fmt: skip
         table["seconds"] = table["cycles"] / (clock_mhz * 1e6)
         return table
 

@@ -41,6 +41,7 @@ from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable, energy_pj
 from simulator.nm_array.fold import simulate_gemms
+from simulator.nm_array.map_layers import resolve_mappings
 from workloads.training import training_passes
 
 __all__ = ["SATOptions", "PruningUnit", "simulate_training_step", "training_summary", "parse_sat_options"]
@@ -95,14 +96,21 @@ def simulate_training_step(
     options: SATOptions = SATOptions(),
     pruning: PruningUnit = PruningUnit(),
     energy: EnergyTable = EnergyTable(),
+    mapping: str = "plain",
+    objective: str = "cycles",
 ) -> pd.DataFrame:
-    """One row per (layer, pass) of one training iteration; see the module docstring."""
+    """One row per (layer, pass) of one training iteration; see the module docstring.
+
+    ``mapping``/``objective``: as :func:`simulator.nm_array.map_layers.resolve_mappings`, applied to
+    the GEMMs as the array runs them (after interleaving); the mapper's ``objective_value`` is
+    the GEMM's own, before the step's pruning, exposed I/O and dY reuse."""
     passes = training_passes(layers, scheme, nm)
     order = offline_order(passes) if options.offline else np.arange(len(passes))
     passes = passes.iloc[order].reset_index(drop=True)
     useful_macs = passes["count"] * passes["gemm_m"] * passes["gemm_k"] * passes["gemm_n"]
     mapped = interleave(passes, cfg) if options.interleave else passes
-    stats = simulate_gemms(mapped, cfg)
+    mappings, mapper_cols = resolve_mappings(mapped, cfg, mapping, objective, energy=energy)
+    stats = simulate_gemms(mapped, cfg, mappings=mappings)
     # MACs the array issued: the real GEMM's (interleaving adds only zero-weight PEs)
     nm_ratio = np.array(
         [
@@ -152,6 +160,8 @@ def simulate_training_step(
         int(g) * energy.prune_group_pj(int(m)) for g, m in zip(groups, passes["nm_m"], strict=True)
     ]
     stats["energy_pj"] = stats["energy_pj"] + stats["energy_prune_pj"]
+    if mapper_cols is not None:
+        stats = pd.concat([stats, mapper_cols], axis=1)
     return stats
 
 

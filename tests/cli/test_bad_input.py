@@ -67,7 +67,64 @@ W = "{d}/t.csv"
 PROV = {"name": "x", "block": "nm_array", "simulator": "fold", "axes": ["rows"], "metrics": ["cycles"],
         "points": 1, "derived": {}, "report": {}, "workloads": ["w"], "runs": []}  # fmt: skip
 
+
+def _topo_names() -> list[str]:
+    from workloads.io import load_workload
+
+    return list(load_workload(str(TOPO))["name"])
+
+
+def mapfile(*extra: str, skip: int | None = None, rename: int | None = None) -> dict[str, str]:
+    """A YAML mapping file for the ResNet-18 topology: every layer plain WS, changed as asked."""
+    recs = []
+    for i, name in enumerate(_topo_names()):
+        if i == skip:
+            continue
+        nm = "other" if i == rename else name
+        recs.append(f"  - {{layer: {i}, name: {nm}, dataflow: ws, tile_p: 0, tile_k: 0, tile_n: 0, loop_order: plain}}")
+    return {"m.yaml": "mappings:\n" + "\n".join(recs + list(extra)) + "\n"}
+
+
+def msim(*extra: str) -> list[str]:
+    return sim("--mapping", "{d}/m.yaml", *extra, arch=str(CFG))
+
+
+REC0 = "  - {layer: 0, name: Conv1, dataflow: ws, tile_p: %s, tile_k: %s, tile_n: 8, loop_order: %s}"
+
 CASES = [
+    # ---- mappings (issue 14)
+    Case("map-objective-without-auto", sim("--objective", "energy", arch=str(CFG)), "only with --mapping auto"),
+    Case("map-objective-unknown", sim("--mapping", "auto", "--objective", "speed", arch=str(CFG)), "invalid choice"),
+    Case("map-dataflow-not-built", sim("--mapping", "os", arch=str(CFG)), "a dataflow the array runs"),
+    Case("map-unknown-word", sim("--mapping", "best", arch=str(CFG)), "or a .yaml/.csv mapping file"),
+    Case("map-file-missing", sim("--mapping", "{d}/none.yaml", arch=str(CFG)), "an existing mapping file"),
+    Case("map-not-a-list", msim(), "a top-level key `mappings:`", {"m.yaml": "mappings: 3\n"}),
+    Case("map-alias-bomb", msim(), "aliases are not accepted", {"m.yaml": BOMB}),
+    Case("map-missing-layer", msim(), "a record for every layer", mapfile(skip=3)),
+    Case("map-wrong-name", msim(), "the workload's layer 2", mapfile(rename=2)),
+    Case("map-extra-layer", msim(), "it has no such layer",
+         mapfile("  - {layer: 99, name: x, dataflow: ws, tile_p: 0, tile_k: 0, tile_n: 0, loop_order: plain}")),
+    Case("map-duplicate-layer", msim(), "once (also at", mapfile(REC0 % (1, 1, "PKN"))),
+    Case("map-bad-order", msim(), "loop_order", mapfile(REC0 % (4, 4, "PXN"), skip=0)),
+    Case("map-negative-tile", msim(), "tile_p", mapfile(REC0 % (-4, 4, "PKN"), skip=0)),
+    Case("map-huge-tile", msim(), "tile_k", mapfile(REC0 % (4, 2**70, "PKN"), skip=0)),
+    Case("map-float-tile", msim(), "tile_p", mapfile(REC0 % (4.5, 4, "PKN"), skip=0)),
+    Case("map-plain-with-tiles", msim(), "0 with loop_order plain", mapfile(REC0 % (4, 4, "plain"), skip=0)),
+    Case("map-dataflow-in-file-not-built", msim(), "one the array runs",
+         mapfile("  - {layer: 0, name: Conv1, dataflow: os, tile_p: 0, tile_k: 0, tile_n: 0, loop_order: plain}",
+                 skip=0)),
+    Case("map-unknown-field", msim(), "fields:",
+         mapfile("  - {layer: 0, name: Conv1, dataflow: ws, tile_p: 0, tile_k: 0, tile_n: 0, loop_order: plain, x: 1}",
+                 skip=0)),
+    Case("map-csv-columns", sim("--mapping", "{d}/m.csv", arch=str(CFG)), "needs columns",
+         {"m.csv": "layer,name\n0,Conv1\n"}),
+    Case("map-csv-not-int", sim("--mapping", "{d}/m.csv", arch=str(CFG)), "layer",
+         {"m.csv": "layer,name,dataflow,tile_p,tile_k,tile_n,loop_order\nzero,Conv1,ws,0,0,0,plain\n"}),
+    Case("map-csv-binary", sim("--mapping", "{d}/m.csv", arch=str(CFG)), "UTF-8", {"m.csv": b"\xff\xfe\x00"}),
+    Case("map-write-exists", sim("--write-mapping", "{d}/w.yaml", arch=str(CFG)), "exists: pass --force",
+         {"w.yaml": "mine\n"}),
+    Case("map-write-extension", sim("--write-mapping", "{d}/w.txt", arch=str(CFG)), "extension"),
+    Case("map-force-alone", sim("--force", arch=str(CFG)), "only with --write-mapping"),
     # ------------------------------------------------------------- simulate: the array config
     Case("arch-missing", sim(arch="{d}/none.yaml"), "cannot be read"),
     Case("arch-extension", sim(arch="{d}/a.txt"), "extension", {"a.txt": "rows: 8\n"}),

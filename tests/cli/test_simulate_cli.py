@@ -110,3 +110,40 @@ def test_console_script_exit_code(tmp_path):
         text=True,
     )
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Num Filter" in p.stderr
+
+
+def test_mapping_auto_writes_a_file_that_pins_the_same_run(tmp_path, capsys):
+    """--mapping auto --write-mapping FILE, then --mapping FILE (YAML and CSV, and a run's own
+    layers.csv): the same per-layer mappings and cycles."""
+    from tests.conftest import REPO
+
+    arch = str(REPO / "examples" / "arch" / "nm_ws32x32.yaml")
+    base = ["simulate", "--arch", arch, "--workload", "zoo:resnet18"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--mapping", "auto", "--objective", "edp",
+                 "--write-mapping", str(tmp_path / "m.yaml")]) == 0  # fmt: skip
+    assert "mapper: edp" in capsys.readouterr().out
+    auto = pd.read_csv(tmp_path / "a" / "layers.csv")
+    assert {"objective", "objective_value", "mapping_candidates"} <= set(auto.columns)
+    assert (auto["loop_order"] != "plain").any()
+    for i, src in enumerate((tmp_path / "m.yaml", tmp_path / "a" / "layers.csv")):
+        assert main([*base, "--out", str(tmp_path / f"b{i}"), "--mapping", str(src)]) == 0
+        pinned = pd.read_csv(tmp_path / f"b{i}" / "layers.csv")
+        cols = ["dataflow", "tile_p", "tile_k", "tile_n", "loop_order", "cycles", "dram_bytes"]
+        pd.testing.assert_frame_equal(pinned[cols], auto[cols])
+    plain = tmp_path / "p"
+    assert main([*base, "--out", str(plain), "--write-mapping", str(tmp_path / "p.csv")]) == 0
+    assert (pd.read_csv(tmp_path / "p.csv")["loop_order"] == "plain").all()
+    assert pd.read_csv(plain / "layers.csv")["cycles"].sum() > auto["cycles"].sum()
+
+
+def test_training_mapping_round_trip(tmp_path, capsys):
+    from tests.conftest import REPO
+
+    arch = str(REPO / "examples" / "arch" / "nm_ws32x32.yaml")
+    base = ["simulate", "--arch", arch, "--workload", "zoo:resnet18", "--training", "bdwp"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--mapping", "auto", "--write-mapping",
+                 str(tmp_path / "m.csv")]) == 0  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "b"), "--mapping", str(tmp_path / "m.csv")]) == 0
+    a, b = (pd.read_csv(tmp_path / x / "passes.csv") for x in "ab")
+    assert set(pd.read_csv(tmp_path / "m.csv")["pass"]) == {"FF", "BP", "WU"}
+    assert (a["cycles"] == b["cycles"]).all()

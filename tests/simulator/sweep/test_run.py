@@ -203,3 +203,29 @@ def test_report_refuses_a_part_of_another_schema(tmp_path):
     pq.write_table(pa.table({"key": ["x"], "cycles": ["not a number"]}), out / "points" / "part-zzz.parquet")
     with pytest.raises(SparsimInputError, match="part-zzz.parquet"):
         write_sweep_report(out)
+
+
+def test_sweep_the_mapper_objective(tmp_path):
+    """`mapping: auto` in base, the objective as an axis: each point wins on its own objective,
+    and the mapper never loses to the plain schedule."""
+    spec = tmp_path / "m.yaml"
+    spec.write_text(yaml.safe_dump({
+        "name": "mapper", "block": "nm_array",
+        "base": {"cols": 32, "dram_bw_bytes_per_cycle": 16, "mapping": "auto", "ofmap_sram_kb": 256},
+        "axes": {"rows": [16, 32], "objective": ["cycles", "energy", "dram_bytes"]},
+        "workloads": [{"zoo": "resnet18"}],
+        "baselines": {"plain": {"rows": 32, "mapping": "plain", "objective": "cycles"}},
+    }, sort_keys=False))  # fmt: skip
+    res = run_sweep(spec, tmp_path / "out", jobs=1, progress="off")
+    assert (res.ok, res.errors) == (7, 0)
+    df = read_points(tmp_path / "out")
+    auto = df[df.baseline == ""]
+    assert len(auto) == 6
+    for _, g in auto.groupby("rows"):
+        by = g.set_index("objective")
+        assert by["cycles"].min() == by.loc["cycles", "cycles"] < by.loc["energy", "cycles"]
+        assert by["energy_pj"].min() == pytest.approx(by.loc["energy", "energy_pj"])
+        assert by["dram_bytes"].min() == by.loc["dram_bytes", "dram_bytes"]
+    plain = df[df.baseline == "plain"].iloc[0]
+    auto32 = auto[(auto.rows == 32) & (auto.objective == "cycles")].iloc[0]
+    assert auto32.cycles < plain.cycles

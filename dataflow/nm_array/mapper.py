@@ -1,0 +1,257 @@
+"""The mapper: for one lowered GEMM, the dataflow, SRAM tile sizes and loop order that minimise an
+objective (``cycles``, ``energy``, ``edp`` or ``dram_bytes``) on a given array.
+
+Why it is fast and exact (the peers' complaints are mappers that run for days, or find no valid
+mapping): every candidate is costed in closed form (:mod:`dataflow.nm_array.cost`, tested equal
+to the fold model), thousands at a time in numpy; the only quantity without a closed form, DRAM
+stall cycles under a finite bandwidth, comes from the memory model (a callback, so this module
+stays free of the cycle model) and only for candidates an exact lower bound cannot rule out
+(branch and bound). The result is the true optimum of the search space, and the plain schedule of
+every allowed dataflow is always in that space, so the mapper never does worse than the fixed
+schedule and never fails for a layer the array can run at all.
+
+The space (ours):
+
+- dataflow: every one the array allows (``ArrayConfig.dataflows``) and supports for the layer's
+  N:M ratio (:meth:`~dataflow.nm_array.dataflows.Dataflow.check`);
+- tile sizes: along the dimensions on the array's rows and columns, the array side times a power
+  of two, and the whole extent; along the streamed dimension, every power of two and the extent;
+- loop order: the six orders of (P, K, N), up to equivalence (only the relative order of the
+  dimensions cut into more than one tile changes anything, so one representative is kept);
+- constraint: every operand tile fits in half its buffer (the other half is being refilled); the
+  dataflows' plain schedules are admitted whether they fit or not (the fallback);
+- ties: equal objective values are broken by no partial-sum spill, then fewer DRAM bytes, less
+  energy, fewer cycles, then the dataflow's place in the config, the loop order and the tile sizes,
+  so the choice is deterministic.
+
+Lower bound on cycles with a DRAM channel of ``B`` bytes/cycle: every byte but the first tile's
+inputs and the last tile's outputs moves during some tile's compute window, so
+``cycles >= max(compute, (dram_bytes - first inputs - last outputs) / B)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dataflow.nm_array.cost import Gemm, closed_form
+from dataflow.nm_array.dataflows import get_dataflow
+from dataflow.nm_array.mapping import Mapping
+from dataflow.nm_array.schedule import ORDERS, Tiling
+from simulator.common.errors import SparsimInputError
+from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.energy import EnergyTable
+
+__all__ = ["OBJECTIVES", "Choice", "map_gemm", "candidate_sizes", "objective_value"]
+
+OBJECTIVES = ("cycles", "energy", "edp", "dram_bytes")
+
+#: folds of one candidate the fold model accepts (as :data:`simulator.nm_array.fold.MAX_FOLDS`)
+_MAX_FOLDS = 1 << 24
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The mapper's answer for one GEMM: the mapping, its objective value, how many candidates
+    were costed in closed form and how many needed the memory model."""
+
+    mapping: Mapping
+    objective: str
+    value: float
+    candidates: int
+    simulated: int
+
+
+def objective_value(objective: str, cycles: float, energy_pj: float, dram_bytes: float) -> float:
+    """The value an objective minimises (``edp`` in pJ x cycles)."""
+    if objective == "cycles":
+        return float(cycles)
+    if objective == "energy":
+        return float(energy_pj)
+    if objective == "edp":
+        return float(energy_pj) * float(cycles)
+    if objective == "dram_bytes":
+        return float(dram_bytes)
+    raise SparsimInputError("mapper", "objective", objective, f"one of {', '.join(OBJECTIVES)}")
+
+
+def candidate_sizes(ext: int, unit: int) -> np.ndarray:
+    """Tile sizes along a dimension of ``ext``: ``unit x 2^i`` below the extent, and the extent."""
+    out = []
+    v = max(1, unit)
+    while v < ext:
+        out.append(v)
+        v *= 2
+    out.append(ext)
+    return np.array(out, dtype=np.int64)
+
+
+def _canonical_orders() -> dict[tuple[bool, bool, bool], set[str]]:
+    """Per mask of which of (P, K, N) have several tiles: one representative loop order for every
+    distinct relative order of those dimensions."""
+    out = {}
+    for mask in np.ndindex(2, 2, 2):
+        many = {d for d, b in zip("PKN", mask, strict=True) if b}
+        seen, keep = set(), set()
+        for o in ORDERS:
+            key = "".join(d for d in o if d in many)
+            if key not in seen:
+                seen.add(key)
+                keep.add(o)
+        out[tuple(bool(b) for b in mask)] = keep
+    return out
+
+
+_CANON = _canonical_orders()
+#: per loop order, whether it is the representative for each mask code 4*P + 2*K + N
+_CANON_BY_CODE = {o: np.array([o in _CANON[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)]) for o in ORDERS}
+
+
+def _grid(df, g: Gemm, cfg: ArrayConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ext = {"P": g.p, "K": g.kc, "N": g.ncol}
+    unit = dict(zip(df.dims, (cfg.rows, cfg.cols, 1), strict=True))
+    sizes = [candidate_sizes(ext[d], unit[d]) for d in "PKN"]
+    pt, kt, nt = (a.ravel() for a in np.meshgrid(*sizes, indexing="ij"))
+    return pt, kt, nt
+
+
+def map_gemm(
+    g: Gemm,
+    cfg: ArrayConfig,
+    objective: str = "cycles",
+    *,
+    stall_cycles: Callable[[Mapping], int] | None = None,
+    energy: EnergyTable = EnergyTable(),
+    where: str = "layer",
+) -> Choice:
+    """The best mapping of ``g`` on ``cfg`` for ``objective`` (see the module docstring).
+
+    ``stall_cycles(mapping)``: the memory model's stall cycles of one candidate; needed only when
+    the array has a finite DRAM bandwidth and the objective involves cycles.
+    """
+    objective_value(objective, 0, 0, 0)  # validates the name
+    bw = cfg.dram_bw_bytes_per_cycle
+    need_stalls = bw is not None and objective in ("cycles", "edp")
+    if need_stalls and stall_cycles is None:
+        raise ValueError("map_gemm needs stall_cycles for a finite DRAM bandwidth")
+    word, psum = cfg.word_bytes, cfg.psum_bytes
+    bits = word * 8 + (0 if g.m <= 1 else math.ceil(math.log2(g.m)))
+    ibytes = g.ifmap_elems * word
+
+    cols: dict[str, list[np.ndarray]] = {}
+    tiles: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    wmin: list[np.ndarray] = []
+    allowed = cfg.allowed_dataflows
+    for di, name in enumerate(allowed):
+        df = get_dataflow(name)
+        try:
+            df.check(g.n, g.m, g.compat, where)
+        except SparsimInputError:
+            continue
+        pt, kt, nt = _grid(df, g, cfg)
+        plain = df.plain_tiling(g.p, g.kc, g.ncol, cfg).clipped(g.p, g.kc, g.ncol)
+        code = (-(-g.p // pt) > 1) * 4 + (-(-g.kc // kt) > 1) * 2 + (-(-g.ncol // nt) > 1)
+        for oi, order in enumerate(ORDERS):
+            canon = _CANON_BY_CODE[order][code]
+            is_plain = (pt == plain.pt) & (kt == plain.kt) & (nt == plain.nt) & (order == plain.order)
+            cf = closed_form(df, g, cfg, pt, kt, nt, order)
+            keep = ((cf["fits"] & canon) | is_plain) & (cf["folds"] <= _MAX_FOLDS)
+            if order == plain.order and not is_plain.any():  # the plain tiling is not on the grid
+                extra = closed_form(df, g, cfg, *(np.array([v]) for v in (plain.pt, plain.kt, plain.nt)), order)
+                if extra["folds"][0] <= _MAX_FOLDS:
+                    _append(cols, extra, np.array([True]))
+                    wmin.append(_min_window(df, g, cfg, *(np.array([v]) for v in (plain.pt, plain.kt, plain.nt))))
+                    tiles.append((name, order, *(np.array([v]) for v in (plain.pt, plain.kt, plain.nt)),
+                                  np.array([di * 6 + oi])))  # fmt: skip
+            if keep.any():
+                _append(cols, cf, keep)
+                wmin.append(_min_window(df, g, cfg, pt[keep], kt[keep], nt[keep]))
+                tiles.append((name, order, pt[keep], kt[keep], nt[keep], np.full(int(keep.sum()), di * 6 + oi)))
+    if not tiles:
+        raise SparsimInputError(
+            where, "dataflows", list(allowed), f"none of them runs this layer ({g.n}:{g.m}, {g.compat}) in time"
+        )
+    c = {k: np.concatenate(v) for k, v in cols.items()}
+    df_name = np.concatenate([np.full(t[2].size, t[0], dtype=object) for t in tiles])
+    order = np.concatenate([np.full(t[2].size, t[1], dtype=object) for t in tiles])
+    pt, kt, nt, rank = (np.concatenate([t[i] for t in tiles]) for i in (2, 3, 4, 5))
+    count = pt.size
+
+    dram = (c["dram_ifmap_bytes"] + c["dram_filter_bytes"] + c["dram_ofmap_bytes"]
+            + c["dram_psum_read_bytes"]).astype(np.float64)  # fmt: skip
+    sram_bytes = (c["sram_ifmap_reads"] + c["sram_filter_reads"]) * word + c["sram_ofmap_writes"] * psum
+    e = c["macs"] * energy.mac_pj + sram_bytes * energy.sram_pj_per_byte + dram * energy.dram_pj_per_byte
+    compute = c["compute_cycles"].astype(np.float64)
+    if need_stalls:
+        x_tile, w_tile, y_tile = pt * kt * ibytes / (g.p * g.kc), np.ceil(kt * nt * bits / 8), pt * nt * psum
+        lb_cycles = np.maximum(compute, np.ceil((dram - np.ceil(x_tile) - w_tile - y_tile - 3) / bw))
+        # no step can stall when the most any step moves fits in the shortest step window
+        no_stall = np.ceil((x_tile + w_tile + 2 * y_tile + 3) / bw) <= np.concatenate(wmin)
+    else:
+        lb_cycles = compute
+    lb = {
+        "cycles": lb_cycles,
+        "energy": e,
+        "edp": e * lb_cycles,
+        "dram_bytes": dram,
+    }[objective]
+    spills = c["spills"].astype(np.int8)
+    # candidates in increasing (bound, tie-break) order
+    idx = np.lexsort((nt, kt, pt, rank, lb_cycles, e, dram, spills, lb))
+
+    def mapping_of(i: int) -> Mapping:
+        return Mapping(str(df_name[i]), Tiling(int(pt[i]), int(kt[i]), int(nt[i]), str(order[i])))
+
+    if not need_stalls:
+        i = int(idx[0])
+        return Choice(mapping_of(i), objective, float(lb[i]), count, 0)
+
+    best, best_val, best_key, simulated = None, math.inf, None, 0
+    for i in idx.tolist():
+        key = (spills[i], dram[i], e[i])
+        if lb[i] > best_val or (lb[i] == best_val and key >= best_key):
+            break
+        mp = mapping_of(i)
+        if no_stall[i]:
+            cycles = compute[i]
+        else:
+            cycles = compute[i] + stall_cycles(mp)
+            simulated += 1
+        val = cycles if objective == "cycles" else e[i] * cycles
+        if val < best_val or (val == best_val and key < best_key):
+            best, best_val, best_key = mp, val, key
+    return Choice(best, objective, float(best_val), count, simulated)
+
+
+def _min_window(df, g: Gemm, cfg: ArrayConfig, pt: np.ndarray, kt: np.ndarray, nt: np.ndarray) -> np.ndarray:
+    """A lower bound on the cycles of any SRAM tile's window in the memory model (the fold
+    windows of :meth:`~dataflow.nm_array.dataflows.Dataflow.timing`, times the fewest folds a
+    tile has: its edge tile's).
+
+    Fold windows: loads (ws, is), double-buffered: the first fold >= 2R + C - 1, every other
+    >= max(2R + C - 1, shortest stream); not double-buffered: 2R + C + S - 2. No loads (os):
+    S + R + C - 2 without double buffering, >= S with it.
+    """
+    r, c = cfg.rows, cfg.cols
+    ext = {"P": g.p, "K": g.kc, "N": g.ncol}
+    size = {"P": pt, "K": kt, "N": nt}
+    rem = {d: ext[d] - (-(-ext[d] // size[d]) - 1) * size[d] for d in ext}
+    row, col, stream = df.dims
+    nfold = -(-rem[row] // r) * -(-rem[col] // c)
+    s_min = rem[stream]
+    if df.loads:
+        if cfg.weight_double_buffer:
+            first = 2 * r + c - 1
+            return first + (nfold - 1) * np.maximum(first, s_min)
+        return nfold * (2 * r + c + s_min - 2)
+    if cfg.weight_double_buffer:
+        return nfold * s_min
+    return nfold * (s_min + r + c - 2)
+
+
+def _append(cols: dict[str, list[np.ndarray]], cf: dict[str, np.ndarray], keep: np.ndarray) -> None:
+    for k, v in cf.items():
+        cols.setdefault(k, []).append(np.broadcast_to(v, keep.shape)[keep])

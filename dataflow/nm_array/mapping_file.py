@@ -1,0 +1,173 @@
+"""Mapping files: the per-layer mappings of a run, written so a user can pin or edit them and read
+back (``sparsim simulate --mapping FILE``).
+
+Why a file: a mapping the mapper found is a design decision an architect wants to keep fixed
+while changing something else (a buffer size, the DRAM channel), or to edit by hand. Two formats,
+one record per lowered GEMM (one per layer; one per layer and pass in a training step):
+
+YAML::
+
+    mappings:
+      - {layer: 0, name: conv1, dataflow: ws, tile_p: 12544, tile_k: 32, tile_n: 32, loop_order: NKP}
+      - {layer: 1, name: layer1.0.conv1, dataflow: os, tile_p: 0, tile_k: 0, tile_n: 0, loop_order: plain}
+
+CSV: the same columns (``pass`` too for a training step). A run's ``layers.csv`` or ``passes.csv``
+is itself a valid mapping file: other columns are ignored.
+
+``loop_order: plain`` with tiles 0 is the dataflow's plain schedule. Records are matched to the
+workload by ``layer`` (and ``pass``); every GEMM needs exactly one record and its ``name`` must
+match, so a file written for another network is refused rather than applied.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from dataflow.nm_array.mapping import Mapping
+from dataflow.nm_array.schedule import ORDERS, Tiling
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import check_int
+
+__all__ = ["read_mapping_file", "mapping_records", "write_mapping_file", "MAPPING_FIELDS", "MAX_MAPPING_BYTES"]
+
+MAPPING_FIELDS = ("layer", "name", "dataflow", "tile_p", "tile_k", "tile_n", "loop_order")
+MAX_MAPPING_BYTES = 16 << 20
+_MAX_TILE = 1 << 40
+
+
+def mapping_records(gemms: pd.DataFrame, mappings: list[Mapping]) -> pd.DataFrame:
+    """The records of a mapping file for ``gemms`` (a lowered or training-pass table)."""
+    rows = []
+    has_pass = "pass" in gemms.columns
+    for r, mp in zip(gemms.to_dict("records"), mappings, strict=True):
+        rec = {"layer": int(r["layer"]), "name": r["name"]}
+        if has_pass:
+            rec["pass"] = r["pass"]
+        rec.update(mp.describe())
+        rows.append(rec)
+    cols = ["layer", "name"] + (["pass"] if has_pass else []) + list(MAPPING_FIELDS[2:])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def write_mapping_file(path: str | Path, records: pd.DataFrame) -> bytes:
+    """The file's bytes for ``records`` (:func:`mapping_records`), YAML or CSV by suffix."""
+    if Path(path).suffix.lower() == ".csv":
+        return records.to_csv(index=False).encode()
+    import yaml
+
+    recs = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in records.to_dict("records")]
+    head = "# sparsim mapping file: one record per GEMM; edit and pass with --mapping FILE\n"
+    return (head + yaml.safe_dump({"mappings": recs}, sort_keys=False, default_flow_style=None, width=200)).encode()
+
+
+def _records(path: Path) -> list[tuple[str, dict]]:
+    """``(where, record)`` for every record of the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise SparsimInputError(str(path), "file", str(path), f"cannot be read ({err.strerror})") from None
+    if not path.is_file():
+        raise SparsimInputError(str(path), "file", str(path), "a mapping file (.yaml, .yml or .csv)")
+    if size > MAX_MAPPING_BYTES:
+        raise SparsimInputError(str(path), "file", f"{size:,} bytes", f"at most {MAX_MAPPING_BYTES:,} bytes")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        from simulator.common.config import read_yaml
+
+        data = read_yaml(path)
+        if not isinstance(data, dict) or set(data) != {"mappings"} or not isinstance(data["mappings"], list):
+            raise SparsimInputError(
+                str(path), "mappings", type(data).__name__, "a top-level key `mappings:` with a list"
+            )
+        out = []
+        for i, rec in enumerate(data["mappings"]):
+            if not isinstance(rec, dict):
+                raise SparsimInputError(f"{path} mappings[{i}]", "record", rec, "a mapping of the fields")
+            out.append((f"{path} mappings[{i}]", rec))
+        return out
+    if suffix == ".csv":
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+            df = pd.read_csv(io.StringIO(text), skipinitialspace=True, dtype=str, keep_default_na=False)
+        except UnicodeDecodeError as err:
+            raise SparsimInputError(str(path), "file", str(path), f"UTF-8 text needed (byte {err.start})") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise SparsimInputError(
+                str(path), "file", path.name, f"not a readable CSV ({str(err).splitlines()[0]})"
+            ) from None
+        missing = [c for c in MAPPING_FIELDS if c not in df.columns]
+        if missing:
+            need = f"needs columns {', '.join(MAPPING_FIELDS)} (missing {', '.join(missing)})"
+            raise SparsimInputError(f"{path}:1", "header", ", ".join(map(str, df.columns[:9])), need)
+        cols = list(MAPPING_FIELDS) + (["pass"] if "pass" in df.columns else [])
+        return [(f"{path}:{i + 2}", rec) for i, rec in enumerate(df[cols].to_dict("records"))]
+    raise SparsimInputError(str(path), "extension", path.suffix, "allowed: .yaml, .yml, .csv")
+
+
+def _int(where: str, field: str, value, lo: int) -> int:
+    if isinstance(value, str):
+        from simulator.common.validate import parse_int
+
+        return parse_int(value.strip(), where, field, lo, _MAX_TILE)
+    return check_int(where, field, value, lo, _MAX_TILE)
+
+
+def read_mapping_file(path: str | Path, gemms: pd.DataFrame, allowed: tuple[str, ...]) -> list[Mapping]:
+    """One :class:`Mapping` per row of ``gemms``, from a mapping file (see the module docstring);
+    ``allowed``: the dataflows the array can run."""
+    path = Path(path)
+    has_pass = "pass" in gemms.columns
+    by_key: dict[tuple, tuple[str, Mapping, str]] = {}
+    for where, rec in _records(path):
+        unknown = set(rec) - set(MAPPING_FIELDS) - {"pass"}
+        if unknown:
+            raise SparsimInputError(
+                where, sorted(map(str, unknown))[0], "", f"fields: {', '.join(MAPPING_FIELDS)}, pass"
+            )
+        for f in MAPPING_FIELDS:
+            if f not in rec:
+                raise SparsimInputError(where, f, "(missing)", f"every record needs {', '.join(MAPPING_FIELDS)}")
+        layer = _int(where, "layer", rec["layer"], 0)
+        df = rec["dataflow"]
+        if df not in allowed:
+            raise SparsimInputError(where, "dataflow", df, f"one the array runs: {', '.join(allowed)}")
+        order = rec["loop_order"]
+        tiles = [_int(where, f, rec[f], 0) for f in ("tile_p", "tile_k", "tile_n")]
+        if order == "plain":
+            if any(tiles):
+                raise SparsimInputError(where, "tile_p/tile_k/tile_n", tiles, "0 with loop_order plain")
+            mp = Mapping(df)
+        elif order in ORDERS:
+            if min(tiles) < 1:
+                raise SparsimInputError(where, "tile_p/tile_k/tile_n", tiles, "positive with a loop order")
+            mp = Mapping(df, Tiling(*tiles, order))
+        else:
+            raise SparsimInputError(where, "loop_order", order, f"one of {', '.join(ORDERS)}, plain")
+        if has_pass:
+            if "pass" not in rec:
+                raise SparsimInputError(where, "pass", "(missing)", "FF, BP or WU (a training step's mapping)")
+            key = (layer, str(rec["pass"]))
+        else:
+            key = (layer,)
+        if key in by_key:
+            raise SparsimInputError(where, "layer", "/".join(map(str, key)), f"once (also at {by_key[key][0]})")
+        by_key[key] = (where, mp, str(rec["name"]))
+    out = []
+    for r in gemms.to_dict("records"):
+        key = (int(r["layer"]), r["pass"]) if has_pass else (int(r["layer"]),)
+        if key not in by_key:
+            raise SparsimInputError(str(path), "layer", "/".join(map(str, key)) + f" ({r['name']})",
+                                    "a record for every layer of the workload (this one has none)")  # fmt: skip
+        where, mp, name = by_key.pop(key)
+        if name != r["name"]:
+            raise SparsimInputError(where, "name", name, f"{r['name']!r}, the workload's layer {key[0]}")
+        out.append(mp)
+    if by_key:
+        key, (where, _, _) = next(iter(by_key.items()))
+        raise SparsimInputError(
+            where, "layer", "/".join(map(str, key)), "a layer of the workload (it has no such layer)"
+        )
+    return out

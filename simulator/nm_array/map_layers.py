@@ -1,0 +1,103 @@
+"""From a mapping request to one mapping per lowered GEMM: the plain schedule, one dataflow's plain
+schedule, the mapper's choice (:mod:`dataflow.nm_array.mapper`) or a mapping file
+(:mod:`dataflow.nm_array.mapping_file`).
+
+Why here and not in ``dataflow/``: the mapper is a pure function of the GEMM and the array except
+for stall cycles under a finite DRAM bandwidth, which only the memory model
+(:mod:`simulator.nm_array.memory`) knows; this module hands it that callback.
+
+``mapping`` values: ``plain`` (the config's dataflow, plain schedule: the default), ``ws``/``os``/
+``is`` (that dataflow's plain schedule; the array must run it, see ``ArrayConfig.dataflows``),
+``auto`` (the mapper, minimising ``objective``) or the path of a mapping file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from dataflow.nm_array.cost import Gemm
+from dataflow.nm_array.mapper import OBJECTIVES, Choice, map_gemm
+from dataflow.nm_array.mapping import Mapping
+from dataflow.nm_array.schedule import condensed_rows
+from simulator.common.errors import SparsimInputError
+from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.energy import EnergyTable
+from simulator.nm_array.fold import check_supported, layer_schedule
+from simulator.nm_array.memory import simulate_memory
+
+__all__ = ["MAPPING_CHOICES", "resolve_mappings", "gemm_of", "MAPPER_COLUMNS"]
+
+MAPPING_CHOICES = ("plain", "auto", "ws", "os", "is")
+#: columns a table gains when the mapper chose its mappings
+MAPPER_COLUMNS = ("objective", "objective_value", "mapping_candidates", "mapping_simulated")
+
+
+def gemm_of(r) -> Gemm:
+    """The mapper's view of one lowered GEMM row."""
+    n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
+    k = int(r.gemm_k)
+    return Gemm(p=int(r.gemm_m), k=k, kc=condensed_rows(k, n, m, r.compat), ncol=int(r.gemm_n), copies=int(r.count),
+                n=n, m=m, compat=str(r.compat), ifmap_elems=int(r.ifmap_elems))  # fmt: skip
+
+
+def check_mapping_request(mapping: str, objective: str, cfg: ArrayConfig, where: str = "--mapping") -> None:
+    """Refuse a request the array or the mapper cannot honour, before any work."""
+    if objective not in OBJECTIVES:
+        raise SparsimInputError("--objective", "objective", objective, f"one of {', '.join(OBJECTIVES)}")
+    if mapping in ("ws", "os", "is") and mapping not in cfg.allowed_dataflows:
+        raise SparsimInputError(
+            where, "mapping", mapping,
+            f"a dataflow the array runs ({', '.join(cfg.allowed_dataflows)}); a reconfigurable array lists "
+            f"it in `dataflows:`",
+        )  # fmt: skip
+    if mapping not in MAPPING_CHOICES and Path(mapping).suffix.lower() not in (".yaml", ".yml", ".csv"):
+        raise SparsimInputError(
+            where, "mapping", mapping, f"one of {', '.join(MAPPING_CHOICES)} or a .yaml/.csv mapping file"
+        )
+
+
+def resolve_mappings(
+    gemms: pd.DataFrame,
+    cfg: ArrayConfig,
+    mapping: str = "plain",
+    objective: str = "cycles",
+    *,
+    energy: EnergyTable = EnergyTable(),
+    source: str = "workload",
+) -> tuple[list[Mapping], pd.DataFrame | None]:
+    """One mapping per row of ``gemms`` and, for ``auto``, the mapper's columns
+    (:data:`MAPPER_COLUMNS`) per row."""
+    check_mapping_request(mapping, objective, cfg)
+    if mapping == "plain":
+        return [Mapping(cfg.dataflow)] * len(gemms), None
+    if mapping in ("ws", "os", "is"):
+        return [Mapping(mapping)] * len(gemms), None
+    if mapping != "auto":
+        from dataflow.nm_array.mapping_file import read_mapping_file
+
+        return read_mapping_file(mapping, gemms, cfg.allowed_dataflows), None
+    check_supported(gemms, cfg, source)
+    memo: dict[Gemm, Choice] = {}
+    choices = []
+    for r in gemms.itertuples(index=False):
+        g = gemm_of(r)
+        if g not in memo:
+
+            def stalls(mp: Mapping, r=r) -> int:
+                _, tiling, sched, _, m, _ = layer_schedule(r, cfg, mp, source)
+                return simulate_memory(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m).stall_cycles
+
+            where = f"{source} layer {r.layer} ({r.name})"
+            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where)
+        choices.append(memo[g])
+    cols = pd.DataFrame(
+        {
+            "objective": [c.objective for c in choices],
+            "objective_value": [c.value for c in choices],
+            "mapping_candidates": [c.candidates for c in choices],
+            "mapping_simulated": [c.simulated for c in choices],
+        }
+    )
+    return [c.mapping for c in choices], cols
