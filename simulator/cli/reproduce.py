@@ -12,6 +12,7 @@ STUDIES = {
     "sat": "reports.sat_report:reproduce_sat",
     "smash": "reports.smash_report:reproduce_smash",
     "sparsebytenn": "reports.sparsebytenn_report:reproduce_sparsebytenn",
+    "dataflows": "reports.dataflows_report:reproduce_dataflows",
 }
 REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
 
