@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if "objective_value" in table.columns:
         print(f"mapper: {objective}, {int(table['mapping_candidates'].sum()):,} candidates costed, "
               f"{int(table['mapping_simulated'].sum()):,} simulated for stalls")  # fmt: skip
-    print(f"wrote {args.out}/layers.csv, layers.parquet, workload.csv, COMPUTE_REPORT.csv")
+    print(f"wrote {args.out}/layers.csv, layers.parquet, workload.csv and SCALE-Sim's COMPUTE_REPORT.csv, "
+          "BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv (the columns we reproduce)")  # fmt: skip
     _write_mapping(args, table)
     return 0
 
@@ -111,14 +112,14 @@ def _write_mapping(args: argparse.Namespace, table: pd.DataFrame) -> None:
 
 
 def _write(out, table: pd.DataFrame, layers: pd.DataFrame, cfg) -> None:
-    from reports.scalesim_report import write_compute_report
+    from reports.scalesim_report import write_scalesim_reports
     from simulator.common.outputs import atomic_output_dir
 
     with atomic_output_dir(out, "simulate") as tmp:
         table.to_csv(tmp / "layers.csv", index=False)
         table.to_parquet(tmp / "layers.parquet", index=False)
         layers.to_csv(tmp / "workload.csv", index=False)
-        write_compute_report(table, cfg, tmp / "COMPUTE_REPORT.csv")
+        write_scalesim_reports(table, cfg, tmp)
 
 
 def summary_table(s: pd.DataFrame, cfg) -> str:
