@@ -23,7 +23,8 @@ MAX_WORKLOAD_BYTES = 64 << 20
 def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
     """Load a workload as a validated layer table; ``batch`` overrides every layer's batch.
 
-    ``path`` is a file (SCALE-Sim topology, layer-table CSV or Parquet) or ``zoo:NAME`` (the
+    ``path`` is a file (SCALE-Sim topology, layer-table CSV or Parquet, or an ONNX model, traced
+    with ``batch`` binding a symbolic first dimension) or ``zoo:NAME`` (the
     committed trace of a zoo model; no torch needed); a bare zoo name that is not a file is the
     zoo model too (one spelling for every command).
     """
@@ -36,6 +37,12 @@ def load_workload(path: str | Path, batch: int | None = None) -> pd.DataFrame:
         raise SparsimInputError(
             str(p), "workload", str(p), "an existing SCALE-Sim topology, layer-table CSV or Parquet file, or zoo:NAME"
         )
+    if p.suffix.lower() == ".onnx":  # traced through the one ONNX loader (its own size bound)
+        from workloads.trace_onnx import trace_onnx
+
+        trace = trace_onnx(p, batch=batch)
+        trace.check(str(p))
+        return trace.layers
     size = p.stat().st_size
     if size > MAX_WORKLOAD_BYTES:
         raise SparsimInputError(

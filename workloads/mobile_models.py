@@ -137,16 +137,16 @@ def ppocr_path(file_name: str) -> Path:
 
 
 def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None) -> list[MobileLayer]:
-    """Conv and Gemm/MatMul weight layers of an ONNX file. Weights come from initializers or
-    ``Constant`` nodes; dynamic input dimensions are fixed to ``input_shape`` (batch 1) first."""
+    """Conv and Gemm/MatMul weight layers of an ONNX file, through the one ONNX loader
+    (:mod:`workloads.onnx_model`): weights from initializers, ``Constant`` nodes or value-op chains
+    over them; dynamic input dimensions fixed to ``input_shape`` (batch 1) first."""
+    from workloads.onnx_model import load_onnx
     from workloads.trace_onnx import require_onnx
 
     onnx = require_onnx()
-    from onnx import numpy_helper
-
     p = Path(path)
     try:
-        model = onnx.load(str(p))
+        model = onnx.load(str(p), load_external_data=False)
     except FileNotFoundError:
         raise SparsimInputError(str(p), "file", str(p), "no such ONNX file") from None
     except Exception as err:
@@ -159,31 +159,11 @@ def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None)
     dims = graph_inputs[0].type.tensor_type.shape.dim
     if len(dims) != 4:
         raise SparsimInputError(str(p), "input rank", len(dims), "4 (N, C, H, W)")
-    for i, d in enumerate(dims):
-        want = 1 if i == 0 else (input_shape[i - 1] if input_shape else None)
-        if want is not None:
-            d.Clear()
-            d.dim_value = int(want)
-        elif not d.HasField("dim_value") or d.dim_value <= 0:
-            raise SparsimInputError(str(p), "input shape", "dynamic", "give --input C,H,W for this model")
-    try:
-        model = onnx.shape_inference.infer_shapes(model)
-    except Exception as err:
-        why = f"ONNX shape inference failed ({type(err).__name__})"
-        raise SparsimInputError(str(p), "shapes", p.name, why) from None
-    g = model.graph
-    consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
-    for n in g.node:
-        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
-            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
-    shapes = {}
-    for vi in list(g.input) + list(g.value_info) + list(g.output):
-        shapes[vi.name] = tuple(d.dim_value for d in vi.type.tensor_type.shape.dim)
-
-    missing = [t for n in g.node if n.op_type in ("Conv", "MatMul", "Gemm") for t in (n.input[0], n.output[0])
-               if not shapes.get(t) or 0 in shapes[t]]  # fmt: skip
-    if missing:
-        shapes.update(_runtime_shapes(model, missing, graph_inputs[0].name))
+    if input_shape is None and any(not d.HasField("dim_value") or d.dim_value <= 0 for d in list(dims)[1:]):
+        raise SparsimInputError(str(p), "input shape", "dynamic", "give --input C,H,W for this model")
+    om = load_onnx(p, batch=1, input_shapes=None if input_shape is None else {"": (1, *input_shape)})
+    g = om.graph
+    shapes = om.shapes
 
     layers: list[MobileLayer] = []
     for i, n in enumerate(g.node):
@@ -191,12 +171,13 @@ def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None)
         if n.op_type not in ("Conv", "Gemm", "MatMul"):
             continue
         wname = n.input[1]
-        if wname not in consts:
+        value = om.value(wname) if om.is_constant(wname) else None
+        if value is None:
             if n.op_type == "MatMul":
                 continue  # activation x activation: not a weight layer
             why = "an initializer or Constant (the file carries no weights)"
             raise SparsimInputError(str(p), f"node {name} weight", wname, why)
-        w = np.asarray(consts[wname], dtype=np.float32)
+        w = np.asarray(value, dtype=np.float32)
         if n.op_type == "Conv":
             a = {x.name: onnx.helper.get_attribute_value(x) for x in n.attribute}
             groups = int(a.get("group", 1))
@@ -223,33 +204,6 @@ def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None)
     if not layers:
         raise SparsimInputError(str(p), "layers", 0, "at least one Conv/Gemm/MatMul with weights")
     return layers
-
-
-def _runtime_shapes(model, names: list[str], input_name: str) -> dict[str, tuple[int, ...]]:
-    """Shapes that static inference left open (reshapes of computed shapes), from one
-    onnxruntime run on zeros; empty if onnxruntime is not installed."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return {}
-    from onnx import helper
-
-    m = type(model)()
-    m.CopyFrom(model)
-    known = {o.name for o in m.graph.output}
-    for t in dict.fromkeys(names):
-        if t not in known:
-            m.graph.output.append(helper.make_empty_tensor_value_info(t))
-    dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
-    for inp in m.graph.input:
-        if inp.name == input_name:
-            dims = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    outs = sess.run(None, {input_name: np.zeros(dims, dtype=np.float32)})
-    return {o.name: tuple(v.shape) for o, v in zip(sess.get_outputs(), outs, strict=True)}
 
 
 def resolve_model_name(name: str) -> str:

@@ -51,3 +51,30 @@ def nm_arg(text: str) -> tuple[int, int]:
         return parse_nm(text, "", "")
     except SparsimInputError as err:
         raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None
+
+
+def dim_arg(text: str) -> tuple[str, int]:
+    """``NAME=VALUE``: a symbolic ONNX dimension bound to a size."""
+    from simulator.common.validate import parse_int
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: NAME=VALUE, e.g. batch=8")
+    try:
+        return name.strip(), parse_int(value.strip(), "", "", 1, 1 << 24)
+    except SparsimInputError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None
+
+
+def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
+    """``[INPUT=]d0,d1,...``: an ONNX input's shape (no name: the model's only input)."""
+    from simulator.common.validate import parse_int
+
+    name, sep, dims = text.rpartition("=")
+    parts = dims.split(",")
+    if not dims.strip() or len(parts) > 8:
+        raise argparse.ArgumentTypeError(f"{text!r}: [INPUT=]d0,d1,... with 1 to 8 sizes, e.g. 1,3,640,640")
+    try:
+        return name.strip(), tuple(parse_int(p.strip(), "", "", 1, 1 << 24) for p in parts)
+    except SparsimInputError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.cli._args import int_arg, positive_int
+from simulator.cli._args import dim_arg, int_arg, positive_int, shape_arg
 
 __all__ = ["add_parser"]
 
@@ -16,8 +16,14 @@ def add_parser(sub) -> None:
         help="zoo name (resnet18, resnet50, vgg16, mobilenet_v1, mobilenet_v2, bert_base, "
         "minilm_l6, vit_b16, gpt2_small; also zoo:NAME) or FILE.onnx",
     )
-    t.add_argument("--batch", type=positive_int, default=1)
-    t.add_argument("--seq-len", type=int_arg(1, 1 << 16), default=None, help="sequence length of text models")
+    t.add_argument("--batch", type=positive_int, default=None,
+                   help="batch size (zoo models: default 1; ONNX: binds a symbolic first input dimension)")
+    t.add_argument("--seq-len", type=int_arg(1, 1 << 16), default=None,
+                   help="sequence length of text models (ONNX: binds a symbolic dimension named *seq*)")
+    t.add_argument("--dim", type=dim_arg, action="append", default=[], metavar="NAME=VALUE",
+                   help="ONNX: bind the symbolic dimension NAME (repeatable)")
+    t.add_argument("--input-shape", type=shape_arg, action="append", default=[], metavar="[INPUT=]D0,D1,...",
+                   help="ONNX: an input's whole shape (no INPUT: the only input; C,H,W takes the batch first)")
     t.add_argument("--scalesim", action="store_true", help="write SCALE-Sim's topology format instead")
     t.add_argument(
         "--allow-unsupported",
@@ -37,12 +43,19 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_file(args.out, suffixes=(".csv", ".parquet"), force=args.force)
     model = args.model[4:] if args.model.startswith("zoo:") else args.model
     if model.lower().endswith(".onnx"):
-        if args.seq_len is not None:
-            raise SparsimInputError("--seq-len", "seq_len", args.seq_len, "only for zoo text models (not ONNX files)")
         from workloads.trace_onnx import trace_onnx
 
-        trace = trace_onnx(model, batch=args.batch)
+        dims = dict(args.dim)
+        if len(dims) != len(args.dim):
+            raise SparsimInputError("--dim", "name", [d for d, _ in args.dim], "each dimension once")
+        shapes = dict(args.input_shape)
+        if len(shapes) != len(args.input_shape):
+            raise SparsimInputError("--input-shape", "input", [n for n, _ in args.input_shape], "each input once")
+        trace = trace_onnx(model, batch=args.batch, seq_len=args.seq_len, dims=dims, input_shapes=shapes)
     else:
+        for opt, value in (("--dim", args.dim), ("--input-shape", args.input_shape)):
+            if value:
+                raise SparsimInputError(opt, opt.lstrip("-"), value[0], "only for ONNX files")
         from workloads.zoo import DEFAULT_SEQ_LEN, TEXT_MODELS, check_zoo_name, trace_zoo
 
         check_zoo_name(model)
@@ -50,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             raise SparsimInputError(
                 "--seq-len", "seq_len", args.seq_len, f"only for the text models: {', '.join(TEXT_MODELS)}"
             )
-        trace = trace_zoo(model, batch=args.batch, seq_len=args.seq_len or DEFAULT_SEQ_LEN)
+        trace = trace_zoo(model, batch=args.batch or 1, seq_len=args.seq_len or DEFAULT_SEQ_LEN)
     if not args.allow_unsupported:
         trace.check(model)
     layers = trace.layers

@@ -68,6 +68,20 @@ PROV = {"name": "x", "block": "nm_array", "simulator": "fold", "axes": ["rows"],
         "points": 1, "derived": {}, "report": {}, "workloads": ["w"], "runs": []}  # fmt: skip
 
 
+def _tiny_onnx(batch_dim: str | None = None) -> bytes:
+    """A one-Conv ONNX model (input ``x``: [N, 3, 8, 8]; ``batch_dim`` makes N symbolic)."""
+    try:
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:  # the onnx extra is absent: the cases that need it fail with an install hint
+        return b"onnx missing"
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch_dim or 1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = numpy_helper.from_array(np.ones((4, 3, 1, 1), dtype=np.float32), "w")
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "g", [x], [y], [w])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
 def _topo_names() -> list[str]:
     from workloads.io import load_workload
 
@@ -225,7 +239,20 @@ CASES = [
     Case("trace-out-directory", ["trace", "resnet18", "--out", "{d}/sub.csv"], "it is a directory", {"sub.csv/x": "x"}),
     Case("trace-seq-len-cnn", ["trace", "resnet18", "--seq-len", "64", "--out", "{d}/out.csv"], "seq_len = 64"),
     Case("trace-seq-len-onnx", ["trace", "{d}/m.onnx", "--seq-len", "64", "--out", "{d}/out.csv"], "seq_len = 64",
-         {"m.onnx": b"x"}),  # fmt: skip
+         {"m.onnx": _tiny_onnx()}),  # fmt: skip
+    Case("trace-onnx-unbound-dim", ["trace", "{d}/m.onnx", "--out", "{d}/out.csv"], "input x dimension 0",
+         {"m.onnx": _tiny_onnx("batch")}),  # fmt: skip
+    Case("trace-onnx-unknown-dim", ["trace", "{d}/m.onnx", "--dim", "rows=3", "--out", "{d}/out.csv"],
+         "rows", {"m.onnx": _tiny_onnx()}),  # fmt: skip
+    Case("trace-onnx-dim-malformed", ["trace", "{d}/m.onnx", "--dim", "rows", "--out", "{d}/out.csv"],
+         "NAME=VALUE", {"m.onnx": _tiny_onnx()}),  # fmt: skip
+    Case("trace-onnx-dim-zero", ["trace", "{d}/m.onnx", "--dim", "batch=0", "--out", "{d}/out.csv"],
+         "--dim", {"m.onnx": _tiny_onnx("batch")}),  # fmt: skip
+    Case("trace-onnx-shape-rank", ["trace", "{d}/m.onnx", "--input-shape", "x=1,3", "--out", "{d}/out.csv"],
+         "4 dimensions", {"m.onnx": _tiny_onnx()}),  # fmt: skip
+    Case("trace-onnx-shape-input", ["trace", "{d}/m.onnx", "--input-shape", "y=1,3,8,8", "--out", "{d}/out.csv"],
+         "one of the model's inputs", {"m.onnx": _tiny_onnx()}),  # fmt: skip
+    Case("trace-dim-zoo", ["trace", "resnet18", "--dim", "batch=2", "--out", "{d}/out.csv"], "only for ONNX files"),
     Case("trace-seq-len-0", ["trace", "bert_base", "--seq-len", "0", "--out", "{d}/out.csv"], "--seq-len"),
     Case("trace-batch-0", ["trace", "resnet18", "--batch", "0", "--out", "{d}/out.csv"], "--batch"),
     Case("trace-onnx-corrupt", ["trace", "{d}/m.onnx", "--out", "{d}/out.csv"], "m.onnx", {"m.onnx": b"not onnx"}),

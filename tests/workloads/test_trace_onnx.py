@@ -60,15 +60,30 @@ def test_trace_cli_zoo(tmp_path, capsys):
 def test_unsupported_weight_layer_is_refused_unless_allowed(tmp_path, capsys):
     from torch import nn
 
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 2, stride=2)).eval()
-    path = tmp_path / "up.onnx"
-    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), dynamo=False)
+    model = nn.Sequential(nn.Conv3d(2, 4, 3), nn.Flatten(), nn.Linear(108, 5)).eval()
+    path = tmp_path / "c3.onnx"
+    torch.onnx.export(model, (torch.randn(1, 2, 5, 5, 5),), str(path), dynamo=False)
     assert main(["trace", str(path), "--out", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "ConvTranspose" in err[0] and "--allow-unsupported" in err[0]
+    assert len(err) == 1 and "Conv3d" in err[0] and "--allow-unsupported" in err[0]
     assert not (tmp_path / "t.csv").exists()
     assert main(["trace", str(path), "--allow-unsupported", "--out", str(tmp_path / "t.csv")]) == 0
-    assert "ConvTranspose x1" in capsys.readouterr().out
+    assert "Conv3d x1" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_conv_transpose_is_its_backward_data_gemm(tmp_path):
+    """ConvTranspose2d(8 -> 4, k 2, stride 2) on 14x14: each of the 196 input pixels times a
+    [8 x 16] weight (4 channels x 2 x 2 taps): 196 x 8 x 16 MACs, as many as the output needs."""
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 2, stride=2, groups=2)).eval()
+    path = tmp_path / "up.onnx"
+    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), dynamo=False)
+    g = lower_to_gemms(trace_onnx(path).layers)
+    up = g.iloc[1]
+    assert (up["count"], up.gemm_m, up.gemm_k, up.gemm_n) == (2, 196, 4, 2 * 2 * 2)
+    assert up.dense_macs == 196 * 8 * 4 * 2 * 2 // 2
 
 
 def test_torch_trace_flags_weight_layers_it_cannot_lower():
