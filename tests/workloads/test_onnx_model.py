@@ -88,7 +88,7 @@ def test_zoo_torchscript_export_traces_to_the_torch_gemms(tmp_path, name):
 
 
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "minilm_l6", "vit_b16"])
+@pytest.mark.parametrize("name", ZOO_NAMES)
 def test_zoo_dynamo_export_traces_to_the_torch_gemms(tmp_path, name):
     pytest.importorskip("onnxscript", reason="the dynamo exporter needs onnxscript (onnx extra)")
     _check_export(tmp_path, name, dynamo=True)
@@ -352,3 +352,18 @@ def test_simulate_takes_an_onnx_workload(tmp_path, capsys):
 
     t = pd.read_csv(out / "layers.csv")
     assert t[["gemm_m", "gemm_k", "gemm_n"]].values.tolist() == [[64, 27, 4]]
+
+
+@pytest.mark.parametrize("opset", [7, 9, 11, 13, 17, 21, onnx.defs.onnx_opset_version()])
+def test_opsets_seven_to_newest(tmp_path, opset):
+    """The same conv + matmul graph at every opset from 7 to the newest this onnx supports."""
+    x = _vi("x", [1, 3, 8, 8])
+    w = numpy_helper.from_array(W, "w")
+    m = numpy_helper.from_array(np.ones((64, 10), dtype=np.float32), "m")
+    shape = numpy_helper.from_array(np.array([4, 64], dtype=np.int64), "shape")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Reshape", ["y", "shape"], ["f"], name="flat"),
+             helper.make_node("MatMul", ["f", "m"], ["z"], name="fc")]  # fmt: skip
+    p = _save(tmp_path, nodes, [x], [_vi("z", None)], [w, m, shape], opset=opset)
+    g = _gemms(p)
+    assert g[["op", "gemm_m", "gemm_k", "gemm_n"]].values.tolist() == [["conv", 64, 27, 4], ["gemm", 4, 64, 10]]
