@@ -112,10 +112,10 @@ def scalesim_own_totals() -> dict[str, int] | None:
     """SCALE-Sim 3.0.0's own ResNet-18 Total Cycles at 32x32 (its reports: WS from ../shared,
     OS and IS from our golden runs), or None when they are not beside the checkout."""
 
+    from reports.scalesim_report import read_scalesim_csv
+
     def total(p: Path) -> int:
-        d = pd.read_csv(p, skipinitialspace=True)
-        d.columns = [c.strip() for c in d.columns]
-        return int(d["Total Cycles"].sum())
+        return int(read_scalesim_csv(p)["Total Cycles"].sum())
 
     paths = {
         "ws": SHARED / "results" / "resnet18_ws32x32_COMPUTE_REPORT.csv",

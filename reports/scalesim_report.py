@@ -35,7 +35,8 @@ import pandas as pd
 
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["compute_report", "bandwidth_report", "detailed_access_report", "write_scalesim_reports", "REPORTS"]
+__all__ = ["compute_report", "bandwidth_report", "detailed_access_report", "write_scalesim_reports", "REPORTS",
+           "read_scalesim_csv"]  # fmt: skip
 
 _COMPUTE = ("LayerID", "Total Cycles", "Stall Cycles", "Overall Util %", "Mapping Efficiency %", "Compute Util %")
 
@@ -101,6 +102,14 @@ def _write(df: pd.DataFrame, path: Path) -> None:
     for row in df.itertuples(index=False):
         lines.append(", ".join(str(v) for v in row) + ",")
     path.write_text("\n".join(lines) + "\n")
+
+
+def read_scalesim_csv(path: str | Path) -> pd.DataFrame:
+    """A SCALE-Sim report (its own or ours) as a DataFrame: ``", "`` separators and the trailing
+    comma's empty column removed, column names stripped."""
+    df = pd.read_csv(path, skipinitialspace=True)
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.loc[:, ~df.columns.str.startswith("Unnamed")]
 
 
 def write_scalesim_reports(stats: pd.DataFrame, cfg: ArrayConfig, out_dir: str | Path) -> list[str]:

@@ -140,17 +140,12 @@ def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None)
     """Conv and Gemm/MatMul weight layers of an ONNX file, through the one ONNX loader
     (:mod:`workloads.onnx_model`): weights from initializers, ``Constant`` nodes or value-op chains
     over them; dynamic input dimensions fixed to ``input_shape`` (batch 1) first."""
-    from workloads.onnx_model import load_onnx
+    from workloads.onnx_model import load_onnx, read_onnx
     from workloads.trace_onnx import require_onnx
 
     onnx = require_onnx()
     p = Path(path)
-    try:
-        model = onnx.load(str(p), load_external_data=False)
-    except FileNotFoundError:
-        raise SparsimInputError(str(p), "file", str(p), "no such ONNX file") from None
-    except Exception as err:
-        raise SparsimInputError(str(p), "file", p.name, f"not a readable ONNX model ({type(err).__name__})") from None
+    model = read_onnx(p)
     g = model.graph
     init_names = {t.name for t in g.initializer}
     graph_inputs = [i for i in g.input if i.name not in init_names]
@@ -161,7 +156,7 @@ def from_onnx(path: str | Path, input_shape: tuple[int, int, int] | None = None)
         raise SparsimInputError(str(p), "input rank", len(dims), "4 (N, C, H, W)")
     if input_shape is None and any(not d.HasField("dim_value") or d.dim_value <= 0 for d in list(dims)[1:]):
         raise SparsimInputError(str(p), "input shape", "dynamic", "give --input C,H,W for this model")
-    om = load_onnx(p, batch=1, input_shapes=None if input_shape is None else {"": (1, *input_shape)})
+    om = load_onnx(p, batch=1, input_shapes=None if input_shape is None else {"": (1, *input_shape)}, model=model)
     g = om.graph
     shapes = om.shapes
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["OnnxModel", "load_onnx", "MAX_ONNX_BYTES", "VALUE_OPS"]
+__all__ = ["OnnxModel", "load_onnx", "read_onnx", "MAX_ONNX_BYTES", "VALUE_OPS"]
 
 MAX_ONNX_BYTES = 4 << 30
 #: ops whose output is a constant when their data input is (values follow through them)
@@ -131,15 +131,8 @@ def _apply(node, ins: list[np.ndarray | None]) -> np.ndarray | None:
     return None
 
 
-def load_onnx(
-    path: str | Path,
-    *,
-    batch: int | None = None,
-    seq_len: int | None = None,
-    dims: dict[str, int] | None = None,
-    input_shapes: dict[str, tuple[int, ...]] | None = None,
-) -> OnnxModel:
-    """Load ``path`` and bind its symbolic input dimensions (see the module docstring)."""
+def read_onnx(path: str | Path):
+    """The ModelProto of an ONNX file (external data not yet read), or one error line."""
     from workloads.trace_onnx import require_onnx
 
     onnx = require_onnx()
@@ -153,9 +146,28 @@ def load_onnx(
     if size > MAX_ONNX_BYTES:
         raise SparsimInputError(str(p), "file", f"{size:,} bytes", f"at most {MAX_ONNX_BYTES:,} bytes")
     try:
-        model = onnx.load(str(p), load_external_data=False)
+        return onnx.load(str(p), load_external_data=False)
     except Exception as err:  # protobuf DecodeError and friends
         raise SparsimInputError(str(p), "file", p.name, f"not a readable ONNX model ({type(err).__name__})") from None
+
+
+def load_onnx(
+    path: str | Path,
+    *,
+    batch: int | None = None,
+    seq_len: int | None = None,
+    dims: dict[str, int] | None = None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    model=None,
+) -> OnnxModel:
+    """Load ``path`` and bind its symbolic input dimensions (see the module docstring);
+    ``model``: the file's ModelProto when the caller has already read it (it is modified)."""
+    from workloads.trace_onnx import require_onnx
+
+    onnx = require_onnx()
+    p = Path(path)
+    if model is None:
+        model = read_onnx(p)
     g = model.graph
     init_names = {t.name for t in g.initializer}
     inputs = [i for i in g.input if i.name not in init_names]

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from dataflow.nm_array.cost import Gemm
 from dataflow.nm_array.dataflows import build_schedule, get_dataflow
 from dataflow.nm_array.mapping import Mapping
 from dataflow.nm_array.schedule import condensed_rows, fold_count
@@ -36,7 +37,8 @@ from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.memory import simulate_memory
 from workloads.lowering import lower_to_gemms
 
-__all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported", "layer_schedule"]
+__all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported", "layer_schedule",
+           "gemm_of"]  # fmt: skip
 
 #: folds of one layer the fold model accepts: it keeps a few int64 entries per fold, so 2**24 folds
 #: already take ~1 GB; more means an array far too small for the layer (or a typo)
@@ -97,14 +99,22 @@ def check_supported(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "worklo
             )
 
 
+def gemm_of(r) -> Gemm:
+    """What a schedule and its costs depend on, of one lowered GEMM row (N:M with N = M is dense)."""
+    n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
+    k = int(r.gemm_k)
+    return Gemm(p=int(r.gemm_m), k=k, kc=condensed_rows(k, n, m, r.compat), ncol=int(r.gemm_n), copies=int(r.count),
+                n=n, m=m, compat=str(r.compat), ifmap_elems=int(r.ifmap_elems))  # fmt: skip
+
+
 def layer_schedule(r, cfg: ArrayConfig, mapping: Mapping, source: str = "workload"):
     """``(dataflow, tiling, schedule, n, m, kc)`` of one lowered GEMM row under ``mapping``."""
-    n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
-    t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
+    g = gemm_of(r)
+    n, m, kc = g.n, g.m, g.kc
+    t, ncol, copies = g.p, g.ncol, g.copies
     where = f"{source} layer {r.layer} ({r.name})"
     df = get_dataflow(mapping.dataflow, where)
     df.check(n, m, r.compat, where)
-    kc = condensed_rows(k, n, m, r.compat)
     tiling = (mapping.tiling or df.plain_tiling(t, kc, ncol, cfg)).clipped(t, kc, ncol)
     folds = fold_count(df, t, kc, ncol, cfg, tiling, copies)
     if folds > MAX_FOLDS:

@@ -20,11 +20,10 @@ import pandas as pd
 from dataflow.nm_array.cost import Gemm
 from dataflow.nm_array.mapper import OBJECTIVES, Choice, map_gemm
 from dataflow.nm_array.mapping import Mapping
-from dataflow.nm_array.schedule import condensed_rows
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
-from simulator.nm_array.fold import check_supported, layer_schedule
+from simulator.nm_array.fold import check_supported, gemm_of, layer_schedule
 from simulator.nm_array.memory import simulate_memory
 
 __all__ = ["MAPPING_CHOICES", "resolve_mappings", "gemm_of", "MAPPER_COLUMNS"]
@@ -32,14 +31,6 @@ __all__ = ["MAPPING_CHOICES", "resolve_mappings", "gemm_of", "MAPPER_COLUMNS"]
 MAPPING_CHOICES = ("plain", "auto", "ws", "os", "is")
 #: columns a table gains when the mapper chose its mappings
 MAPPER_COLUMNS = ("objective", "objective_value", "mapping_candidates", "mapping_simulated")
-
-
-def gemm_of(r) -> Gemm:
-    """The mapper's view of one lowered GEMM row."""
-    n, m = (1, 1) if r.nm_n == r.nm_m else (int(r.nm_n), int(r.nm_m))
-    k = int(r.gemm_k)
-    return Gemm(p=int(r.gemm_m), k=k, kc=condensed_rows(k, n, m, r.compat), ncol=int(r.gemm_n), copies=int(r.count),
-                n=n, m=m, compat=str(r.compat), ifmap_elems=int(r.ifmap_elems))  # fmt: skip
 
 
 def check_mapping_request(mapping: str, objective: str, cfg: ArrayConfig, where: str = "--mapping") -> None:

@@ -4,7 +4,6 @@ buffers and N:M ratios: compute cycles, every DRAM byte count, every SRAM access
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from dataflow.nm_array.mapping import Mapping
 from dataflow.nm_array.schedule import ORDERS, Tiling, condensed_rows
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.fold import simulate_gemms
+from tests.dataflow.rows import gemm_row as _row
 
 NM = [(1, 1), (2, 4), (1, 4), (1, 8), (2, 8)]
 
@@ -37,13 +37,6 @@ def cases(draw):
     tiling = Tiling(pt=draw(st.integers(1, p)), kt=draw(st.integers(1, kc)), nt=draw(st.integers(1, ncol)),
                     order=draw(st.sampled_from(ORDERS)))  # fmt: skip
     return cfg, Gemm(p, k, kc, ncol, copies, n, m, compat, p * k + draw(st.integers(0, 50))), tiling
-
-
-def _row(g: Gemm) -> pd.DataFrame:
-    return pd.DataFrame([dict(layer=0, name="g", op="gemm", count=g.copies, gemm_m=g.p, gemm_k=g.k, gemm_n=g.ncol,
-                              nm_n=g.n, nm_m=g.m, compat=g.compat, out_h=0, out_w=0, ifmap_elems=g.ifmap_elems,
-                              weight_elems=g.k * g.ncol, ofmap_elems=g.p * g.ncol,
-                              dense_macs=g.copies * g.p * g.k * g.ncol)])  # fmt: skip
 
 
 @given(cases())

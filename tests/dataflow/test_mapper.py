@@ -25,17 +25,11 @@ from simulator.nm_array.energy import energy_pj
 from simulator.nm_array.fold import simulate_gemms
 from simulator.nm_array.map_layers import resolve_mappings
 from tests.conftest import REPO
+from tests.dataflow.rows import gemm_row as _row
 from workloads.io import load_workload
 from workloads.lowering import lower_to_gemms
 
 EXAMPLE = REPO / "examples" / "arch" / "nm_ws32x32.yaml"
-
-
-def _row(g: Gemm) -> pd.DataFrame:
-    return pd.DataFrame([dict(layer=0, name="g", op="gemm", count=g.copies, gemm_m=g.p, gemm_k=g.k, gemm_n=g.ncol,
-                              nm_n=g.n, nm_m=g.m, compat=g.compat, out_h=0, out_w=0, ifmap_elems=g.ifmap_elems,
-                              weight_elems=g.k * g.ncol, ofmap_elems=g.p * g.ncol,
-                              dense_macs=g.copies * g.p * g.k * g.ncol)])  # fmt: skip
 
 
 def _objective(stats: pd.DataFrame, cfg: ArrayConfig, objective: str) -> np.ndarray:

@@ -14,16 +14,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reports.scalesim_report import read_scalesim_csv
 from simulator.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "scalesim"
 CONFIGS = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and (p / "COMPUTE_REPORT.csv").is_file())
 
 
-def _csv(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, skipinitialspace=True)
-    df.columns = [c.strip() for c in df.columns]
-    return df.loc[:, ~df.columns.str.startswith("Unnamed")]
+_csv = read_scalesim_csv
 
 
 def test_golden_runs_cover_os_and_is_at_two_array_shapes():

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from reports.scalesim_report import compute_report
+from reports.scalesim_report import compute_report, read_scalesim_csv
 from simulator.nm_array.config import load_arch
 from simulator.nm_array.fold import simulate_layers
 from workloads.scalesim_topology import read_scalesim_topology
 
-
-def _csv(path):
-    return pd.read_csv(path, skipinitialspace=True).loc[:, lambda d: ~d.columns.str.startswith("Unnamed")]
+_csv = read_scalesim_csv
 
 
 @pytest.fixture(scope="module")

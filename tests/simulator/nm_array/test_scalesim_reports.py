@@ -7,20 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from reports.scalesim_report import REPORTS
+from reports.scalesim_report import REPORTS, read_scalesim_csv
 from simulator.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "scalesim"
 RUNS = ["ws32x32"] + sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 
 
-def _csv(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, skipinitialspace=True)
-    df.columns = [c.strip() for c in df.columns]
-    return df.loc[:, ~df.columns.str.startswith("Unnamed")]
+_csv = read_scalesim_csv
 
 
 def _paths(name: str, scalesim_dir: Path) -> tuple[Path, dict[str, Path]]:
