@@ -2,7 +2,7 @@
 
 Why: users compare against SCALE-Sim by diffing its CSVs, so a column carrying SCALE-Sim's name
 must mean what SCALE-Sim's means. We write only the columns we reproduce exactly on SCALE-Sim
-3.0.0's own runs (ResNet-18 at 32x32 WS, OS, IS and at 8x16 OS: a parity test over every column
+3.0.0's own runs (ResNet-18 at 32x32 WS, OS, IS and at 8x16 OS, IS: a parity test over every column
 written, ``tests/simulator/nm_array/test_scalesim_reports.py``) and leave the others out:
 
 ``COMPUTE_REPORT.csv``

@@ -25,7 +25,7 @@ _csv = read_scalesim_csv
 
 
 def test_golden_runs_cover_os_and_is_at_two_array_shapes():
-    assert {"os32x32", "is32x32", "os8x16"} <= set(CONFIGS)
+    assert {"os32x32", "is32x32", "os8x16", "is8x16"} <= set(CONFIGS)
 
 
 @pytest.fixture(scope="module", params=CONFIGS)
