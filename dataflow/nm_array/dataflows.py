@@ -52,6 +52,8 @@ class Dataflow:
     dims: ClassVar[tuple[str, str, str]] = ("", "", "")
     #: True: the stationary operand is shifted in row by row before a fold streams (ws, is)
     loads: ClassVar[bool] = True
+    #: True: runs N:M layers imported under SCALE-Sim's conventions (``compat = "scalesim"``)
+    scalesim_nm: ClassVar[bool] = False
 
     def plain_tiling(self, p: int, kc: int, ncol: int, cfg: ArrayConfig) -> Tiling:
         raise NotImplementedError
@@ -121,7 +123,13 @@ class Dataflow:
         return float((used[row_dim] * used[col_dim]).sum() / (sched.folds * sched.rows * sched.cols))
 
     def check(self, n: int, m: int, compat: str, where: str) -> None:
-        """Refuse a combination that makes no sense for this dataflow."""
+        """Refuse a combination that makes no sense for this dataflow: SCALE-Sim defines N:M for
+        weight-stationary only, so a dataflow without ``scalesim_nm`` refuses an imported N:M layer."""
+        if n != m and compat == "scalesim" and not self.scalesim_nm:
+            raise SparsimInputError(
+                where, "Sparsity", f"{n}:{m}",
+                f"SCALE-Sim's N:M is weight-stationary only; use a native layer for {self.name.upper()}",
+            )  # fmt: skip
 
 
 def build_schedule(

@@ -36,7 +36,6 @@ import numpy as np
 
 from dataflow.nm_array.dataflows import Dataflow, delivered_activations
 from dataflow.nm_array.schedule import FoldSchedule, Tiling
-from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["InputStationary"]
@@ -53,11 +52,6 @@ class InputStationary(Dataflow):
         streamed; X's rows outermost: SCALE-Sim's IS schedule."""
         return Tiling(pt=cfg.cols, kt=cfg.rows, nt=ncol, order="PKN")
 
-    def check(self, n: int, m: int, compat: str, where: str) -> None:
-        if n != m and compat == "scalesim":
-            raise SparsimInputError(
-                where, "Sparsity", f"{n}:{m}", "SCALE-Sim's N:M is weight-stationary only; use a native layer for IS"
-            )
 
     def sram_accesses(self, sched: FoldSchedule, compat: str, k: int, n: int, m: int) -> tuple[float, int, int]:
         """Ifmap reads: the stationary activations loaded per fold (N:M: the ``M`` lanes of every

@@ -40,7 +40,6 @@ import numpy as np
 
 from dataflow.nm_array.dataflows import Dataflow, delivered_activations
 from dataflow.nm_array.schedule import FoldSchedule, Tiling
-from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["OutputStationary"]
@@ -57,11 +56,6 @@ class OutputStationary(Dataflow):
         columns outermost: SCALE-Sim's OS schedule."""
         return Tiling(pt=cfg.rows, kt=kc, nt=cfg.cols, order="NPK")
 
-    def check(self, n: int, m: int, compat: str, where: str) -> None:
-        if n != m and compat == "scalesim":
-            raise SparsimInputError(
-                where, "Sparsity", f"{n}:{m}", "SCALE-Sim's N:M is weight-stationary only; use a native layer for OS"
-            )
 
     def sram_accesses(self, sched: FoldSchedule, compat: str, k: int, n: int, m: int) -> tuple[float, int, int]:
         """Ifmap reads: every activation of a fold's rows once per row (N:M: every group's ``M``

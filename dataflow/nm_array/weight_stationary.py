@@ -49,6 +49,7 @@ class WeightStationary(Dataflow):
     stationary = "weights"
     dims = ("K", "N", "P")
     loads = True
+    scalesim_nm = True
 
     def plain_tiling(self, p: int, kc: int, ncol: int, cfg: ArrayConfig) -> Tiling:
         """One array fold per tile (R condensed rows x C columns), all of X streamed; columns
