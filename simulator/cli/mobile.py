@@ -10,7 +10,7 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub) -> None:
-    mb = sub.add_parser("mobile", help="prune a mobile CNN and predict its latency on a Cortex-A76-class core")
+    mb = sub.add_parser("mobile", help="prune a mobile CNN and predict its latency on a modelled phone core")
     mb.add_argument(
         "--model", required=True, help="mobilenet_v1, mobilenet_v2, ppocr_det, ppocr_rec, ppocr_cls (also zoo:NAME) "
         "or FILE.onnx",
@@ -29,7 +29,10 @@ def add_parser(sub) -> None:
         choices=("zero", "none"),
         help="Cout not a multiple of the group size 4: pad with zero channels (zero) or refuse (none)",
     )
-    mb.add_argument("--core", default=None, help="core config YAML (CoreConfig keys); default Snapdragon 855 prime")
+    mb.add_argument(
+        "--core", default=None,
+        help="core preset (a76 = Snapdragon 855 prime, default; a75; a73; a55) or a core YAML (CoreConfig keys)",
+    )  # fmt: skip
     mb.add_argument("--input", default=None, help="input C,H,W (default: the model's own)")
     mb.add_argument("--measure-host", action="store_true", help="also run the host kernels and time them")
     mb.add_argument("--out", required=True, help="output directory (replaced only if sparsim wrote it)")
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         "dense_core_ms": float(table["dense_time_ms"].sum()),
         "speedup_vs_dense": float(table["dense_cycles"].sum() / table["cycles"].sum()),
         "core_freq_ghz": core.freq_ghz,
+        "core": args.core or "a76",
         **{k: v for k, v in info.items() if k not in ("pruned_layers", "weight_sparsity_pruned_layers")},
     }
     if args.measure_host:

@@ -13,6 +13,7 @@ STUDIES = {
     "smash": "reports.smash_report:reproduce_smash",
     "sparsebytenn": "reports.sparsebytenn_report:reproduce_sparsebytenn",
     "dataflows": "reports.dataflows_report:reproduce_dataflows",
+    "mobile-validation": "reports.mobile_validation:reproduce_mobile_validation",
 }
 REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
 

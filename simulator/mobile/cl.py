@@ -44,10 +44,10 @@ __all__ = ["CoreState", "run_instances", "STAT_NAMES"]
 
 RING = 1 << 16
 NREGS = 72  # x0-x30 (0-30), v0-v31 (32-63)
-# state vector slots
-_CUR, _DEC, _UOP, _RET, _RCNT, _ROBP, _L2P, _L3P, _DRAMP, _CLK = range(10)
+# state vector slots (_ISS, _ICNT: the in-order issue cursor and instructions issued in it)
+_CUR, _DEC, _UOP, _RET, _RCNT, _ROBP, _L2P, _L3P, _DRAMP, _CLK, _ISS, _ICNT = range(12)
 STAT_NAMES = ("instructions", "uops", "loads", "stores", "l1_misses", "l2_misses", "l3_misses", "fmla")
-_S0 = 10
+_S0 = 12
 _FMLA = CLASS_ID["fmla"]
 
 
@@ -81,6 +81,8 @@ class CoreState:
                 cfg.prefetch_l2_lines,
                 int(cfg.perfect_l1),
                 cfg.lat_ld_int,
+                int(cfg.in_order),
+                cfg.q_load_issue_cycles,
             ],
             dtype=np.int64,
         )
@@ -88,7 +90,7 @@ class CoreState:
         self.reg = np.zeros(NREGS, dtype=np.int64)
         self.rob = np.full(cfg.rob_size, -1, dtype=np.int64)
         self.ptag = np.full((8, RING), -1, dtype=np.int64)
-        n = max(cfg.sets(lv) * getattr(cfg, f"{lv}_ways") for lv in ("l1", "l2", "l3"))
+        n = max(cfg.sets(lv) * getattr(cfg, f"{lv}_ways") for lv in ("l1", "l2", "l3") if cfg.sets(lv))
         self.ctag = np.full((3, n), -1, dtype=np.int64)
         self.cstamp = np.zeros((3, n), dtype=np.int64)
         self.crdy = np.zeros((3, n), dtype=np.int64)
@@ -144,8 +146,8 @@ def _l2_fill(line, t, prm, st, ctag, cstamp, crdy):
         cstamp[1, i2] = st[_CLK]
         return crdy[1, i2], True
     st[_S0 + 5] += 1
-    b3 = (line % prm[8]) * prm[9]
-    i3 = _find(ctag, 2, b3, prm[9], line)
+    b3 = (line % prm[8]) * prm[9] if prm[8] > 0 else 0
+    i3 = _find(ctag, 2, b3, prm[9], line) if prm[8] > 0 else -1
     if i3 >= 0:
         cstamp[2, i3] = st[_CLK]
         s = max(t, st[_L3P])
@@ -156,7 +158,8 @@ def _l2_fill(line, t, prm, st, ctag, cstamp, crdy):
         s = max(t * 1024, st[_DRAMP])
         st[_DRAMP] = s + prm[16]
         r = (s + 1023) // 1024 + prm[15]
-        _install(ctag, cstamp, crdy, 2, b3, prm[9], line, r, st[_CLK])
+        if prm[8] > 0:
+            _install(ctag, cstamp, crdy, 2, b3, prm[9], line, r, st[_CLK])
     _install(ctag, cstamp, crdy, 1, b2, prm[7], line, r, st[_CLK])
     return r, False
 
@@ -231,8 +234,14 @@ def run_instances(rows, toff, inst, ctab, prm, st, reg, rob, ptag, ctag, cstamp,
                 s = rows[ri, j]
                 if s >= 0 and reg[s] > ready:
                     ready = reg[s]
+            inord = prm[21] == 1
+            if inord and st[_ISS] > ready:
+                ready = st[_ISS]
             c = ready
             while True:
+                if inord and c == st[_ISS] and st[_ICNT] >= prm[0]:
+                    c += 1
+                    continue
                 p0 = -1
                 for p in range(8):
                     if (m0 >> p) & 1 and ptag[p, c & mask] != c:
@@ -250,6 +259,14 @@ def run_instances(rows, toff, inst, ctab, prm, st, reg, rob, ptag, ctag, cstamp,
             ptag[p0, c & mask] = c
             if p1 >= 0:
                 ptag[p1, c & mask] = c
+            if inord:
+                if c > st[_ISS]:
+                    st[_ISS] = c
+                    st[_ICNT] = 0
+                st[_ICNT] += 1
+                if ctab[cls, 5] == 1 and prm[22] > 1:
+                    st[_ISS] = c + prm[22]
+                    st[_ICNT] = 0
             # ---- complete
             lat = ctab[cls, 0]
             done = c + lat

@@ -21,6 +21,7 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
     rings, ordered LRU dictionaries instead of stamp arrays. Returns (cycles, stats) for a fresh core."""
     ctab = class_table(cfg)
     sets = {lv: cfg.sets(lv) for lv in ("l1", "l2", "l3")}
+    has_l3 = sets["l3"] > 0
     ways = {"l1": cfg.l1_ways, "l2": cfg.l2_ways, "l3": cfg.l3_ways}
     cache = {lv: [OrderedDict() for _ in range(sets[lv])] for lv in sets}  # line -> ready
     shift = cfg.line_bytes.bit_length() - 1
@@ -31,9 +32,14 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
     reg = [0] * NREGS
     window: deque[int] = deque([-1] * cfg.rob_size, maxlen=cfg.rob_size)
     cur = dec = uops = 0
+    # in-order issue: the previous instruction's issue cycle, a Q-load's hold, issues per cycle
+    prev_issue = hold = 0
+    issued: dict[int, int] = {}
     last_ret = rcnt = 0
 
     def lookup(lv, line):
+        if not sets[lv]:
+            return None
         s = cache[lv][line % sets[lv]]
         if line in s:
             s.move_to_end(line)
@@ -61,7 +67,8 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
             s = max(t * 1024, port["dram"])
             port["dram"] = s + dram_step
             r = -(-s // 1024) + cfg.dram_latency
-            put("l3", line, r)
+            if has_l3:
+                put("l3", line, r)
         put("l2", line, r)
         return r
 
@@ -91,7 +98,7 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
         tp = int(inst[k][0])
         for ri in range(int(toff[tp]), int(toff[tp + 1])):
             cls, dst, a, b, cc, stream, off, first = (int(v) for v in rows[ri])
-            lat, m0, m1, is_ld, is_st = (int(v) for v in ctab[cls])
+            lat, m0, m1, is_ld, is_st, _q = (int(v) for v in ctab[cls])
             nu = 2 if m1 else 1
             if first and dec >= cfg.decode_width:
                 cur, dec, uops = cur + 1, 0, 0
@@ -105,10 +112,15 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
             stats["instructions"] += first
             stats["uops"] += nu
             ready = max([cur + 1] + [reg[s] for s in (a, b, cc) if s >= 0])
+            if cfg.in_order:
+                ready = max(ready, prev_issue, hold)
             pipes0 = [p for p in range(8) if m0 >> p & 1]
             pipes1 = [p for p in range(8) if m1 >> p & 1]
             c = ready
             while True:
+                if cfg.in_order and issued.get(c, 0) >= cfg.decode_width:
+                    c += 1
+                    continue
                 free0 = [p for p in pipes0 if (p, c) not in busy]
                 if free0 and not pipes1:
                     busy.add((free0[0], c))
@@ -120,6 +132,11 @@ def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, 
                         busy.add((free1[0], c))
                         break
                 c += 1
+            if cfg.in_order:
+                prev_issue = c
+                issued[c] = issued.get(c, 0) + 1
+                if ctab[cls][5] and cfg.q_load_issue_cycles > 1:
+                    hold = c + cfg.q_load_issue_cycles
             done = c + lat
             if is_ld or is_st:
                 stats["loads" if is_ld else "stores"] += 1

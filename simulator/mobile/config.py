@@ -44,7 +44,7 @@ import numpy as np
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_bool, check_int, check_number
 
-__all__ = ["CoreConfig", "load_core", "CLASSES", "PIPES", "class_table"]
+__all__ = ["CoreConfig", "load_core", "presets", "CLASSES", "PIPES", "class_table", "class_masks"]
 
 PIPES = ("L0", "L1", "V0", "V1", "S0", "S1", "M", "B")
 _P = {p: 1 << i for i, p in enumerate(PIPES)}
@@ -52,18 +52,21 @@ _L = _P["L0"] | _P["L1"]
 _V = _P["V0"] | _P["V1"]
 _I = _P["S0"] | _P["S1"] | _P["M"]
 
-#: class name -> (latency field, uop pipe masks, is_load, is_store)
-CLASSES: dict[str, tuple[str, tuple[int, ...], int, int]] = {
-    "ld_int": ("lat_ld_int", (_L,), 1, 0),
-    "ld_vec": ("lat_ld_vec", (_L,), 1, 0),
-    "ld_vecm": ("lat_ld_vecm", (_L,), 1, 0),
-    "ld1r": ("lat_ld1r", (_L, _P["V1"]), 1, 0),
-    "st_vec": ("lat_st", (_L, _V), 0, 1),
-    "fmla": ("lat_fmla", (_V,), 0, 0),
-    "vmisc": ("lat_vmisc", (_V,), 0, 0),
-    "alu": ("lat_alu", (_I,), 0, 0),
-    "br": ("lat_br", (_P["B"],), 0, 0),
+#: class name -> (latency field, uop pipe masks on a core with 128-bit ASIMD pipes and two
+#: load/store pipes, is_load, is_store, is a 128-bit (Q-form) load)
+CLASSES: dict[str, tuple[str, tuple[int, ...], int, int, int]] = {
+    "ld_int": ("lat_ld_int", (_L,), 1, 0, 0),
+    "ld_vec": ("lat_ld_vec", (_L,), 1, 0, 1),
+    "ld_vecm": ("lat_ld_vecm", (_L,), 1, 0, 1),
+    "ld1r": ("lat_ld1r", (_L, _P["V1"]), 1, 0, 0),
+    "st_vec": ("lat_st", (_L, _V), 0, 1, 0),
+    "fmla": ("lat_fmla", (_V,), 0, 0, 0),
+    "vmisc": ("lat_vmisc", (_V,), 0, 0, 0),
+    "alu": ("lat_alu", (_I,), 0, 0, 0),
+    "br": ("lat_br", (_P["B"],), 0, 0, 0),
 }
+#: classes whose 128-bit data processing splits into two 64-bit uops on 64-bit ASIMD pipes
+_Q_SPLIT = ("fmla", "vmisc")
 CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
 
 
@@ -79,7 +82,16 @@ class CoreConfig:
     retire_width : uops leaving the window per cycle, in program order.
     rob_size : window entries (one per uop).
     lat_* : result latency per instruction class (see the module table).
-    l1_kb, l1_ways, l2_kb, l2_ways, l3_kb, l3_ways, line_bytes : set-associative LRU caches.
+    vec_q_uops : uops of one 128-bit (Q-form) FMLA or permute: 1 on 128-bit ASIMD pipes (A76),
+        2 where the two ASIMD pipes are 64 bits wide and a Q-form op occupies both (A73, A75, A55).
+    load_pipes : 2: loads and stores share two load/store pipes (A76); 1: one load pipe (L0) and
+        one store pipe (L1) (A73, A75, A55).
+    in_order : issue strictly in program order, at most ``decode_width`` instructions per cycle,
+        an instruction never before its predecessor (A55); ``False``: the out-of-order window.
+    q_load_issue_cycles : on an in-order core, cycles a 128-bit vector load holds the issue
+        stage (A55: 2, its load path is 64 bits wide); 1 = no hold.
+    l1_kb, l1_ways, l2_kb, l2_ways, l3_kb, l3_ways, line_bytes : set-associative LRU caches;
+        ``l3_kb = 0``: no L3 (an L2 miss goes to DRAM).
     l2_latency, l3_latency : load-to-use of an integer load that hits that level.
     l2_line_cycles, l3_line_cycles : cycles one line transfer occupies that level's port.
     dram_latency_ns, dram_gbps : DRAM load-to-use and bandwidth (one channel).
@@ -117,6 +129,10 @@ class CoreConfig:
     prefetch_l1_lines: int = 1
     prefetch_l2_lines: int = 32
     perfect_l1: bool = False
+    vec_q_uops: int = 1
+    load_pipes: int = 2
+    in_order: bool = False
+    q_load_issue_cycles: int = 1
 
     def __post_init__(self) -> None:
         src = "CoreConfig"
@@ -129,7 +145,7 @@ class CoreConfig:
             "l1_ways": (1, 64),
             "l2_kb": (1, 1 << 16),
             "l2_ways": (1, 64),
-            "l3_kb": (1, 1 << 16),
+            "l3_kb": (0, 1 << 16),
             "l3_ways": (1, 64),
             "line_bytes": (16, 1024),
             "l2_latency": (1, 10_000),
@@ -138,6 +154,9 @@ class CoreConfig:
             "l3_line_cycles": (1, 10_000),
             "prefetch_l1_lines": (0, 64),
             "prefetch_l2_lines": (0, 256),
+            "vec_q_uops": (1, 2),
+            "load_pipes": (1, 2),
+            "q_load_issue_cycles": (1, 16),
         }
         ints.update({f.name: (1, 1000) for f in dataclasses.fields(self) if f.name.startswith("lat_")})
         for key, (lo, hi) in ints.items():
@@ -146,9 +165,10 @@ class CoreConfig:
         check_number(src, "dram_latency_ns", self.dram_latency_ns, 1, 100_000, unit="ns")
         check_number(src, "dram_gbps", self.dram_gbps, 0.01, 10_000, unit="GB/s")
         check_bool(src, "perfect_l1", self.perfect_l1)
+        check_bool(src, "in_order", self.in_order)
         if self.line_bytes & (self.line_bytes - 1):
             raise SparsimInputError(src, "line_bytes", self.line_bytes, "a power of two")
-        for lvl in ("l1", "l2", "l3"):
+        for lvl in ("l1", "l2", "l3") if self.l3_kb else ("l1", "l2"):
             kb, ways = getattr(self, f"{lvl}_kb"), getattr(self, f"{lvl}_ways")
             if (kb * 1024) % (self.line_bytes * ways):
                 raise SparsimInputError(
@@ -169,22 +189,54 @@ class CoreConfig:
         return self.line_bytes / (self.dram_gbps / self.freq_ghz)
 
 
+def class_masks(cfg: CoreConfig) -> dict[str, tuple[int, ...]]:
+    """Pipe masks of each class's uops on ``cfg``: Q-form FMLA and permutes take both 64-bit ASIMD
+    pipes when ``vec_q_uops == 2``; with one load pipe, loads go to L0 and stores to L1."""
+    out = {}
+    for name, (_lat, masks, ld, st, _q) in CLASSES.items():
+        m = list(masks)
+        if cfg.load_pipes == 1 and (ld or st):
+            m[0] = _P["L0"] if ld else _P["L1"]
+        if cfg.vec_q_uops == 2 and name in _Q_SPLIT:
+            m = [_V, _V]
+        out[name] = tuple(m)
+    return out
+
+
 def class_table(cfg: CoreConfig) -> np.ndarray:
-    """``int64 [classes, 5]``: latency, uop-0 pipe mask, uop-1 pipe mask (0 = none), is_load, is_store."""
-    tab = np.zeros((len(CLASSES), 5), dtype=np.int64)
-    for i, (lat, masks, ld, st) in enumerate(CLASSES.values()):
+    """``int64 [classes, 6]``: latency, uop-0 pipe mask, uop-1 pipe mask (0 = none), is_load,
+    is_store, is a 128-bit load."""
+    tab = np.zeros((len(CLASSES), 6), dtype=np.int64)
+    masks = class_masks(cfg)
+    for i, (name, (lat, _m, ld, st, q)) in enumerate(CLASSES.items()):
+        m = masks[name]
         tab[i, 0] = getattr(cfg, lat)
-        tab[i, 1] = masks[0]
-        tab[i, 2] = masks[1] if len(masks) > 1 else 0
+        tab[i, 1] = m[0]
+        tab[i, 2] = m[1] if len(m) > 1 else 0
         tab[i, 3] = ld
         tab[i, 4] = st
+        tab[i, 5] = q
     return tab
 
 
+PRESET_DIR = Path(__file__).with_name("presets")
+
+
+def presets() -> list[str]:
+    """Names of the shipped core presets (``simulator/mobile/presets/NAME.yaml``, every field cited)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
 def load_core(path: str | Path | None) -> CoreConfig:
-    """YAML core config (keys are :class:`CoreConfig` fields); ``None`` gives the Snapdragon 855 prime core."""
+    """A core preset by name (:func:`presets`) or a YAML core config (keys are :class:`CoreConfig`
+    fields); ``None`` gives the Snapdragon 855 prime core (the ``a76`` preset)."""
     if path is None:
         return CoreConfig()
     from simulator.common.config import dataclass_from_yaml
 
+    text = str(path)
+    if text in presets():
+        return dataclass_from_yaml(PRESET_DIR / f"{text}.yaml", CoreConfig, f"core preset {text}")
+    if not Path(text).is_file() and not text.lower().endswith((".yaml", ".yml")):
+        raise SparsimInputError("--core", "core", text, f"a preset ({', '.join(presets())}) or a core YAML file")
     return dataclass_from_yaml(path, CoreConfig, "core")

@@ -24,7 +24,7 @@ from simulator.mobile.cl import CoreState
 from simulator.mobile.config import CoreConfig
 from simulator.mobile.streams import Library, asm
 
-__all__ = ["find_llvm_mca", "mca_cycles", "model_cycles", "KERNEL_BODIES", "compare"]
+__all__ = ["find_llvm_mca", "mca_cycles", "model_cycles", "KERNEL_BODIES", "compare", "MCPU"]
 
 #: kernel -> (description, template key)
 KERNEL_BODIES = {
@@ -55,12 +55,17 @@ def find_llvm_mca() -> str | None:
     return None
 
 
-def mca_cycles(text: str, iterations: int, exe: str) -> int:
+#: core preset -> the -mcpu whose LLVM scheduling model stands for it (LLVM 19 has no A73/A75 model
+#: of its own: it maps both onto its Cortex-A57 model, so those rows compare with an A57, not the core)
+MCPU = {"a76": "neoverse-n1", "a75": "cortex-a75", "a73": "cortex-a73", "a55": "cortex-a55"}
+
+
+def mca_cycles(text: str, iterations: int, exe: str, mcpu: str = "neoverse-n1") -> int:
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "body.s"
         f.write_text(text)
         out = subprocess.run(
-            [exe, "-mtriple=aarch64", "-mcpu=neoverse-n1", f"-iterations={iterations}", str(f)],
+            [exe, "-mtriple=aarch64", f"-mcpu={mcpu}", f"-iterations={iterations}", str(f)],
             capture_output=True, text=True, check=True, timeout=120,
         ).stdout  # fmt: skip
     return int(re.search(r"Total Cycles:\s+(\d+)", out).group(1))
@@ -76,14 +81,15 @@ def model_cycles(key: tuple, iterations: int, cfg: CoreConfig | None = None) -> 
     return CoreState(cfg).run(rows, toff, inst)
 
 
-def compare(exe: str, n: int = 200, cfg: CoreConfig | None = None) -> pd.DataFrame:
-    """One row per kernel body: cycles per iteration from our model and from llvm-mca."""
+def compare(exe: str, n: int = 200, cfg: CoreConfig | None = None, mcpu: str = "neoverse-n1") -> pd.DataFrame:
+    """One row per kernel body: cycles per iteration from our model (core ``cfg``) and from
+    llvm-mca's ``mcpu`` model."""
     rows = []
     for name, (desc, key) in KERNEL_BODIES.items():
         lib = Library()
         text = asm(lib.templates[lib.get(key)])
         ours = (model_cycles(key, 2 * n, cfg) - model_cycles(key, n, cfg)) / n
-        mca = (mca_cycles(text, 2 * n, exe) - mca_cycles(text, n, exe)) / n
+        mca = (mca_cycles(text, 2 * n, exe, mcpu) - mca_cycles(text, n, exe, mcpu)) / n
         rows.append(
             {
                 "kernel": name,

@@ -16,6 +16,14 @@ from simulator.mobile.config import CLASS_ID, CoreConfig, load_core
 from simulator.mobile.streams import Library, unit_key
 
 SMALL = CoreConfig(l1_kb=4, l2_kb=16, l3_kb=64, rob_size=32)  # small caches: misses happen in small tests
+#: the microarchitectural options of the presets, each on the small core
+VARIANTS = {
+    "ooo-128bit": {},
+    "ooo-64bit-1ld": {"vec_q_uops": 2, "load_pipes": 1, "decode_width": 3, "dispatch_uops": 6},
+    "in-order": {"in_order": True, "vec_q_uops": 2, "load_pipes": 1, "decode_width": 2, "dispatch_uops": 4,
+                 "q_load_issue_cycles": 2, "rob_size": 8},
+    "no-l3": {"l3_kb": 0},
+}
 
 
 def _random_program(rng, n_tmpl: int, n_rows: int, n_inst: int, span: int):
@@ -37,11 +45,12 @@ def _random_program(rng, n_tmpl: int, n_rows: int, n_inst: int, span: int):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), span=st.sampled_from([8, 200, 5000]), perfect=st.booleans())
-def test_engine_equals_twin_random(seed, span, perfect):
+@given(seed=st.integers(0, 2**31 - 1), span=st.sampled_from([8, 200, 5000]), perfect=st.booleans(),
+       variant=st.sampled_from(sorted(VARIANTS)))  # fmt: skip
+def test_engine_equals_twin_random(seed, span, perfect, variant):
     rng = np.random.default_rng(seed)
     rows, toff, inst = _random_program(rng, 3, 12, 60, span)
-    cfg = dataclasses.replace(SMALL, perfect_l1=perfect)
+    cfg = dataclasses.replace(SMALL, perfect_l1=perfect, **VARIANTS[variant])
     state = CoreState(cfg)
     state.run(rows, toff, inst)
     cycles, stats = run_instances_py(cfg, rows, toff, inst)
@@ -49,8 +58,10 @@ def test_engine_equals_twin_random(seed, span, perfect):
     assert state.stats() == stats
 
 
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("kernel", ["gemm", "xnn", "mnn", "grp", "dw"])
-def test_engine_equals_twin_on_kernel_bodies(kernel):
+def test_engine_equals_twin_on_kernel_bodies(kernel, variant):
+    cfg = dataclasses.replace(SMALL, **VARIANTS[variant])
     lib = Library()
     tid = lib.get(unit_key(kernel))
     rows, toff = lib.arrays()
@@ -58,9 +69,9 @@ def test_engine_equals_twin_on_kernel_bodies(kernel):
     inst = np.zeros((150, 6), dtype=np.int64)
     inst[:, 0] = tid
     inst[:, 1:] = rng.integers(0, 3000, (150, 5)) * 64  # scattered: L1/L2/L3/DRAM all hit
-    state = CoreState(SMALL)
+    state = CoreState(cfg)
     state.run(rows, toff, inst)
-    cycles, stats = run_instances_py(SMALL, rows, toff, inst)
+    cycles, stats = run_instances_py(cfg, rows, toff, inst)
     assert (state.cycles, state.stats()) == (cycles, stats)
     assert stats["l3_misses"] > 0
 
@@ -95,6 +106,41 @@ def test_fma_bound_loop_runs_at_two_fmla_per_cycle():
     narrow = dataclasses.replace(one_pipe, decode_width=2)
     per2 = (_body_cycles(("gemm_unit", 3), 400, narrow) - _body_cycles(("gemm_unit", 3), 200, narrow)) / 200
     assert per2 == pytest.approx(30 / 2)
+
+
+def test_64bit_asimd_pipes_halve_fmla_throughput():
+    """A73/A75/A55: a Q-form FMLA takes both 64-bit pipes, so the 8x12 GEMM step takes 24 cycles."""
+    cfg = CoreConfig(perfect_l1=True, vec_q_uops=2, load_pipes=1)
+    per = (_body_cycles(("gemm_unit", 3), 400, cfg) - _body_cycles(("gemm_unit", 3), 200, cfg)) / 200
+    assert per == pytest.approx(24)
+
+
+def _prog(entries):
+    """rows for one template from (class, dst, srcs) with every instruction its own decode slot."""
+    rows = [(CLASS_ID[c], d, *(list(s) + [-1] * (3 - len(s))), 1, 0, 1) for c, d, s in entries]
+    inst = np.zeros((1, 6), dtype=np.int64)
+    return np.array(rows, dtype=np.int64), np.array([0, len(rows)], dtype=np.int64), inst
+
+
+def test_in_order_issue_blocks_younger_independent_work():
+    """fmla v0 <- v1 (waits for a 5-cycle load); the independent adds behind it may not pass it in order."""
+    entries = [("ld_vec", 33, (1,)), ("fmla", 32, (32, 33)), *[("alu", 2 + i % 16, (20,)) for i in range(40)]]
+    rows, toff, inst = _prog(entries)
+    base = dict(perfect_l1=True, decode_width=2, dispatch_uops=4, vec_q_uops=2, load_pipes=1)
+    ooo = CoreState(CoreConfig(**base)).run(rows, toff, inst)
+    ino = CoreState(CoreConfig(**base, in_order=True)).run(rows, toff, inst)
+    assert ino > ooo
+    for cfg in (CoreConfig(**base), CoreConfig(**base, in_order=True)):
+        assert run_instances_py(cfg, rows, toff, inst)[0] == CoreState(cfg).run(rows, toff, inst)
+
+
+def test_q_load_holds_in_order_issue():
+    entries = [("ld_vec", 33 + i, (1,)) for i in range(6)]
+    rows, toff, inst = _prog(entries)
+    base = dict(perfect_l1=True, decode_width=2, dispatch_uops=4, load_pipes=1, in_order=True)
+    one = CoreState(CoreConfig(**base)).run(rows, toff, inst)
+    two = CoreState(CoreConfig(**base, q_load_issue_cycles=2)).run(rows, toff, inst)
+    assert two - one == 5  # each of the 5 later loads one cycle later than on one load pipe alone
 
 
 def test_streaming_from_dram_is_bandwidth_bound():
@@ -137,6 +183,11 @@ def test_prefetch_hides_sequential_misses():
         ({"freq_ghz": -1.0}, "freq_ghz"),
         ({"lat_fmla": 0}, "lat_fmla"),
         ({"perfect_l1": 1}, "perfect_l1"),
+        ({"vec_q_uops": 3}, "vec_q_uops"),
+        ({"load_pipes": 0}, "load_pipes"),
+        ({"in_order": "yes"}, "in_order"),
+        ({"q_load_issue_cycles": 0}, "q_load_issue_cycles"),
+        ({"l3_kb": -1}, "l3_kb"),
     ],
 )
 def test_config_rejects(kwargs, field):
