@@ -37,7 +37,7 @@ import numpy as np
 from dataflow.nm_array.schedule import DIMS, FoldSchedule, Tiling
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["MemoryResult", "simulate_memory", "index_bits", "OPERAND_DIMS"]
+__all__ = ["MemoryResult", "StepTraffic", "simulate_memory", "step_traffic", "index_bits", "OPERAND_DIMS"]
 
 #: the GEMM dimensions each operand depends on
 OPERAND_DIMS = {"X": ("P", "K"), "W": ("K", "N"), "Y": ("P", "N")}
@@ -76,15 +76,29 @@ def _retained(op: str, tiling: Tiling, ext: dict[str, int], tile_bytes_of, capac
     return tile_bytes_of(span) <= capacity
 
 
-def simulate_memory(
-    sched: FoldSchedule,
-    cfg: ArrayConfig,
-    tiling: Tiling,
-    *,
-    ifmap_elems: int,
-    nm_m: int,
-) -> MemoryResult:
-    """Run the model above over every step of a schedule (all its GEMM copies)."""
+@dataclass(frozen=True)
+class StepTraffic:
+    """Per SRAM step of a schedule: its window of array cycles, the bytes it brings in per operand
+    (``ifmap``, ``filter``, ``psum_in``: fetched before the step) and writes out (``ofmap``: after
+    it), and the step's tile extents ``lo[dim]``/``hi[dim]`` (dims P, K, N) and GEMM copy. What
+    the analytical timing below and the DRAM model (:mod:`simulator.nm_array.dram_memory`) share."""
+
+    windows: np.ndarray
+    ifmap: np.ndarray
+    filter: np.ndarray
+    psum_in: np.ndarray
+    ofmap: np.ndarray
+    lo: dict
+    hi: dict
+    copy: np.ndarray
+    ext: dict
+    ifmap_bytes: int
+    wbits: int
+    psum_bytes: int
+
+
+def step_traffic(sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap_elems: int, nm_m: int) -> StepTraffic:
+    """The per-step traffic of the model in the module docstring."""
     p, kc, ncol = sched.t, sched.kc, sched.ncol
     ext = {"P": p, "K": kc, "N": ncol}
     tiling = tiling.clipped(p, kc, ncol)
@@ -159,6 +173,22 @@ def simulate_memory(
         out = acc.astype(np.float64)
         psum_in = np.where(seen > 1, acc, 0.0)
 
+    return StepTraffic(windows=windows, ifmap=ifm, filter=filt, psum_in=psum_in, ofmap=out, lo=lo, hi=hi,
+                       copy=copy, ext=ext, ifmap_bytes=ifmap_bytes, wbits=wbits, psum_bytes=cfg.psum_bytes)  # fmt: skip
+
+
+def simulate_memory(
+    sched: FoldSchedule,
+    cfg: ArrayConfig,
+    tiling: Tiling,
+    *,
+    ifmap_elems: int,
+    nm_m: int,
+) -> MemoryResult:
+    """Run the model above over every step of a schedule (all its GEMM copies)."""
+    tr = step_traffic(sched, cfg, tiling, ifmap_elems=ifmap_elems, nm_m=nm_m)
+    windows, ifm, filt, psum_in, out = tr.windows, tr.ifmap, tr.filter, tr.psum_in, tr.ofmap
+    steps = windows.size
     in_bytes = np.ceil(filt + ifm + psum_in)
     out_bytes = np.ceil(out)
     moved = np.zeros(steps)

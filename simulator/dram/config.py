@@ -1,0 +1,166 @@
+"""A DRAM device and its controller: organisation, JEDEC timing, address mapping, page policy.
+
+Why a DRAM model of its own: a streaming accelerator's stalls depend on more than bytes per
+cycle. Whether a tile's fetch hits open rows, spreads over banks, or keeps activating rows
+faster than tFAW allows decides how long it takes; one bandwidth figure cannot say. The
+per-request controller (:mod:`simulator.dram.cl`, twin :mod:`simulator.dram.cl_py`) and the
+fold-level form (:mod:`simulator.dram.fold`) share this one frozen config.
+
+Times are in DRAM clock cycles (``tck_ps`` per cycle; data moves on both edges, so one burst of
+``burst_bytes`` occupies the data bus ``bl`` cycles). One *request* is one burst. Names follow
+JEDEC (and Ramulator2's presets): ``cl`` read latency, ``cwl`` write latency, ``rcd`` ACT to
+column command, ``rp`` PRE to ACT, ``ras`` ACT to PRE, ``rc`` ACT to ACT (same bank), ``ccd_s`` /
+``ccd_l`` column to column (other / same bank group), ``rrd_s`` / ``rrd_l`` ACT to ACT (other /
+same bank group), ``faw`` four-ACT window, ``wr`` write recovery (end of write data to PRE),
+``rtp`` read to PRE, ``wtr_s`` / ``wtr_l`` end of write data to read, ``rfc`` refresh cycle,
+``refi`` refresh interval. Devices without bank groups (LPDDR4X) have ``bankgroups: 1`` and
+equal ``_s``/``_l`` values.
+
+Address mapping: ``address_map`` lists the fields from the most to the least significant bits
+above the burst offset, like Ramulator's ``RoBaRaCoCh``: ``ro`` row, ``ba`` bank, ``bg`` bank group,
+``ra`` rank, ``co`` column (bursts within a row), ``ch`` channel. The default
+``ro-ra-ba-co-bg-ch`` (ours) puts consecutive bursts on alternating channels, then on alternating
+bank groups (DDR4's tCCD_L is twice tCCD_S: a stream within one bank group runs at half the bus
+rate), then along a row; so a sequential stream keeps every bank group's row open.
+
+Presets (``simulator/dram/presets/NAME.yaml``, every value cited): ``ddr4-3200`` (one 64-bit
+channel of DDR4-3200AA, 8 Gb x8 devices), ``lpddr4x-4266`` (four x16 channels, a phone's memory),
+``hbm2`` (one stack at 2 Gb/s per pin, 16 pseudo channels of 64 bits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import check_choice, check_int
+
+__all__ = ["DramConfig", "load_dram", "dram_presets", "FIELDS", "PRESET_DIR"]
+
+PRESET_DIR = Path(__file__).with_name("presets")
+FIELDS = ("ro", "ra", "bg", "ba", "co", "ch")
+_TIMINGS = ("cl", "cwl", "rcd", "rp", "ras", "rc", "wr", "rtp", "ccd_s", "ccd_l", "rrd_s", "rrd_l", "faw",
+            "wtr_s", "wtr_l", "bl", "rfc", "refi")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DramConfig:
+    """One memory system: ``channels`` independent channels of ``ranks`` x ``bankgroups`` x ``banks``."""
+
+    name: str = "ddr4-3200"
+    channels: int = 1
+    ranks: int = 1
+    bankgroups: int = 4
+    banks: int = 4
+    rows: int = 65536
+    row_bytes: int = 8192
+    burst_bytes: int = 64
+    tck_ps: int = 625
+    cl: int = 22
+    cwl: int = 16
+    rcd: int = 22
+    rp: int = 22
+    ras: int = 52
+    rc: int = 74
+    wr: int = 24
+    rtp: int = 12
+    ccd_s: int = 4
+    ccd_l: int = 8
+    rrd_s: int = 4
+    rrd_l: int = 8
+    faw: int = 34
+    wtr_s: int = 4
+    wtr_l: int = 12
+    bl: int = 4
+    rfc: int = 576
+    refi: int = 12480
+    page_policy: str = "open"
+    address_map: str = "ro-ra-ba-co-bg-ch"
+    queue_depth: int = 32
+
+    def __post_init__(self) -> None:
+        src = f"dram {self.name}"
+        if not isinstance(self.name, str) or not self.name:
+            raise SparsimInputError("dram", "name", self.name, "a non-empty string")
+        for key, (lo, hi) in {"channels": (1, 64), "ranks": (1, 8), "bankgroups": (1, 16), "banks": (1, 32),
+                              "rows": (1, 1 << 20), "row_bytes": (64, 1 << 16), "burst_bytes": (8, 1024),
+                              "tck_ps": (100, 100_000), "queue_depth": (1, 1024)}.items():  # fmt: skip
+            check_int(src, key, getattr(self, key), lo, hi)
+        for key in _TIMINGS:
+            check_int(src, key, getattr(self, key), 1, 1_000_000)
+        for key in ("channels", "ranks", "bankgroups", "banks", "rows", "row_bytes", "burst_bytes"):
+            v = getattr(self, key)
+            if v & (v - 1):
+                raise SparsimInputError(src, key, v, "a power of two (address bits are sliced)")
+        if self.row_bytes < self.burst_bytes:
+            raise SparsimInputError(src, "row_bytes", self.row_bytes, f"at least burst_bytes ({self.burst_bytes})")
+        check_choice(src, "page_policy", self.page_policy, ("open", "close"))
+        parts = self.address_map.split("-") if isinstance(self.address_map, str) else []
+        if sorted(parts) != sorted(FIELDS):
+            allowed = f"each of {', '.join(FIELDS)} once, joined by '-' (most significant first)"
+            raise SparsimInputError(src, "address_map", self.address_map, allowed)
+        if self.rc < self.ras:
+            raise SparsimInputError(src, "rc", self.rc, f"at least ras ({self.ras}): ACT to ACT includes ACT to PRE")
+        if self.refi <= self.rfc:
+            raise SparsimInputError(src, "refi", self.refi, f"more than rfc ({self.rfc})")
+        if self.ccd_l < self.ccd_s or self.rrd_l < self.rrd_s or self.wtr_l < self.wtr_s:
+            raise SparsimInputError(src, "ccd_l", self.ccd_l, "each _l timing at least its _s timing")
+        if self.ccd_s < self.bl:
+            raise SparsimInputError(src, "ccd_s", self.ccd_s, f"at least bl ({self.bl}): bursts cannot overlap")
+
+    # ---- derived figures
+    @property
+    def columns(self) -> int:
+        """Bursts per row."""
+        return self.row_bytes // self.burst_bytes
+
+    @property
+    def banks_per_channel(self) -> int:
+        return self.ranks * self.bankgroups * self.banks
+
+    @property
+    def freq_ghz(self) -> float:
+        return 1000.0 / self.tck_ps
+
+    @property
+    def peak_gbps(self) -> float:
+        """Data-bus peak of all channels, GB/s."""
+        return self.channels * self.burst_bytes / (self.bl * self.tck_ps * 1e-3)
+
+    def field_bits(self) -> dict[str, int]:
+        n = {"ro": self.rows, "ra": self.ranks, "bg": self.bankgroups, "ba": self.banks, "co": self.columns,
+             "ch": self.channels}  # fmt: skip
+        return {k: v.bit_length() - 1 for k, v in n.items()}
+
+    @property
+    def capacity_bytes(self) -> int:
+        return self.channels * self.banks_per_channel * self.rows * self.row_bytes
+
+
+def dram_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_dram(spec: str | Path | None, **overrides) -> DramConfig:
+    """A preset by name (:func:`dram_presets`) or a YAML file of :class:`DramConfig` fields, then
+    ``overrides`` (sweep axes such as ``channels`` or ``page_policy``)."""
+    import dataclasses
+
+    from simulator.common.config import dataclass_from_yaml
+
+    if spec is None:
+        cfg = DramConfig()
+    elif str(spec) in dram_presets():
+        cfg = dataclass_from_yaml(PRESET_DIR / f"{spec}.yaml", DramConfig, f"dram preset {spec}")
+    elif Path(str(spec)).is_file() or str(spec).lower().endswith((".yaml", ".yml")):
+        cfg = dataclass_from_yaml(spec, DramConfig, "dram")
+    else:
+        raise SparsimInputError("dram", "preset", str(spec), f"a preset ({', '.join(dram_presets())}) or a YAML file")
+    if overrides:
+        names = {f.name for f in dataclasses.fields(DramConfig)}
+        for k in overrides:
+            if k not in names:
+                raise SparsimInputError("dram", k, overrides[k], f"a DramConfig field ({', '.join(sorted(names))})")
+        cfg = dataclasses.replace(cfg, **overrides)
+    return cfg

@@ -1,0 +1,57 @@
+"""Functional level of the DRAM: where each byte lives (the address map) and what an access
+pattern costs at best (bursts, rows opened).
+
+Why this is the DRAM's functional model: DRAM holds data, it computes nothing, so the values a
+functional model would check are trivially those written. What every other level needs from the
+functional level is the mapping of an address to (channel, rank, bank group, bank, row, column):
+the per-request controller, the fold-level form and the timing checker all decode addresses here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.common.errors import SparsimInputError
+from simulator.dram.config import DramConfig
+
+__all__ = ["decode", "bank_index", "CMD_NAMES", "ACT", "PRE", "RD", "WR", "REF", "bursts_of_runs"]
+
+ACT, PRE, RD, WR, REF = range(5)
+CMD_NAMES = ("ACT", "PRE", "RD", "WR", "REF")
+
+
+def decode(cfg: DramConfig, addr: np.ndarray) -> dict[str, np.ndarray]:
+    """Fields of each byte address (``int64``): ``ch ra bg ba ro co``; the burst offset is dropped.
+    Addresses beyond the capacity wrap in the row field (the row bits are the top bits)."""
+    a = np.asarray(addr, dtype=np.int64)
+    if a.size and int(a.min()) < 0:
+        raise SparsimInputError("dram", "address", int(a.min()), "a non-negative byte address")
+    x = a >> (cfg.burst_bytes.bit_length() - 1)
+    bits = cfg.field_bits()
+    out = {}
+    for f in reversed(cfg.address_map.split("-")):  # least significant first
+        n = bits[f]
+        out[f] = x & ((1 << n) - 1)
+        x = x >> n
+    return out
+
+
+def bank_index(cfg: DramConfig, f: dict[str, np.ndarray]) -> np.ndarray:
+    """Flat bank number within a channel: (rank, bank group, bank)."""
+    return (f["ra"] * cfg.bankgroups + f["bg"]) * cfg.banks + f["ba"]
+
+
+def bursts_of_runs(cfg: DramConfig, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Burst-aligned addresses covering each byte run ``[start, start + length)`` in order."""
+    b = cfg.burst_bytes
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    first = starts // b
+    last = (starts + np.maximum(lengths, 1) - 1) // b
+    n = np.where(lengths > 0, last - first + 1, 0)
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    rep = np.repeat(first, n)
+    off = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+    return (rep + off) * b

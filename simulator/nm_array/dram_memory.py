@@ -1,0 +1,454 @@
+"""The array's operand traffic on a DRAM model: every SRAM step's fetches and write-backs as DRAM
+requests, and the stalls that follow from their latencies.
+
+Why: the ``simple`` memory option (:mod:`simulator.nm_array.memory`) charges bytes at a fixed
+rate. A real channel's rate depends on the pattern: a tile of a row-major matrix is one run of
+bytes per matrix row, runs shorter than a DRAM row open a row each, many runs in one bank group
+serialise on tCCD_L, refresh takes the channel away. The step structure is the simple model's
+(same bytes, same double buffering); only the time a step's transfers take changes.
+
+Our layout (a decision of ours; the papers do not give one): each operand is a row-major matrix
+in its own quarter of the DRAM (X ``[P, Kc]`` at 0, W ``[Kc, N]`` at 1/4, Y ``[P, N]`` partial sums
+and outputs at 1/2, GEMM copies stacked along the row dimension); a tile is fetched as one run per
+matrix row of its extent; the ifmap's bytes per (p, k) element are the simple model's real-tensor
+share (im2col is an address pattern over the real input), split over the tile's rows in exact
+integers. Each run becomes the bursts covering it, so a run ending mid-burst fetches the whole
+burst (the DRAM moves whole bursts; ``dram_burst_bytes`` counts them); a burst two runs of one
+transfer share is fetched once (a DMA engine merges them).
+
+Timing, per step ``s`` (array cycles converted at ``freq_ghz`` to DRAM clocks)::
+
+    array   |== step s-1 ==|== step s ======|--stall--|== step s+1 ==|
+    DRAM           batch s:  inputs of s+1, outputs of s-1 ........|
+                   all requested when step s starts; step s+1 starts when step s is done and the
+                   batch has completed
+
+``mode="request"`` runs the batch through the per-request controller
+(:class:`simulator.dram.cl.DramState`, state kept across steps and layers of a call);
+``mode="fold"`` uses the fold-level form (:func:`simulator.dram.fold.batch_cycles`), which the
+tests hold within a stated bound of the per-request model on every layer of ResNet-18 and
+MobileNet-v2 for every dataflow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from simulator.dram.cl import DramState, _run_channel
+from simulator.dram.config import DramConfig
+from simulator.dram.fl import bank_index, bursts_of_runs, decode
+from simulator.dram.fold import FoldState, batch_cycles
+from simulator.nm_array.memory import StepTraffic
+
+__all__ = ["DramResult", "step_requests", "simulate_dram", "MODES"]
+
+MODES = ("fold", "request")
+
+
+@dataclass(frozen=True, slots=True)
+class DramResult:
+    """Array-cycle stalls of one layer on the DRAM model."""
+
+    stall_cycles: int
+    prefetch_cycles: int
+    drain_cycles: int
+    dram_burst_bytes: int
+    dram_busy_cycles: int  # sum over batches of the DRAM time a batch took, array cycles
+    requests: int
+
+
+def _runs(tr: StepTraffic, op: str, s: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Byte runs (starts, lengths) of operand ``op``'s transfer at step ``s``."""
+    lo, hi, ext = tr.lo, tr.hi, tr.ext
+    copy = int(tr.copy[s])
+    if op == "X":
+        total, outer, inner = float(tr.ifmap[s]), "P", "K"
+        pitch = tr.ifmap_bytes / ext["P"]
+        per = tr.ifmap_bytes / (ext["P"] * ext["K"])
+    elif op == "W":
+        total, outer, inner = float(tr.filter[s]), "K", "N"
+        per = tr.wbits / 8.0
+        pitch = ext["N"] * per
+    else:
+        total, outer, inner = float(tr.psum_in[s] if op == "Yin" else tr.ofmap[s]), "P", "N"
+        per = float(tr.psum_bytes)
+        pitch = ext["N"] * per
+    if total <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a, b = int(lo[outer][s]), int(hi[outer][s])
+    rows = np.arange(a, b, dtype=np.int64)
+    n = rows.size
+    cum = np.floor(np.arange(n + 1) * (total / n)).astype(np.int64)
+    lengths = np.diff(cum)
+    starts = base + np.floor(((copy * ext[outer] + rows) * pitch) + int(lo[inner][s]) * per).astype(np.int64)
+    return starts, lengths
+
+
+def _bursts(dram: DramConfig, runs, cap: int) -> np.ndarray:
+    """Bursts of a transfer's runs in order, a burst shared by consecutive runs once."""
+    a = bursts_of_runs(dram, runs[0], runs[1]) % cap
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
+
+
+def step_requests(tr: StepTraffic, dram: DramConfig, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Burst addresses and write flags of the batch issued when step ``s`` starts: the inputs of
+    step ``s+1`` (reads), then the outputs of step ``s-1`` (writes)."""
+    cap = dram.capacity_bytes
+    bases = {"X": 0, "W": cap // 4, "Yin": cap // 2, "Yout": cap // 2}
+    parts, writes = [], []
+    steps = tr.windows.size
+    if s + 1 < steps:
+        for op in ("W", "X", "Yin"):
+            a = _bursts(dram, _runs(tr, op, s + 1, bases[op]), cap)
+            parts.append(a)
+            writes.append(np.zeros(a.size, bool))
+    if s >= 1:
+        a = _bursts(dram, _runs(tr, "Yout", s - 1, bases["Yout"]), cap)
+        parts.append(a)
+        writes.append(np.ones(a.size, bool))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate(parts), np.concatenate(writes)
+
+
+def _first_batch(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Step 0's own inputs (the exposed prefetch)."""
+    cap = dram.capacity_bytes
+    bases = {"W": cap // 4, "X": 0, "Yin": cap // 2}  # the order of step_requests
+    a = np.concatenate([_bursts(dram, _runs(tr, op, 0, bases[op]), cap) for op in bases])
+    return a, np.zeros(a.size, bool)
+
+
+def _last_batch(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.ndarray]:
+    cap = dram.capacity_bytes
+    a = _bursts(dram, _runs(tr, "Yout", tr.windows.size - 1, cap // 2), cap)
+    return a, np.ones(a.size, bool)
+
+
+class _Channelised:
+    """The per-request controller driven batch by batch without re-decoding per call."""
+
+    def __init__(self, state: DramState):
+        self.s = state
+        self.cfg = state.cfg
+
+    def run(self, t0: int, addr: np.ndarray, wr: np.ndarray) -> int:
+        """Completion cycle (DRAM clock) of a batch all arriving at ``t0``."""
+        if addr.size == 0:
+            return t0
+        cfg = self.cfg
+        f = decode(cfg, addr)
+        bank = bank_index(cfg, f)
+        end = t0
+        st = self.s
+        for ch in range(cfg.channels):
+            sel = np.flatnonzero(f["ch"] == ch)
+            if sel.size == 0:
+                continue
+            out = np.zeros(sel.size, dtype=np.int64)
+            arrive = np.full(sel.size, t0, dtype=np.int64)  # idle time before t0 runs refreshes as due
+            _run_channel(arrive, f["ra"][sel], f["bg"][sel], bank[sel], f["ro"][sel], wr[sel], out, st.p,
+                         st.bank[ch], st.rank[ch], st.group[ch], st.chan[ch], np.zeros((0, 6), np.int64))  # fmt: skip
+            end = max(end, int(out.max()))
+        return end
+
+
+def simulate_dram(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: str = "fold",
+                  state: DramState | None = None) -> DramResult:  # fmt: skip
+    """Stalls of one layer (all GEMM copies) with its steps' transfers on ``dram``: ``fold`` runs
+    the numba kernel :func:`_fold_layer`; ``request`` the per-request controller."""
+    if mode == "fold":
+        return _fold_numba(tr, freq_ghz, dram)
+    return simulate_dram_py(tr, freq_ghz, dram, mode, state)
+
+
+def simulate_dram_py(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: str = "fold",
+                     state: DramState | None = None) -> DramResult:  # fmt: skip
+    """The same in numpy, batch by batch: the fold mode here is the numpy twin of
+    :func:`_fold_layer` (burst lists from :func:`step_requests`, times from
+    :func:`simulator.dram.fold.batch_cycles`)."""
+    ratio = dram.freq_ghz / freq_ghz  # DRAM cycles per array cycle
+    steps = tr.windows.size
+    engine = _Channelised(state or DramState(dram)) if mode == "request" else None
+    fstate = FoldState(dram)
+    requests = burst_bytes = 0
+    busy = 0.0
+
+    def batch(t0: float, addr, wr) -> float:
+        nonlocal requests, burst_bytes, busy
+        requests += addr.size
+        burst_bytes += addr.size * dram.burst_bytes
+        if addr.size == 0:
+            return t0
+        if engine is not None:
+            start = int(math.ceil(t0))
+            d = engine.run(start, addr, wr) - start
+        else:
+            d = batch_cycles(dram, addr, wr, fstate)
+        busy += d
+        return t0 + d
+
+    a0, w0 = _first_batch(tr, dram)
+    t = batch(0.0, a0, w0)
+    prefetch = int(math.ceil(t / ratio))
+    stall = 0.0
+    for s in range(steps):
+        a, w = step_requests(tr, dram, s)
+        start = t
+        done = batch(start, a, w)
+        end_compute = start + tr.windows[s] * ratio
+        if done > end_compute:
+            stall += (done - end_compute) / ratio
+        t = max(done, end_compute)
+    a1, w1 = _last_batch(tr, dram)
+    t_end = batch(t, a1, w1)
+    drain = int(math.ceil((t_end - t) / ratio))
+    return DramResult(stall_cycles=int(math.ceil(stall - 1e-9)), prefetch_cycles=prefetch, drain_cycles=drain,
+                      dram_burst_bytes=burst_bytes, dram_busy_cycles=int(math.ceil(busy / ratio)),
+                      requests=requests)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ numba fold kernel
+_OPS = ("W", "X", "Yin", "Yout")
+
+
+def _descriptors(tr: StepTraffic, dram: DramConfig):
+    """Per operand and step: bytes, outer range, row offset (copy x extent) and inner offset,
+    and per operand its base and pitch, exactly as :func:`_runs` computes them."""
+    cap = dram.capacity_bytes
+    steps = tr.windows.size
+    ext = tr.ext
+    tot = np.zeros((4, steps))
+    lo = np.zeros((4, steps), dtype=np.int64)
+    hi = np.zeros((4, steps), dtype=np.int64)
+    a = np.zeros((4, steps), dtype=np.int64)
+    inner_off = np.zeros((4, steps))
+    pitch = np.zeros(4)
+    base = np.array([cap // 4, 0, cap // 2, cap // 2], dtype=np.int64)
+    spec = {
+        "W": (tr.filter, "K", "N", tr.wbits / 8.0, ext["N"] * (tr.wbits / 8.0)),
+        "X": (tr.ifmap, "P", "K", tr.ifmap_bytes / (ext["P"] * ext["K"]), tr.ifmap_bytes / ext["P"]),
+        "Yin": (tr.psum_in, "P", "N", float(tr.psum_bytes), ext["N"] * float(tr.psum_bytes)),
+        "Yout": (tr.ofmap, "P", "N", float(tr.psum_bytes), ext["N"] * float(tr.psum_bytes)),
+    }
+    for i, op in enumerate(_OPS):
+        total, outer, inner, per, pt = spec[op]
+        tot[i] = total
+        lo[i] = tr.lo[outer]
+        hi[i] = tr.hi[outer]
+        a[i] = tr.copy * ext[outer]
+        inner_off[i] = tr.lo[inner] * per
+        pitch[i] = pt
+    return tot, lo, hi, a, inner_off, pitch, base
+
+
+def _map_bits(dram: DramConfig):
+    """Shift and mask of each field (FIELDS order) in a burst index."""
+    from simulator.dram.config import FIELDS
+
+    bits = dram.field_bits()
+    shift = np.zeros(6, dtype=np.int64)
+    mask = np.zeros(6, dtype=np.int64)
+    pos = 0
+    for f in reversed(dram.address_map.split("-")):
+        i = FIELDS.index(f)
+        shift[i] = pos
+        mask[i] = (1 << bits[f]) - 1
+        pos += bits[f]
+    return shift, mask
+
+
+def _fold_numba(tr: StepTraffic, freq_ghz: float, dram: DramConfig) -> DramResult:
+    tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
+    shift, mask = _map_bits(dram)
+    p = np.array([dram.cl, dram.cwl, dram.rcd, dram.rp, dram.rtp, dram.rc, dram.ccd_s, dram.ccd_l, dram.bl,
+                  dram.rrd_s, dram.faw, dram.wtr_s, dram.refi, dram.rfc, int(dram.page_policy == "open"),
+                  dram.channels, dram.banks_per_channel, dram.ranks * dram.bankgroups, dram.bankgroups, dram.banks,
+                  dram.burst_bytes, dram.capacity_bytes], dtype=np.int64)  # fmt: skip
+    out = np.zeros(6)
+    _fold_layer(tr.windows.astype(np.float64), tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
+                dram.freq_ghz / freq_ghz, out)  # fmt: skip
+    return DramResult(stall_cycles=int(math.ceil(out[0] - 1e-9)), prefetch_cycles=int(out[1]),
+                      drain_cycles=int(out[2]), dram_burst_bytes=int(out[3]) * dram.burst_bytes,
+                      dram_busy_cycles=int(math.ceil(out[4])), requests=int(out[3]))  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _emit(op, s, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, flag):
+    """Append operand ``op``'s bursts at step ``s`` to ``buf`` (consecutive duplicates once)."""
+    total = tot[op, s]
+    if total <= 0:
+        return nbuf
+    n = hi[op, s] - lo[op, s]
+    bb = p[20]
+    cap = p[21]
+    step = total / n
+    last = -1
+    for j in range(n):
+        ln = np.int64(np.floor((j + 1) * step)) - np.int64(np.floor(j * step))
+        if ln <= 0:
+            continue
+        start = base[op] + np.int64(np.floor((a[op, s] + lo[op, s] + j) * pitch[op] + inner_off[op, s]))
+        b0 = start // bb
+        b1 = (start + ln - 1) // bb
+        for b in range(b0, b1 + 1):
+            addr = (b * bb) % cap
+            if addr == last:
+                continue
+            last = addr
+            buf[nbuf] = addr
+            wr[nbuf] = flag
+            nbuf += 1
+    return nbuf
+
+
+@numba.njit(cache=True)
+def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict, head_cb,
+           head_row, chain):  # fmt: skip
+    """The fold-level time of one batch (same arithmetic as simulator.dram.fold.batch_cycles)."""
+    cl, cwl, rcd, rp, rtp, rc, ccd_s, ccd_l, bl = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    rrd_s, faw, wtr_s, refi, rfc = p[9], p[10], p[11], p[12], p[13]
+    nch, nb, ng, nbg, nbank = p[15], p[16], p[17], p[18], p[19]
+    bshift = 0
+    bb = p[20]
+    while (1 << bshift) < bb:
+        bshift += 1
+    n_ch[:] = 0
+    nw_ch[:] = 0
+    per_grp[:] = 0
+    n_b[:] = 0
+    rows_b[:] = 0
+    seen[:] = False
+    conflict[:] = False
+    head_cb[:] = -1
+    for k in range(nb * nch):
+        last[k] = open_[k]
+    for i in range(nbuf):
+        x = buf[i] >> bshift
+        ro = (x >> shift[0]) & mask[0]
+        ra = (x >> shift[1]) & mask[1]
+        bg = (x >> shift[2]) & mask[2]
+        ba = (x >> shift[3]) & mask[3]
+        ch = (x >> shift[5]) & mask[5]
+        n_ch[ch] += 1
+        if wr[i]:
+            nw_ch[ch] += 1
+        per_grp[ch * ng + ra * nbg + bg] += 1
+        cb = ch * nb + (ra * nbg + bg) * nbank + ba
+        n_b[cb] += 1
+        if head_cb[ch] < 0:
+            head_cb[ch] = cb
+            head_row[ch] = ro
+        if not seen[cb]:
+            seen[cb] = True
+            conflict[cb] = open_[cb] >= 0 and open_[cb] != ro
+        if last[cb] != ro:
+            rows_b[cb] += 1
+        last[cb] = ro
+    best = 0
+    for c in range(nch):
+        if n_ch[c] == 0:
+            continue
+        mg = 0
+        for g in range(ng):
+            mg = max(mg, per_grp[c * ng + g])
+        bus = max(n_ch[c] * max(ccd_s, bl), mg * ccd_l)
+        if nw_ch[c] > 0 and nw_ch[c] < n_ch[c]:
+            bus += (cl + bl + 2 - cwl) + (cwl + bl + wtr_s)
+        acts = 0
+        ch_chain = 0
+        for b in range(nb):
+            cb = c * nb + b
+            acts += rows_b[cb]
+            if n_b[cb] == 0:
+                continue
+            kk = rows_b[cb]
+            ct = (rp if conflict[cb] else 0) + kk * rcd + max(kk - 1, 0) * (rtp + rp) + n_b[cb] * ccd_s
+            ct = max(ct, max(kk - 1, 0) * rc + (rcd if kk > 0 else 0)) + cl + bl
+            ch_chain = max(ch_chain, ct)
+        act = max(acts * rrd_s, -(-acts // 4) * faw)
+        hb = head_cb[c]
+        hit = open_[hb] == head_row[c]
+        fill = cl + bl + (0 if hit else rcd) + (rp if (not hit and open_[hb] >= 0) else 0)
+        best = max(best, max(max(bus, act) + fill, ch_chain))
+    if p[14] == 1:
+        for k in range(nb * nch):
+            open_[k] = last[k]
+    else:
+        open_[:] = -1
+    return best * refi / (refi - rfc)
+
+
+@numba.njit(cache=True)
+def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p, ratio, out):
+    steps = windows.shape[0]
+    nch, nb, ng = p[15], p[16], p[17]
+    cap_b = 0
+    for op in range(4):
+        for s in range(steps):
+            if tot[op, s] > 0:
+                rows = hi[op, s] - lo[op, s]
+                cap_b = max(cap_b, np.int64(tot[op, s]) // p[20] + 2 * rows + 2)
+    buf = np.empty(4 * cap_b + 8, dtype=np.int64)
+    wr = np.empty(4 * cap_b + 8, dtype=np.bool_)
+    open_ = np.full(nch * nb, -1, dtype=np.int64)
+    last = np.empty(nch * nb, dtype=np.int64)
+    n_ch = np.zeros(nch, dtype=np.int64)
+    nw_ch = np.zeros(nch, dtype=np.int64)
+    per_grp = np.zeros(nch * ng, dtype=np.int64)
+    n_b = np.zeros(nch * nb, dtype=np.int64)
+    rows_b = np.zeros(nch * nb, dtype=np.int64)
+    seen = np.zeros(nch * nb, dtype=np.bool_)
+    conflict = np.zeros(nch * nb, dtype=np.bool_)
+    head_cb = np.zeros(nch, dtype=np.int64)
+    head_row = np.zeros(nch, dtype=np.int64)
+    chain = np.zeros(nch, dtype=np.int64)
+    busy = 0.0
+    bursts = 0
+    # step 0's own inputs: the exposed prefetch
+    nbuf = 0
+    for op in range(3):
+        nbuf = _emit(op, 0, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, False)
+    d = 0.0
+    if nbuf > 0:
+        d = _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict,
+                   head_cb, head_row, chain)  # fmt: skip
+    bursts += nbuf
+    busy += d
+    t = d
+    prefetch = np.ceil(t / ratio)
+    stall = 0.0
+    for s in range(steps):
+        nbuf = 0
+        if s + 1 < steps:
+            for op in range(3):
+                nbuf = _emit(op, s + 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, False)
+        if s >= 1:
+            nbuf = _emit(3, s - 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, True)
+        d = 0.0
+        if nbuf > 0:
+            d = _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen,
+                       conflict, head_cb, head_row, chain)  # fmt: skip
+        bursts += nbuf
+        busy += d
+        done = t + d
+        end_compute = t + windows[s] * ratio
+        if done > end_compute:
+            stall += (done - end_compute) / ratio
+        t = max(done, end_compute)
+    nbuf = _emit(3, steps - 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, 0, wr, True)
+    d = 0.0
+    if nbuf > 0:
+        d = _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict,
+                   head_cb, head_row, chain)  # fmt: skip
+    bursts += nbuf
+    busy += d
+    out[0] = stall
+    out[1] = prefetch
+    out[2] = np.ceil(d / ratio)
+    out[3] = bursts
+    out[4] = busy / ratio

@@ -1,0 +1,128 @@
+"""The per-request DRAM controller: engine = independent twin on random traces, every command
+stream legal, the broken-controller test, and the textbook latencies."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.common.errors import SparsimInputError
+from simulator.dram.checker import check
+from simulator.dram.cl import DramState
+from simulator.dram.cl_py import run_py
+from simulator.dram.config import DramConfig, load_dram
+
+#: a small device: few banks and short rows so that conflicts, tFAW and refresh all happen
+SMALL = DramConfig(name="small", channels=2, ranks=2, bankgroups=2, banks=2, rows=64, row_bytes=256, burst_bytes=32,
+                   rfc=40, refi=400, queue_depth=8)  # fmt: skip
+
+
+def _trace(rng, cfg, n, span_rows, gap):
+    lines = cfg.capacity_bytes // cfg.burst_bytes
+    hot = rng.integers(0, max(1, min(lines, span_rows * cfg.columns)), n)
+    addr = (hot if rng.random() < 0.5 else rng.integers(0, lines, n)) * cfg.burst_bytes
+    arrive = np.cumsum(rng.integers(0, gap + 1, n))
+    return arrive, addr.astype(np.int64), rng.random(n) < 0.3
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 120), gap=st.sampled_from([0, 3, 40]),
+       policy=st.sampled_from(["open", "close"]), depth=st.sampled_from([1, 4, 8]),
+       amap=st.sampled_from(["ro-ra-ba-co-bg-ch", "ch-ro-bg-ba-ra-co", "co-ch-ra-bg-ba-ro"]))  # fmt: skip
+def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap):
+    rng = np.random.default_rng(seed)
+    cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap)
+    arrive, addr, wr = _trace(rng, cfg, n, 4, gap)
+    done, log = DramState(cfg).run(arrive, addr, wr, log=True)
+    done_py, log_py = run_py(cfg, arrive, addr, wr)
+    assert np.array_equal(done, done_py)
+    order = np.lexsort((log[:, 0], log[:, 1]))
+    order_py = np.lexsort((log_py[:, 0], log_py[:, 1]))
+    assert np.array_equal(log[order], log_py[order_py])
+    assert check(cfg, log) == []
+    assert np.all(done >= arrive + min(cfg.cl, cfg.cwl) + cfg.bl)
+
+
+def test_refresh_happens_and_is_checked():
+    cfg = SMALL
+    n = 600
+    arrive = np.arange(n, dtype=np.int64) * 10
+    addr = (np.arange(n) * 7919 % (cfg.capacity_bytes // cfg.burst_bytes)) * cfg.burst_bytes
+    done, log = DramState(cfg).run(arrive, addr, np.zeros(n, bool), log=True)
+    refs = log[log[:, 2] == 4]
+    assert len(refs) >= cfg.channels * cfg.ranks * (int(done.max()) // cfg.refi - 1)
+    assert check(cfg, log) == []
+
+
+@pytest.mark.parametrize(
+    "cheat,rule",
+    [({"rcd": 5}, "tRCD"), ({"rp": 3}, "tRP"), ({"faw": 4, "rrd_s": 1, "rrd_l": 1}, "tFAW"),
+     ({"ccd_l": 4, "ccd_s": 4}, "tCCD_L"), ({"ras": 10, "rc": 30}, "tRAS"), ({"refi": 100_000}, "tREFI"),
+     ({"rfc": 5}, "tRFC"), ({"wtr_l": 1, "wtr_s": 1}, "tWTR_L")],
+)  # fmt: skip
+def test_a_broken_controller_is_caught(cheat, rule):
+    """The controller schedules with shorter timings than the device has; the checker, given
+    the device's real timings, names the broken rule."""
+    cfg = DramConfig(name="dev", channels=1, ranks=1, bankgroups=2, banks=4, rows=64, row_bytes=256, burst_bytes=32,
+                     cl=10, cwl=8, rcd=12, rp=12, ras=28, rc=40, wr=10, rtp=6, ccd_s=4, ccd_l=8, rrd_s=4, rrd_l=6,
+                     faw=30, wtr_s=3, wtr_l=6, bl=4, rfc=60, refi=2000, queue_depth=16)  # fmt: skip
+    rng = np.random.default_rng(3)
+    n = 3000
+    lines = cfg.capacity_bytes // cfg.burst_bytes
+    addr = rng.integers(0, lines, n) * cfg.burst_bytes
+    arrive = np.cumsum(rng.integers(0, 3, n))
+    wr = rng.random(n) < 0.4
+    _, log = DramState(cfg).run(arrive, addr, wr, log=True)
+    assert check(cfg, log) == []
+    broken = dataclasses.replace(cfg, **cheat)
+    _, log_b = DramState(broken).run(arrive, addr, wr, log=True)
+    found = check(cfg, log_b, limit=10_000)
+    assert any(v.startswith(rule + ":") for v in found), found[:5]
+
+
+def test_idle_latencies_are_the_textbook_ones():
+    cfg = load_dram("ddr4-3200")
+    # closed bank: ACT, tRCD, RD, CL, burst
+    d = DramState(cfg).run(np.array([0]), np.array([0]), np.array([False]))
+    assert d[0] == cfg.rcd + cfg.cl + cfg.bl
+    # row hit after the first: CL + burst from its arrival (well after the first finished)
+    st_ = DramState(cfg)
+    d = st_.run(np.array([0, 1000]), np.array([0, cfg.burst_bytes * cfg.bankgroups]), np.array([False, False]))
+    assert d[1] - 1000 == cfg.cl + cfg.bl
+    # row conflict: PRE, tRP, ACT, tRCD, RD, CL, burst (same bank, another row)
+    other_row = cfg.row_bytes * cfg.banks_per_channel * cfg.channels
+    st_ = DramState(cfg)
+    d = st_.run(np.array([0, 1000]), np.array([0, other_row]), np.array([False, False]))
+    assert d[1] - 1000 == cfg.rp + cfg.rcd + cfg.cl + cfg.bl
+
+
+def test_state_carries_over_between_batches():
+    cfg = load_dram("ddr4-3200")
+    rng = np.random.default_rng(0)
+    addr = rng.integers(0, 1 << 20, 400) * 64
+    arrive = np.sort(rng.integers(0, 5000, 400))
+    whole = DramState(cfg).run(arrive, addr, np.zeros(400, bool))
+    s = DramState(cfg)
+    first = s.run(arrive[:200], addr[:200], np.zeros(200, bool))
+    assert np.array_equal(first, whole[:200]) or first.max() <= whole[:200].max()
+    second = s.run(np.maximum(arrive[200:], first.max()), addr[200:], np.zeros(200, bool))
+    assert second.min() > first.max() - cfg.cl - cfg.bl
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [({"rows": 1000}, "rows"), ({"page_policy": "lazy"}, "page_policy"), ({"address_map": "ro-ba"}, "address_map"),
+     ({"rc": 10}, "rc"), ({"refi": 10}, "refi"), ({"bl": 0}, "bl"), ({"ccd_s": 1}, "ccd_s")],
+)  # fmt: skip
+def test_config_rejects(kwargs, field):
+    with pytest.raises(SparsimInputError, match=field):
+        DramConfig(**kwargs)
+
+
+def test_trace_rejects_decreasing_arrivals():
+    with pytest.raises(SparsimInputError, match="non-decreasing"):
+        DramState(DramConfig()).run(np.array([5, 3]), np.array([0, 64]), np.array([False, False]))
