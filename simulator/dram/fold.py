@@ -5,24 +5,30 @@ Why: a whole network is millions of requests in thousands of batches; the mapper
 need its stalls in milliseconds. A batch's time is bounded below by the resources it uses; our
 form (ours, not a published model) takes the largest bound per channel and adds the pipeline fill:
 
-    bus        max(bursts x tCCD_S, the busiest bank group's bursts x tCCD_L), plus one
-               read-to-write and one write-to-read turnaround if the batch mixes both
-    activate   row activations A: per bank, each burst whose row differs from the bank's previous
-               burst (the first compared with the row left open): max(A x tRRD_S, ceil(A / 4) x tFAW)
-    fill       the first burst's latency: CL + BL, + tRCD unless its row is open, + tRP if its
-               bank held another row
-    bank chain the busiest bank serialises its k rows and n bursts: (tRP if it held another row)
-               + k x tRCD + (k - 1) x (tRTP + tRP) + n x tCCD_S + CL + BL, and at least
+    bus        issue span max((bursts - 1) x tCCD_S, (the busiest bank group's bursts - 1) x
+               tCCD_L), plus, if the batch mixes reads and writes (the array's batches put the
+               reads first), one read-to-write turnaround CL + BL + 2 - CWL - tCCD_S
+    fill       before the first burst: tRCD unless its row is open, + tRP if its bank held
+               another row; after the last: CWL + BL if the batch writes, else CL + BL
+    activate   row activations A. FR-FCFS serves bursts to a bank's open row first, so per bank
+               those are hits wherever they sit in the batch; each other burst whose row differs
+               from the previous such burst (the first compared with the open row) activates:
+               max((A - 1) x tRRD_S, (ceil(A / 4) - 1) x tFAW) + tRCD + CL + BL
+    bank chain the busiest bank serialises its k activations and n bursts: each activation
+               tRTP + tRP + tRCD (the first after hits that include a write: CWL + BL + tWR instead
+               of tRTP), except a first one with no hit before it: tRP + tRCD (another row open) or
+               tRCD (bank closed); plus (n - 1) x tCCD_S + CL + BL; and at least
                (k - 1) x tRC + tRCD + CL + BL
+    fill       (as above, with "its row is open" meaning any burst of the channel hits)
 
-    batch cycles = max over channels of max(bus + fill, activate + fill, bank chain), x refresh
+    batch cycles = max over channels of max(bus + fill, activate, bank chain), x refresh
     refresh    the result stretched by tREFI / (tREFI - tRFC)
 
 
 The open rows carry from batch to batch (:class:`FoldState`: each bank keeps the row of its last
 burst under the open-page policy, none under close-page). It ignores FR-FCFS reordering inside
-the queue window and where refreshes fall; tests/simulator/nm_array/test_dram_memory.py measures how far that takes it from
-the per-request controller on every layer of ResNet-18 and MobileNet-v2 for every dataflow.
+the queue window and where refreshes fall; tests/simulator/nm_array/test_dram_memory.py measures
+how far that takes it from the per-request controller on every layer of ResNet-18 and MobileNet-v2 for every dataflow.
 """
 
 from __future__ import annotations
@@ -54,39 +60,48 @@ def batch_cycles(cfg: DramConfig, addr: np.ndarray, is_write: np.ndarray, state:
     nw = np.bincount(ch, weights=is_write.astype(np.float64), minlength=nch)
     grp = ch * (cfg.ranks * cfg.bankgroups) + f["ra"] * cfg.bankgroups + f["bg"]
     per_grp = np.bincount(grp, minlength=nch * cfg.ranks * cfg.bankgroups).reshape(nch, -1).max(axis=1)
-    bus = np.maximum(n * max(cfg.ccd_s, cfg.bl), per_grp * cfg.ccd_l)
+    bus = np.maximum((n - 1) * max(cfg.ccd_s, cfg.bl), (per_grp - 1) * cfg.ccd_l)
     mixed = (nw > 0) & (nw < n)
-    bus = bus + np.where(mixed, (cfg.cl + cfg.bl + 2 - cfg.cwl) + (cfg.cwl + cfg.bl + cfg.wtr_s), 0)
+    bus = bus + np.where(mixed, max(0, cfg.cl + cfg.bl + 2 - cfg.cwl - cfg.ccd_s), 0)
+    tail = np.where(nw > 0, cfg.cwl, cfg.cl) + cfg.bl
     cb = ch * nb + bank_index(cfg, f)  # channel-bank of each burst
     open_ = state.open if state is not None else np.full(nch * nb, -1, dtype=np.int64)
-    # activations: per bank, bursts whose row differs from the bank's previous one (or the open row)
+    # activations: per bank, among the bursts that miss the open row, each row change
     order = np.argsort(cb, kind="stable")
     cbo, ro = cb[order], f["ro"][order]
-    first = np.r_[True, cbo[1:] != cbo[:-1]]
-    prev = np.where(first, open_[cbo], np.r_[-1, ro[:-1]])
-    rows_b = np.bincount(cbo[prev != ro], minlength=nch * nb)
-    conflict = np.zeros(nch * nb, dtype=bool)
-    fb = cbo[first]
-    conflict[fb] = (open_[fb] >= 0) & (open_[fb] != ro[first])
+    hit_o = ro == open_[cbo]
+    has_hit = np.bincount(cbo[hit_o], minlength=nch * nb) > 0
+    hit_wr = np.bincount(cbo[hit_o & is_write[order]], minlength=nch * nb) > 0
+    mb, mr = cbo[~hit_o], ro[~hit_o]
+    mfirst = np.r_[True, mb[1:] != mb[:-1]] if mb.size else np.zeros(0, bool)
+    prev = np.where(mfirst, open_[mb], np.r_[-1, mr[:-1]]) if mb.size else mr
+    rows_b = np.bincount(mb[prev != mr], minlength=nch * nb)
     n_b = np.bincount(cb, minlength=nch * nb)
     k = rows_b
-    tail = cfg.cl + cfg.bl
-    chain = np.where(conflict, cfg.rp, 0) + k * cfg.rcd + np.maximum(k - 1, 0) * (cfg.rtp + cfg.rp) + n_b * cfg.ccd_s
-    chain = np.maximum(chain, np.maximum(k - 1, 0) * cfg.rc + np.where(k > 0, cfg.rcd, 0)) + tail
+    chain = k * (cfg.rtp + cfg.rp + cfg.rcd)
+    cold = (k > 0) & ~has_hit
+    chain = chain - np.where(cold, cfg.rtp, 0) - np.where(cold & (open_ < 0), cfg.rp, 0)
+    chain = chain + np.where((k > 0) & hit_wr, max(0, cfg.cwl + cfg.bl + cfg.wr - cfg.rtp), 0)
+    chain = chain + np.maximum(n_b - 1, 0) * cfg.ccd_s
+    chain = np.maximum(chain, np.maximum(k - 1, 0) * cfg.rc + np.where(k > 0, cfg.rcd, 0)) + cfg.cl + cfg.bl
     chain = np.where(n_b > 0, chain, 0).reshape(nch, nb).max(axis=1)
     acts = rows_b.reshape(nch, nb).sum(axis=1)
-    act = np.maximum(acts * cfg.rrd_s, -(-acts // 4) * cfg.faw)
+    act = np.where(acts > 0, np.maximum((acts - 1) * cfg.rrd_s, (-(-acts // 4) - 1) * cfg.faw)
+                   + cfg.rcd + cfg.cl + cfg.bl, 0)
     # the first burst of each channel
     head = np.unique(ch, return_index=True)[1]
     fill = np.zeros(nch)
     hb = cb[head]
-    hit = open_[hb] == f["ro"][head]
-    fill[ch[head]] = cfg.cl + cfg.bl + np.where(hit, 0, cfg.rcd) + np.where(~hit & (open_[hb] >= 0), cfg.rp, 0)
-    busy = np.where(n > 0, np.maximum(np.maximum(bus, act) + fill, chain), 0)
+    any_hit = np.bincount(ch[f["ro"] == open_[cb]], minlength=nch) > 0
+    hit = any_hit[ch[head]]
+    fill[ch[head]] = np.where(hit, 0, cfg.rcd) + np.where(~hit & (open_[hb] >= 0), cfg.rp, 0)
+    fill = fill + tail
+    busy = np.where(n > 0, np.maximum(np.maximum(bus + fill, act), chain), 0)
     if state is not None:
         if cfg.page_policy == "open":
-            lastb = np.r_[cbo[1:] != cbo[:-1], True]
-            state.open[cbo[lastb]] = ro[lastb]
+            if mb.size:
+                lastb = np.r_[mb[1:] != mb[:-1], True]
+                state.open[mb[lastb]] = mr[lastb]
         else:
             state.open[:] = -1
     return float(busy.max()) * cfg.refi / (cfg.refi - cfg.rfc)

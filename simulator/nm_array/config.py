@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,17 @@ class ArrayConfig:
     operand_bits, acc_bits : int
         Integer datapath widths (RTL and integer functional model): operands are signed
         ``operand_bits``, accumulators wrap around at ``acc_bits``.
+    memory : str
+        ``"simple"``: one analytical channel of ``dram_bw_bytes_per_cycle``
+        (:mod:`simulator.nm_array.memory`); or a DRAM preset (``ddr4-3200``, ``lpddr4x-4266``,
+        ``hbm2``) or DRAM YAML file: every step's transfers become DRAM requests and the stalls
+        come from the DRAM model (:mod:`simulator.nm_array.dram_memory`).
+    dram_mode : str
+        ``"fold"`` (the fold-level DRAM form, fast) or ``"request"`` (the per-request controller).
+    dram_channels, dram_page_policy : int or None, str or None
+        Override the preset's channel count / page policy (sweep axes); None keeps the preset's.
+    freq_ghz : float
+        Array clock, to convert its cycles into DRAM clocks (only with a DRAM model).
     name : str
         Free-form label carried into reports.
     """
@@ -78,6 +90,11 @@ class ArrayConfig:
     weight_double_buffer: bool = False
     operand_bits: int = 8
     acc_bits: int = 32
+    memory: str = "simple"
+    dram_mode: str = "fold"
+    dram_channels: int | None = None
+    dram_page_policy: str | None = None
+    freq_ghz: float = 1.0
     name: str = field(default="array")
 
     def __post_init__(self) -> None:
@@ -114,6 +131,29 @@ class ArrayConfig:
         check_int(src, "acc_bits", self.acc_bits, self.operand_bits, 64, why="at least operand_bits")
         if not isinstance(self.name, str):
             raise SparsimInputError(src, "name", self.name, "a string")
+        check_choice(src, "dram_mode", self.dram_mode, ("fold", "request"))
+        check_number(src, "freq_ghz", self.freq_ghz, 0.01, 100, unit="GHz")
+        if not isinstance(self.memory, str) or not self.memory:
+            raise SparsimInputError(src, "memory", self.memory, "simple, a DRAM preset or a DRAM YAML file")
+        if self.memory != "simple":
+            if self.dram_bw_bytes_per_cycle is not None:
+                raise SparsimInputError(src, "dram_bw_bytes_per_cycle", self.dram_bw_bytes_per_cycle,
+                                        f"null with memory: {self.memory} (the DRAM model sets the rate)")  # fmt: skip
+            self.dram_config()  # validates the preset and the overrides
+        elif self.dram_channels is not None or self.dram_page_policy is not None:
+            raise SparsimInputError(src, "dram_channels", self.dram_channels, "only with a DRAM model as memory")
+
+    def dram_config(self):
+        """The :class:`~simulator.dram.config.DramConfig` of ``memory`` with this config's overrides."""
+        from simulator.dram.config import load_dram
+
+        over = {}
+        if self.dram_channels is not None:
+            check_int("ArrayConfig", "dram_channels", self.dram_channels, 1, 64)
+            over["channels"] = self.dram_channels
+        if self.dram_page_policy is not None:
+            over["page_policy"] = self.dram_page_policy
+        return _dram_cached(self.memory, tuple(sorted(over.items())))
 
     @property
     def allowed_dataflows(self) -> tuple[str, ...]:
@@ -131,6 +171,13 @@ class ArrayConfig:
         d["supported_m"] = list(self.supported_m)
         d["dataflows"] = list(self.dataflows)
         return d
+
+
+@functools.lru_cache(maxsize=64)
+def _dram_cached(memory: str, over: tuple):
+    from simulator.dram.config import load_dram
+
+    return load_dram(memory, **dict(over))
 
 
 def arch_from_yaml(path: str | Path) -> ArrayConfig:

@@ -7,12 +7,13 @@ bytes per matrix row, runs shorter than a DRAM row open a row each, many runs in
 serialise on tCCD_L, refresh takes the channel away. The step structure is the simple model's
 (same bytes, same double buffering); only the time a step's transfers take changes.
 
-Our layout (a decision of ours; the papers do not give one): each operand is a row-major matrix
-in its own quarter of the DRAM (X ``[P, Kc]`` at 0, W ``[Kc, N]`` at 1/4, Y ``[P, N]`` partial sums
-and outputs at 1/2, GEMM copies stacked along the row dimension); a tile is fetched as one run per
-matrix row of its extent; the ifmap's bytes per (p, k) element are the simple model's real-tensor
-share (im2col is an address pattern over the real input), split over the tile's rows in exact
-integers. Each run becomes the bursts covering it, so a run ending mid-burst fetches the whole
+Our layout (a decision of ours; the papers do not give one): each operand in its own quarter of
+the DRAM (X at 0, W at 1/4, Y at 1/2). Weights are stored tile-major (a compiler lays out static
+weights in the order the schedule fetches them: by K tile, then N tile), and so is the ifmap
+(its tile's bytes are the simple model's share of the real input tensor, im2col being an address
+pattern over it, and the producing layer writes them in that order): each is one contiguous run
+per fetch. Partial sums and outputs are a row-major ``[P, N]`` matrix (GEMM copies stacked along
+P), a tile being one run per output row. Each run becomes the bursts covering it, so a run ending mid-burst fetches the whole
 burst (the DRAM moves whole bursts; ``dram_burst_bytes`` counts them); a burst two runs of one
 transfer share is fetched once (a DMA engine merges them).
 
@@ -61,30 +62,44 @@ class DramResult:
     requests: int
 
 
-def _runs(tr: StepTraffic, op: str, s: int, base: int) -> tuple[np.ndarray, np.ndarray]:
-    """Byte runs (starts, lengths) of operand ``op``'s transfer at step ``s``."""
+def _tile_offset(tr: StepTraffic, op: str, s: int) -> int:
+    """Byte offset of step ``s``'s tile of a tile-major operand (X or W)."""
     lo, hi, ext = tr.lo, tr.hi, tr.ext
     copy = int(tr.copy[s])
     if op == "X":
-        total, outer, inner = float(tr.ifmap[s]), "P", "K"
-        pitch = tr.ifmap_bytes / ext["P"]
-        per = tr.ifmap_bytes / (ext["P"] * ext["K"])
-    elif op == "W":
-        total, outer, inner = float(tr.filter[s]), "K", "N"
-        per = tr.wbits / 8.0
-        pitch = ext["N"] * per
-    else:
-        total, outer, inner = float(tr.psum_in[s] if op == "Yin" else tr.ofmap[s]), "P", "N"
-        per = float(tr.psum_bytes)
-        pitch = ext["N"] * per
+        big_p, kc, i = ext["P"], ext["K"], tr.ifmap_bytes
+
+        def f(pa: int, kb: int) -> int:
+            return (pa * kb * i) // (big_p * kc)
+
+        p0, p1, k0 = int(lo["P"][s]), int(hi["P"][s]), int(lo["K"][s])
+        return copy * i + f(p0, kc) + f(p1, k0) - f(p0, k0)
+    k0, k1, n0 = int(lo["K"][s]), int(hi["K"][s]), int(lo["N"][s])
+    row = ext["N"] * tr.wbits
+    return copy * ((ext["K"] * row + 7) // 8) + (k0 * row + (k1 - k0) * n0 * tr.wbits) // 8
+
+
+def _runs(tr: StepTraffic, op: str, s: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Byte runs (starts, lengths) of operand ``op``'s transfer at step ``s``: one run for the
+    tile-major X and W, one run per matrix row for the row-major Y."""
+    lo, hi, ext = tr.lo, tr.hi, tr.ext
+    copy = int(tr.copy[s])
+    if op in ("X", "W"):
+        total = float(tr.ifmap[s] if op == "X" else tr.filter[s])
+        if total <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.array([base + _tile_offset(tr, op, s)], np.int64), np.array([int(np.floor(total))], np.int64)
+    total = float(tr.psum_in[s] if op == "Yin" else tr.ofmap[s])
+    per = float(tr.psum_bytes)
+    pitch = ext["N"] * per
     if total <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    a, b = int(lo[outer][s]), int(hi[outer][s])
+    a, b = int(lo["P"][s]), int(hi["P"][s])
     rows = np.arange(a, b, dtype=np.int64)
     n = rows.size
     cum = np.floor(np.arange(n + 1) * (total / n)).astype(np.int64)
     lengths = np.diff(cum)
-    starts = base + np.floor(((copy * ext[outer] + rows) * pitch) + int(lo[inner][s]) * per).astype(np.int64)
+    starts = base + np.floor(((copy * ext["P"] + rows) * pitch) + int(lo["N"][s]) * per).astype(np.int64)
     return starts, lengths
 
 
@@ -229,20 +244,19 @@ def _descriptors(tr: StepTraffic, dram: DramConfig):
     inner_off = np.zeros((4, steps))
     pitch = np.zeros(4)
     base = np.array([cap // 4, 0, cap // 2, cap // 2], dtype=np.int64)
-    spec = {
-        "W": (tr.filter, "K", "N", tr.wbits / 8.0, ext["N"] * (tr.wbits / 8.0)),
-        "X": (tr.ifmap, "P", "K", tr.ifmap_bytes / (ext["P"] * ext["K"]), tr.ifmap_bytes / ext["P"]),
-        "Yin": (tr.psum_in, "P", "N", float(tr.psum_bytes), ext["N"] * float(tr.psum_bytes)),
-        "Yout": (tr.ofmap, "P", "N", float(tr.psum_bytes), ext["N"] * float(tr.psum_bytes)),
-    }
+    per_y = float(tr.psum_bytes)
     for i, op in enumerate(_OPS):
-        total, outer, inner, per, pt = spec[op]
-        tot[i] = total
-        lo[i] = tr.lo[outer]
-        hi[i] = tr.hi[outer]
-        a[i] = tr.copy * ext[outer]
-        inner_off[i] = tr.lo[inner] * per
-        pitch[i] = pt
+        if op in ("W", "X"):
+            tot[i] = np.floor(tr.filter if op == "W" else tr.ifmap)
+            hi[i] = 1
+            inner_off[i] = [float(_tile_offset(tr, op, s)) if tot[i, s] > 0 else 0.0 for s in range(steps)]
+            continue
+        tot[i] = tr.psum_in if op == "Yin" else tr.ofmap
+        lo[i] = tr.lo["P"]
+        hi[i] = tr.hi["P"]
+        a[i] = tr.copy * ext["P"]
+        inner_off[i] = tr.lo["N"] * per_y
+        pitch[i] = ext["N"] * per_y
     return tot, lo, hi, a, inner_off, pitch, base
 
 
@@ -268,7 +282,7 @@ def _fold_numba(tr: StepTraffic, freq_ghz: float, dram: DramConfig) -> DramResul
     p = np.array([dram.cl, dram.cwl, dram.rcd, dram.rp, dram.rtp, dram.rc, dram.ccd_s, dram.ccd_l, dram.bl,
                   dram.rrd_s, dram.faw, dram.wtr_s, dram.refi, dram.rfc, int(dram.page_policy == "open"),
                   dram.channels, dram.banks_per_channel, dram.ranks * dram.bankgroups, dram.bankgroups, dram.banks,
-                  dram.burst_bytes, dram.capacity_bytes], dtype=np.int64)  # fmt: skip
+                  dram.burst_bytes, dram.capacity_bytes, dram.wr], dtype=np.int64)  # fmt: skip
     out = np.zeros(6)
     _fold_layer(tr.windows.astype(np.float64), tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
                 dram.freq_ghz / freq_ghz, out)  # fmt: skip
@@ -307,8 +321,8 @@ def _emit(op, s, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, flag)
 
 
 @numba.njit(cache=True)
-def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict, head_cb,
-           head_row, chain):  # fmt: skip
+def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, bank_hit, chan_hit, head_cb,
+           head_row, hit_wr):  # fmt: skip
     """The fold-level time of one batch (same arithmetic as simulator.dram.fold.batch_cycles)."""
     cl, cwl, rcd, rp, rtp, rc, ccd_s, ccd_l, bl = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
     rrd_s, faw, wtr_s, refi, rfc = p[9], p[10], p[11], p[12], p[13]
@@ -322,8 +336,9 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
     per_grp[:] = 0
     n_b[:] = 0
     rows_b[:] = 0
-    seen[:] = False
-    conflict[:] = False
+    bank_hit[:] = False
+    chan_hit[:] = False
+    hit_wr[:] = 0
     head_cb[:] = -1
     for k in range(nb * nch):
         last[k] = open_[k]
@@ -343,9 +358,12 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
         if head_cb[ch] < 0:
             head_cb[ch] = cb
             head_row[ch] = ro
-        if not seen[cb]:
-            seen[cb] = True
-            conflict[cb] = open_[cb] >= 0 and open_[cb] != ro
+        if ro == open_[cb]:
+            bank_hit[cb] = True  # FR-FCFS serves hits to the open row first
+            if wr[i]:
+                hit_wr[cb] = 1
+            chan_hit[ch] = True
+            continue
         if last[cb] != ro:
             rows_b[cb] += 1
         last[cb] = ro
@@ -356,9 +374,10 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
         mg = 0
         for g in range(ng):
             mg = max(mg, per_grp[c * ng + g])
-        bus = max(n_ch[c] * max(ccd_s, bl), mg * ccd_l)
+        bus = max((n_ch[c] - 1) * max(ccd_s, bl), (mg - 1) * ccd_l)
         if nw_ch[c] > 0 and nw_ch[c] < n_ch[c]:
-            bus += (cl + bl + 2 - cwl) + (cwl + bl + wtr_s)
+            bus += max(0, cl + bl + 2 - cwl - ccd_s)
+        tail = (cwl if nw_ch[c] > 0 else cl) + bl
         acts = 0
         ch_chain = 0
         for b in range(nb):
@@ -367,14 +386,23 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
             if n_b[cb] == 0:
                 continue
             kk = rows_b[cb]
-            ct = (rp if conflict[cb] else 0) + kk * rcd + max(kk - 1, 0) * (rtp + rp) + n_b[cb] * ccd_s
+            ct = kk * (rtp + rp + rcd)
+            if kk > 0 and not bank_hit[cb]:
+                ct -= rtp
+                if open_[cb] < 0:
+                    ct -= rp
+            if kk > 0 and hit_wr[cb] == 1:
+                ct += max(0, cwl + bl + p[22] - rtp)
+            ct = ct + max(n_b[cb] - 1, 0) * ccd_s
             ct = max(ct, max(kk - 1, 0) * rc + (rcd if kk > 0 else 0)) + cl + bl
             ch_chain = max(ch_chain, ct)
-        act = max(acts * rrd_s, -(-acts // 4) * faw)
+        act = 0
+        if acts > 0:
+            act = max((acts - 1) * rrd_s, (-(-acts // 4) - 1) * faw) + rcd + cl + bl
         hb = head_cb[c]
-        hit = open_[hb] == head_row[c]
-        fill = cl + bl + (0 if hit else rcd) + (rp if (not hit and open_[hb] >= 0) else 0)
-        best = max(best, max(max(bus, act) + fill, ch_chain))
+        hit = chan_hit[c]
+        fill = tail + (0 if hit else rcd) + (rp if (not hit and open_[hb] >= 0) else 0)
+        best = max(best, max(max(bus + fill, act), ch_chain))
     if p[14] == 1:
         for k in range(nb * nch):
             open_[k] = last[k]
@@ -406,7 +434,7 @@ def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
     conflict = np.zeros(nch * nb, dtype=np.bool_)
     head_cb = np.zeros(nch, dtype=np.int64)
     head_row = np.zeros(nch, dtype=np.int64)
-    chain = np.zeros(nch, dtype=np.int64)
+    chain = np.zeros(nch * nb, dtype=np.int64)  # first activation flags per bank
     busy = 0.0
     bursts = 0
     # step 0's own inputs: the exposed prefetch

@@ -198,7 +198,12 @@ def simulate_memory(
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(windows > 0, moved / windows, 0.0)
     required = float(max(need.max(initial=0.0), 0.0))
-    if bw is None:
+    if cfg.memory != "simple":
+        from simulator.nm_array.dram_memory import simulate_dram
+
+        d = simulate_dram(tr, cfg.freq_ghz, cfg.dram_config(), cfg.dram_mode)
+        stall, prefetch, drain = d.stall_cycles, d.prefetch_cycles, d.drain_cycles
+    elif bw is None:
         stall = prefetch = drain = 0
     else:
         stall = int(np.maximum(np.ceil(moved / bw) - windows, 0).sum())
