@@ -145,7 +145,6 @@ class ArrayConfig:
 
     def dram_config(self):
         """The :class:`~simulator.dram.config.DramConfig` of ``memory`` with this config's overrides."""
-        from simulator.dram.config import load_dram
 
         over = {}
         if self.dram_channels is not None:
@@ -153,7 +152,12 @@ class ArrayConfig:
             over["channels"] = self.dram_channels
         if self.dram_page_policy is not None:
             over["page_policy"] = self.dram_page_policy
-        return _dram_cached(self.memory, tuple(sorted(over.items())))
+        try:
+            return _dram_cached(self.memory, tuple(sorted(over.items())))
+        except SparsimInputError as err:
+            if err.field == "preset":
+                raise SparsimInputError("ArrayConfig", "memory", self.memory, "simple or " + err.allowed) from None
+            raise
 
     @property
     def allowed_dataflows(self) -> tuple[str, ...]:

@@ -13,9 +13,9 @@ weights in the order the schedule fetches them: by K tile, then N tile), and so 
 (its tile's bytes are the simple model's share of the real input tensor, im2col being an address
 pattern over it, and the producing layer writes them in that order): each is one contiguous run
 per fetch. Partial sums and outputs are a row-major ``[P, N]`` matrix (GEMM copies stacked along
-P), a tile being one run per output row. Each run becomes the bursts covering it, so a run ending mid-burst fetches the whole
-burst (the DRAM moves whole bursts; ``dram_burst_bytes`` counts them); a burst two runs of one
-transfer share is fetched once (a DMA engine merges them).
+P), a tile being one run per output row. Each run becomes the bursts covering it, so a run
+ending mid-burst fetches the whole burst (the DRAM moves whole bursts; ``dram_burst_bytes``
+counts them); a burst two runs of one transfer share is fetched once (a DMA engine merges them).
 
 Timing, per step ``s`` (array cycles converted at ``freq_ghz`` to DRAM clocks)::
 
@@ -45,7 +45,7 @@ from simulator.dram.fl import bank_index, bursts_of_runs, decode
 from simulator.dram.fold import FoldState, batch_cycles
 from simulator.nm_array.memory import StepTraffic
 
-__all__ = ["DramResult", "step_requests", "simulate_dram", "MODES"]
+__all__ = ["DramResult", "step_requests", "layer_requests", "simulate_dram", "simulate_dram_py", "MODES"]
 
 MODES = ("fold", "request")
 
@@ -142,6 +142,17 @@ def _last_batch(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.ndarr
     cap = dram.capacity_bytes
     a = _bursts(dram, _runs(tr, "Yout", tr.windows.size - 1, cap // 2), cap)
     return a, np.ones(a.size, bool)
+
+
+def layer_requests(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every request of a layer in issue order: addresses, write flags, and the batch of each
+    (0: step 0's prefetch, s + 1: the batch issued when step s starts, last: the final drain)."""
+    batches = [_first_batch(tr, dram)] + [step_requests(tr, dram, s) for s in range(tr.windows.size)]
+    batches.append(_last_batch(tr, dram))
+    addr = np.concatenate([b[0] for b in batches])
+    wr = np.concatenate([b[1] for b in batches])
+    idx = np.repeat(np.arange(len(batches)), [b[0].size for b in batches])
+    return addr, wr, idx
 
 
 class _Channelised:
@@ -325,7 +336,7 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
            head_row, hit_wr):  # fmt: skip
     """The fold-level time of one batch (same arithmetic as simulator.dram.fold.batch_cycles)."""
     cl, cwl, rcd, rp, rtp, rc, ccd_s, ccd_l, bl = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
-    rrd_s, faw, wtr_s, refi, rfc = p[9], p[10], p[11], p[12], p[13]
+    rrd_s, faw, refi, rfc = p[9], p[10], p[12], p[13]
     nch, nb, ng, nbg, nbank = p[15], p[16], p[17], p[18], p[19]
     bshift = 0
     bb = p[20]

@@ -85,7 +85,7 @@ def test_more_channels_fewer_stalls_and_config_options():
 
 @pytest.mark.parametrize(
     "kwargs,field",
-    [({"memory": "ddr9"}, "preset"), ({"memory": "ddr4-3200", "dram_bw_bytes_per_cycle": 16.0}, "dram_bw"),
+    [({"memory": "ddr9"}, "memory"), ({"memory": "ddr4-3200", "dram_bw_bytes_per_cycle": 16.0}, "dram_bw"),
      ({"dram_channels": 2}, "dram_channels"), ({"memory": "ddr4-3200", "dram_channels": 3}, "channels"),
      ({"memory": "hbm2", "dram_page_policy": "lazy"}, "page_policy"), ({"dram_mode": "exact"}, "dram_mode"),
      ({"freq_ghz": 0.0}, "freq_ghz")],

@@ -1,0 +1,109 @@
+"""The DRAM model (issue 15): each preset's streaming bandwidth and idle latencies beside the
+datasheet figures, the per-request controller's speed, and ResNet-18 on the array with the DRAM
+model (fold-level form: goal under 0.5 s warm; the per-request controller for comparison).
+
+Prints a table and writes ``benchmarks/results/bench_memory.csv``. Datasheet columns are what the
+preset's JEDEC timings imply (peak = burst bytes / (BL x tCK) x channels; latency = the command
+timings summed x tCK); the model columns are measured on our controller (sequential and random
+streams of 400,000 bursts arriving at once; one read to an idle, closed or conflicting bank).
+Measured systems add controller, PHY and cache latency on top (DDR4 servers: about 80-100 ns
+idle load-to-use), which no DRAM-side model includes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _report import report
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    sys.path.insert(0, str(REPO))
+    import numpy as np
+
+    from simulator.dram.cl import DramState
+    from simulator.dram.cl_py import run_py
+    from simulator.dram.config import dram_presets, load_dram
+    from simulator.nm_array.config import load_arch
+    from simulator.nm_array.fold import simulate_layers
+    from workloads.io import load_workload
+
+    rows = []
+    n = 400_000
+    for name in dram_presets():
+        cfg = load_dram(name)
+        ns = cfg.tck_ps / 1000
+        z = np.zeros(n, dtype=np.int64)
+        seq = np.arange(n, dtype=np.int64) * cfg.burst_bytes
+        rnd = np.random.default_rng(0).integers(0, cfg.capacity_bytes // cfg.burst_bytes, n) * cfg.burst_bytes
+        DramState(cfg).run(z[:10], seq[:10], np.zeros(10, bool))  # compile
+        t0 = time.perf_counter()
+        d_seq = DramState(cfg).run(z, seq, np.zeros(n, bool))
+        wall = time.perf_counter() - t0
+        d_wr = DramState(cfg).run(z, seq, np.ones(n, bool))
+        d_rnd = DramState(cfg).run(z, rnd, np.zeros(n, bool))
+
+        def gbps(done):
+            return n * cfg.burst_bytes / (int(done.max()) * ns)
+
+        peak = cfg.peak_gbps
+        rows.append((f"{name} stream read GB/s", gbps(d_seq), f"datasheet peak {peak:.2f}",
+                     f"{gbps(d_seq) / peak:.1%} of peak"))  # fmt: skip
+        rows.append((f"{name} stream write GB/s", gbps(d_wr), f"datasheet peak {peak:.2f}",
+                     f"{gbps(d_wr) / peak:.1%} of peak"))  # fmt: skip
+        rows.append((f"{name} random read GB/s", gbps(d_rnd), f"datasheet peak {peak:.2f}",
+                     f"{gbps(d_rnd) / peak:.1%} of peak"))  # fmt: skip
+        # idle latencies: one read to a closed bank, then (200 cycles later, before any refresh) a
+        # read to the same row (hit) or another row of the same bank (conflict)
+        other_row = cfg.row_bytes * cfg.banks_per_channel * cfg.channels
+        hit_addr = cfg.burst_bytes * cfg.bankgroups * cfg.channels  # next column, same bank
+        miss = DramState(cfg).run(np.array([0]), np.array([0]), np.array([False]))[0]
+        s = DramState(cfg)
+        hit = s.run(np.array([0, 200]), np.array([0, hit_addr]), np.array([False, False]))[1] - 200
+        s = DramState(cfg)
+        conf = s.run(np.array([0, 200]), np.array([0, other_row]), np.array([False, False]))[1] - 200
+        rows.append((f"{name} row-hit latency ns", hit * ns, f"datasheet CL+BL {(cfg.cl + cfg.bl) * ns:.2f}", ""))
+        rows.append((f"{name} closed-bank latency ns", miss * ns,
+                     f"datasheet RCD+CL+BL {(cfg.rcd + cfg.cl + cfg.bl) * ns:.2f}", ""))  # fmt: skip
+        rows.append((f"{name} row-conflict latency ns", conf * ns,
+                     f"datasheet RP+RCD+CL+BL {(cfg.rp + cfg.rcd + cfg.cl + cfg.bl) * ns:.2f}", ""))  # fmt: skip
+        rows.append((f"{name} per-request model Mreq/s", n / wall / 1e6, "numba, sequential stream", ""))
+    cfg = load_dram("ddr4-3200")
+    m = 3000
+    rng = np.random.default_rng(1)
+    addr = rng.integers(0, 1 << 22, m) * 64
+    t0 = time.perf_counter()
+    run_py(cfg, np.zeros(m, dtype=np.int64), addr, np.zeros(m, bool))
+    rows.append(("ddr4-3200 twin (pure Python) req/s", m / (time.perf_counter() - t0), "cycle-stepping twin", ""))
+
+    layers = load_workload("zoo:resnet18")
+    base = dataclasses.replace(load_arch(REPO / "examples/arch/nm_ws32x32.yaml"), dram_bw_bytes_per_cycle=None)
+    for mem in ("ddr4-3200", "lpddr4x-4266", "hbm2"):
+        arch = dataclasses.replace(base, memory=mem)
+        simulate_layers(layers, arch)  # warm: numba compiled, caches filled
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            table = simulate_layers(layers, arch)
+            times.append(time.perf_counter() - t0)
+        wall = statistics.median(times)
+        rows.append((f"ResNet-18 on {mem}, fold-level s", wall, "goal < 0.5 s warm",
+                     f"{'met' if wall < 0.5 else 'MISSED'}; {int(table.cycles.sum()):,} cycles, "
+                     f"{int(table.stall_cycles.sum()):,} stall"))  # fmt: skip
+    arch = dataclasses.replace(base, memory="ddr4-3200", dram_mode="request")
+    t0 = time.perf_counter()
+    table = simulate_layers(layers, arch)
+    rows.append(("ResNet-18 on ddr4-3200, per-request s", time.perf_counter() - t0, "the controller, every burst",
+                 f"{int(table.cycles.sum()):,} cycles, {int(table.stall_cycles.sum()):,} stall"))  # fmt: skip
+    report(rows, ("measurement", "value", "reference", "note"), REPO / "benchmarks/results/bench_memory.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
