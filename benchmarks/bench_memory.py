@@ -49,7 +49,7 @@ def main() -> int:
         d_wr = DramState(cfg).run(z, seq, np.ones(n, bool))
         d_rnd = DramState(cfg).run(z, rnd, np.zeros(n, bool))
 
-        def gbps(done):
+        def gbps(done, cfg=cfg, ns=ns):
             return n * cfg.burst_bytes / (int(done.max()) * ns)
 
         peak = cfg.peak_gbps
