@@ -14,6 +14,7 @@ STUDIES = {
     "sparsebytenn": "reports.sparsebytenn_report:reproduce_sparsebytenn",
     "dataflows": "reports.dataflows_report:reproduce_dataflows",
     "mobile-validation": "reports.mobile_validation:reproduce_mobile_validation",
+    "memory": "reports.memory_report:reproduce_memory",
 }
 REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
 
