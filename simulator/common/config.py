@@ -25,7 +25,8 @@ import yaml
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["MAX_YAML_BYTES", "read_yaml", "parse_yaml", "dataclass_from_mapping", "dataclass_from_yaml"]
+__all__ = ["MAX_YAML_BYTES", "read_yaml", "parse_yaml", "dataclass_from_mapping", "dataclass_from_yaml",
+           "preset_names", "preset_or_yaml"]
 
 #: a config or sweep spec is a few kilobytes; anything near this is not one
 MAX_YAML_BYTES = 4 << 20
@@ -152,3 +153,20 @@ def dataclass_from_mapping(data: Any, cls: type, source: str, what: str):
 def dataclass_from_yaml(path: str | Path, cls: type, what: str):
     """:func:`dataclass_from_mapping` of a YAML file."""
     return dataclass_from_mapping(read_yaml(path), cls, str(path), what)
+
+
+def preset_names(preset_dir: Path) -> list[str]:
+    """Names of the shipped presets of a config type (``preset_dir/NAME.yaml``)."""
+    return sorted(p.stem for p in Path(preset_dir).glob("*.yaml"))
+
+
+def preset_or_yaml(spec: str | Path, cls: type, preset_dir: Path, what: str, source: str, field: str):
+    """``cls`` from a shipped preset by name or from a YAML file; anything else is one error
+    naming ``field`` and the presets."""
+    text = str(spec)
+    names = preset_names(preset_dir)
+    if text in names:
+        return dataclass_from_yaml(Path(preset_dir) / f"{text}.yaml", cls, f"{what} preset {text}")
+    if not Path(text).is_file() and not text.lower().endswith((".yaml", ".yml")):
+        raise SparsimInputError(source, field, text, f"a preset ({', '.join(names)}) or a {what} YAML file")
+    return dataclass_from_yaml(spec, cls, what)

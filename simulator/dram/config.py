@@ -139,7 +139,9 @@ class DramConfig:
 
 
 def dram_presets() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    from simulator.common.config import preset_names
+
+    return preset_names(PRESET_DIR)
 
 
 def load_dram(spec: str | Path | None, **overrides) -> DramConfig:
@@ -147,16 +149,9 @@ def load_dram(spec: str | Path | None, **overrides) -> DramConfig:
     ``overrides`` (sweep axes such as ``channels`` or ``page_policy``)."""
     import dataclasses
 
-    from simulator.common.config import dataclass_from_yaml
+    from simulator.common.config import preset_or_yaml
 
-    if spec is None:
-        cfg = DramConfig()
-    elif str(spec) in dram_presets():
-        cfg = dataclass_from_yaml(PRESET_DIR / f"{spec}.yaml", DramConfig, f"dram preset {spec}")
-    elif Path(str(spec)).is_file() or str(spec).lower().endswith((".yaml", ".yml")):
-        cfg = dataclass_from_yaml(spec, DramConfig, "dram")
-    else:
-        raise SparsimInputError("dram", "preset", str(spec), f"a preset ({', '.join(dram_presets())}) or a YAML file")
+    cfg = DramConfig() if spec is None else preset_or_yaml(spec, DramConfig, PRESET_DIR, "dram", "dram", "preset")
     if overrides:
         names = {f.name for f in dataclasses.fields(DramConfig)}
         for k in overrides:

@@ -224,7 +224,9 @@ PRESET_DIR = Path(__file__).with_name("presets")
 
 def presets() -> list[str]:
     """Names of the shipped core presets (``simulator/mobile/presets/NAME.yaml``, every field cited)."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    from simulator.common.config import preset_names
+
+    return preset_names(PRESET_DIR)
 
 
 def load_core(path: str | Path | None) -> CoreConfig:
@@ -232,11 +234,6 @@ def load_core(path: str | Path | None) -> CoreConfig:
     fields); ``None`` gives the Snapdragon 855 prime core (the ``a76`` preset)."""
     if path is None:
         return CoreConfig()
-    from simulator.common.config import dataclass_from_yaml
+    from simulator.common.config import preset_or_yaml
 
-    text = str(path)
-    if text in presets():
-        return dataclass_from_yaml(PRESET_DIR / f"{text}.yaml", CoreConfig, f"core preset {text}")
-    if not Path(text).is_file() and not text.lower().endswith((".yaml", ".yml")):
-        raise SparsimInputError("--core", "core", text, f"a preset ({', '.join(presets())}) or a core YAML file")
-    return dataclass_from_yaml(path, CoreConfig, "core")
+    return preset_or_yaml(path, CoreConfig, PRESET_DIR, "core", "--core", "core")

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from simulator.dram.cl import DramState, _run_channel
+from simulator.dram.cl import DramState
 from simulator.dram.config import DramConfig
-from simulator.dram.fl import bank_index, bursts_of_runs, decode
+from simulator.dram.fl import bursts_of_runs
 from simulator.dram.fold import FoldState, batch_cycles
 from simulator.nm_array.memory import StepTraffic
 
@@ -155,34 +155,6 @@ def layer_requests(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.nd
     return addr, wr, idx
 
 
-class _Channelised:
-    """The per-request controller driven batch by batch without re-decoding per call."""
-
-    def __init__(self, state: DramState):
-        self.s = state
-        self.cfg = state.cfg
-
-    def run(self, t0: int, addr: np.ndarray, wr: np.ndarray) -> int:
-        """Completion cycle (DRAM clock) of a batch all arriving at ``t0``."""
-        if addr.size == 0:
-            return t0
-        cfg = self.cfg
-        f = decode(cfg, addr)
-        bank = bank_index(cfg, f)
-        end = t0
-        st = self.s
-        for ch in range(cfg.channels):
-            sel = np.flatnonzero(f["ch"] == ch)
-            if sel.size == 0:
-                continue
-            out = np.zeros(sel.size, dtype=np.int64)
-            arrive = np.full(sel.size, t0, dtype=np.int64)  # idle time before t0 runs refreshes as due
-            _run_channel(arrive, f["ra"][sel], f["bg"][sel], bank[sel], f["ro"][sel], wr[sel], out, st.p,
-                         st.bank[ch], st.rank[ch], st.group[ch], st.chan[ch], np.zeros((0, 6), np.int64))  # fmt: skip
-            end = max(end, int(out.max()))
-        return end
-
-
 def simulate_dram(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: str = "fold",
                   state: DramState | None = None) -> DramResult:  # fmt: skip
     """Stalls of one layer (all GEMM copies) with its steps' transfers on ``dram``: ``fold`` runs
@@ -199,7 +171,7 @@ def simulate_dram_py(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: s
     :func:`simulator.dram.fold.batch_cycles`)."""
     ratio = dram.freq_ghz / freq_ghz  # DRAM cycles per array cycle
     steps = tr.windows.size
-    engine = _Channelised(state or DramState(dram)) if mode == "request" else None
+    engine = (state or DramState(dram)) if mode == "request" else None
     fstate = FoldState(dram)
     requests = burst_bytes = 0
     busy = 0.0
@@ -211,8 +183,8 @@ def simulate_dram_py(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: s
         if addr.size == 0:
             return t0
         if engine is not None:
-            start = int(math.ceil(t0))
-            d = engine.run(start, addr, wr) - start
+            start = int(math.ceil(t0))  # idle time before start runs refreshes as they fall due
+            d = int(engine.run(np.full(addr.size, start, dtype=np.int64), addr, wr).max()) - start
         else:
             d = batch_cycles(dram, addr, wr, fstate)
         busy += d
