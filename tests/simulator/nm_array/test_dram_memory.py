@@ -21,7 +21,7 @@ from workloads.lowering import lower_to_gemms
 
 #: the stated bound: a layer's cycles (compute + DRAM stalls) with the fold-level form are within
 #: this fraction of the same layer with the per-request controller (measured worst on DDR4-3200:
-#: 11.0% ResNet-18, 13.7% MobileNet-v2; HBM2 16.9%, LPDDR4X-4266 14.9%: see docs/architecture.md)
+#: 11.0% ResNet-18, 13.7% MobileNet-v2; every preset: python benchmarks/bench_memory.py)
 BOUND = 0.15
 ARCH = "examples/arch/nm_ws32x32.yaml"
 
