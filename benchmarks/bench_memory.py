@@ -116,8 +116,8 @@ def main() -> int:
             traffic = []
             for r in gemms.itertuples(index=False):
                 _, tiling, sched, _, mm, _ = layer_schedule(r, arch, Mapping(df))
-                traffic.append((sched.total_cycles,
-                                step_traffic(sched, arch, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=mm)))  # fmt: skip
+                tr = step_traffic(sched, arch, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=mm)
+                traffic.append((sched.total_cycles, tr))
             for mem in ("ddr4-3200", "lpddr4x-4266", "hbm2"):
                 dram = load_dram(mem)
                 worst = 0.0
