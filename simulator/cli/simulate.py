@@ -144,11 +144,15 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
     if (s["loop_order"] != "plain").any() or s["dataflow"].nunique() > 1:
         view.insert(3, "mapping", s["dataflow"] + " " + s["loop_order"] + s.apply(
             lambda r: f" {r.tile_p}/{r.tile_k}/{r.tile_n}" if r.loop_order != "plain" else "", axis=1))
+    if "partition" in s.columns:  # a system of arrays: how each layer was spread
+        view.insert(3, "partition", s["partition"] + " on " + s["active_arrays"].astype(str))
     total_cycles = int(s["cycles"].sum())
-    util = s["dense_macs"].sum() / (cfg.pes * total_cycles)
+    util = s["dense_macs"].sum() / (cfg.system_pes * total_cycles)
+    shapes = ", ".join(f"{a.rows}x{a.cols}" for a in cfg.system_arrays()) if cfg.is_system else ""
     head = (
-        f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}"
-        f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
+        (f"system of {cfg.arrays} arrays ({shapes}) sharing one memory, partition {cfg.partition}; " if shapes else "")
+        + (f"each {cfg.dataflow.upper()}" if shapes else f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}")
+        + f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
         f"DRAM {'unlimited' if cfg.dram_bw_bytes_per_cycle is None else f'{cfg.dram_bw_bytes_per_cycle:g} B/cycle'}"
     )
     tail = (

@@ -115,9 +115,13 @@ class _ArrayBlock(Block):
                     "", "nm", nm, f"M must be one of the array's supported_m {list(config.supported_m)}"
                 )
         if "mapping" in params:
-            from simulator.nm_array.map_layers import check_mapping_request
+            from simulator.nm_array.map_layers import MAPPING_CHOICES, check_mapping_request
 
             check_mapping_request(params["mapping"], params["objective"], config, "mapping")
+            if config.is_system and params["mapping"] not in MAPPING_CHOICES:
+                allowed = ", ".join(MAPPING_CHOICES)
+                raise SparsimInputError("", "mapping", params["mapping"],
+                                        f"one of {allowed} on a system of arrays (a mapping file names one array)")
             if params["mapping"] != "auto" and params["objective"] != "cycles":
                 raise SparsimInputError("", "objective", params["objective"], "only with mapping: auto (the mapper's)")
         from simulator.nm_array.area import array_area
@@ -152,9 +156,13 @@ class _ArrayBlock(Block):
 
     @staticmethod
     def _area(cfg: ArrayConfig) -> dict[str, float]:
+        """The array's area, or the sum of a system's arrays' (each with its own SRAMs)."""
         from simulator.nm_array.area import array_area
 
-        return array_area(cfg)
+        if not cfg.is_system:
+            return array_area(cfg)
+        parts = [array_area(a) for a in cfg.system_arrays()]
+        return {k: float(sum(p[k] for p in parts)) for k in parts[0]}
 
 
 class NMArrayBlock(_ArrayBlock):
@@ -199,9 +207,19 @@ class NMArrayBlock(_ArrayBlock):
         from simulator.nm_array.map_layers import resolve_mappings
         from workloads.lowering import lower_to_gemms
 
-        gemms = lower_to_gemms(with_nm(workload, nm, batch))
-        mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective, source=source)
-        stats = simulate_gemms(gemms, config, source=source, mappings=mappings)
+        layers = with_nm(workload, nm, batch)
+        gemms = lower_to_gemms(layers)
+        if config.is_system:
+            from simulator.nm_array.system import simulate_system
+
+            samples = layers["batch"].unique() if len(layers) else [1]
+            one = lower_to_gemms(layers.assign(batch=1)) if len(samples) == 1 else None
+            stats = simulate_system(gemms, config, mapping=mapping, objective=objective, source=source,
+                                    per_sample=one, samples=int(samples[0])).layers  # fmt: skip
+            mapper_cols = None
+        else:
+            mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective, source=source)
+            stats = simulate_gemms(gemms, config, source=source, mappings=mappings)
         stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.word_bytes + stats[
             "sram_ofmap_writes"
         ] * config.psum_bytes
@@ -213,7 +231,7 @@ class NMArrayBlock(_ArrayBlock):
         out = {k: int(table[k].sum()) for k in ("cycles", "compute_cycles", "stall_cycles", "macs", "dram_bytes")}
         out.update(
             dense_macs=dense,
-            utilization=dense / (config.pes * cycles) if cycles else float("nan"),
+            utilization=dense / (config.system_pes * cycles) if cycles else float("nan"),
             sram_bytes=int(table["sram_bytes"].sum()),
             dram_bw_required=float(table["dram_bw_required"].max()),
         )

@@ -22,6 +22,20 @@ from simulator.common.validate import check_bool, check_choice, check_int, check
 __all__ = ["ArrayConfig", "load_arch", "arch_from_yaml", "arch_from_scalesim_cfg"]
 
 _DATAFLOWS = ("ws", "os", "is")
+#: arrays a system may have: the partition mapper simulates every array's part of every layer
+MAX_ARRAYS = 256
+PARTITION_CHOICES = ("auto", "split_m", "split_n", "pipeline")
+
+
+def _shape(text: Any) -> tuple[int, int] | None:
+    """``"32x16"`` -> ``(32, 16)``; None when it is not a shape of 1..4096 by 1..4096."""
+    if not isinstance(text, str):
+        return None
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        return None
+    r, c = int(parts[0]), int(parts[1])
+    return (r, c) if 1 <= r <= 4096 and 1 <= c <= 4096 else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +86,23 @@ class ArrayConfig:
         Override the preset's channel count / page policy (sweep axes); None keeps the preset's.
     freq_ghz : float
         Array clock, to convert its cycles into DRAM clocks (only with a DRAM model).
+    arrays : int
+        Arrays in the system (scale-out, :mod:`simulator.nm_array.system`): each is this config's
+        array with its own operand SRAMs, all sharing the one memory (``memory``). 1 is a single
+        array and runs exactly as before.
+    array_shapes : tuple of str
+        A heterogeneous system: one ``"ROWSxCOLS"`` per array (``arrays`` must equal their
+        number); empty: every array is ``rows x cols``.
+    partition : str
+        How a layer is spread over the arrays (:mod:`dataflow.nm_array.partition`): ``split_m``,
+        ``split_n``, ``pipeline`` (layers in stages, one array per stage, samples of the batch
+        flowing through) or ``auto`` (the partition mapper's choice per layer, and pipeline
+        against it for the whole network).
+    memory_share : int
+        How many arrays share this array's memory at once (set by the system model for each
+        array's part; 1 for a single array): the ``simple`` channel gives it
+        ``dram_bw_bytes_per_cycle / memory_share``, a DRAM model serves its batches
+        ``memory_share`` times slower (fair time-sharing of one memory, ours).
     name : str
         Free-form label carried into reports.
     """
@@ -95,6 +126,10 @@ class ArrayConfig:
     dram_channels: int | None = None
     dram_page_policy: str | None = None
     freq_ghz: float = 1.0
+    arrays: int = 1
+    array_shapes: tuple[str, ...] = ()
+    partition: str = "auto"
+    memory_share: int = 1
     name: str = field(default="array")
 
     def __post_init__(self) -> None:
@@ -142,6 +177,32 @@ class ArrayConfig:
             self.dram_config()  # validates the preset and the overrides
         elif self.dram_channels is not None or self.dram_page_policy is not None:
             raise SparsimInputError(src, "dram_channels", self.dram_channels, "only with a DRAM model as memory")
+        check_int(src, "arrays", self.arrays, 1, MAX_ARRAYS)
+        check_choice(src, "partition", self.partition, PARTITION_CHOICES)
+        check_int(src, "memory_share", self.memory_share, 1, MAX_ARRAYS)
+        shapes = self.array_shapes
+        if not isinstance(shapes, tuple) or any(_shape(s) is None for s in shapes):
+            raise SparsimInputError(src, "array_shapes", shapes, 'a list of "ROWSxCOLS" (1 to 4096 each), or empty')
+        if shapes and len(shapes) != self.arrays:
+            raise SparsimInputError(src, "array_shapes", list(shapes), f"one shape per array (arrays: {self.arrays})")
+
+    def system_arrays(self) -> tuple[ArrayConfig, ...]:
+        """The arrays of the system, each a single-array config (``arrays = 1``) of its shape."""
+        shapes = [_shape(s) for s in self.array_shapes] or [(self.rows, self.cols)] * self.arrays
+        return tuple(
+            dataclasses.replace(self, rows=r, cols=c, arrays=1, array_shapes=(), name=f"{self.name}[{i}]")
+            for i, (r, c) in enumerate(shapes)
+        )
+
+    @property
+    def is_system(self) -> bool:
+        """More than one array (:mod:`simulator.nm_array.system` runs it)."""
+        return self.arrays > 1
+
+    @property
+    def system_pes(self) -> int:
+        """PEs of every array of the system."""
+        return sum(a.pes for a in self.system_arrays()) if self.is_system else self.pes
 
     def dram_config(self):
         """The :class:`~simulator.dram.config.DramConfig` of ``memory`` with this config's overrides."""
@@ -174,6 +235,7 @@ class ArrayConfig:
         d = dataclasses.asdict(self)
         d["supported_m"] = list(self.supported_m)
         d["dataflows"] = list(self.dataflows)
+        d["array_shapes"] = list(self.array_shapes)
         return d
 
 

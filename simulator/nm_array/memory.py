@@ -23,6 +23,10 @@ this one is analytical and does stall):
   window stalls the array. Step 0's inputs (``prefetch_cycles``) and the last step's outputs
   (``drain_cycles``) are exposed and reported separately.
 
+An array sharing the memory with others (``memory_share`` > 1, set by the scale-out model
+:mod:`simulator.nm_array.system`) gets ``B / memory_share``: a fair arbiter's share when every
+array streams at once, which is when the share matters.
+
 With unlimited bandwidth (``B = None``) nothing stalls and ``dram_bw_required`` reports the peak
 bytes/cycle that would avoid every stall.
 """
@@ -195,13 +199,17 @@ def simulate_memory(
     moved[:-1] += in_bytes[1:]
     moved[1:] += out_bytes[:-1]
     bw = cfg.dram_bw_bytes_per_cycle
+    if bw is not None:
+        bw = bw / cfg.memory_share
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(windows > 0, moved / windows, 0.0)
     required = float(max(need.max(initial=0.0), 0.0))
     if cfg.memory != "simple":
         from simulator.nm_array.dram_memory import simulate_dram
 
-        d = simulate_dram(tr, cfg.freq_ghz, cfg.dram_config(), cfg.dram_mode)
+        # time-sharing with memory_share - 1 other arrays: each DRAM clock is worth that many
+        # times more of this array's cycles
+        d = simulate_dram(tr, cfg.freq_ghz * cfg.memory_share, cfg.dram_config(), cfg.dram_mode)
         stall, prefetch, drain = d.stall_cycles, d.prefetch_cycles, d.drain_cycles
     elif bw is None:
         stall = prefetch = drain = 0

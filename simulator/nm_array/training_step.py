@@ -30,7 +30,7 @@ The result is one row per (layer, pass): ``cycles`` is what the pass adds to the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -108,9 +108,12 @@ def simulate_training_step(
     order = offline_order(passes) if options.offline else np.arange(len(passes))
     passes = passes.iloc[order].reset_index(drop=True)
     useful_macs = passes["count"] * passes["gemm_m"] * passes["gemm_k"] * passes["gemm_n"]
-    mapped = interleave(passes, cfg) if options.interleave else passes
-    mappings, mapper_cols = resolve_mappings(mapped, cfg, mapping, objective, energy=energy)
-    stats = simulate_gemms(mapped, cfg, mappings=mappings)
+    if cfg.is_system:
+        stats, mapped, mapper_cols = _on_system(passes, cfg, options, mapping, objective, energy)
+    else:
+        mapped = interleave(passes, cfg) if options.interleave else passes
+        mappings, mapper_cols = resolve_mappings(mapped, cfg, mapping, objective, energy=energy)
+        stats = simulate_gemms(mapped, cfg, mappings=mappings)
     # MACs the array issued: the real GEMM's (interleaving adds only zero-weight PEs)
     nm_ratio = np.array(
         [
@@ -163,6 +166,24 @@ def simulate_training_step(
     if mapper_cols is not None:
         stats = pd.concat([stats, mapper_cols], axis=1)
     return stats
+
+
+def _on_system(passes: pd.DataFrame, cfg: ArrayConfig, options: SATOptions, mapping: str, objective: str,
+               energy: EnergyTable):
+    """The step's GEMMs on a system of arrays (:mod:`simulator.nm_array.system`), each pass split
+    over the arrays by the partition mapper. Ours: interleaving packs for the smallest array (the
+    packed GEMM then fits each array's rows and columns); a layer pipeline is refused, since the
+    passes of one step depend on each other (BP(l) needs BP(l+1)'s output, WU(l) needs both)."""
+    from simulator.nm_array.system import simulate_system
+
+    if cfg.partition == "pipeline":
+        raise SparsimInputError("config", "partition", cfg.partition,
+                                "auto, split_m or split_n for a training step (its passes are dependent)")
+    arrays = cfg.system_arrays()
+    smallest = replace(arrays[0], rows=min(a.rows for a in arrays), cols=min(a.cols for a in arrays))
+    mapped = interleave(passes, smallest) if options.interleave else passes
+    result = simulate_system(mapped, cfg, mapping=mapping, objective=objective, energy=energy, source="config")
+    return result.layers, mapped, None
 
 
 def training_summary(table: pd.DataFrame, clock_mhz: float) -> dict:
