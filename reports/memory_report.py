@@ -24,11 +24,13 @@ import pandas as pd  # noqa: E402
 from reports.dataflows_report import ARRAYS, PAPER  # noqa: E402
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
+from simulator.nm_array.config import ArrayConfig  # noqa: E402
 from simulator.nm_array.fold import simulate_gemms  # noqa: E402
+from simulator.nm_array.system import simulate_system  # noqa: E402
 from workloads.lowering import lower_to_gemms  # noqa: E402
 from workloads.zoo import load_zoo_trace  # noqa: E402
 
-__all__ = ["reproduce_memory", "MEMORIES", "run_memory_study"]
+__all__ = ["reproduce_memory", "MEMORIES", "run_memory_study", "run_scaleout_study", "explain_four_arrays"]
 
 #: label -> ArrayConfig overrides
 MEMORIES = {
@@ -40,6 +42,9 @@ MEMORIES = {
     "hbm2": {"memory": "hbm2"},
 }
 DATAFLOWS = ("ws", "os", "is")
+#: the scale-out study's memories (a subset of :data:`MEMORIES`) and system sizes
+SCALEOUT_MEMORIES = ("compute-only", "simple 16 B/cycle", "ddr4-3200", "hbm2")
+SYSTEM_SIZES = (1, 4, 16)
 
 
 def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,6 +73,107 @@ def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tot, pd.concat(layers, ignore_index=True)
 
 
+def _base() -> ArrayConfig:
+    return dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=True, dataflows=(), dram_bw_bytes_per_cycle=None)
+
+
+def _run(gemms: pd.DataFrame, cfg: ArrayConfig, arrays: int, private: bool = False) -> pd.DataFrame:
+    """One network on ``arrays`` copies of ``cfg`` sharing its memory (the mapper's partitions)."""
+    if arrays == 1:
+        return simulate_gemms(gemms, cfg)
+    return simulate_system(gemms, dataclasses.replace(cfg, arrays=arrays, partition="auto"),
+                           private_memory=private).layers  # fmt: skip
+
+
+def run_scaleout_study(quick: bool = False) -> pd.DataFrame:
+    """ResNet-18 on 1, 4 and 16 arrays for every dataflow and memory: totals and speed-ups."""
+    gemms = lower_to_gemms(load_zoo_trace("resnet18"))
+    memories = ("compute-only", "ddr4-3200") if quick else SCALEOUT_MEMORIES
+    sizes = (1, 4) if quick else SYSTEM_SIZES
+    dataflows = ("ws", "os") if quick else DATAFLOWS
+    rows = []
+    for label in memories:
+        for df in dataflows:
+            cfg = dataclasses.replace(_base(), dataflow=df, **MEMORIES[label])
+            for n in sizes:
+                t0 = time.perf_counter()
+                s = _run(gemms, cfg, n)
+                secs = time.perf_counter() - t0
+                parts = s["partition"].value_counts().to_dict() if n > 1 else {}
+                rows.append(dict(network="resnet18", memory=label, dataflow=df, arrays=n, cycles=int(s.cycles.sum()),
+                                 compute_cycles=int(s.compute_cycles.sum()), stall_cycles=int(s.stall_cycles.sum()),
+                                 dram_mb=float(s.dram_bytes.sum() / 1e6),
+                                 split_m_layers=int(parts.get("split_m", 0)),
+                                 split_n_layers=int(parts.get("split_n", 0)),
+                                 mean_active=float(s["active_arrays"].mean()) if n > 1 else 1.0,
+                                 seconds=round(secs, 3)))  # fmt: skip
+    tot = pd.DataFrame(rows)
+    one = tot[tot.arrays == 1].set_index(["memory", "dataflow"]).cycles
+    tot["speedup"] = [one[(r.memory, r.dataflow)] / r.cycles for r in tot.itertuples()]
+    tot["efficiency"] = tot.speedup / tot.arrays
+    return tot
+
+
+def explain_four_arrays(quick: bool = False, dataflows: tuple[str, ...] = ("os", "ws")) -> pd.DataFrame:
+    """ResNet-50 (quick: ResNet-18) on 4 arrays against 1, DDR4-3200, layer by layer.
+
+    Three runs separate the losses: compute-only (what the partition alone gives: ragged parts,
+    idle arrays), each array with a private DDR4-3200 (partition plus four times the memory and
+    four times the SRAM), and the real system (one shared DDR4-3200). ``contention`` is
+    shared / private cycles; the layer's speed-up is ``private_speedup / contention``."""
+    net = "resnet18" if quick else "resnet50"
+    gemms = lower_to_gemms(load_zoo_trace(net))
+    rows = []
+    for df in dataflows:
+        cfg = dataclasses.replace(_base(), dataflow=df, memory="ddr4-3200")
+        ideal = dataclasses.replace(cfg, memory="simple", dram_bw_bytes_per_cycle=None)
+        one, four = _run(gemms, cfg, 1), _run(gemms, cfg, 4)
+        priv = _run(gemms, cfg, 4, private=True)
+        c1, c4 = _run(gemms, ideal, 1), _run(gemms, ideal, 4)
+        peak = cfg.dram_config().peak_gbps / cfg.freq_ghz  # bytes per array cycle
+        for i in range(len(gemms)):
+            t1, t4, tp = int(one.cycles.iloc[i]), int(four.cycles.iloc[i]), int(priv.cycles.iloc[i])
+            rows.append(dict(
+                network=net, dataflow=df, layer=int(one.layer.iloc[i]), name=one.name.iloc[i],
+                gemm_m=int(one.gemm_m.iloc[i]), gemm_k=int(one.gemm_k.iloc[i]), gemm_n=int(one.gemm_n.iloc[i]),
+                cycles_1=t1, cycles_4=t4, speedup=t1 / t4, partition=four.partition.iloc[i],
+                active_arrays=int(four.active_arrays.iloc[i]), balance=float(four.balance.iloc[i]),
+                stall_share_1=int(one.stall_cycles.iloc[i]) / t1, stall_share_4=int(four.stall_cycles.iloc[i]) / t4,
+                partition_speedup=int(c1.cycles.iloc[i]) / int(c4.cycles.iloc[i]), private_speedup=t1 / tp,
+                contention=t4 / tp, dram_mb_1=float(one.dram_bytes.iloc[i] / 1e6),
+                dram_mb_4=float(four.dram_bytes.iloc[i] / 1e6),
+                peak_share_1=_peak_share(one.iloc[i], peak), peak_share_4=_peak_share(four.iloc[i], peak),
+            ))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _peak_share(layer: pd.Series, peak: float) -> float:
+    """Share of the memory's peak rate a layer's traffic uses over its whole time: its cycles
+    plus the exposed first fetch and last write-back, which ``cycles`` leaves out (the SCALE-Sim
+    convention the fold model keeps) but the memory still serves."""
+    t = int(layer["cycles"]) + int(layer["prefetch_cycles"]) + int(layer["drain_cycles"])
+    return float(layer["dram_bytes"]) / (peak * t) if t else 0.0
+
+
+def _plot_scaleout(tot: pd.DataFrame, path: Path) -> None:
+    mems = list(dict.fromkeys(tot.memory))
+    fig, axes = plt.subplots(1, len(mems), figsize=(3 * len(mems), 3.2), sharey=True, squeeze=False)
+    for ax, mem in zip(axes[0], mems, strict=True):
+        for df in dict.fromkeys(tot.dataflow):
+            g = tot[(tot.memory == mem) & (tot.dataflow == df)]
+            ax.plot(g.arrays, g.speedup, marker="o", label=df.upper())
+        ax.plot(sorted(set(tot.arrays)), sorted(set(tot.arrays)), ls=":", color="grey", label="ideal")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ax.set_title(mem, fontsize=8)
+        ax.set_xlabel("arrays")
+    axes[0][0].set_ylabel("speed-up over 1 array")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _plot(tot: pd.DataFrame, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 3.8))
     groups = list(dict.fromkeys(zip(tot.network, tot.memory, strict=True)))
@@ -87,13 +193,18 @@ def _plot(tot: pd.DataFrame, path: Path) -> None:
 def reproduce_memory(out: Path, quick: bool = False) -> None:
     t0 = time.perf_counter()
     tot, layers = run_memory_study(quick)
+    scale = run_scaleout_study(quick)
+    four = explain_four_arrays(quick)
     wall = time.perf_counter() - t0
     with atomic_output_dir(out, "reproduce") as tmp:
         tot.to_csv(tmp / "totals.csv", index=False)
         layers.to_csv(tmp / "layers.csv", index=False)
+        scale.to_csv(tmp / "scaleout.csv", index=False)
+        four.to_csv(tmp / "four_arrays_layers.csv", index=False)
         _plot(tot, tmp / "cycles.png")
+        _plot_scaleout(scale, tmp / "scaleout.png")
         (tmp / "meta.json").write_text(json.dumps({"quick": quick, "wall_seconds": wall}, indent=2) + "\n")
-        (tmp / "README.md").write_text(_markdown(tot, layers, wall, quick))
+        (tmp / "README.md").write_text(_markdown(tot, layers, wall, quick) + _scaleout_markdown(scale, four, quick))
 
 
 def _check_rows(layers: pd.DataFrame) -> pd.DataFrame:
@@ -185,8 +296,121 @@ direction (stalls widen OS's lead on ResNet-18) does.
 The tested bound is 15% per layer on every layer of ResNet-18 and MobileNet-v2 for every
 dataflow (`tests/simulator/nm_array/test_dram_memory.py`).
 
+"""
+
+
+def four_array_summary(four: pd.DataFrame) -> pd.DataFrame:
+    """Per dataflow: the network's 4-array speed-up and the three runs that explain it."""
+    rows = []
+    for df, g in four.groupby("dataflow", sort=False):
+        t1, t4 = int(g.cycles_1.sum()), int(g.cycles_4.sum())
+        tp = float((g.cycles_1 / g.private_speedup).sum())
+        bound, rest = g[g.peak_share_4 >= 0.8], g[g.peak_share_4 < 0.8]
+
+        def ratio(part):
+            return float(part.cycles_1.sum() / part.cycles_4.sum()) if len(part) else float("nan")
+
+        rows.append(dict(
+            dataflow=df, cycles_1=t1, cycles_4=t4, speedup=t1 / t4,
+            partition_speedup=float(g.cycles_1.sum() / (g.cycles_1 / g.partition_speedup).sum()),
+            private_speedup=t1 / tp, contention=t4 / tp,
+            dram_mb_1=float(g.dram_mb_1.sum()), dram_mb_4=float(g.dram_mb_4.sum()),
+            memory_bound_layers=len(bound), memory_bound_time_share=float(bound.cycles_4.sum() / t4),
+            memory_bound_speedup=ratio(bound), other_speedup=ratio(rest),
+        ))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _scaleout_markdown(scale: pd.DataFrame, four: pd.DataFrame, quick: bool) -> str:
+    def sp(mem, df, n):
+        g = scale[(scale.memory == mem) & (scale.dataflow == df) & (scale.arrays == n)]
+        return float(g.speedup.iloc[0]) if len(g) else float("nan")
+
+    def mb(mem, df, n):
+        return float(scale[(scale.memory == mem) & (scale.dataflow == df) & (scale.arrays == n)].dram_mb.iloc[0])
+
+    big = int(scale.arrays.max())
+    dfs = list(dict.fromkeys(scale.dataflow))
+    ideal_line = ", ".join(f"{d.upper()} {sp('compute-only', d, 4):.2f}x on 4 and {sp('compute-only', d, big):.2f}x "
+                           f"on {big}" for d in dfs)  # fmt: skip
+    act = scale[(scale.memory == "compute-only") & (scale.arrays == big)].set_index("dataflow").mean_active
+    view = scale[["memory", "dataflow", "arrays", "cycles", "stall_cycles", "speedup", "efficiency", "dram_mb",
+                  "split_m_layers", "split_n_layers", "mean_active", "seconds"]]  # fmt: skip
+    summ = four_array_summary(four)
+    net = four.network.iloc[0]
+    first = summ.iloc[0]
+    d0 = first.dataflow
+    cols = ["name", "gemm_m", "gemm_k", "gemm_n", "cycles_1", "cycles_4", "speedup", "partition", "active_arrays",
+            "partition_speedup", "private_speedup", "contention", "peak_share_1", "peak_share_4", "dram_mb_1",
+            "dram_mb_4"]  # fmt: skip
+    table = four[four.dataflow == d0][cols]
+    med1, med4 = float(table.peak_share_1.median()), float(table.peak_share_4.median())
+    rest = first.memory_bound_layers < int((four.dataflow == d0).sum())
+    others = f", the other layers {first.other_speedup:.2f}x" if rest else ""
+    peak_gbps = dataclasses.replace(_base(), memory="ddr4-3200").dram_config().peak_gbps
+    ws_line = ""
+    if "ws" in dfs:
+        ws_line = (f"WS moves {mb('ddr4-3200', 'ws', 1):.1f} MB from DDR4-3200 on one array and "
+                   f"{mb('ddr4-3200', 'ws', 4):.1f} MB on four: each array has its own 256 KiB output buffer, "
+                   "so a quarter of a layer's outputs fits where the whole did not and fewer partial sums "
+                   "spill to DRAM. That gain in SRAM, not in PEs, is why WS keeps most of its speed-up on "
+                   "a shared memory, and why its private-memory speed-up below exceeds 4.")
+    note = "\n**Quick mode**: ResNet-18 on 1 and 4 arrays, WS and OS, compute-only and DDR4-3200.\n" if quick else ""
+    return f"""
+## Scale-out: 1, 4 and {big} arrays sharing one memory
+{note}
+Each system is that many copies of the 32x32 array above, each with its own operand SRAMs, all
+behind one memory (`simulator/nm_array/system.py`); the mapper splits every layer along M or N
+over 1, 2, 4, ... or all of the arrays, whichever finishes the layer first
+(`dataflow/nm_array/partition.py`; batch 1, so no layer pipeline). Decisions of ours: a layer
+ends when its slowest array does (a barrier: the next layer reads all of its outputs); while a
+layer runs, its active arrays share the memory fairly (each sees it `active` times slower), exact
+when all stream at once and pessimistic for the part that finishes first.
+
+{_md_table(view)}
+
+![scale-out](scaleout.png)
+
+**No memory limit**: {ideal_line}. What is lost is partitioning alone: a layer's M or N is cut
+into tiles of whole array rows or columns, so a layer narrower than {big} tiles leaves arrays
+idle (mean active arrays per layer on {big}: {", ".join(f"{d.upper()} {act[d]:.1f}" for d in dfs)}),
+and ragged last tiles leave the critical array longer than the rest. On 4 arrays the loss is
+under {100 * (1 - min(sp("compute-only", d, 4) for d in dfs) / 4):.0f}%;
+`tests/simulator/nm_array/test_system.py` holds the exact ideal (one quarter of the cycles)
+where the split is even.
+
+**Shared memory**: the speed-up is what the memory lets through. A layer that keeps one array's
+DRAM busy cannot go faster on four arrays sharing that DRAM unless its traffic shrinks; more
+arrays then only add contention. {ws_line}
+
+### {net}: 4 arrays against 1, layer by layer (DDR4-3200)
+
+Three more runs split each layer's speed-up into its causes: the same layers with no memory
+limit (`partition_speedup`: partitioning alone), with a private DDR4-3200 per array
+(`private_speedup`: partitioning, four times the SRAM and four memories), and the real shared
+one; `contention` = shared / private cycles, so `speedup = private_speedup / contention`.
+`peak_share` is the share of the DDR4-3200 peak rate ({peak_gbps:.1f} GB/s) the layer's traffic uses over
+its cycles plus its exposed first fetch and last write-back. Network totals:
+
+{_md_table(summ)}
+
+{first.dataflow.upper()}: {first.speedup:.2f}x on 4 arrays where partitioning alone would give
+{first.partition_speedup:.2f}x and private memories {first.private_speedup:.2f}x; sharing one
+DDR4-3200 costs a factor {first.contention:.2f}. {int(first.memory_bound_layers)} layers use at least 80% of the
+peak rate on the shared memory ({100 * first.memory_bound_time_share:.0f}% of the 4-array time); they speed up
+{first.memory_bound_speedup:.2f}x (from less traffic and from the single array's unused
+headroom){others}. A single array already uses {100 * med1:.0f}% of the peak on the median
+layer (`peak_share_1`; four arrays:
+{100 * med4:.0f}%), so the shared DRAM, not the partition, is the limit: four arrays need a
+memory about four times as fast (the HBM2 rows above) to approach their partitioned time.
+Every {first.dataflow.upper()} layer (all dataflows in `four_arrays_layers.csv`):
+
+{_md_table(table)}
+
 ## Not in this report
 
-Several arrays sharing the DRAM (1, 4 and 16 arrays) and banked operand SRAMs are not modelled
-yet (issue 15 remains open for them).
+Banked operand SRAMs (bank conflicts as stalls) are not modelled yet; issue 15 remains open
+for them. The fair-share memory model above is pessimistic for a layer's first-finishing part
+and for latency-bound transfers; a per-request run of several arrays' interleaved streams
+through one controller would remove that approximation.
 """

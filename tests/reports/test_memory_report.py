@@ -20,3 +20,19 @@ def test_quick_report(tmp_path):
     assert r[("hbm2", "ws")] < r[("ddr4-3200", "ws")]
     text = (out / "README.md").read_text()
     assert "Quick mode" in text and f"{int(r[('ddr4-3200', 'os')]):,}" in text
+
+    # scale-out: one array here is the single-array study's run; no memory limit comes near the ideal
+    scale = pd.read_csv(out / "scaleout.csv")
+    s = scale.set_index(["memory", "dataflow", "arrays"])
+    for df in ("ws", "os"):
+        assert s.cycles[("ddr4-3200", df, 1)] == r[("ddr4-3200", df)]
+        assert 3.5 <= s.speedup[("compute-only", df, 4)] <= 4.0
+        # sharing one DDR4 never helps more than no memory limit does
+        assert s.speedup[("ddr4-3200", df, 4)] <= s.speedup[("compute-only", df, 4)] + 1e-9
+    four = pd.read_csv(out / "four_arrays_layers.csv")
+    assert (four.network == "resnet18").all() and len(four) == 2 * 21
+    # every layer's speed-up is its private-memory speed-up over its contention, exactly
+    assert ((four.speedup - four.private_speedup / four.contention).abs() < 1e-9).all()
+    assert (four.peak_share_4 <= 1.0).all() and (four.partition_speedup <= 4.0 + 1e-9).all()
+    assert f"{int(four[four.dataflow == 'os'].cycles_4.sum()):,}" in text
+    assert (out / "scaleout.png").stat().st_size > 1000

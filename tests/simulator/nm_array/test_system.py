@@ -207,3 +207,15 @@ def test_block_refuses_a_mapping_file_on_a_system(tmp_path):
     with pytest.raises(SparsimInputError) as err:
         block.check_config(cfg, {"mapping": str(tmp_path / "m.yaml"), "objective": "cycles"})
     assert err.value.field == "mapping" and "system of arrays" in str(err.value)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_a_shared_dram_never_beats_its_peak(resnet18, dataflow):
+    """Four arrays on one DDR4-3200 move each layer's bytes no faster than the DRAM's data-bus peak
+    over the layer's whole time (cycles plus the exposed first fetch and last write-back)."""
+    cfg = ArrayConfig(rows=32, cols=32, dataflow=dataflow, memory="ddr4-3200", weight_double_buffer=True, arrays=4)
+    peak = cfg.dram_config().peak_gbps / cfg.freq_ghz  # bytes per array cycle
+    lay = simulate_system(resnet18, cfg).layers
+    t = lay["cycles"] + lay["prefetch_cycles"] + lay["drain_cycles"]
+    assert (lay["dram_bytes"] <= peak * t).all()
+    assert (lay["dram_bytes"] / t).max() > 0.5 * peak  # and the bound is not vacuous: some layer streams
