@@ -89,12 +89,16 @@ def run(args: argparse.Namespace) -> int:
     block = get_block("nm_array")
     nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
     table = block.run(layers, cfg, nm=nm, source=str(args.workload), mapping=args.mapping, objective=objective)
-    _write(args.out, table, layers, cfg)
+    per_array = table.attrs.get("arrays")
+    _write(args.out, table, layers, cfg, per_array)
     print(summary_table(table, cfg))
+    if per_array is not None:
+        print(array_summary(per_array, int(table["cycles"].sum())))
     if "objective_value" in table.columns:
         print(f"mapper: {objective}, {int(table['mapping_candidates'].sum()):,} candidates costed, "
               f"{int(table['mapping_simulated'].sum()):,} simulated for stalls")  # fmt: skip
-    print(f"wrote {args.out}/layers.csv, layers.parquet, workload.csv and SCALE-Sim's COMPUTE_REPORT.csv, "
+    extra = ", arrays.csv" if per_array is not None else ""
+    print(f"wrote {args.out}/layers.csv, layers.parquet, workload.csv{extra} and SCALE-Sim's COMPUTE_REPORT.csv, "
           "BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv (the columns we reproduce)")  # fmt: skip
     _write_mapping(args, table)
     return 0
@@ -111,11 +115,15 @@ def _write_mapping(args: argparse.Namespace, table: pd.DataFrame) -> None:
     print(f"wrote {args.write_mapping}")
 
 
-def _write(out, table: pd.DataFrame, layers: pd.DataFrame, cfg) -> None:
+def _write(out, table: pd.DataFrame, layers: pd.DataFrame, cfg, per_array: pd.DataFrame | None = None) -> None:
     from reports.scalesim_report import write_scalesim_reports
     from simulator.common.outputs import atomic_output_dir
 
+    table = table.copy()
+    table.attrs = {}
     with atomic_output_dir(out, "simulate") as tmp:
+        if per_array is not None:
+            per_array.to_csv(tmp / "arrays.csv", index=False)
         table.to_csv(tmp / "layers.csv", index=False)
         table.to_parquet(tmp / "layers.parquet", index=False)
         layers.to_csv(tmp / "workload.csv", index=False)
@@ -153,13 +161,33 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
         (f"system of {cfg.arrays} arrays ({shapes}) sharing one memory, partition {cfg.partition}; " if shapes else "")
         + (f"each {cfg.dataflow.upper()}" if shapes else f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}")
         + f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
-        f"DRAM {'unlimited' if cfg.dram_bw_bytes_per_cycle is None else f'{cfg.dram_bw_bytes_per_cycle:g} B/cycle'}"
+        + _memory_text(cfg)
     )
     tail = (
         f"total: {len(s)} layers, {total_cycles:,} cycles, {int(s['stall_cycles'].sum()):,} stall cycles, "
         f"{s['dense_macs'].sum():,} dense MACs, utilization {util * 100:.1f}%"
     )
     return "\n".join([head, view.to_string(index=False), tail])
+
+
+def array_summary(per_array: pd.DataFrame, system_cycles: int) -> str:
+    """One line per array of a system: its busy cycles against the system's, its traffic."""
+    lines = ["per array (arrays.csv has every layer's parts):"]
+    for a, g in per_array.groupby("array"):
+        busy = int(g["busy_cycles"].sum())
+        shape = f"{g['array_rows'].iloc[0]}x{g['array_cols'].iloc[0]}"
+        lines.append(f"  array {a} ({shape}): {len(g)} layers, busy "
+                     f"{busy:,} cycles ({100 * busy / max(system_cycles, 1):.1f}% of the system's), "
+                     f"{int(g['stall_cycles'].sum()):,} stall cycles, DRAM {g['dram_bytes'].sum() / 1e6:.3f} MB")
+    return "\n".join(lines)
+
+
+def _memory_text(cfg) -> str:
+    """The memory behind the array(s), as the summary's header names it."""
+    if cfg.memory != "simple":
+        return f"DRAM model {Path(cfg.memory).name} ({cfg.dram_mode} level)"
+    bw = cfg.dram_bw_bytes_per_cycle
+    return "DRAM unlimited" if bw is None else f"DRAM {bw:g} B/cycle"
 
 
 def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame, objective: str) -> int:

@@ -214,16 +214,21 @@ class NMArrayBlock(_ArrayBlock):
 
             samples = layers["batch"].unique() if len(layers) else [1]
             one = lower_to_gemms(layers.assign(batch=1)) if len(samples) == 1 else None
-            stats = simulate_system(gemms, config, mapping=mapping, objective=objective, source=source,
-                                    per_sample=one, samples=int(samples[0])).layers  # fmt: skip
-            mapper_cols = None
+            result = simulate_system(gemms, config, mapping=mapping, objective=objective, source=source,
+                                     per_sample=one, samples=int(samples[0]))  # fmt: skip
+            stats, per_array, mapper_cols = result.layers, result.arrays, None
         else:
             mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective, source=source)
             stats = simulate_gemms(gemms, config, source=source, mappings=mappings)
         stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.word_bytes + stats[
             "sram_ofmap_writes"
         ] * config.psum_bytes
-        return pd.concat([stats, energy_pj(stats, config)] + ([mapper_cols] if mapper_cols is not None else []), axis=1)
+        table = pd.concat([stats, energy_pj(stats, config)] + ([mapper_cols] if mapper_cols is not None else []),
+                          axis=1)  # fmt: skip
+        if config.is_system:
+            # the per-(layer, array) table rides beside the layer table (the CLI writes it as arrays.csv)
+            table.attrs["arrays"] = per_array
+        return table
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         cycles = int(table["cycles"].sum())

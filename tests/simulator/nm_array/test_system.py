@@ -187,7 +187,17 @@ def test_cli_system_and_its_errors(tmp_path):
     run = [sys.executable, "-m", "simulator.cli", "simulate", "--arch", str(arch), "--workload", "zoo:resnet18"]
     ok = subprocess.run([*run, "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert "system of 2 arrays (16x16, 8x32)" in ok.stdout
+    assert "system of 2 arrays (16x16, 8x32)" in ok.stdout and "DRAM 32 B/cycle" in ok.stdout
+    import pandas as pd
+
+    per_array = pd.read_csv(tmp_path / "o" / "arrays.csv")
+    layers = pd.read_csv(tmp_path / "o" / "layers.csv")
+    assert set(per_array["array"]) <= {0, 1} and (per_array["array_rows"].isin([16, 8])).all()
+    # every layer's parts add up to its MACs, and its critical array's busy cycles are its cycles
+    by_layer = per_array.groupby("layer")
+    assert (by_layer["macs"].sum().to_numpy() == layers["macs"].to_numpy()).all()
+    assert (by_layer["busy_cycles"].max().to_numpy() == layers["cycles"].to_numpy()).all()
+    assert "array 1 (8x32)" in ok.stdout
     bad = subprocess.run([*run, "--out", str(tmp_path / "p"), "--mapping", str(tmp_path / "o" / "layers.csv")],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "mapping" in bad.stderr
