@@ -273,6 +273,30 @@ text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:
 border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}h2{margin-top:1.6em}"""
 
 
+#: a point is DRAM-bound when at least this share of its cycles is in memory-bound layers
+DRAM_BOUND_FROM = 0.5
+
+
+def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.DataFrame, str]:
+    """Per point: compute- or DRAM-bound, from the block's ``dram_bound_share`` (the share of its
+    cycles in layers whose memory stalls are at least their compute; see
+    :func:`simulator.nm_array.block.dram_bound_share`)."""
+    if ok.empty or "dram_bound_share" not in ok.columns or "stall_cycles" not in ok.columns:
+        return pd.DataFrame(), ""
+    t = ok[["workload", *axes, "cycles", "stall_cycles", "dram_bound_share"]].copy()
+    t["stall_share"] = t["stall_cycles"] / t["cycles"].where(t["cycles"] > 0)
+    t["bound"] = np.where(t["dram_bound_share"] >= DRAM_BOUND_FROM, "DRAM", "compute")
+    t = t.sort_values(objective if objective in t.columns else "cycles", ascending=lower_is_better(objective))
+    n_dram = int((t["bound"] == "DRAM").sum())
+    text = (
+        f"{n_dram} of {len(t)} points DRAM-bound (at least {DRAM_BOUND_FROM:.0%} of their cycles in layers "
+        "whose memory stalls are at least their compute), the rest compute-bound; every point in "
+        "`bound.csv`. No point is classed SRAM-bound: operand SRAMs are conflict-free in this "
+        "model (banked SRAMs are not modelled yet)."
+    )
+    return t.drop(columns=["stall_cycles"]), text
+
+
 def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (self-contained), ``report.md``, PNGs and CSVs; returns the directory."""
     root = Path(results)
@@ -349,6 +373,9 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
             else pd.DataFrame(columns=top_cols)
         )
         top.to_csv(tmp / "top_k.csv", index=False)
+        bound_tab, bound_text = _bound_table(ok, axes, objective)
+        if len(bound_tab):
+            bound_tab.to_csv(tmp / "bound.csv", index=False)
         err_tab = errors[["workload", *axes, "error"]].head(50)
         runs = pd.DataFrame(prov.get("runs", []))
         run_cols = [
@@ -392,6 +419,7 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
                 f"The {top_k} best points per workload by {objective} (baselines outside the axes excluded).",
             ),
             ("Sensitivity per axis", sens, ""),
+            ("What bounds each point", bound_tab.head(60), bound_text),
             (
                 "Errors",
                 err_tab,

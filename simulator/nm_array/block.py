@@ -85,6 +85,18 @@ def _mapping_params() -> dict[str, Param]:
     }
 
 
+def dram_bound_share(table: pd.DataFrame) -> float:
+    """Share of the cycles spent in memory-bound layers: those whose stall cycles (waiting on the
+    memory, the ``simple`` channel or the DRAM model) are at least their compute cycles. Why a
+    share and not a label: a network is a mix, and the sweep report's label (DRAM-bound from 0.5)
+    should say how much of it is which."""
+    cycles = int(table["cycles"].sum())
+    if not cycles:
+        return 0.0
+    bound = table["stall_cycles"] >= table["compute_cycles"]
+    return float(table.loc[bound & (table["stall_cycles"] > 0), "cycles"].sum() / cycles)
+
+
 class _ArrayBlock(Block):
     config_type = ArrayConfig
     workload_type = "layer table (pandas DataFrame, workloads.layers)"
@@ -187,6 +199,7 @@ class NMArrayBlock(_ArrayBlock):
         "dram_bytes": "int",
         "sram_bytes": "int",
         "dram_bw_required": "float",
+        "dram_bound_share": "float",
         "energy_pj": "float",
         "energy_mac_pj": "float",
         "energy_sram_pj": "float",
@@ -239,6 +252,7 @@ class NMArrayBlock(_ArrayBlock):
             utilization=dense / (config.system_pes * cycles) if cycles else float("nan"),
             sram_bytes=int(table["sram_bytes"].sum()),
             dram_bw_required=float(table["dram_bw_required"].max()),
+            dram_bound_share=dram_bound_share(table),
         )
         out.update(
             {k: float(table[k].sum()) for k in ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj")}
@@ -272,6 +286,8 @@ class SATBlock(_ArrayBlock):
         "dense_macs": "int",
         "macs": "int",
         "dram_bytes": "int",
+        "stall_cycles": "int",
+        "dram_bound_share": "float",
         "seconds": "float",
         "dense_equivalent_gops": "float",
         "energy_pj": "float",
@@ -313,5 +329,6 @@ class SATBlock(_ArrayBlock):
         from simulator.nm_array.training_step import training_summary
 
         out = training_summary(table, clock_mhz)
+        out.update(stall_cycles=int(table["stall_cycles"].sum()), dram_bound_share=dram_bound_share(table))
         out.update(self._area(config))
         return {k: out[k] for k in self.totals}

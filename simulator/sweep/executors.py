@@ -137,7 +137,8 @@ class DaskExecutor:
                 n_workers=self.local_workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # a free port: the default :8787 fails the whole sweep when another cluster holds it
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
             self.client = Client(self.cluster)

@@ -109,3 +109,22 @@ def test_the_chromium_check_catches_a_broken_page(tmp_path):
     info = inspect_page(page)
     assert [i["ok"] for i in info["images"]] == [False]
     assert any("boom" in p for p in info["problems"])
+
+
+def test_bound_table_names_the_dram_bound_points():
+    from reports.sweep_report import DRAM_BOUND_FROM, _bound_table
+
+    ok = pd.DataFrame(
+        {
+            "workload": ["w"] * 3,
+            "arrays": [1, 4, 16],
+            "cycles": [100, 40, 30],
+            "stall_cycles": [0, 20, 25],
+            "dram_bound_share": [0.0, DRAM_BOUND_FROM, 0.9],
+        }
+    )
+    tab, text = _bound_table(ok, ["arrays"], "cycles")
+    assert tab.set_index("arrays")["bound"].to_dict() == {1: "compute", 4: "DRAM", 16: "DRAM"}
+    assert tab.set_index("arrays")["stall_share"].to_dict() == pytest.approx({1: 0.0, 4: 0.5, 16: 25 / 30})
+    assert text.startswith("2 of 3 points DRAM-bound")
+    assert _bound_table(ok.drop(columns=["dram_bound_share"]), ["arrays"], "cycles")[0].empty

@@ -52,3 +52,19 @@ def test_double_buffering_saves_weight_load_time():
     double = simulate_layers(LAYERS, dataclasses.replace(BASE, weight_double_buffer=True))
     assert (double.compute_cycles < single.compute_cycles).all()
     assert (double.macs == single.macs).all()
+
+
+def test_dram_bound_share_follows_the_bandwidth():
+    """The share of cycles in memory-bound layers: none on an unlimited memory, all of them on a
+    1 B/cycle channel (these convolutions need far more), and counted in cycles, not layers."""
+    import pandas as pd
+
+    from simulator.nm_array.block import dram_bound_share
+
+    assert dram_bound_share(simulate_layers(LAYERS, BASE)) == 0.0
+    slow = simulate_layers(LAYERS, dataclasses.replace(BASE, dram_bw_bytes_per_cycle=1))
+    assert (slow.stall_cycles >= slow.compute_cycles).all()
+    assert dram_bound_share(slow) == 1.0
+    mixed = pd.DataFrame({"cycles": [300, 100], "compute_cycles": [100, 100], "stall_cycles": [200, 0]})
+    assert dram_bound_share(mixed) == 0.75
+    assert dram_bound_share(mixed.iloc[:0]) == 0.0
