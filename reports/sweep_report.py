@@ -283,10 +283,12 @@ def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.
     :func:`simulator.nm_array.block.dram_bound_share`)."""
     if ok.empty or "dram_bound_share" not in ok.columns or "stall_cycles" not in ok.columns:
         return pd.DataFrame(), ""
-    t = ok[["workload", *axes, "cycles", "stall_cycles", "dram_bound_share"]].copy()
+    key = objective if objective in ok.columns else "cycles"
+    cols = list(dict.fromkeys(["workload", *axes, "cycles", key, "stall_cycles", "dram_bound_share"]))
+    t = ok[cols].copy()
     t["stall_share"] = t["stall_cycles"] / t["cycles"].where(t["cycles"] > 0)
     t["bound"] = np.where(t["dram_bound_share"] >= DRAM_BOUND_FROM, "DRAM", "compute")
-    t = t.sort_values(objective if objective in t.columns else "cycles", ascending=lower_is_better(objective))
+    t = t.sort_values(key, ascending=lower_is_better(key))
     n_dram = int((t["bound"] == "DRAM").sum())
     text = (
         f"{n_dram} of {len(t)} points DRAM-bound (at least {DRAM_BOUND_FROM:.0%} of their cycles in layers "
@@ -419,7 +421,7 @@ def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Pa
                 f"The {top_k} best points per workload by {objective} (baselines outside the axes excluded).",
             ),
             ("Sensitivity per axis", sens, ""),
-            ("What bounds each point", bound_tab.head(60), bound_text),
+            *([("What bounds each point", bound_tab.head(60), bound_text)] if len(bound_tab) else []),
             (
                 "Errors",
                 err_tab,

@@ -128,3 +128,10 @@ def test_bound_table_names_the_dram_bound_points():
     assert tab.set_index("arrays")["stall_share"].to_dict() == pytest.approx({1: 0.0, 4: 0.5, 16: 25 / 30})
     assert text.startswith("2 of 3 points DRAM-bound")
     assert _bound_table(ok.drop(columns=["dram_bound_share"]), ["arrays"], "cycles")[0].empty
+    by_energy, _ = _bound_table(ok.assign(energy_pj=[3.0, 1.0, 2.0]), ["arrays"], "energy_pj")
+    assert by_energy["arrays"].tolist() == [4, 16, 1] and "energy_pj" in by_energy.columns
+
+
+def test_report_says_what_bounds_each_point(report):
+    md = (report / "report.md").read_text()
+    assert "## What bounds each point" in md and (report / "bound.csv").is_file()
