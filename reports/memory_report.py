@@ -30,7 +30,8 @@ from simulator.nm_array.system import simulate_system  # noqa: E402
 from workloads.lowering import lower_to_gemms  # noqa: E402
 from workloads.zoo import load_zoo_trace  # noqa: E402
 
-__all__ = ["reproduce_memory", "MEMORIES", "run_memory_study", "run_scaleout_study", "explain_four_arrays"]
+__all__ = ["reproduce_memory", "MEMORIES", "run_memory_study", "run_scaleout_study", "explain_four_arrays",
+           "run_banks_study", "LAYOUTS", "BANK_GEOMETRIES"]
 
 #: label -> ArrayConfig overrides
 MEMORIES = {
@@ -45,6 +46,15 @@ DATAFLOWS = ("ws", "os", "is")
 #: the scale-out study's memories (a subset of :data:`MEMORIES`) and system sizes
 SCALEOUT_MEMORIES = ("compute-only", "simple 16 B/cycle", "ddr4-3200", "hbm2")
 SYSTEM_SIZES = (1, 4, 16)
+#: the banked-SRAM study's operand layouts (ifmap, filter, ofmap): NHWC-style for every dataflow,
+#: or each operand contiguous along the dimension its dataflow reads (sparsim.nm_array.sram_banks)
+LAYOUTS = {
+    "nhwc": {"ws": ("k", "n", "n"), "os": ("k", "n", "n"), "is": ("k", "n", "n")},
+    "per dataflow": {"ws": ("k", "n", "n"), "os": ("p", "n", "n"), "is": ("p", "k", "p")},
+}
+#: (banks, words per line): 0 banks is the conflict-free buffer
+BANK_GEOMETRIES = ((0, 1), (8, 1), (16, 1), (32, 1), (37, 1), (64, 1), (8, 4))
+BANK_MEMORIES = ("compute-only", "ddr4-3200")
 
 
 def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -83,6 +93,36 @@ def _run(gemms: pd.DataFrame, cfg: ArrayConfig, arrays: int, private: bool = Fal
         return simulate_gemms(gemms, cfg)
     return simulate_system(gemms, dataclasses.replace(cfg, arrays=arrays, partition="auto"),
                            private_memory=private).layers  # fmt: skip
+
+
+def run_banks_study(quick: bool = False) -> pd.DataFrame:
+    """ResNet-18 on the 32x32 array with banked operand buffers: every dataflow, layout, bank
+    geometry and memory of the constants above (quick: fewer geometries)."""
+    from simulator.nm_array.block import dram_bound_share, sram_bound_share
+
+    gemms = lower_to_gemms(load_zoo_trace("resnet18"))
+    geoms = ((0, 1), (16, 1), (32, 1)) if quick else BANK_GEOMETRIES
+    rows = []
+    for label in BANK_MEMORIES:
+        for df in DATAFLOWS:
+            for layout, per_df in LAYOUTS.items():
+                xl, wl, yl = per_df[df]
+                for banks, width in geoms:
+                    if banks == 0 and layout != "nhwc":
+                        continue  # conflict-free: the layout does not matter
+                    cfg = dataclasses.replace(_base(), dataflow=df, sram_banks=banks, sram_bank_width_words=width,
+                                              ifmap_layout=xl, filter_layout=wl, ofmap_layout=yl, **MEMORIES[label])
+                    s = simulate_gemms(gemms, cfg)
+                    rows.append(dict(network="resnet18", memory=label, dataflow=df,
+                                     layout="any" if banks == 0 else layout, banks=banks, width_words=width,
+                                     cycles=int(s.cycles.sum()), compute_cycles=int(s.compute_cycles.sum()),
+                                     sram_stall_cycles=int(s.sram_stall_cycles.sum()),
+                                     dram_stall_cycles=int((s.stall_cycles - s.sram_stall_cycles).sum()),
+                                     sram_bound_share=sram_bound_share(s), dram_bound_share=dram_bound_share(s)))
+    tot = pd.DataFrame(rows)
+    free = tot[tot.banks == 0].set_index(["memory", "dataflow"]).cycles
+    tot["vs_conflict_free"] = [r.cycles / free[(r.memory, r.dataflow)] for r in tot.itertuples()]
+    return tot
 
 
 def run_scaleout_study(quick: bool = False) -> pd.DataFrame:
@@ -195,16 +235,19 @@ def reproduce_memory(out: Path, quick: bool = False) -> None:
     tot, layers = run_memory_study(quick)
     scale = run_scaleout_study(quick)
     four = explain_four_arrays(quick)
+    banks = run_banks_study(quick)
     wall = time.perf_counter() - t0
     with atomic_output_dir(out, "reproduce") as tmp:
         tot.to_csv(tmp / "totals.csv", index=False)
         layers.to_csv(tmp / "layers.csv", index=False)
         scale.to_csv(tmp / "scaleout.csv", index=False)
         four.to_csv(tmp / "four_arrays_layers.csv", index=False)
+        banks.to_csv(tmp / "banks.csv", index=False)
         _plot(tot, tmp / "cycles.png")
         _plot_scaleout(scale, tmp / "scaleout.png")
         (tmp / "meta.json").write_text(json.dumps({"quick": quick, "wall_seconds": wall}, indent=2) + "\n")
-        (tmp / "README.md").write_text(_markdown(tot, layers, wall, quick) + _scaleout_markdown(scale, four, quick))
+        (tmp / "README.md").write_text(_markdown(tot, layers, wall, quick) + _scaleout_markdown(scale, four, quick)
+                                          + _banks_markdown(banks))
 
 
 def _check_rows(layers: pd.DataFrame) -> pd.DataFrame:
@@ -409,8 +452,87 @@ Every {first.dataflow.upper()} layer (all dataflows in `four_arrays_layers.csv`)
 
 ## Not in this report
 
-Banked operand SRAMs (bank conflicts as stalls) are not modelled yet; issue 15 remains open
-for them. The fair-share memory model above is pessimistic for a layer's first-finishing part
+The fair-share memory model above is pessimistic for a layer's first-finishing part
 and for latency-bound transfers; a per-request run of several arrays' interleaved streams
 through one controller would remove that approximation.
 """
+
+
+def _banks_markdown(b: pd.DataFrame) -> str:
+    """The banked-SRAM section: cycles against conflict-free buffers, and what bounds each point."""
+    b = b.copy()
+    b["geometry"] = [("conflict-free" if r.banks == 0 else f"{r.banks}x{r.width_words}") for r in b.itertuples()]
+    geoms = list(dict.fromkeys(b.geometry))
+    tabs = []
+    for mem, g in b.groupby("memory", sort=False):
+        t = g.pivot_table(index=["dataflow", "layout"], columns="geometry", values="vs_conflict_free", sort=False)
+        t = t.reindex(columns=[c for c in geoms if c in t.columns and c != "conflict-free"])
+        free = g[g.banks == 0].set_index("dataflow").cycles
+        view = t.reset_index()
+        view = view[view.layout != "any"]
+        for c in view.columns[2:]:
+            view[c] = view[c].map(lambda v: f"{v:.2f}x")
+        view.insert(2, "conflict-free cycles", [f"{free[d]:,}" for d in view.dataflow])
+        tabs.append(f"**{mem}** (cycles relative to conflict-free buffers on the same memory; columns: banks x "
+                    f"words per line):\n\n{_md_table(view)}\n")
+
+    def bound(r) -> str:
+        if r.dram_bound_share >= 0.5 and r.dram_bound_share >= r.sram_bound_share:
+            return "DRAM"
+        return "SRAM" if r.sram_bound_share >= 0.5 else "compute"
+
+    b["bound"] = [bound(r) for r in b.itertuples()]
+    ddr = b[(b.memory == "ddr4-3200") & (b.banks > 0)]
+    counts = ddr.bound.value_counts().to_dict()
+    nhwc_os = b[(b.memory == "compute-only") & (b.dataflow == "os") & (b.layout == "nhwc") & (b.banks == 32)]
+    fixed_os = b[(b.memory == "compute-only") & (b.dataflow == "os") & (b.layout == "per dataflow") & (b.banks == 32)]
+    odd = b[(b.memory == "compute-only") & (b.dataflow == "os") & (b.layout == "nhwc") & (b.banks == 37)]
+    mis = b[(b.memory == "compute-only") & (b.dataflow == "ws") & (b.banks == 8) & (b.width_words == 4)
+            & (b.layout == "nhwc")]  # fmt: skip
+    lines = [
+        "",
+        "## Banked operand SRAM",
+        "",
+        "Our model (`simulator/nm_array/sram_banks.py`): each operand buffer has `sram_banks` banks of",
+        "`sram_bank_width_words`-word lines with one port each; the array's edge makes one unskewed access per",
+        "buffer per cycle (WS: a streamed row of X, a loaded row of W, a row of outputs; OS: a column of X",
+        "per K position, a row of W; IS: a column of X per loaded K position, a column of W and of Y), an",
+        "access costs the most lines it needs from one bank, and a fold waits for its slowest buffer. The",
+        "layout names the contiguous dimension of each operand: `nhwc` stores X with K contiguous (an im2col",
+        "row), W and Y with N contiguous, for every dataflow; `per dataflow` stores each operand along the",
+        "dimension its dataflow reads (WS: k/n/n, OS: p/n/n, IS: p/k/p). ResNet-18, 32x32, every layer;",
+        "`banks.csv` has every point.",
+        "",
+        *tabs,
+        "",
+    ]
+    if not nhwc_os.empty and not fixed_os.empty:
+        lines += [
+            "OS on `nhwc` buffers reads a column of X whose 32 words are K apart; ResNet-18's K is a multiple of",
+            "32 on every layer but the stem, so every word of a column is in the same bank and a 32-bank buffer",
+            f"runs {nhwc_os.vs_conflict_free.iloc[0]:.2f}x slower than a conflict-free one. 37 banks (a prime: any",
+            "stride that is not a multiple of 37 puts 32 words in 32 different banks, at the price of a modulo-37",
+            f"bank decoder) bring it to {odd.vs_conflict_free.iloc[0]:.2f}x" if not odd.empty else "",
+            f"and storing X P-contiguous (`per dataflow`) to {fixed_os.vs_conflict_free.iloc[0]:.2f}x. The",
+            "conflict-free model's dataflow ranking holds only with a layout that suits each dataflow.",
+            "",
+        ]
+    if not mis.empty:
+        lines += [
+            "WS on 8 banks of 4-word lines: a 32-word row of X needs 8 lines when it starts on a line boundary",
+            "and 9 (two in one bank) when it does not; ResNet-18's stem (K = 147) misaligns most rows:",
+            f"{mis.vs_conflict_free.iloc[0]:.3f}x.",
+        ]
+    lines += [
+        "",
+        f"On DDR4-3200 the {len(ddr)} banked points are " + ", ".join(f"{v} {k}-bound" for k, v in counts.items())
+        + " (at least half of their cycles in layers bound by it; a layer is SRAM-bound when its bank-conflict",
+        "stalls are at least its compute and more than its memory stalls). Bank-conflict stalls stretch the",
+        "folds, so they also widen the memory's windows: a point's DRAM stalls fall as its SRAM stalls rise.",
+        "",
+        "Not modelled: SCALE-Sim v3's multi-dimensional intraline layouts (its `[layout]` keys are read and",
+        "ignored), read-modify-write of partial sums, and conflicts in the per-cycle model and the RTL",
+        "(both refuse `sram_banks > 0`).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -273,30 +273,42 @@ text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:
 border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}h2{margin-top:1.6em}"""
 
 
-#: a point is DRAM-bound when at least this share of its cycles is in memory-bound layers
+#: a point is DRAM- (SRAM-) bound when at least this share of its cycles is in layers bound by the
+#: memory (by operand-buffer bank conflicts)
 DRAM_BOUND_FROM = 0.5
 
 
 def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.DataFrame, str]:
-    """Per point: compute- or DRAM-bound, from the block's ``dram_bound_share`` (the share of its
-    cycles in layers whose memory stalls are at least their compute; see
-    :func:`simulator.nm_array.block.dram_bound_share`)."""
+    """Per point: compute-, SRAM- or DRAM-bound, from the block's ``dram_bound_share`` and
+    ``sram_bound_share`` (the shares of its cycles in layers whose memory stalls, or bank-conflict
+    stalls, are at least their compute; see :func:`simulator.nm_array.block.layer_bounds`)."""
     if ok.empty or "dram_bound_share" not in ok.columns or "stall_cycles" not in ok.columns:
         return pd.DataFrame(), ""
     key = objective if objective in ok.columns else "cycles"
-    cols = list(dict.fromkeys(["workload", *axes, "cycles", key, "stall_cycles", "dram_bound_share"]))
-    t = ok[cols].copy()
+    has_sram = "sram_bound_share" in ok.columns
+    cols = ["workload", *axes, "cycles", key, "stall_cycles", "dram_bound_share"]
+    cols += ["sram_stall_cycles", "sram_bound_share"] if has_sram else []
+    t = ok[list(dict.fromkeys(cols))].copy()
     t["stall_share"] = t["stall_cycles"] / t["cycles"].where(t["cycles"] > 0)
-    t["bound"] = np.where(t["dram_bound_share"] >= DRAM_BOUND_FROM, "DRAM", "compute")
+    sram = t["sram_bound_share"] if has_sram else 0.0 * t["dram_bound_share"]
+    t["bound"] = np.where(
+        (t["dram_bound_share"] >= DRAM_BOUND_FROM) & (t["dram_bound_share"] >= sram), "DRAM",
+        np.where(sram >= DRAM_BOUND_FROM, "SRAM", "compute"),
+    )  # fmt: skip
     t = t.sort_values(key, ascending=lower_is_better(key))
-    n_dram = int((t["bound"] == "DRAM").sum())
+    n = {b: int((t["bound"] == b).sum()) for b in ("DRAM", "SRAM")}
     text = (
-        f"{n_dram} of {len(t)} points DRAM-bound (at least {DRAM_BOUND_FROM:.0%} of their cycles in layers "
-        "whose memory stalls are at least their compute), the rest compute-bound; every point in "
-        "`bound.csv`. No point is classed SRAM-bound: operand SRAMs are conflict-free in this "
-        "model (banked SRAMs are not modelled yet)."
+        f"{n['DRAM']} of {len(t)} points DRAM-bound (at least {DRAM_BOUND_FROM:.0%} of their cycles in layers "
+        f"whose memory stalls are at least their compute), {n['SRAM']} SRAM-bound (the same share in layers "
+        "whose operand-buffer bank conflicts stall them at least as long as they compute and longer than "
+        "the memory does), the rest compute-bound; every point in `bound.csv`."
     )
-    return t.drop(columns=["stall_cycles"]), text
+    if not has_sram:
+        text += " These results predate the banked-SRAM model: no point could be classed SRAM-bound."
+    elif not (t["sram_stall_cycles"] > 0).any():
+        text += (" No point has bank-conflict stalls: their operand buffers are conflict-free (`sram_banks: 0`) "
+                 "or wide enough.")  # fmt: skip
+    return t.drop(columns=["stall_cycles"] + (["sram_stall_cycles"] if has_sram else [])), text
 
 
 def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Path:

@@ -134,7 +134,10 @@ def map_gemm(
     """
     objective_value(objective, 0, 0, 0)  # validates the name
     bw = cfg.dram_bw_bytes_per_cycle
-    need_stalls = bw is not None and objective in ("cycles", "edp")
+    # bank conflicts (sram_banks > 0) are not in the closed form: every candidate in bound order is
+    # simulated until the bound (its compute cycles) passes the best
+    banked = bool(cfg.sram_banks)
+    need_stalls = (bw is not None or banked) and objective in ("cycles", "edp")
     if need_stalls and stall_cycles is None:
         raise ValueError("map_gemm needs stall_cycles for a finite DRAM bandwidth")
     word, psum = cfg.word_bytes, cfg.psum_bytes
@@ -185,13 +188,15 @@ def map_gemm(
     sram_bytes = (c["sram_ifmap_reads"] + c["sram_filter_reads"]) * word + c["sram_ofmap_writes"] * psum
     e = c["macs"] * energy.mac_pj + sram_bytes * energy.sram_pj_per_byte + dram * energy.dram_pj_per_byte
     compute = c["compute_cycles"].astype(np.float64)
-    if need_stalls:
+    if need_stalls and bw is not None:
         x_tile, w_tile, y_tile = pt * kt * ibytes / (g.p * g.kc), np.ceil(kt * nt * bits / 8), pt * nt * psum
         lb_cycles = np.maximum(compute, np.ceil((dram - np.ceil(x_tile) - w_tile - y_tile - 3) / bw))
         # no step can stall when the most any step moves fits in the shortest step window
         no_stall = np.ceil((x_tile + w_tile + 2 * y_tile + 3) / bw) <= np.concatenate(wmin)
+        no_stall &= not banked
     else:
         lb_cycles = compute
+        no_stall = np.zeros(count, dtype=bool)
     lb = {
         "cycles": lb_cycles,
         "energy": e,

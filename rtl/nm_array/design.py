@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.nm_array.iface import NMArrayPorts
 from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.sram_banks import check_conflict_free
 
 __all__ = ["NMProcessingElement", "NMOutputStationaryPE", "NMArray"]
 
@@ -197,6 +198,7 @@ class NMArray(wiring.Component):
     """
 
     def __init__(self, cfg: ArrayConfig, m: int):
+        check_conflict_free(cfg, "NMArray")
         self.cfg = cfg
         self.ports = NMArrayPorts(cfg, m)
         super().__init__(self.ports.signature())

@@ -162,9 +162,16 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
         + (f"each {cfg.dataflow.upper()}" if shapes else f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}")
         + f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
         + _memory_text(cfg)
+        + (f"; operand buffers of {cfg.sram_banks} banks x {cfg.sram_bank_width_words} words, "
+           f"{cfg.sram_bank_ports} port(s), layouts ifmap {cfg.ifmap_layout} / filter {cfg.filter_layout} / "
+           f"ofmap {cfg.ofmap_layout}" if cfg.sram_banks else "")
     )
+    sram = int(s["sram_stall_cycles"].sum()) if "sram_stall_cycles" in s.columns else 0
+    if sram:
+        view.insert(view.columns.get_loc("stalls") + 1, "bank stalls", s["sram_stall_cycles"])
     tail = (
-        f"total: {len(s)} layers, {total_cycles:,} cycles, {int(s['stall_cycles'].sum()):,} stall cycles, "
+        f"total: {len(s)} layers, {total_cycles:,} cycles, {int(s['stall_cycles'].sum()):,} stall cycles"
+        + (f" ({sram:,} on SRAM bank conflicts)" if sram else "") + ", "
         f"{s['dense_macs'].sum():,} dense MACs, utilization {util * 100:.1f}%"
     )
     return "\n".join([head, view.to_string(index=False), tail])

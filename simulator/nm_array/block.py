@@ -85,16 +85,38 @@ def _mapping_params() -> dict[str, Param]:
     }
 
 
-def dram_bound_share(table: pd.DataFrame) -> float:
-    """Share of the cycles spent in memory-bound layers: those whose stall cycles (waiting on the
-    memory, the ``simple`` channel or the DRAM model) are at least their compute cycles. Why a
-    share and not a label: a network is a mix, and the sweep report's label (DRAM-bound from 0.5)
-    should say how much of it is which."""
+def layer_bounds(table: pd.DataFrame) -> pd.Series:
+    """What bounds each layer: ``"DRAM"`` when its memory stalls are at least its compute cycles
+    and its SRAM bank-conflict stalls, ``"SRAM"`` when its bank-conflict stalls are at least its
+    compute cycles and more than its memory stalls, else ``"compute"``."""
+    sram = table["sram_stall_cycles"] if "sram_stall_cycles" in table.columns else 0 * table["stall_cycles"]
+    dram = table["stall_cycles"] - sram
+    compute = table["compute_cycles"]
+    out = pd.Series("compute", index=table.index, dtype=object)
+    out[(dram > 0) & (dram >= compute) & (dram >= sram)] = "DRAM"
+    out[(sram > 0) & (sram >= compute) & (sram > dram)] = "SRAM"
+    return out
+
+
+def _bound_share(table: pd.DataFrame, what: str) -> float:
     cycles = int(table["cycles"].sum())
     if not cycles:
         return 0.0
-    bound = table["stall_cycles"] >= table["compute_cycles"]
-    return float(table.loc[bound & (table["stall_cycles"] > 0), "cycles"].sum() / cycles)
+    return float(table.loc[layer_bounds(table) == what, "cycles"].sum() / cycles)
+
+
+def dram_bound_share(table: pd.DataFrame) -> float:
+    """Share of the cycles spent in memory-bound layers (:func:`layer_bounds`): those whose stall
+    cycles waiting on the memory (the ``simple`` channel or the DRAM model) are at least their
+    compute cycles. Why a share and not a label: a network is a mix, and the sweep report's label
+    (DRAM-bound from 0.5) should say how much of it is which."""
+    return _bound_share(table, "DRAM")
+
+
+def sram_bound_share(table: pd.DataFrame) -> float:
+    """Share of the cycles spent in layers bound by operand-buffer bank conflicts
+    (:func:`layer_bounds`, :mod:`simulator.nm_array.sram_banks`)."""
+    return _bound_share(table, "SRAM")
 
 
 class _ArrayBlock(Block):
@@ -193,6 +215,7 @@ class NMArrayBlock(_ArrayBlock):
         "cycles": "int",
         "compute_cycles": "int",
         "stall_cycles": "int",
+        "sram_stall_cycles": "int",
         "dense_macs": "int",
         "macs": "int",
         "utilization": "float",
@@ -200,6 +223,7 @@ class NMArrayBlock(_ArrayBlock):
         "sram_bytes": "int",
         "dram_bw_required": "float",
         "dram_bound_share": "float",
+        "sram_bound_share": "float",
         "energy_pj": "float",
         "energy_mac_pj": "float",
         "energy_sram_pj": "float",
@@ -246,13 +270,15 @@ class NMArrayBlock(_ArrayBlock):
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         cycles = int(table["cycles"].sum())
         dense = int(table["dense_macs"].sum())
-        out = {k: int(table[k].sum()) for k in ("cycles", "compute_cycles", "stall_cycles", "macs", "dram_bytes")}
+        out = {k: int(table[k].sum())
+               for k in ("cycles", "compute_cycles", "stall_cycles", "sram_stall_cycles", "macs", "dram_bytes")}
         out.update(
             dense_macs=dense,
             utilization=dense / (config.system_pes * cycles) if cycles else float("nan"),
             sram_bytes=int(table["sram_bytes"].sum()),
             dram_bw_required=float(table["dram_bw_required"].max()),
             dram_bound_share=dram_bound_share(table),
+            sram_bound_share=sram_bound_share(table),
         )
         out.update(
             {k: float(table[k].sum()) for k in ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj")}
@@ -287,7 +313,9 @@ class SATBlock(_ArrayBlock):
         "macs": "int",
         "dram_bytes": "int",
         "stall_cycles": "int",
+        "sram_stall_cycles": "int",
         "dram_bound_share": "float",
+        "sram_bound_share": "float",
         "seconds": "float",
         "dense_equivalent_gops": "float",
         "energy_pj": "float",
@@ -329,6 +357,8 @@ class SATBlock(_ArrayBlock):
         from simulator.nm_array.training_step import training_summary
 
         out = training_summary(table, clock_mhz)
-        out.update(stall_cycles=int(table["stall_cycles"].sum()), dram_bound_share=dram_bound_share(table))
+        out.update(stall_cycles=int(table["stall_cycles"].sum()),
+                   sram_stall_cycles=int(table["sram_stall_cycles"].sum()),
+                   dram_bound_share=dram_bound_share(table), sram_bound_share=sram_bound_share(table))
         out.update(self._area(config))
         return {k: out[k] for k in self.totals}

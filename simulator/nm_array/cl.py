@@ -31,6 +31,7 @@ from simulator.common.bits import wrap_signed
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array import cl_load, cl_os
 from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.sram_banks import check_conflict_free
 
 __all__ = ["CycleResult", "run_nm_array_cycles", "accumulate_folds"]
 
@@ -74,6 +75,7 @@ def run_nm_array_cycles(
     """
     if engine not in ("numba", "numpy"):
         raise SparsimInputError("run_nm_array_cycles", "engine", engine, "allowed: numba, numpy")
+    check_conflict_free(cfg, "run_nm_array_cycles")
     if m not in cfg.supported_m:
         raise SparsimInputError("run_nm_array_cycles", "m", m, f"supported by this array: {cfg.supported_m}")
     values = np.asarray(values)

@@ -25,6 +25,10 @@ _DATAFLOWS = ("ws", "os", "is")
 #: arrays a system may have: the partition mapper simulates every array's part of every layer
 MAX_ARRAYS = 256
 PARTITION_CHOICES = ("auto", "split_m", "split_n", "pipeline")
+#: banks per operand buffer, and words in one line of every bank (the banked model keeps a cost
+#: table of that many entries per access shape)
+MAX_SRAM_BANKS = 1024
+MAX_SRAM_LINE_SET = 1 << 16
 
 
 def _shape(text: Any) -> tuple[int, int] | None:
@@ -103,6 +107,17 @@ class ArrayConfig:
         array's part; 1 for a single array): the ``simple`` channel gives it
         ``dram_bw_bytes_per_cycle / memory_share``, a DRAM model serves its batches
         ``memory_share`` times slower (fair time-sharing of one memory, ours).
+    sram_banks : int
+        Banks of each operand buffer (:mod:`simulator.nm_array.sram_banks`); 0: conflict-free
+        buffers (every access one cycle), the model every other level and SCALE-Sim use.
+    sram_bank_ports : int
+        Distinct lines a bank serves per cycle.
+    sram_bank_width_words : int
+        Words per bank line: word ``a`` is in line ``a // width`` of bank ``line % sram_banks``.
+    ifmap_layout, filter_layout, ofmap_layout : str
+        The contiguous dimension of each operand in its buffer: ifmap ``k`` (``X[p, k]`` at
+        ``p*K + k``, an NHWC im2col row) or ``p``; filter ``n`` (``W[k, n]`` at ``k*N + n``) or
+        ``k``; ofmap ``n`` (``Y[p, n]`` at ``p*N + n``, NHWC) or ``p``. Only with banks.
     name : str
         Free-form label carried into reports.
     """
@@ -130,6 +145,12 @@ class ArrayConfig:
     array_shapes: tuple[str, ...] = ()
     partition: str = "auto"
     memory_share: int = 1
+    sram_banks: int = 0
+    sram_bank_ports: int = 1
+    sram_bank_width_words: int = 1
+    ifmap_layout: str = "k"
+    filter_layout: str = "n"
+    ofmap_layout: str = "n"
     name: str = field(default="array")
 
     def __post_init__(self) -> None:
@@ -180,6 +201,15 @@ class ArrayConfig:
         check_int(src, "arrays", self.arrays, 1, MAX_ARRAYS)
         check_choice(src, "partition", self.partition, PARTITION_CHOICES)
         check_int(src, "memory_share", self.memory_share, 1, MAX_ARRAYS)
+        check_int(src, "sram_banks", self.sram_banks, 0, MAX_SRAM_BANKS, why="0: conflict-free buffers")
+        check_int(src, "sram_bank_ports", self.sram_bank_ports, 1, 16)
+        check_int(src, "sram_bank_width_words", self.sram_bank_width_words, 1, 256)
+        if self.sram_banks * self.sram_bank_width_words > MAX_SRAM_LINE_SET:
+            raise SparsimInputError(src, "sram_bank_width_words", self.sram_bank_width_words,
+                                    f"sram_banks x sram_bank_width_words at most {MAX_SRAM_LINE_SET:,}")  # fmt: skip
+        check_choice(src, "ifmap_layout", self.ifmap_layout, ("k", "p"))
+        check_choice(src, "filter_layout", self.filter_layout, ("n", "k"))
+        check_choice(src, "ofmap_layout", self.ofmap_layout, ("n", "p"))
         shapes = self.array_shapes
         if not isinstance(shapes, tuple) or any(_shape(s) is None for s in shapes):
             raise SparsimInputError(src, "array_shapes", shapes, 'a list of "ROWSxCOLS" (1 to 4096 each), or empty')
@@ -253,7 +283,10 @@ def arch_from_yaml(path: str | Path) -> ArrayConfig:
 
 
 # SCALE-Sim .cfg keys we understand, by section. Keys that only affect SCALE-Sim's address traces
-# (offsets, request buffers, bank layout) are accepted and ignored: they do not change cycles.
+# (offsets, request buffers) are accepted and ignored: they do not change cycles. Its [layout]
+# section (v3's bank-conflict model with multi-dimensional intraline layouts) is accepted and
+# ignored too: our banked buffers are a different model (sram_banks, simulator.nm_array.sram_banks),
+# so the import keeps SCALE-Sim's conflict-free cycles.
 _SCALESIM_KEYS = {
     "general": {"run_name"},
     "architecture_presets": {

@@ -15,7 +15,9 @@ Counting rules (ours unless marked SCALE-Sim):
   row, "assume absence of any broadcast"), which can be fractional.
 - ``sram_filter_reads``: one read per condensed weight (``Kc * N`` per GEMM copy).
 - ``sram_ofmap_writes``: ``T`` partial sums per used column per fold (row folds write partials).
-- ``cycles``: compute + stall cycles of the layer; ``dram_bytes``: every byte it moves to or
+- ``cycles``: compute + stall cycles of the layer; ``stall_cycles``: every stall, of which
+  ``sram_stall_cycles`` wait on operand-buffer bank conflicts (:mod:`simulator.nm_array.sram_banks`,
+  0 with conflict-free buffers) and the rest on the memory; ``dram_bytes``: every byte it moves to or
   from DRAM (the four operand columns summed).
 - ``utilization``: dense-equivalent MACs / (PEs x total cycles); above 1 means N:M skipped work.
 - ``pe_utilization``: MACs actually issued / (PEs x total cycles), at most 1.
@@ -35,6 +37,7 @@ from dataflow.nm_array.schedule import condensed_rows, fold_count
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.memory import simulate_memory
+from simulator.nm_array.sram_banks import sram_stalls, stretched
 from workloads.lowering import lower_to_gemms
 
 __all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported", "layer_schedule",
@@ -65,6 +68,7 @@ STAT_COLUMNS = (
     "folds",
     "compute_cycles",
     "stall_cycles",
+    "sram_stall_cycles",
     "cycles",
     "prefetch_cycles",
     "drain_cycles",
@@ -125,6 +129,14 @@ def layer_schedule(r, cfg: ArrayConfig, mapping: Mapping, source: str = "workloa
     return df, tiling, build_schedule(df, t, kc, ncol, cfg, tiling, copies), n, m, kc
 
 
+def layer_stalls(sched, cfg: ArrayConfig, tiling, r, k: int, n: int, m: int):
+    """``(SRAM stall cycles, MemoryResult)`` of one layer's schedule: bank conflicts stretch the
+    folds (:mod:`simulator.nm_array.sram_banks`), and the memory model sees the stretched windows."""
+    per_fold = sram_stalls(sched, cfg, k, n, m)
+    mem = simulate_memory(stretched(sched, per_fold), cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m)
+    return int(per_fold.sum()), mem
+
+
 def simulate_gemms(
     gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload", mappings: Sequence[Mapping] | None = None
 ) -> pd.DataFrame:
@@ -139,11 +151,11 @@ def simulate_gemms(
         mapping = mappings[i] if mappings is not None else Mapping(cfg.dataflow)
         df, tiling, sched, n, m, kc = layer_schedule(r, cfg, mapping, source)
         t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
-        mem = simulate_memory(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m)
+        sram_stall, mem = layer_stalls(sched, cfg, tiling, r, k, n, m)
         row_dim, col_dim, _ = df.dims
         ext = {"P": t, "K": kc, "N": ncol}
         compute = sched.total_cycles
-        total = compute + mem.stall_cycles
+        total = compute + sram_stall + mem.stall_cycles
         macs = copies * t * kc * ncol
         ifmap, filt, ofmap = df.sram_accesses(sched, r.compat, k, n, m)
         rows.append(
@@ -163,7 +175,8 @@ def simulate_gemms(
                 col_folds=-(-ext[col_dim] // cfg.cols),
                 folds=sched.folds,
                 compute_cycles=compute,
-                stall_cycles=mem.stall_cycles,
+                stall_cycles=sram_stall + mem.stall_cycles,
+                sram_stall_cycles=sram_stall,
                 cycles=total,
                 prefetch_cycles=mem.prefetch_cycles,
                 drain_cycles=mem.drain_cycles,

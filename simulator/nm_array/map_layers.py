@@ -23,8 +23,7 @@ from dataflow.nm_array.mapping import Mapping
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
-from simulator.nm_array.fold import check_supported, gemm_of, layer_schedule
-from simulator.nm_array.memory import simulate_memory
+from simulator.nm_array.fold import check_supported, gemm_of, layer_schedule, layer_stalls
 
 __all__ = ["MAPPING_CHOICES", "resolve_mappings", "gemm_of", "MAPPER_COLUMNS"]
 
@@ -77,8 +76,9 @@ def resolve_mappings(
         if g not in memo:
 
             def stalls(mp: Mapping, r=r) -> int:
-                _, tiling, sched, _, m, _ = layer_schedule(r, cfg, mp, source)
-                return simulate_memory(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m).stall_cycles
+                _, tiling, sched, n, m, _ = layer_schedule(r, cfg, mp, source)
+                sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m)
+                return sram + mem.stall_cycles
 
             where = f"{source} layer {r.layer} ({r.name})"
             memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where)

@@ -57,7 +57,8 @@ ARRAY_COLUMNS = ("layer", "name", "array", "array_rows", "array_cols", "partitio
 _SUMMED = ("folds", "macs", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "dram_ifmap_bytes",
            "dram_filter_bytes", "dram_ofmap_bytes", "dram_psum_read_bytes", "dram_bytes")  # fmt: skip
 _FROM_CRITICAL = ("kc", "dataflow", "tile_p", "tile_k", "tile_n", "loop_order", "row_folds", "col_folds",
-                  "prefetch_cycles", "drain_cycles", "mapping_efficiency", "scalesim_compute_util")  # fmt: skip
+                  "prefetch_cycles", "drain_cycles", "mapping_efficiency", "scalesim_compute_util",
+                  "sram_stall_cycles")  # fmt: skip
 #: what a part's simulation depends on, of its lowered row (the memo key, beside the array)
 _GEMM_KEY = ("op", "count", "gemm_m", "gemm_k", "gemm_n", "nm_n", "nm_m", "compat", "out_h", "out_w", "ifmap_elems",
              "weight_elems", "ofmap_elems", "dense_macs")  # fmt: skip

@@ -36,3 +36,13 @@ def test_quick_report(tmp_path):
     assert (four.peak_share_4 <= 1.0).all() and (four.partition_speedup <= 4.0 + 1e-9).all()
     assert f"{int(four[four.dataflow == 'os'].cycles_4.sum()):,}" in text
     assert (out / "scaleout.png").stat().st_size > 1000
+
+    # banked SRAM: conflict-free buffers are the floor; 32 one-word banks with each operand stored
+    # along the dimension its dataflow reads are conflict-free; NHWC buffers slow OS down
+    banks = pd.read_csv(out / "banks.csv")
+    assert (banks.cycles >= banks.compute_cycles).all() and (banks.vs_conflict_free >= 1.0).all()
+    b = banks.set_index(["memory", "dataflow", "layout", "banks"])
+    for df in ("ws", "os", "is"):
+        assert b.sram_stall_cycles[("compute-only", df, "per dataflow", 32)] == 0
+    assert b.vs_conflict_free[("compute-only", "os", "nhwc", 32)] > 10
+    assert "## Banked operand SRAM" in text

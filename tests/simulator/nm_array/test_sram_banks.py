@@ -1,0 +1,231 @@
+"""Banked operand SRAM (simulator.nm_array.sram_banks): the fast form against its enumerating twin,
+hand-derived stalls, and how the stalls flow into a layer's cycles, the mapper and the reports."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dataflow.nm_array.dataflows import build_schedule
+from dataflow.nm_array.schedule import ORDERS, Tiling, condensed_rows
+from simulator.common.errors import SparsimInputError
+from simulator.nm_array.block import layer_bounds, sram_bound_share
+from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.fold import simulate_layers
+from simulator.nm_array.sram_banks import block_cost_table, fold_demands, sram_stalls, stretched
+from simulator.nm_array.sram_banks_twin import twin_fold_stalls
+from workloads.io import load_workload
+from workloads.zoo import TRACE_DIR
+
+
+@st.composite
+def banked_case(draw):
+    df = draw(st.sampled_from(["ws", "os", "is"]))
+    n, m = draw(st.sampled_from([(1, 1), (1, 1), (2, 4), (1, 4), (2, 8), (3, 8)]))
+    cfg = ArrayConfig(
+        rows=draw(st.integers(1, 9)), cols=draw(st.integers(1, 9)), dataflow=df,
+        weight_double_buffer=draw(st.booleans()),
+        sram_banks=draw(st.sampled_from([1, 2, 3, 4, 5, 8, 16])), sram_bank_ports=draw(st.integers(1, 3)),
+        sram_bank_width_words=draw(st.sampled_from([1, 2, 3, 4, 8])),
+        ifmap_layout=draw(st.sampled_from("kp")), filter_layout=draw(st.sampled_from("nk")),
+        ofmap_layout=draw(st.sampled_from("np")),
+    )  # fmt: skip
+    k, p, ncol = draw(st.integers(1, 40)), draw(st.integers(1, 30)), draw(st.integers(1, 20))
+    kc = condensed_rows(k, n, m)
+    tiling = None
+    if draw(st.booleans()):
+        tiling = Tiling(draw(st.integers(1, p)), draw(st.integers(1, kc)), draw(st.integers(1, ncol)),
+                        draw(st.sampled_from(ORDERS)))  # fmt: skip
+    sched = build_schedule(df, p, kc, ncol, cfg, tiling, copies=draw(st.integers(1, 2)))
+    return sched, cfg, k, n, m
+
+
+@given(banked_case())
+def test_fast_form_equals_the_enumerating_twin(case):
+    sched, cfg, k, n, m = case
+    assert sram_stalls(sched, cfg, k, n, m).tolist() == twin_fold_stalls(sched, cfg, k, n, m)
+
+
+def test_the_twin_comparison_sees_real_conflicts():
+    """The random cases above are not all zeros: on a fixed sample most folds of most cases stall."""
+    rng = np.random.default_rng(5)
+    stalled = 0
+    for _ in range(60):
+        df = ["ws", "os", "is"][rng.integers(3)]
+        cfg = ArrayConfig(rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)), dataflow=df,
+                          sram_banks=int(rng.choice([2, 4])), ifmap_layout=str(rng.choice(["k", "p"])))  # fmt: skip
+        sched = build_schedule(df, int(rng.integers(4, 30)), int(rng.integers(4, 40)), int(rng.integers(4, 20)), cfg)
+        fast = sram_stalls(sched, cfg, sched.kc, 1, 1)
+        assert fast.tolist() == twin_fold_stalls(sched, cfg, sched.kc, 1, 1)
+        stalled += int(fast.sum() > 0)
+    assert stalled >= 30
+
+
+def test_strided_reads_in_one_bank_cost_one_cycle_per_word():
+    """WS with the ifmap stored P-contiguous: a streamed row X[p, k0:k0+4] is 4 words P = 64 apart,
+    all in bank p % 8; one port serves them in 4 cycles, two ports in 2."""
+    for ports, per_row in ((1, 3), (2, 1)):
+        cfg = ArrayConfig(rows=4, cols=4, dataflow="ws", sram_banks=8, sram_bank_ports=ports, ifmap_layout="p")
+        sched = build_schedule("ws", 64, 8, 4, cfg)  # 2 row folds of 4 x 64 streamed rows
+        assert sram_stalls(sched, cfg, 8, 1, 1).tolist() == [64 * per_row] * 2
+
+
+def test_a_misaligned_row_costs_one_more_line():
+    """WS, K-contiguous ifmap, 8 banks of 4-word lines: a 32-word row spans 8 lines (one per bank)
+    when it starts on a line boundary and 9 (two in one bank: 2 cycles) when it does not. With
+    K = 66 the rows of odd p start 2 words into a line: the folds over k 0..31 and 32..63 stall one
+    cycle per odd p (5 of P = 10), the fold over k 64..65 (2 words) never."""
+    cfg = ArrayConfig(rows=32, cols=8, dataflow="ws", sram_banks=8, sram_bank_width_words=4)
+    sched = build_schedule("ws", 10, 66, 8, cfg)
+    assert sram_stalls(sched, cfg, 66, 1, 1).tolist() == [5, 5, 0]
+    aligned = build_schedule("ws", 10, 64, 8, cfg)
+    assert sram_stalls(aligned, cfg, 64, 1, 1).tolist() == [0, 0]
+    table = block_cost_table(1, 0, 32, 1, 4, 8, 1)
+    assert table.tolist() == [1 if r % 4 == 0 else 2 for r in range(32)]
+
+
+def test_os_nm_reads_a_group_block_once_for_its_n_rows():
+    """OS 2:4 on a P-contiguous ifmap: each group's 4 columns x pu rows are one access, due once per
+    2 streamed rows; with 8 one-word banks and pu = 2, a block is 8 words, one per bank (1 cycle),
+    so the ifmap needs half of its window and never stalls; with 2 banks it needs 4 cycles per
+    group, 2 per streamed row: it stalls as many cycles as it streams."""
+    k, n, m = 16, 2, 4
+    kc = condensed_rows(k, n, m)
+    for banks, stall in ((8, 0), (2, kc)):
+        cfg = ArrayConfig(rows=2, cols=2, dataflow="os", sram_banks=banks, sram_bank_width_words=1, ifmap_layout="p")
+        sched = build_schedule("os", 2, kc, 2, cfg)
+        demand, window = fold_demands(sched, cfg, k, n, m)["ifmap"]
+        assert window.tolist() == [kc] and demand.tolist() == [(k // m) * (1 if banks == 8 else 4)]
+        assert sram_stalls(sched, cfg, k, n, m).tolist() == [stall]
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    return load_workload(TRACE_DIR / "resnet18.csv")
+
+
+def test_enough_one_word_banks_are_conflict_free_on_resnet18(resnet18):
+    """32 one-word banks under a 32x32 array, each operand stored along the dimension its dataflow
+    reads: every access is at most 32 consecutive words, one per bank, so ResNet-18 runs exactly as
+    on conflict-free buffers; stored the other way it stalls."""
+    natural = {"ws": ("k", "n", "n"), "os": ("p", "n", "n"), "is": ("p", "k", "p")}
+    for df, (xl, wl, yl) in natural.items():
+        base = ArrayConfig(rows=32, cols=32, dataflow=df)
+        ideal = simulate_layers(resnet18, base)
+        cfg = dataclasses.replace(base, sram_banks=32, ifmap_layout=xl, filter_layout=wl, ofmap_layout=yl)
+        banked = simulate_layers(resnet18, cfg)
+        assert (banked["sram_stall_cycles"] == 0).all()
+        pd.testing.assert_series_equal(banked["cycles"], ideal["cycles"])
+        other = dataclasses.replace(cfg, ifmap_layout="p" if xl == "k" else "k")
+        assert simulate_layers(resnet18, other)["sram_stall_cycles"].sum() > 0
+
+
+def test_stalls_add_to_cycles_and_widen_the_dram_windows(resnet18):
+    base = ArrayConfig(rows=32, cols=32, dataflow="ws", dram_bw_bytes_per_cycle=8.0)
+    cfg = dataclasses.replace(base, sram_banks=16)  # 32-word rows over 16 banks: 2 cycles each
+    plain, banked = simulate_layers(resnet18, base), simulate_layers(resnet18, cfg)
+    assert (banked["compute_cycles"] == plain["compute_cycles"]).all()
+    assert (banked["cycles"] == banked["compute_cycles"] + banked["stall_cycles"]).all()
+    dram_banked = banked["stall_cycles"] - banked["sram_stall_cycles"]
+    dram_plain = plain["stall_cycles"]
+    assert (banked["sram_stall_cycles"] > 0).any() and (dram_banked <= dram_plain).all()
+    assert (dram_banked < dram_plain).any()  # longer folds hide some of the memory's stalls
+    assert (banked["dram_bytes"] == plain["dram_bytes"]).all()
+
+
+def test_stretched_moves_later_folds():
+    cfg = ArrayConfig(rows=4, cols=4, dataflow="ws")
+    sched = build_schedule("ws", 8, 12, 4, cfg)
+    s = stretched(sched, np.array([2, 0, 5]))
+    assert (s.load_start - sched.load_start).tolist() == [0, 2, 2]
+    assert s.total_cycles == sched.total_cycles + 7
+    assert stretched(sched, np.zeros(3, dtype=np.int64)) is sched
+
+
+def test_layer_bounds_and_share():
+    t = pd.DataFrame({"compute_cycles": [10, 10, 10, 10], "stall_cycles": [0, 30, 30, 12],
+                      "sram_stall_cycles": [0, 20, 5, 6], "cycles": [10, 40, 40, 22]})  # fmt: skip
+    assert layer_bounds(t).tolist() == ["compute", "SRAM", "DRAM", "compute"]
+    assert sram_bound_share(t) == pytest.approx(40 / 112)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("sram_banks", -1), ("sram_banks", 1025), ("sram_banks", "8"), ("sram_bank_ports", 0),
+     ("sram_bank_width_words", 0), ("sram_bank_width_words", 512), ("ifmap_layout", "n"), ("filter_layout", "p"),
+     ("ofmap_layout", "K")],
+)  # fmt: skip
+def test_bad_banking_fields_name_the_field(field, value):
+    with pytest.raises(SparsimInputError) as err:
+        ArrayConfig(rows=4, cols=4, **{field: value})
+    assert err.value.field == field
+
+
+def test_line_set_bounded_before_tables_are_built():
+    with pytest.raises(SparsimInputError) as err:
+        ArrayConfig(rows=4, cols=4, sram_banks=1024, sram_bank_width_words=128)
+    assert err.value.field == "sram_bank_width_words"
+
+
+def test_per_cycle_model_and_rtl_refuse_banked_configs():
+    from simulator.nm_array.cl import run_nm_array_cycles
+
+    cfg = ArrayConfig(rows=2, cols=2, sram_banks=4)
+    with pytest.raises(SparsimInputError) as err:
+        run_nm_array_cycles(np.ones((2, 2)), np.ones((2, 2)), np.zeros((2, 2)), 1, 1, cfg)
+    assert err.value.field == "sram_banks"
+    pytest.importorskip("amaranth")
+    from rtl.nm_array.design import NMArray
+
+    with pytest.raises(SparsimInputError):
+        NMArray(cfg, 1)
+
+
+def test_mapper_steers_around_bank_conflicts(resnet18):
+    """A reconfigurable array whose buffers suit WS only: the mapper (which simulates the stalls of
+    its candidates with banks) never does worse than any one dataflow's plain schedule, and beats
+    OS and IS's, which conflict on every access."""
+    from simulator.nm_array.block import NMArrayBlock
+
+    cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", dataflows=("ws", "os", "is"), sram_banks=16)
+    layers = resnet18.iloc[[1, 7, 12]]
+    block = NMArrayBlock()
+    auto = block.run(layers, cfg, mapping="auto")
+    for df in ("ws", "os", "is"):
+        fixed = block.run(layers, cfg, mapping=df)
+        assert (auto["cycles"].to_numpy() <= fixed["cycles"].to_numpy()).all()
+    assert auto["cycles"].sum() < block.run(layers, cfg, mapping="os")["cycles"].sum()
+
+
+def test_block_totals_carry_the_sram_statistics(resnet18):
+    from simulator.nm_array.block import NMArrayBlock
+
+    block = NMArrayBlock()
+    cfg = ArrayConfig(rows=32, cols=32, dataflow="os", sram_banks=32)  # X read along P, stored K-contiguous
+    table = block.run(resnet18, cfg)
+    tot = block.summarize(table, cfg)
+    assert tot["sram_stall_cycles"] == int(table["sram_stall_cycles"].sum()) > 0
+    assert tot["sram_bound_share"] > 0.5 and tot["dram_bound_share"] == 0.0
+
+
+def test_systems_and_the_training_step_carry_bank_stalls(resnet18):
+    """The scale-out model and the SAT step run each part through the fold model, so their layer
+    tables carry the critical array's bank stalls, and each part stalls less than the whole."""
+    from simulator.nm_array.block import NMArrayBlock, SATBlock
+
+    cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", sram_banks=8)
+    layers = resnet18.iloc[:6]
+    one = NMArrayBlock().run(layers, cfg)
+    four = NMArrayBlock().run(layers, dataclasses.replace(cfg, arrays=4, partition="split_m"))
+    assert (one["sram_stall_cycles"] > 0).all() and (four["sram_stall_cycles"] > 0).all()
+    assert (four["sram_stall_cycles"] < one["sram_stall_cycles"]).all()
+    step = SATBlock().run(layers, cfg, scheme="bdwp", nm="2:8")
+    tot = SATBlock().summarize(step, cfg)
+    assert tot["sram_stall_cycles"] == int(step["sram_stall_cycles"].sum()) > 0
+    dense = SATBlock().run(layers, dataclasses.replace(cfg, sram_banks=0), scheme="bdwp", nm="2:8")
+    assert (step["cycles"] >= dense["cycles"]).all() and step["cycles"].sum() > dense["cycles"].sum()
