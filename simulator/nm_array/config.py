@@ -29,6 +29,7 @@ PARTITION_CHOICES = ("auto", "split_m", "split_n", "pipeline")
 #: table of that many entries per access shape)
 MAX_SRAM_BANKS = 1024
 MAX_SRAM_LINE_SET = 1 << 16
+MAX_SRAM_TABLE_WORDS = 1 << 28
 
 
 def _shape(text: Any) -> tuple[int, int] | None:
@@ -207,6 +208,16 @@ class ArrayConfig:
         if self.sram_banks * self.sram_bank_width_words > MAX_SRAM_LINE_SET:
             raise SparsimInputError(src, "sram_bank_width_words", self.sram_bank_width_words,
                                     f"sram_banks x sram_bank_width_words at most {MAX_SRAM_LINE_SET:,}")  # fmt: skip
+        if self.sram_banks:
+            # the cost table of one access shape: line-set residues x the widest access (a column of
+            # N:M groups, rows x M words); bounded so that no layer's tables take minutes to build
+            work = self.sram_banks * self.sram_bank_width_words * max(self.rows, self.cols) * max(self.supported_m)
+            if work > MAX_SRAM_TABLE_WORDS:
+                raise SparsimInputError(
+                    src, "sram_banks", self.sram_banks,
+                    f"sram_banks x sram_bank_width_words x max(rows, cols) x largest supported M at most "
+                    f"{MAX_SRAM_TABLE_WORDS:,} (here {work:,})",
+                )  # fmt: skip
         check_choice(src, "ifmap_layout", self.ifmap_layout, ("k", "p"))
         check_choice(src, "filter_layout", self.filter_layout, ("n", "k"))
         check_choice(src, "ofmap_layout", self.ofmap_layout, ("n", "p"))

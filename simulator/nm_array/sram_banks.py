@@ -162,7 +162,7 @@ def access_families(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> list[Fa
     return out
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=128)  # at most 64K entries each: <= 64 MB
 def block_cost_table(la: int, sa: int, lb: int, sb: int, width: int, banks: int, ports: int) -> np.ndarray:
     """Cycles of an access to the ``la x lb`` block (strides ``sa``, ``sb``) for every start
     residue ``0 .. width*banks - 1``: ``max over banks ceil(distinct lines / ports)``."""

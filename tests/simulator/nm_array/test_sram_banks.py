@@ -229,3 +229,28 @@ def test_systems_and_the_training_step_carry_bank_stalls(resnet18):
     assert tot["sram_stall_cycles"] == int(step["sram_stall_cycles"].sum()) > 0
     dense = SATBlock().run(layers, dataclasses.replace(cfg, sram_banks=0), scheme="bdwp", nm="2:8")
     assert (step["cycles"] >= dense["cycles"]).all() and step["cycles"].sum() > dense["cycles"].sum()
+
+
+def test_cost_table_work_bounded_at_the_config():
+    """A table's work (residues x the widest access) is refused before anything is built."""
+    with pytest.raises(SparsimInputError) as err:
+        ArrayConfig(rows=4096, cols=4096, sram_banks=1024, sram_bank_width_words=64)
+    assert err.value.field == "sram_banks" and "268,435,456" in err.value.allowed
+    ArrayConfig(rows=4096, cols=4096, sram_banks=0, sram_bank_width_words=64)  # conflict-free: no table
+
+
+@pytest.mark.parametrize("df, nm", [("ws", "1:1"), ("os", "1:1"), ("is", "1:1"), ("ws", "2:8"), ("os", "2:4")])
+def test_fast_form_equals_the_twin_on_a_resnet18_layer(resnet18, df, nm):
+    """The real access pattern of ResNet-18's last 3x3 convolution (7x7 x 4608 x 512) on a 32x32
+    array with 8 two-word banks and NHWC buffers, dense and N:M."""
+    from dataflow.nm_array.mapping import Mapping
+    from simulator.nm_array.block import with_nm
+    from simulator.nm_array.fold import layer_schedule
+    from workloads.lowering import lower_to_gemms
+
+    layers = resnet18 if nm == "1:1" else with_nm(resnet18, nm, None)
+    r = list(lower_to_gemms(layers).itertuples(index=False))[-2]
+    cfg = ArrayConfig(rows=32, cols=32, dataflow=df, sram_banks=8, sram_bank_width_words=2)
+    _, _, sched, n, m, _ = layer_schedule(r, cfg, Mapping(df))
+    fast = sram_stalls(sched, cfg, int(r.gemm_k), n, m)
+    assert fast.sum() > 0 and fast.tolist() == twin_fold_stalls(sched, cfg, int(r.gemm_k), n, m)
