@@ -18,7 +18,7 @@ Strategies (ours; the seed papers run one array):
     Whole layers in contiguous stages, one stage per array (in the system's array order), and the
     batch's samples flow through the stages: one sample takes the sum of the stage times, then
     one more sample leaves every bottleneck-stage time (``sum(t) + (B - 1) * max(t)``). Useless
-    at batch 1; the stage boundaries minimise the bottleneck (:func:`pipeline_stages`).
+    at batch 1; the stage boundaries minimise that time exactly (:func:`pipeline_stages`).
 
 A split divides its dimension in *units* of ``quantum`` elements (1, or an array's spatial
 extent, so that no array gets a ragged last fold), the units shared out in proportion to each
@@ -153,15 +153,42 @@ def choose_split(
     return Split(best.strategy, best.quantum, best.parts, best.cycles, tried)
 
 
-def pipeline_stages(costs: np.ndarray) -> list[tuple[int, int]]:
-    """Contiguous stages ``[lo, hi)`` of the layers, one per array in order (possibly empty), that
-    minimise the bottleneck ``max_a sum(costs[a, lo_a:hi_a])``; among those, the smallest sum of
-    stage times. ``costs[a, l]``: one sample's cycles of layer ``l`` on array ``a``.
+def _stages_within(pre: np.ndarray, limit: float) -> tuple[float, list[tuple[int, int]]]:
+    """The least sum of stage times with every stage at most ``limit``, and its stages (sum
+    ``inf`` when none fits). ``pre``: per-array prefix sums of the layer costs."""
+    arrays, width = pre.shape
+    layers = width - 1
+    inf = float("inf")
+    total = np.where(pre[0] <= limit, pre[0], inf)
+    args = []
+    for a in range(1, arrays):
+        seg = pre[a][:, None] - pre[a][None, :]  # [ell, j]: stage a = layers j..ell-1
+        cand = np.where((seg <= limit) & np.tri(width, dtype=bool), total[None, :] + seg, inf)
+        j = np.argmin(cand, axis=1)
+        total = cand[np.arange(width), j]
+        args.append(j)
+    best = float(total[layers])
+    bounds, hi = [], layers
+    for a in range(arrays - 1, 0, -1):
+        lo = int(args[a - 1][hi])
+        bounds.append((lo, hi))
+        hi = lo
+    bounds.append((0, hi))
+    return best, bounds[::-1]
 
-    That is the least :func:`pipeline_cycles` exactly when every array costs a layer the same (a
-    homogeneous system: the sum is then fixed), and for any system as the batch grows; for a
-    heterogeneous system at a small batch a larger bottleneck with a smaller sum could win (ours:
-    throughput first)."""
+
+def pipeline_stages(costs: np.ndarray, samples: int | None = None) -> list[tuple[int, int]]:
+    """Contiguous stages ``[lo, hi)`` of the layers, one per array in order (possibly empty).
+    ``costs[a, l]``: one sample's cycles of layer ``l`` on array ``a``.
+
+    ``samples=None``: the stages that minimise the bottleneck ``max_a sum(costs[a, lo_a:hi_a])``
+    and, among those, the sum of stage times (throughput first). With ``samples``: the stages
+    that minimise :func:`pipeline_cycles` itself, ``sum(t) + (samples - 1) * max(t)``, which on a
+    heterogeneous system at a small batch can take a larger bottleneck for a smaller sum (on a
+    homogeneous one the sum is fixed and both agree). Exact: the least sum ``S(T)`` under a
+    bottleneck limit ``T`` only changes at stage times, so the candidates are the stage times
+    from the least bottleneck ``T0`` up to ``(f(T0) - S(inf)) / (samples - 1)``, beyond which no
+    limit can win; ties go to the smaller bottleneck."""
     costs = np.asarray(costs, dtype=np.float64)
     arrays, layers = costs.shape
     pre = np.concatenate([np.zeros((arrays, 1)), np.cumsum(costs, axis=1)], axis=1)
@@ -174,24 +201,27 @@ def pipeline_stages(costs: np.ndarray) -> list[tuple[int, int]]:
     for a in range(1, arrays):
         for ell in range(layers + 1):
             neck[a, ell] = np.maximum(neck[a - 1, : ell + 1], pre[a, ell] - pre[a, : ell + 1]).min()
-    limit = neck[arrays - 1, layers]
-    # 2. total[a, l]: the least sum of those stages with every stage within the bottleneck;
-    #    arg[a, l]: where stage a starts in it.
-    total = np.where(pre[0] <= limit, pre[0], inf)[None, :].repeat(arrays, axis=0)
-    arg = np.zeros((arrays, layers + 1), dtype=np.int64)
-    for a in range(1, arrays):
-        for ell in range(layers + 1):
-            seg = pre[a, ell] - pre[a, : ell + 1]  # stage a = layers j..ell-1, for every j
-            cand = np.where(seg <= limit, total[a - 1, : ell + 1] + seg, inf)
-            j = int(np.argmin(cand))
-            total[a, ell], arg[a, ell] = cand[j], j
-    bounds, hi = [], layers
-    for a in range(arrays - 1, 0, -1):
-        lo = int(arg[a, hi])
-        bounds.append((lo, hi))
-        hi = lo
-    bounds.append((0, hi))
-    return bounds[::-1]
+    t0 = float(neck[arrays - 1, layers])
+    # 2. the least sum with every stage within the bottleneck
+    s0, bounds = _stages_within(pre, t0)
+    if samples is None or arrays == 1:
+        return bounds
+    s_inf, free = _stages_within(pre, inf)
+    best = (s0 + (samples - 1) * t0, t0, bounds)
+    if samples == 1:
+        return free if s_inf < s0 else bounds
+    reach = (best[0] - s_inf) / (samples - 1)  # a limit above this cannot beat f(T0)
+    seg = (pre[:, :, None] - pre[:, None, :]).ravel()
+    cands = np.unique(seg[(seg > t0) & (seg <= reach)])
+    for limit in cands.tolist():
+        if s_inf + (samples - 1) * limit >= best[0]:
+            break  # the reach shrinks as the best improves
+        s_t, b_t = _stages_within(pre, limit)
+        t = [float(pre[a, hi] - pre[a, lo]) for a, (lo, hi) in enumerate(b_t)]
+        f = sum(t) + (samples - 1) * max(t)
+        if f < best[0]:
+            best = (f, limit, b_t)
+    return best[2]
 
 
 def pipeline_cycles(stage_cycles: Sequence[int], samples: int) -> int:

@@ -169,7 +169,7 @@ def _pipeline_run(gemms: pd.DataFrame, per_sample: pd.DataFrame, samples: int, c
     rows = per_sample.to_dict("records")
     stats = [[parts.stats(r, a) for r in rows] for a in arrays]
     costs = np.array([[s["cycles"] for s in per] for per in stats], dtype=np.float64)
-    stages = pipeline_stages(costs)
+    stages = pipeline_stages(costs, samples)
     stage_t = [int(costs[a, lo:hi].sum()) for a, (lo, hi) in enumerate(stages)]
     neck = int(np.argmax(stage_t))
     layer_rows, array_rows = [], []

@@ -113,6 +113,34 @@ def test_pipeline_stages_is_optimal_against_brute_force(arrays, layers, seed):
     assert (max(t), sum(t)) == _brute_stages(costs)
 
 
+@given(st.integers(1, 4), st.integers(1, 7), st.integers(1, 6), st.booleans(), st.integers(0, 2**31 - 1))
+def test_pipeline_stages_minimise_the_pipeline_time_against_brute_force(arrays, layers, samples, mixed, seed):
+    """With the batch size, the stages minimise sum(t) + (B - 1) max(t) itself, also on a
+    heterogeneous system (arrays 1-3x slower), where the least bottleneck need not win."""
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 1000, size=(arrays, layers)).astype(float)
+    if mixed:
+        costs *= rng.integers(1, 4, size=(arrays, 1))
+    stages = pipeline_stages(costs, samples)
+    t = [costs[a, lo:hi].sum() for a, (lo, hi) in enumerate(stages)]
+    best = min(
+        sum(tt) + (samples - 1) * max(tt)
+        for cuts in itertools.combinations_with_replacement(range(layers + 1), arrays - 1)
+        for b in [[0, *cuts, layers]]
+        for tt in [[costs[a, b[a] : b[a + 1]].sum() for a in range(arrays)]]
+    )
+    assert sum(t) + (samples - 1) * max(t) == best
+
+
+def test_a_smaller_sum_beats_the_least_bottleneck_at_a_small_batch():
+    """Array 1 is 3x slower: the least bottleneck puts layer 1 on it (stages 10 | 9), but at
+    batch 2 running both layers on array 0 (13 | 0) takes 13 + 13 = 26 < 19 + 10 = 29 cycles."""
+    costs = np.array([[10.0, 3.0], [30.0, 9.0]])
+    assert pipeline_stages(costs) == [(0, 1), (1, 2)]
+    assert pipeline_stages(costs, 2) == [(0, 2), (2, 2)]
+    assert pipeline_stages(costs, 100) == [(0, 1), (1, 2)]
+
+
 def test_pipeline_cycles_formula():
     assert pipeline_cycles([5, 9, 2], 1) == 16
     assert pipeline_cycles([5, 9, 2], 4) == 16 + 3 * 9
