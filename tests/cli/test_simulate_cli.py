@@ -49,6 +49,21 @@ def test_simulate_writes_tables(tmp_path, capsys):
     assert not list(tmp_path.glob(".out.*"))
 
 
+def test_banked_buffers_show_their_stalls(tmp_path, capsys):
+    """8 one-word banks under an 8x8 OS array with a K-contiguous ifmap: every column of X (8 words
+    72 apart, all in one bank) takes 8 cycles; the summary names the geometry and the stalls."""
+    rc, io, out = _run(tmp_path, capsys, arch=GOOD_ARCH + "dataflow: os\nsram_banks: 8\n")
+    assert rc == 0
+    stats = pd.read_parquet(out / "layers.parquet")
+    (tmp_path / "free").mkdir()
+    free_rc, _, free_out = _run(tmp_path / "free", capsys, arch=GOOD_ARCH + "dataflow: os\n")
+    free = pd.read_parquet(free_out / "layers.parquet")
+    assert free_rc == 0 and free.loc[0, "sram_stall_cycles"] == 0
+    assert stats.loc[0, "sram_stall_cycles"] > 0
+    assert stats.loc[0, "cycles"] == free.loc[0, "cycles"] + stats.loc[0, "sram_stall_cycles"]
+    assert "operand buffers of 8 banks" in io.out and "bank stalls" in io.out and "on SRAM bank conflicts" in io.out
+
+
 BAD = {
     "missing_column": (HEADER + "\nConv1,16,16,3,3,8,\n", GOOD_ARCH, "Num Filter"),
     "non_integer": (GOOD_TOPO.replace(",8,16,", ",8,1.5,"), GOOD_ARCH, "Num Filter"),
@@ -62,6 +77,8 @@ BAD = {
     "zero_rows": (GOOD_TOPO, "rows: 0\ncols: 8\n", "rows"),
     "bad_yaml": (GOOD_TOPO, "rows: [8\n", "valid YAML"),
     "bad_sparsity_text": (HEADER + " Sparsity,\nConv1,16,16,3,3,8,16,1,half,\n", GOOD_ARCH, "N:M"),
+    "bad_layout": (GOOD_TOPO, GOOD_ARCH + "sram_banks: 8\nifmap_layout: rows\n", "ifmap_layout"),
+    "negative_banks": (GOOD_TOPO, GOOD_ARCH + "sram_banks: -4\n", "sram_banks"),
 }
 
 
