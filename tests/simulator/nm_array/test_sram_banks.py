@@ -172,7 +172,7 @@ def test_line_set_bounded_before_tables_are_built():
     assert err.value.field == "sram_bank_width_words"
 
 
-def test_per_cycle_model_and_rtl_refuse_banked_configs():
+def test_per_cycle_model_and_rtl_refuse_banked_configs(monkeypatch):
     from simulator.nm_array.cl import run_nm_array_cycles
 
     cfg = ArrayConfig(rows=2, cols=2, sram_banks=4)
@@ -180,10 +180,23 @@ def test_per_cycle_model_and_rtl_refuse_banked_configs():
         run_nm_array_cycles(np.ones((2, 2)), np.ones((2, 2)), np.zeros((2, 2)), 1, 1, cfg)
     assert err.value.field == "sram_banks"
     pytest.importorskip("amaranth")
+    import gc
+    import warnings
+
+    from amaranth.hdl._ir import UnusedElaboratable
+
     from rtl.nm_array.design import NMArray
 
-    with pytest.raises(SparsimInputError):
-        NMArray(cfg, 1)
+    # Amaranth only warns once some design has been elaborated in the process (as in CI, after
+    # the RTL tests); make it warn here regardless
+    monkeypatch.setattr(UnusedElaboratable, "_MustUse__silence", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(SparsimInputError) as refused:
+            NMArray(cfg, 1)
+        del refused  # its traceback holds the half-built design
+        gc.collect()  # a refused design is not an elaboratable left unused
+    assert not [w for w in caught if "never used" in str(w.message)]
 
 
 def test_mapper_steers_around_bank_conflicts(resnet18):
