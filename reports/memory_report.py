@@ -24,6 +24,7 @@ import pandas as pd  # noqa: E402
 from reports.dataflows_report import ARRAYS, PAPER  # noqa: E402
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
+from simulator.nm_array.block import dram_bound_share, point_bound, sram_bound_share  # noqa: E402
 from simulator.nm_array.config import ArrayConfig  # noqa: E402
 from simulator.nm_array.fold import simulate_gemms  # noqa: E402
 from simulator.nm_array.system import simulate_system  # noqa: E402
@@ -98,8 +99,6 @@ def _run(gemms: pd.DataFrame, cfg: ArrayConfig, arrays: int, private: bool = Fal
 def run_banks_study(quick: bool = False) -> pd.DataFrame:
     """ResNet-18 on the 32x32 array with banked operand buffers: every dataflow, layout, bank
     geometry and memory of the constants above (quick: fewer geometries)."""
-    from simulator.nm_array.block import dram_bound_share, sram_bound_share
-
     gemms = lower_to_gemms(load_zoo_trace("resnet18"))
     geoms = ((0, 1), (16, 1), (32, 1)) if quick else BANK_GEOMETRIES
     rows = []
@@ -476,12 +475,7 @@ def _banks_markdown(b: pd.DataFrame) -> str:
         tabs.append(f"**{mem}** (cycles relative to conflict-free buffers on the same memory; columns: banks x "
                     f"words per line):\n\n{_md_table(view)}\n")
 
-    def bound(r) -> str:
-        if r.dram_bound_share >= 0.5 and r.dram_bound_share >= r.sram_bound_share:
-            return "DRAM"
-        return "SRAM" if r.sram_bound_share >= 0.5 else "compute"
-
-    b["bound"] = [bound(r) for r in b.itertuples()]
+    b["bound"] = point_bound(b.dram_bound_share, b.sram_bound_share)
     ddr = b[(b.memory == "ddr4-3200") & (b.banks > 0)]
     counts = ddr.bound.value_counts().to_dict()
     nhwc_os = b[(b.memory == "compute-only") & (b.dataflow == "os") & (b.layout == "nhwc") & (b.banks == 32)]

@@ -30,6 +30,7 @@ import pandas as pd  # noqa: E402
 
 from simulator.common.errors import SparsimInputError  # noqa: E402
 from simulator.common.outputs import atomic_output_dir, check_output_dir  # noqa: E402
+from simulator.nm_array.block import BOUND_FROM, point_bound  # noqa: E402
 from simulator.sweep.store import read_points, read_provenance, schema_for  # noqa: E402
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
@@ -274,8 +275,8 @@ border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-s
 
 
 #: a point is DRAM- (SRAM-) bound when at least this share of its cycles is in layers bound by the
-#: memory (by operand-buffer bank conflicts)
-DRAM_BOUND_FROM = 0.5
+#: memory (by operand-buffer bank conflicts): :data:`simulator.nm_array.block.BOUND_FROM`
+DRAM_BOUND_FROM = BOUND_FROM
 
 
 def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.DataFrame, str]:
@@ -291,10 +292,7 @@ def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.
     t = ok[list(dict.fromkeys(cols))].copy()
     t["stall_share"] = t["stall_cycles"] / t["cycles"].where(t["cycles"] > 0)
     sram = t["sram_bound_share"] if has_sram else 0.0 * t["dram_bound_share"]
-    t["bound"] = np.where(
-        (t["dram_bound_share"] >= DRAM_BOUND_FROM) & (t["dram_bound_share"] >= sram), "DRAM",
-        np.where(sram >= DRAM_BOUND_FROM, "SRAM", "compute"),
-    )  # fmt: skip
+    t["bound"] = point_bound(t["dram_bound_share"], sram)
     t = t.sort_values(key, ascending=lower_is_better(key))
     n = {b: int((t["bound"] == b).sum()) for b in ("DRAM", "SRAM")}
     text = (

@@ -139,7 +139,7 @@ def map_gemm(
     banked = bool(cfg.sram_banks)
     need_stalls = (bw is not None or banked) and objective in ("cycles", "edp")
     if need_stalls and stall_cycles is None:
-        raise ValueError("map_gemm needs stall_cycles for a finite DRAM bandwidth")
+        raise ValueError("map_gemm needs stall_cycles for a finite DRAM bandwidth or banked buffers")
     word, psum = cfg.word_bytes, cfg.psum_bytes
     bits = word * 8 + (0 if g.m <= 1 else math.ceil(math.log2(g.m)))
     ibytes = g.ifmap_elems * word

@@ -22,6 +22,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator.common.block import Block, Param
@@ -96,6 +97,19 @@ def layer_bounds(table: pd.DataFrame) -> pd.Series:
     out[(dram > 0) & (dram >= compute) & (dram >= sram)] = "DRAM"
     out[(sram > 0) & (sram >= compute) & (sram > dram)] = "SRAM"
     return out
+
+
+#: a run is DRAM- (SRAM-) bound when at least this share of its cycles is in layers bound by the
+#: memory (by operand-buffer bank conflicts)
+BOUND_FROM = 0.5
+
+
+def point_bound(dram_share, sram_share) -> np.ndarray:
+    """What bounds each run, from its :func:`dram_bound_share` and :func:`sram_bound_share`:
+    ``"DRAM"`` from :data:`BOUND_FROM` (and at least its SRAM share), else ``"SRAM"`` from
+    :data:`BOUND_FROM`, else ``"compute"``."""
+    dram, sram = np.asarray(dram_share, dtype=np.float64), np.asarray(sram_share, dtype=np.float64)
+    return np.where((dram >= BOUND_FROM) & (dram >= sram), "DRAM", np.where(sram >= BOUND_FROM, "SRAM", "compute"))
 
 
 def _bound_share(table: pd.DataFrame, what: str) -> float:

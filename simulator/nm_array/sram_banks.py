@@ -67,13 +67,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from dataflow.nm_array.dataflows import delivered_activations
 from dataflow.nm_array.schedule import FoldSchedule
 from simulator.common.errors import SparsimInputError
 
 __all__ = ["Family", "access_families", "fold_demands", "sram_stalls", "stretched", "check_conflict_free",
-           "block_cost_table", "OPERANDS"]  # fmt: skip
-
-OPERANDS = ("ifmap", "filter", "ofmap")
+           "block_cost_table"]  # fmt: skip
 
 #: words of cost table evaluated at once (bounds the temporary arrays to ~100 MB)
 _CHUNK_WORDS = 1 << 22
@@ -115,11 +114,7 @@ def _strides(rows: int, cols: int, contiguous_cols: bool) -> tuple[int, int]:
 def x_window(k0: np.ndarray, ku: np.ndarray, k: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """First column of X and columns a fold's condensed rows ``[k0, k0 + ku)`` read: themselves
     (dense) or the dense ``M``-wide window of every group they touch, clipped to ``K``."""
-    if n == m:
-        return k0, ku
-    g0, g1 = k0 // n, (k0 + ku - 1) // n
-    x0 = g0 * m
-    return x0, np.minimum((g1 + 1) * m, k) - x0
+    return (k0 if n == m else (k0 // n) * m), delivered_activations(k0, ku, k, n, m)
 
 
 def access_families(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> list[Family]:
