@@ -9,6 +9,15 @@ nodes, which we read like initializers).
 
 Layers keep torch's weight layout ``[Cout, Cin/groups, kh, kw]`` (FC: ``[Cout, Cin]``) and the op
 names of :mod:`workloads.mobile_patterns`: ``1x1``, ``3x3`` (any kh x kw, groups 1), ``dw``, ``fc``.
+
+With ``elementwise=True`` the list also holds the weightless operators an engine runs as separate
+passes over memory (:data:`ELTWISE_OPS`): ``hswish``, ``add`` (residual), ``mul`` (squeeze-excite
+scale, a per-channel vector times a tensor) and ``gap`` (global average pooling), and every layer
+names the layers that produced its operands (``inputs``; -1 is the network input), so the latency
+model can place buffers the way an engine's allocator does. What runs separately follows XNNPACK's
+own MobileNet-v3 graph (``models/fp32-mobilenet-v3-*.cc``): ReLU, ReLU6 and the hard-sigmoid gate are
+folded into the preceding convolution's output clamp (and BN into its weights); hard-swish, the
+squeeze-excite multiply, residual adds and global pooling are operators of their own.
 """
 
 from __future__ import annotations
@@ -22,17 +31,22 @@ import numpy as np
 from simulator.common.errors import SparsimInputError
 from simulator.common.optional import require
 
-__all__ = ["MobileLayer", "MOBILE_MODELS", "load_mobile_model", "resolve_model_name", "from_torch", "from_onnx",
-           "ppocr_path", "zoo_torch_model"]  # fmt: skip
+__all__ = ["MobileLayer", "MOBILE_MODELS", "ELTWISE_OPS", "load_mobile_model", "resolve_model_name", "from_torch",
+           "from_onnx", "ppocr_path", "zoo_torch_model"]  # fmt: skip
 
 #: name -> (source, default input shape C, H, W)
 MOBILE_MODELS = {
     "mobilenet_v1": ("zoo", (3, 224, 224)),
     "mobilenet_v2": ("zoo", (3, 224, 224)),
+    "mobilenet_v3_large": ("zoo", (3, 224, 224)),
+    "mobilenet_v3_small": ("zoo", (3, 224, 224)),
     "ppocr_det": ("ch_PP-OCRv4_det_infer.onnx", (3, 640, 640)),
     "ppocr_rec": ("ch_PP-OCRv4_rec_infer.onnx", (3, 48, 320)),
     "ppocr_cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", (3, 48, 192)),
 }
+
+#: weightless operators run as their own pass (traced only with ``elementwise=True``)
+ELTWISE_OPS = ("hswish", "add", "mul", "gap")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,9 @@ class MobileLayer:
     out_w: int
     weight: np.ndarray
     stride_w: int = 0  # 0: same as ``stride`` (the height stride)
+    #: producing layers of the operands (indices into the list, -1 = network input); empty: the
+    #: previous layer (a plain chain, as without ``elementwise``)
+    inputs: tuple[int, ...] = ()
 
     @property
     def sw(self) -> int:
@@ -60,6 +77,8 @@ class MobileLayer:
 
     @property
     def macs(self) -> int:
+        if self.op in ELTWISE_OPS:
+            return 0
         per_out = self.kh * self.kw * (1 if self.op == "dw" else self.cin)
         return self.cout * self.out_h * self.out_w * per_out
 
@@ -72,17 +91,34 @@ def _op(groups: int, cin: int, cout: int, kh: int, kw: int) -> str | None:
     return None
 
 
-def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list[MobileLayer]:
-    """Weight layers of a torch module in execution order (forward hooks on a real forward)."""
+def from_torch(
+    model, input_shape: tuple[int, int, int] = (3, 224, 224), elementwise: bool = False
+) -> list[MobileLayer]:
+    """Weight layers of a torch module in execution order (forward hooks on a real forward); with
+    ``elementwise`` also the separately run element-wise operators and each layer's producers
+    (a :class:`torch.overrides.TorchFunctionMode` sees ``hardswish``, ``+``, ``*`` and adaptive
+    pooling; every tensor carries the index of the layer whose output it is, passed through the
+    operators that are folded: BN, ReLU, hard-sigmoid, flatten, dropout)."""
     torch = require("torch", "torch")
+    from torch.overrides import TorchFunctionMode
 
     layers: list[MobileLayer] = []
+
+    def src(t) -> int:
+        return getattr(t, "_sparsim_src", -1)
+
+    def tag(t, i: int):
+        if isinstance(t, torch.Tensor):
+            t._sparsim_src = i
+        return t
 
     def hook(mod, inputs, output, name=""):
         x = inputs[0]
         w = mod.weight.detach().float().numpy().copy()
+        ins = (src(x),) if elementwise else ()
         if isinstance(mod, torch.nn.Linear):
-            layers.append(MobileLayer(name, "fc", w.shape[1], w.shape[0], 1, 1, 1, 0, 1, 1, 1, 1, w))
+            layers.append(MobileLayer(name, "fc", w.shape[1], w.shape[0], 1, 1, 1, 0, 1, 1, 1, 1, w, inputs=ins))
+            tag(output, len(layers) - 1)
             return
         kh, kw = mod.kernel_size
         op = _op(mod.groups, mod.in_channels, mod.out_channels, kh, kw)
@@ -103,8 +139,42 @@ def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list
                 output.shape[2],
                 output.shape[3],
                 w,
+                inputs=ins,
             )  # fmt: skip
         )
+        tag(output, len(layers) - 1)
+
+    F = torch.nn.functional
+    adds = {torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__radd__}
+    muls = {torch.mul, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__}
+
+    def eltwise(kind: str, out, operands) -> None:
+        operands = sorted(operands, key=lambda t: -t.numel())  # the tensor first, a broadcast scale second
+        x = operands[0]
+        c = x.shape[1] if x.dim() > 1 else 1
+        h, w = (x.shape[2], x.shape[3]) if x.dim() == 4 else (1, 1)
+        oh, ow = (1, 1) if kind == "gap" else (h, w)
+        n = len(layers)
+        ins = tuple(src(t) for t in operands)
+        layers.append(MobileLayer(f"{kind}{n}", kind, c, c, 1, 1, 1, 0, h, w, oh, ow,
+                                  np.zeros(0, np.float32), inputs=ins))  # fmt: skip
+        tag(out, n)
+
+    class Mode(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            tensors = [a for a in args if isinstance(a, torch.Tensor)]
+            if not isinstance(out, torch.Tensor) or not tensors:
+                return out
+            if func is F.hardswish:
+                eltwise("hswish", out, tensors[:1])
+            elif func is F.adaptive_avg_pool2d and out.shape[-2:] == (1, 1) and out.shape != tensors[0].shape:
+                eltwise("gap", out, tensors[:1])
+            elif (func in adds or func in muls) and len(tensors) == 2:
+                eltwise("add" if func in adds else "mul", out, tensors)
+            elif out is not tensors[0] or not hasattr(out, "_sparsim_src"):
+                tag(out, src(tensors[0]))
+            return out
 
     handles = [
         m.register_forward_hook(lambda mod, i, o, n=n: hook(mod, i, o, n))
@@ -113,7 +183,12 @@ def from_torch(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> list
     ]
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_shape))
+            x = torch.zeros(1, *input_shape)
+            if elementwise:
+                with Mode():
+                    model.eval()(x)
+            else:
+                model.eval()(x)
     finally:
         for h in handles:
             h.remove()

@@ -12,7 +12,8 @@ __all__ = ["add_parser"]
 def add_parser(sub) -> None:
     mb = sub.add_parser("mobile", help="prune a mobile CNN and predict its latency on a modelled phone core")
     mb.add_argument(
-        "--model", required=True, help="mobilenet_v1, mobilenet_v2, ppocr_det, ppocr_rec, ppocr_cls (also zoo:NAME) "
+        "--model", required=True, help="mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, "
+        "ppocr_det, ppocr_rec, ppocr_cls (also zoo:NAME) "
         "or FILE.onnx",
     )  # fmt: skip
     mb.add_argument(

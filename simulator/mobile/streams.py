@@ -21,6 +21,12 @@ Kernels (batch 1, fp32, 128-bit NEON; ``nv`` = 4-pixel vectors per register tile
   transposes) and output-group blocks whose weights stay in half of L2 (the co-design: the tile and
   blocking follow the 4-channel group). k x k conv: im2col panels, one unit per kept input channel
   and kernel position.
+- ``ew``: the weightless operators (``hswish``, ``add``, ``mul``, ``gap``) as XNNPACK's NEON
+  micro-kernels run them, 16 elements (4 vectors) per unit: hard-swish ``x * min(max(x/6 + 1/2, 0), 1)``
+  is 2 FMUL, FADD, FMAX, FMIN per vector (``f32-vhswish`` neon); the residual add one FADD per two
+  loaded vectors; the squeeze-excite scale one FMUL by the channel's broadcast scale (loaded once per
+  channel plane); global average pooling one FADD per vector into 4 accumulators, reduced per
+  channel (3 FADD, 2 FADDP, FMUL by 1/n, one store).
 - ``dw``: depthwise k x k in C4 layout: per 4 output pixels of 4 channels, each kept kernel position
   is 4 FMLA, each kernel row with a kept position loads its input span; a group-pruned position is
   skipped for all 4 channels.
@@ -40,7 +46,7 @@ from dataflow.mobile.blocking import gemm_row_block, group_blocks
 from simulator.mobile.config import CLASS_ID
 
 __all__ = ["Library", "asm", "STREAMS", "gemm_instances", "xnn_instances", "mnn_instances", "grp_instances",
-           "dw_instances", "im2col_instances", "unit_key"]  # fmt: skip
+           "dw_instances", "im2col_instances", "ew_instances", "unit_key"]  # fmt: skip
 
 STREAMS = {"W": 1, "X": 2, "I": 3, "Y": 4, "B": 5}
 
@@ -271,6 +277,57 @@ def _dw_block(mask: int, k: int, stride: int, row_bytes: int) -> Template:
     return t
 
 
+def _ew_unit(kind: str, nv: int) -> Template:
+    """``nv`` vectors of an element-wise operator (v0-v3 in, v4-v7 second operand / results,
+    v28-v31 gap accumulators, v24-v27 constants: 1/6, 1/2, 0, 1; v23 the channel's scale)."""
+    t = Template(f"ew {kind} {4 * nv}")
+    regs = list(range(nv))
+    t.ld1(regs, 2, "X", 0)
+    if kind == "add":
+        t.ld1([4 + c for c in regs], 5, "B", 0)
+    for c in regs:
+        a, r = _v(c), _v(4 + c)
+        if kind == "hswish":
+            t.ins("fmla", f"fmul v{4 + c}.4s, v{c}.4s, v24.4s", r, (a, _v(24)))
+            t.ins("vmisc", f"fadd v{4 + c}.4s, v{4 + c}.4s, v25.4s", r, (r, _v(25)))
+            t.ins("vmisc", f"fmax v{4 + c}.4s, v{4 + c}.4s, v26.4s", r, (r, _v(26)))
+            t.ins("vmisc", f"fmin v{4 + c}.4s, v{4 + c}.4s, v27.4s", r, (r, _v(27)))
+            t.ins("fmla", f"fmul v{4 + c}.4s, v{4 + c}.4s, v{c}.4s", r, (r, a))
+        elif kind == "add":
+            t.ins("vmisc", f"fadd v{4 + c}.4s, v{c}.4s, v{4 + c}.4s", r, (a, r))
+        elif kind == "mul":
+            t.ins("fmla", f"fmul v{4 + c}.4s, v{c}.4s, v23.4s", r, (a, _v(23)))
+        else:  # gap
+            t.ins("vmisc", f"fadd v{28 + c}.4s, v{28 + c}.4s, v{c}.4s", _v(28 + c), (_v(28 + c), a))
+    if kind != "gap":
+        for c in regs:
+            t.st1(4 + c, "Y", 16 * c)
+    t.loop(*((2, 16 * nv), (7, 16 * nv)) + (((5, 16 * nv),) if kind == "add" else ()))
+    return t
+
+
+def _ew_pro(kind: str) -> Template:
+    """Per channel plane: the broadcast scale (``mul``) or zeroed accumulators (``gap``)."""
+    t = Template(f"ew {kind} prologue")
+    if kind == "mul":
+        t.ins("ld1r", "ld1r {v23.4s}, [x5]", _v(23), (_x(5),), "B", 0)
+    else:
+        for c in range(4):
+            t.ins("vmisc", f"movi v{28 + c}.4s, #0", _v(28 + c))
+    return t
+
+
+def _ew_gap_epi() -> Template:
+    t = Template("ew gap epilogue")
+    for a, b in ((28, 29), (30, 31), (28, 30)):
+        t.ins("vmisc", f"fadd v{a}.4s, v{a}.4s, v{b}.4s", _v(a), (_v(a), _v(b)))
+    t.ins("vmisc", "faddp v28.4s, v28.4s, v28.4s", _v(28), (_v(28),))
+    t.ins("vmisc", "faddp s28, v28.2s", _v(28), (_v(28),))
+    t.ins("fmla", "fmul s28, s28, v24.s[0]", _v(28), (_v(28), _v(24)))
+    t.ins("st_vec", "str s28, [x7]", -1, (_v(28), _x(7)), "Y", 0)
+    return t
+
+
 _BUILD = {
     "gemm_unit": _gemm_unit,
     "gemm_pro": _gemm_pro,
@@ -285,6 +342,9 @@ _BUILD = {
     "grp_epi": _grp_epi,
     "dw_w": _dw_weights,
     "dw_block": _dw_block,
+    "ew_unit": _ew_unit,
+    "ew_pro": _ew_pro,
+    "ew_gap_epi": _ew_gap_epi,
 }
 
 
@@ -501,3 +561,42 @@ def dw_instances(lib: Library, masks: np.ndarray, k: int, stride: tuple[int, int
     btids = np.array([lib.get(("dw_block", int(m), k, stride[1], wp * 16)) for m in masks], dtype=np.int64)
     return _run_loop(_dw_loop, wtid, btids, len(masks), ho, wo, hp, wp, stride[0], stride[1], k,
                      np.asarray(bases, dtype=np.int64))  # fmt: skip
+
+
+def ew_instances(lib: Library, kind: str, channels: int, plane: int, bases) -> np.ndarray:
+    """An element-wise operator over ``channels`` CHW planes of ``plane`` elements. ``hswish`` and
+    ``add`` stream the whole tensor (16 elements per unit, a shorter last unit); ``mul`` and ``gap``
+    go plane by plane (the scale or the sum is per channel), each plane's units starting at the
+    plane's first element. Bases: X input, B second operand (skip tensor or scale vector), Y output."""
+    xb, yb, bb = int(bases[1]), int(bases[3]), int(bases[4])
+    unit = [lib.get(("ew_unit", kind, nv)) for nv in (1, 2, 3, 4)]
+    if kind in ("hswish", "add"):
+        n = channels * plane
+        starts = np.arange(0, n, 16, dtype=np.int64)
+        nv = (np.minimum(16, n - starts) + 3) // 4
+        out = np.zeros((len(starts), 6), dtype=np.int64)
+        out[:, 0] = np.asarray(unit, dtype=np.int64)[nv - 1]
+        out[:, 2] = xb + 4 * starts
+        out[:, 4] = yb + 4 * starts
+        if kind == "add":
+            out[:, 5] = bb + 4 * starts
+        return out
+    per = -(-plane // 16)
+    offs = np.arange(per, dtype=np.int64) * 16
+    nv = (np.minimum(16, plane - offs) + 3) // 4
+    pro = lib.get(("ew_pro", kind))
+    epi = lib.get(("ew_gap_epi",)) if kind == "gap" else -1
+    width = 1 + per + (kind == "gap")
+    out = np.zeros((channels, width, 6), dtype=np.int64)
+    c = np.arange(channels, dtype=np.int64)[:, None]
+    out[:, 0, 0] = pro
+    if kind == "mul":
+        out[:, 0, 5] = bb + 4 * c[:, 0]
+    out[:, 1 : 1 + per, 0] = np.asarray(unit, dtype=np.int64)[nv - 1][None, :]
+    out[:, 1 : 1 + per, 2] = xb + 4 * (c * plane + offs[None, :])
+    if kind == "mul":
+        out[:, 1 : 1 + per, 4] = yb + 4 * (c * plane + offs[None, :])
+    else:
+        out[:, -1, 0] = epi
+        out[:, -1, 4] = yb + 4 * c[:, 0]
+    return out.reshape(-1, 6)

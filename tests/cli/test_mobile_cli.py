@@ -79,3 +79,18 @@ def test_channel_padding_none_refuses_odd_channels(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "output channels = 6" in err[0]
     assert main(argv) == 0
+
+
+def test_mobilenet_v3_runs_with_5x5_depthwise_and_squeeze_excite(tmp_path):
+    """v3 Small: 5 x 5 depthwise kernels and squeeze-excite FCs on one pixel, pruned, rearranged
+    (the squeeze-excite multiply freezes its channel spaces), modelled and measured."""
+    import pandas as pd
+
+    out = tmp_path / "v3"
+    assert main(["mobile", "--model", "mobilenet_v3_small", "--engine", "group", "--sparsity", "0.5",
+                 "--input", "3,64,64", "--measure-host", "--out", str(out)]) == 0  # fmt: skip
+    t = pd.read_csv(out / "layers.csv")
+    assert set(t.k[t.op == "dw"]) == {"3x3", "5x5"}
+    assert (t.cycles > 0).all() and (t.out_hw[t.op == "1x1"] == "1x1").any()
+    s = json.loads((out / "summary.json").read_text())
+    assert s["kept_after"] >= s["kept_before"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.mobile_validation import PHONES, PUBLISHED, SOURCES, phone_core, validation_table
+from reports.mobile_validation import MODELS, PHONES, PUBLISHED, SOURCES, phone_core, validation_table
 from simulator.cli import main
+from workloads.mobile_models import MOBILE_MODELS
 
 
 def test_published_rows_name_known_phones_and_sources():
     for source, phone, model, ms in PUBLISHED:
-        assert source in SOURCES and phone in PHONES and model in ("mobilenet_v1", "mobilenet_v2") and ms > 0
+        assert source in SOURCES and phone in PHONES and model in MODELS and model in MOBILE_MODELS and ms > 0
     assert phone_core("Pixel 2 / 2 XL (SD835)").freq_ghz == 2.35
 
 

@@ -59,3 +59,44 @@ def test_onnx_without_weights_is_refused(tmp_path):
     onnx.save(helper.make_model(g2), str(f))
     with pytest.raises(SparsimInputError, match="carries no weights"):
         from_onnx(f)
+
+
+@pytest.mark.parametrize("name,macs_m,params_m", [("mobilenet_v3_large", 219, 5.4), ("mobilenet_v3_small", 56, 2.5)])
+def test_mobilenet_v3_matches_the_paper(name, macs_m, params_m):
+    """Howard et al. 2019, Tables 3/4: MAdds and parameters at width 1.0, 224 x 224."""
+    pytest.importorskip("torch")
+    from workloads.mobile_models import zoo_torch_model
+
+    layers = load_mobile_model(name)
+    assert abs(sum(L.macs for L in layers) / 1e6 / macs_m - 1) < 0.02
+    n_params = sum(p.numel() for p in zoo_torch_model(name).parameters())
+    assert abs(n_params / 1e6 / params_m - 1) < 0.03
+    assert {L.kh for L in layers if L.op == "dw"} == {3, 5}
+
+
+def test_elementwise_trace_follows_xnnpack_graph():
+    """XNNPACK's fp32-mobilenet-v3-small.cc: conv, hardswish, dw, global pool, conv (ReLU), conv
+    (hard-sigmoid clamp), multiply, conv; the first residual block ends in an add."""
+    pytest.importorskip("torch")
+    from workloads.mobile_models import from_torch, zoo_torch_model
+
+    layers = from_torch(zoo_torch_model("mobilenet_v3_small"), elementwise=True)
+    assert [L.op for L in layers[:8]] == ["3x3", "hswish", "dw", "gap", "1x1", "1x1", "mul", "1x1"]
+    mul = layers[6]
+    assert mul.inputs == (2, 5) and (mul.cin, mul.in_h) == (16, 56)  # the tensor, then the scale
+    gap = layers[3]
+    assert (gap.out_h, gap.out_w, gap.macs) == (1, 1, 0)
+    add = next(i for i, L in enumerate(layers) if L.op == "add")
+    a = layers[add]
+    block_in = a.inputs[0]
+    assert a.inputs[1] == add - 1 and layers[block_in].cout == a.cin and layers[block_in + 1].inputs == (block_in,)
+    # without elementwise: exactly the weight layers, same order and shapes
+    plain = from_torch(zoo_torch_model("mobilenet_v3_small"))
+    kept = [L for L in layers if L.weight.size]
+    def shape(ls):
+        return [(L.name, L.op, L.cin, L.cout, L.in_h) for L in ls]
+
+    assert shape(plain) == shape(kept)
+    assert all(not L.inputs for L in plain)
+    v2 = from_torch(zoo_torch_model("mobilenet_v2"), (3, 64, 64), elementwise=True)
+    assert sum(L.op == "add" for L in v2) == 10 and sum(L.op == "gap" for L in v2) == 1

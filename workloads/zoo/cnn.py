@@ -2,7 +2,10 @@
 
 Architectures follow the published definitions (torchvision's layouts): ResNet-18/50 (v1.5,
 stride on the 3x3 conv), VGG-16 (configuration D), MobileNet-v1 (Howard et al. 2017, width 1.0),
-MobileNet-v2 (Sandler et al. 2018, width 1.0). Only shapes matter for tracing; weights are
+MobileNet-v2 (Sandler et al. 2018, width 1.0), MobileNet-v3 Large and Small (Howard et al. 2019,
+Tables 1 and 2, width 1.0, torchvision's layout: squeeze-excite width ``make_divisible(exp / 4, 8)``
+after the depthwise conv, hard-sigmoid gate, classifier head 960-1280-1000 / 576-1024-1000).
+Only shapes matter for tracing; weights are
 randomly initialised (the training issue trains small models for real).
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["resnet18", "resnet50", "vgg16", "mobilenet_v1", "mobilenet_v2"]
+__all__ = ["resnet18", "resnet50", "vgg16", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"]
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = nn.ReLU):
@@ -177,3 +180,85 @@ def mobilenet_v1(num_classes: int = 1000) -> nn.Module:
 
 def mobilenet_v2(num_classes: int = 1000) -> nn.Module:
     return MobileNetV2(num_classes)
+
+
+def _make_divisible(v: float, divisor: int = 8) -> int:
+    """Round a width to a multiple of ``divisor``, never below 90% of ``v`` (the MobileNet rule)."""
+    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * v else new
+
+
+class _SqueezeExcite(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        sq = _make_divisible(ch // 4, 8)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(ch, sq, 1)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc2 = nn.Conv2d(sq, ch, 1)
+        self.gate = nn.Hardsigmoid(inplace=True)
+
+    def forward(self, x):
+        return x * self.gate(self.fc2(self.relu(self.fc1(self.pool(x)))))
+
+
+class _V3Block(nn.Module):
+    def __init__(self, cin: int, k: int, exp: int, cout: int, se: bool, act: type[nn.Module], stride: int):
+        super().__init__()
+        layers: list[nn.Module] = []
+        if exp != cin:
+            layers.append(_conv_bn(cin, exp, 1, act=act))
+        layers.append(_conv_bn(exp, exp, k, stride, groups=exp, act=act))
+        if se:
+            layers.append(_SqueezeExcite(exp))
+        layers.append(_conv_bn(exp, cout, 1, act=None))
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.body(x) if self.residual else self.body(x)
+
+
+_RE, _HS = nn.ReLU, nn.Hardswish
+#: (kernel, expansion, out, squeeze-excite, activation, stride): Howard et al. 2019, Table 1
+_V3_LARGE = [
+    (3, 16, 16, False, _RE, 1), (3, 64, 24, False, _RE, 2), (3, 72, 24, False, _RE, 1),
+    (5, 72, 40, True, _RE, 2), (5, 120, 40, True, _RE, 1), (5, 120, 40, True, _RE, 1),
+    (3, 240, 80, False, _HS, 2), (3, 200, 80, False, _HS, 1), (3, 184, 80, False, _HS, 1),
+    (3, 184, 80, False, _HS, 1), (3, 480, 112, True, _HS, 1), (3, 672, 112, True, _HS, 1),
+    (5, 672, 160, True, _HS, 2), (5, 960, 160, True, _HS, 1), (5, 960, 160, True, _HS, 1),
+]  # fmt: skip
+#: Table 2
+_V3_SMALL = [
+    (3, 16, 16, True, _RE, 2), (3, 72, 24, False, _RE, 2), (3, 88, 24, False, _RE, 1),
+    (5, 96, 40, True, _HS, 2), (5, 240, 40, True, _HS, 1), (5, 240, 40, True, _HS, 1),
+    (5, 120, 48, True, _HS, 1), (5, 144, 48, True, _HS, 1), (5, 288, 96, True, _HS, 2),
+    (5, 576, 96, True, _HS, 1), (5, 576, 96, True, _HS, 1),
+]  # fmt: skip
+
+
+class MobileNetV3(nn.Module):
+    def __init__(self, spec: list, last_conv: int, head: int, num_classes: int = 1000):
+        super().__init__()
+        layers: list[nn.Module] = [_conv_bn(3, 16, 3, 2, act=_HS)]
+        cin = 16
+        for k, exp, cout, se, act, s in spec:
+            layers.append(_V3Block(cin, k, exp, cout, se, act, s))
+            cin = cout
+        layers.append(_conv_bn(cin, last_conv, 1, act=_HS))
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(
+            nn.Linear(last_conv, head), nn.Hardswish(inplace=True), nn.Dropout(0.2), nn.Linear(head, num_classes)
+        )
+
+    def forward(self, x):
+        return self.classifier(self.pool(self.features(x)).flatten(1))
+
+
+def mobilenet_v3_large(num_classes: int = 1000) -> nn.Module:
+    return MobileNetV3(_V3_LARGE, 960, 1280, num_classes)
+
+
+def mobilenet_v3_small(num_classes: int = 1000) -> nn.Module:
+    return MobileNetV3(_V3_SMALL, 576, 1024, num_classes)

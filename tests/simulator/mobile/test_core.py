@@ -205,3 +205,41 @@ def test_load_core_yaml(tmp_path):
     f.write_text("l2_kb: [1\n")
     with pytest.raises(SparsimInputError, match="valid YAML"):
         load_core(f)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("key", [("ew_unit", "hswish", 4), ("ew_unit", "add", 3), ("ew_unit", "mul", 4),
+                                 ("ew_unit", "gap", 2), ("ew_pro", "mul"), ("ew_gap_epi",)])  # fmt: skip
+def test_engine_equals_twin_on_elementwise_bodies(key, variant):
+    cfg = dataclasses.replace(SMALL, **VARIANTS[variant])
+    lib = Library()
+    tid = lib.get(key)
+    rows, toff = lib.arrays()
+    inst = np.zeros((120, 6), dtype=np.int64)
+    inst[:, 0] = tid
+    inst[:, 1:] = np.random.default_rng(2).integers(0, 3000, (120, 5)) * 64
+    state = CoreState(cfg)
+    state.run(rows, toff, inst)
+    assert (state.cycles, state.stats()) == run_instances_py(cfg, rows, toff, inst)
+
+
+def test_hswish_is_vector_pipe_bound():
+    """5 vector ops per vector (XNNPACK's neon hswish) plus each store's data uop on a vector pipe:
+    24 vector-pipe uops per 16 elements, 12 cycles on two 128-bit pipes once every access hits L1;
+    on 64-bit pipes the 20 data-processing ops split in two: at least (40 + 4) / 2 = 22 cycles
+    (the window, now holding twice the uops, adds a little)."""
+    lib = Library()
+    tid = lib.get(("ew_unit", "hswish", 4))
+    rows, toff = lib.arrays()
+    n = 400
+    inst = np.zeros((n, 6), dtype=np.int64)
+    inst[:, 0] = tid
+    inst[:, 2] = np.arange(n) * 64
+    inst[:, 4] = (1 << 30) + np.arange(n) * 64
+    per = {}
+    for name, over in {"128": {}, "64": {"vec_q_uops": 2}}.items():
+        state = CoreState(dataclasses.replace(CoreConfig(), perfect_l1=True, **over))
+        state.run(rows, toff, inst)
+        per[name] = state.cycles / n
+    assert 12.0 <= per["128"] <= 12.1
+    assert 22.0 <= per["64"] <= 22.0 * 1.1

@@ -80,3 +80,44 @@ def test_host_measurement_runs_every_square_layer(layers):
     few = layers[:4]
     times = measure_host(few, "group", prune_layers(few, "group", 0.5), repeats=1)
     assert all(t is not None and t > 0 for t in times)
+
+
+def _layer(name, op, inputs, c=8, hw=8):
+    from workloads.mobile_models import MobileLayer
+
+    w = np.zeros(0, np.float32) if op in ("add", "mul", "hswish", "gap") else np.ones((c, c, 1, 1), np.float32)
+    return MobileLayer(name, op, c, c, 1, 1, 1, 0, hw, hw, hw, hw, w, inputs=inputs)
+
+
+def test_buffer_plan_is_ping_pong_on_a_chain_and_keeps_live_tensors():
+    from simulator.mobile.latency import buffer_plan
+
+    chain = [_layer(f"c{i}", "1x1", (i - 1,)) for i in range(4)]
+    assert buffer_plan(chain) == [((0,), 1), ((1,), 0), ((0,), 1), ((1,), 0)]
+    # residual: c0 -> c1 -> c2, add(c0, c2): c0's buffer must survive c1 and c2
+    res = [_layer("c0", "1x1", (-1,)), _layer("c1", "1x1", (0,)), _layer("c2", "1x1", (1,)),
+           _layer("a", "add", (0, 2)), _layer("c3", "1x1", (3,))]  # fmt: skip
+    plan = buffer_plan(res)
+    assert plan[1] == ((1,), 0) and plan[2] == ((0,), 2) and plan[3] == ((1, 2), 0)
+    assert plan[4][0] == (0,) and plan[4][1] != 0
+
+
+@pytest.mark.parametrize("inputs", [(5,), (-2,), (0,)])
+def test_buffer_plan_refuses_forward_references(inputs):
+    from simulator.mobile.latency import buffer_plan
+
+    with pytest.raises(SparsimInputError, match="inputs"):  # index 0 may read only the input (-1)
+        buffer_plan([_layer("bad", "1x1", inputs)])
+
+
+def test_elementwise_trace_leaves_weight_layers_unchanged_on_a_chain():
+    """MobileNet-v1 has no branch: with its final pooling traced, the buffers are the same
+    ping-pong, so every weight layer before it costs exactly the same cycles."""
+    pytest.importorskip("torch")
+    from workloads.mobile_models import from_torch, zoo_torch_model
+
+    plain = network_latency(from_torch(zoo_torch_model("mobilenet_v1"), (3, 64, 64)), "dense", {})
+    ew = network_latency(from_torch(zoo_torch_model("mobilenet_v1"), (3, 64, 64), elementwise=True), "dense", {})
+    assert list(ew.op) == list(plain.op[:-1]) + ["gap", "fc"]
+    assert ew.cycles[:-2].tolist() == plain.cycles[:-1].tolist()
+    assert ew[ew.op == "gap"].cycles.iloc[0] > 0 and ew[ew.op == "gap"].macs.iloc[0] == 0

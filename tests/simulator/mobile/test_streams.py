@@ -79,3 +79,32 @@ def test_depthwise_skips_pruned_positions():
     lib2 = Library()
     half = dw_instances(lib2, np.array([0b000010011] * 2), 3, (1, 1), 8, 8, 10, 10, BASES)
     assert _fmla(lib2, half) == n_full * 3 // 9
+
+
+@pytest.mark.parametrize("kind", ["hswish", "add", "mul", "gap"])
+@pytest.mark.parametrize("channels,plane", [(3, 49), (8, 16), (1, 1), (5, 33)])
+def test_elementwise_covers_every_element_once(kind, channels, plane):
+    from simulator.mobile.streams import ew_instances
+
+    lib = Library()
+    inst = ew_instances(lib, kind, channels, plane, BASES)
+    rows, toff = lib.arrays()
+    names = {i: t.name for i, t in enumerate(lib.templates)}
+    units = inst[[names[t].startswith(f"ew {kind} ") and names[t].split()[-1].isdigit() for t in inst[:, 0]]]
+    lanes = np.array([int(names[t].split()[-1]) for t in units[:, 0]])
+    n = channels * plane
+    # every element is loaded once, padded to whole vectors per stream (tensor) or per plane
+    pad = -(-n // 4) * 4 if kind in ("hswish", "add") else channels * (-(-plane // 4) * 4)
+    assert lanes.sum() == pad
+    starts = (units[:, 2] - BASES[1]) // 4
+    assert len(set(starts.tolist())) == len(units) and starts.min() == 0 and starts.max() < n
+    if kind in ("mul", "gap"):  # one prologue per channel (scale load or zeroed sums)
+        assert sum("prologue" in names[t] for t in inst[:, 0]) == channels
+    if kind == "gap":  # one sum stored per channel, at its own output word
+        epi = inst[[names[t] == "ew gap epilogue" for t in inst[:, 0]]]
+        assert sorted(((epi[:, 4] - BASES[3]) // 4).tolist()) == list(range(channels))
+    if kind == "mul":  # the scale is read per channel from the second operand
+        pro = inst[["prologue" in names[t] for t in inst[:, 0]]]
+        assert ((pro[:, 5] - BASES[4]) // 4).tolist() == list(range(channels))
+    if kind == "add":
+        assert (units[:, 5] - BASES[4] == units[:, 2] - BASES[1]).all()
