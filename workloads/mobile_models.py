@@ -195,6 +195,12 @@ def from_torch(
     return layers
 
 
+def zoo_mobile_models() -> list[str]:
+    """The :data:`MOBILE_MODELS` built from the zoo (torch graphs, so they can be traced with
+    ``elementwise`` and channel-rearranged)."""
+    return [m for m, (src, _shape) in MOBILE_MODELS.items() if src == "zoo"]
+
+
 def zoo_torch_model(name: str):
     """The zoo model ``name`` in eval mode with torch's default initialisation, seed 0."""
     import importlib
@@ -282,13 +288,21 @@ def resolve_model_name(name: str) -> str:
     return name[4:] if name.startswith("zoo:") and name[4:] in MOBILE_MODELS else name
 
 
-def load_mobile_model(name_or_path: str, input_shape: tuple[int, int, int] | None = None) -> list[MobileLayer]:
-    """A zoo/PP-OCR name from :data:`MOBILE_MODELS` or a path to an ``.onnx`` file."""
+def load_mobile_model(
+    name_or_path: str, input_shape: tuple[int, int, int] | None = None, elementwise: bool = False
+) -> list[MobileLayer]:
+    """A zoo/PP-OCR name from :data:`MOBILE_MODELS` or a path to an ``.onnx`` file; ``elementwise``
+    (zoo models only: it needs the torch graph) also traces the element-wise operators."""
+    if elementwise and MOBILE_MODELS.get(name_or_path, ("",))[0] != "zoo":
+        raise SparsimInputError(
+            "elementwise", "model", name_or_path,
+            f"a zoo model ({', '.join(zoo_mobile_models())}): it traces the torch graph",
+        )  # fmt: skip
     if name_or_path in MOBILE_MODELS:
         src, default = MOBILE_MODELS[name_or_path]
         shape = input_shape or default
         if src == "zoo":
-            return from_torch(zoo_torch_model(name_or_path), shape)
+            return from_torch(zoo_torch_model(name_or_path), shape, elementwise=elementwise)
         return from_onnx(ppocr_path(src), shape)
     if name_or_path.endswith(".onnx"):
         return from_onnx(name_or_path, input_shape)

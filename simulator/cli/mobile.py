@@ -35,6 +35,11 @@ def add_parser(sub) -> None:
         help="core preset (a76 = Snapdragon 855 prime, default; a75; a73; a55) or a core YAML (CoreConfig keys)",
     )  # fmt: skip
     mb.add_argument("--input", default=None, help="input C,H,W (default: the model's own)")
+    mb.add_argument(
+        "--elementwise", action="store_true",
+        help="zoo models: also trace and time the element-wise operators an engine runs as passes of their own "
+        "(hard-swish, residual add, squeeze-excite scale, global pooling)",
+    )  # fmt: skip
     mb.add_argument("--measure-host", action="store_true", help="also run the host kernels and time them")
     mb.add_argument("--out", required=True, help="output directory (replaced only if sparsim wrote it)")
     mb.set_defaults(func=run)
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.common.validate import parse_number
     from simulator.mobile.block import MobileModel, parse_input_shape
     from simulator.mobile.config import load_core
-    from workloads.mobile_models import resolve_model_name
+    from workloads.mobile_models import ELTWISE_OPS, resolve_model_name
 
     check_output_dir(args.out, "mobile")
     block = get_block("mobile")
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 raise SparsimInputError(opt, opt.lstrip("-").replace("-", "_"), value, "only for an engine that prunes")
     params = block.check_params(
         {"engine": args.engine, "sparsity": sparsity, "scope": args.scope or "layer",
-         "channel_padding": args.channel_padding or "zero"}, "--engine",
+         "channel_padding": args.channel_padding or "zero", "elementwise": args.elementwise}, "--engine",
     )  # fmt: skip
     core = load_core(args.core)
     model = MobileModel(resolve_model_name(args.model), parse_input_shape(args.input))
@@ -99,8 +104,10 @@ def run(args: argparse.Namespace) -> int:
         table.to_csv(tmp / "layers.csv", index=False)
         table.to_parquet(tmp / "layers.parquet", index=False)
         (tmp / "summary.json").write_text(json.dumps(s, indent=2) + "\n")
+    n_ew = int(table["op"].isin(ELTWISE_OPS).sum())
+    kinds = "weight layers" if not n_ew else f"layers ({s['layers'] - n_ew} weight, {n_ew} element-wise)"
     print(
-        f"{s['model']}: {s['layers']} weight layers, {s['macs'] / 1e6:.1f} M MACs; engine {s['engine']} at "
+        f"{s['model']}: {s['layers']} {kinds}, {s['macs'] / 1e6:.1f} M MACs; engine {s['engine']} at "
         f"{sparsity:.0%} on {s['pruned_layers']} layers ({s['kept_macs'] / 1e6:.1f} M MACs kept)"
     )
     print(

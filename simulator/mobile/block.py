@@ -51,14 +51,16 @@ def parse_input_shape(text: str | None, source: str = "--input") -> tuple[int, i
     return tuple(parse_int(p, source, "input", 1, 16384) for p in parts)  # type: ignore[return-value]
 
 
-def prepare_layers(model: str, engine: str, sparsity: float, shape, rearrange: bool = True) -> tuple[list, dict]:
+def prepare_layers(
+    model: str, engine: str, sparsity: float, shape, rearrange: bool = True, elementwise: bool = False
+) -> tuple[list, dict]:
     """The layers an engine runs: a zoo model pruned by the group engine is channel-rearranged
-    first (unless ``rearrange`` is off)."""
+    first (unless ``rearrange`` is off); ``elementwise`` adds the element-wise operators."""
     from workloads.mobile_models import MOBILE_MODELS, from_torch, load_mobile_model, zoo_torch_model
 
     info: dict = {"rearranged": False}
     if not rearrange:
-        return load_mobile_model(model, shape), info
+        return load_mobile_model(model, shape, elementwise), info
     if engine == "group" and sparsity > 0 and MOBILE_MODELS.get(model, ("",))[0] == "zoo":
         from simulator.common.optional import require
 
@@ -68,19 +70,21 @@ def prepare_layers(model: str, engine: str, sparsity: float, shape, rearrange: b
         shape = shape or MOBILE_MODELS[model][1]
         res = rearrange(zoo_torch_model(model), torch.randn(1, *shape), "group", sparsity)
         info.update(rearranged=True, kept_before=res.kept_before, kept_after=res.kept_after)
-        return from_torch(res.model, shape), info
+        return from_torch(res.model, shape, elementwise=elementwise), info
     if engine == "group" and sparsity > 0:
         info["rearrange_note"] = "not applied: rearrangement needs the torch graph (zoo models)"
-    return load_mobile_model(model, shape), info
+    return load_mobile_model(model, shape, elementwise), info
 
 
 @functools.lru_cache(maxsize=8)
-def _pruned(model: str, shape, engine: str, sparsity: float, scope: str, padding: str, rearrange: bool):
+def _pruned(
+    model: str, shape, engine: str, sparsity: float, scope: str, padding: str, rearrange: bool, elementwise: bool
+):
     """Layers (rearranged for the group engine), their masks and the rearrangement info; cached
     because a sweep runs many cores over one pruned model."""
     from simulator.mobile.latency import prune_layers
 
-    layers, info = prepare_layers(model, engine, sparsity, shape, rearrange)
+    layers, info = prepare_layers(model, engine, sparsity, shape, rearrange, elementwise)
     return layers, prune_layers(layers, engine, sparsity, scope, padding), info
 
 
@@ -98,6 +102,9 @@ class MobileBlock(Block):
         "scope": Param("layer", choice("layer", "network"), "prune each layer, or one network threshold"),
         "channel_padding": Param("zero", choice("zero", "none"), "Cout not a multiple of 4: pad or refuse"),
         "rearrange": Param(True, boolean, "group engine on a zoo model: rearrange channels before pruning"),
+        "elementwise": Param(
+            False, boolean, "zoo models: also run the element-wise operators (hard-swish, add, SE scale, pooling)"
+        ),
     }
     totals = {
         "cycles": "int",
@@ -124,6 +131,7 @@ class MobileBlock(Block):
         scope: str = "layer",
         channel_padding: str = "zero",
         rearrange: bool = True,
+        elementwise: bool = False,
         compare_dense: bool = False,
         measure_host: bool = False,
     ) -> pd.DataFrame:
@@ -132,7 +140,9 @@ class MobileBlock(Block):
         from workloads.mobile_patterns import kept_magnitude
 
         shape = tuple(workload.input_shape) if workload.input_shape else None
-        layers, masks, info = _pruned(workload.model, shape, engine, float(sparsity), scope, channel_padding, rearrange)
+        layers, masks, info = _pruned(
+            workload.model, shape, engine, float(sparsity), scope, channel_padding, rearrange, bool(elementwise)
+        )
         table = network_latency(layers, engine, masks, config)
         table["kept_magnitude"] = [kept_magnitude(L.weight, masks[L.name]) if L.name in masks else 1.0 for L in layers]
         if compare_dense:

@@ -15,6 +15,9 @@ here for real so their results and host speed can be checked.
 - ``conv3x3_group``: group pattern for k x k conv: a group keeps whole input-channel kernels;
   direct convolution over the kept input channels only.
 - ``depthwise3x3``: depthwise k x k (stride 1 or 2), with an optional kernel-position mask.
+- ``eltwise``: the weightless operators an engine runs as passes of their own (hard-swish,
+  residual add, per-channel scale, global average pooling), vectorised numpy; never pruned, so
+  they cost the same dense and sparse and are timed only to put them beside the weight layers.
 
 Compressed formats come from :func:`compress_csr`, :func:`compress_blocks`,
 :func:`compress_group3x3`; every kernel is checked against :func:`reference_conv` (numpy).
@@ -36,6 +39,7 @@ __all__ = [
     "spmm_group",
     "conv3x3_group",
     "depthwise3x3",
+    "eltwise",
 ]
 
 
@@ -212,3 +216,19 @@ def depthwise3x3(xp, w, ho, wo, stride):
                 if wv != 0.0:
                     _tap(y[ch], xp[ch], wv, i, j, ho, wo, stride)
     return y
+
+
+def eltwise(kind: str, x: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """One element-wise operator on ``x[C, H, W]`` as the engines compute it (fp32 throughout):
+    ``hswish`` ``x * min(max(x + 3, 0), 6) / 6`` (Howard et al. 2019, eq. 2; XNNPACK multiplies by
+    1/6), ``add`` ``x + b`` (same shape), ``mul`` ``x * b`` with ``b[C]`` one scale per channel
+    (squeeze-excite), ``gap`` the mean over the plane, ``[C, 1, 1]``."""
+    if kind == "hswish":
+        return x * (np.clip(x + np.float32(3), 0, 6) * np.float32(1 / 6))
+    if kind == "add":
+        return x + b
+    if kind == "mul":
+        return x * b.reshape(-1, 1, 1)
+    if kind == "gap":
+        return x.mean(axis=(1, 2), keepdims=True, dtype=np.float32)
+    raise ValueError(f"eltwise kind {kind!r}: hswish, add, mul or gap")

@@ -235,6 +235,10 @@ def _host_fn(L: MobileLayer, engine: str, mask):
     if L.kh != L.kw or L.stride != L.sw:
         return None
     rng = np.random.default_rng(0)
+    if L.op in ELTWISE_OPS:
+        x = rng.standard_normal((L.cin, L.in_h, L.in_w)).astype(np.float32)
+        b = {"add": x[::-1].copy(), "mul": rng.random(L.cin).astype(np.float32)}.get(L.op)
+        return lambda: mk.eltwise(L.op, x, b)
     w = L.weight if mask is None else L.weight * mask
     w = w.astype(np.float32)
     if L.op == "fc":

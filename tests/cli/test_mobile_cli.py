@@ -94,3 +94,32 @@ def test_mobilenet_v3_runs_with_5x5_depthwise_and_squeeze_excite(tmp_path):
     assert (t.cycles > 0).all() and (t.out_hw[t.op == "1x1"] == "1x1").any()
     s = json.loads((out / "summary.json").read_text())
     assert s["kept_after"] >= s["kept_before"]
+
+
+def test_elementwise_adds_the_weightless_operators_and_keeps_the_weight_layers(tmp_path, capsys):
+    """``--elementwise``: v3 Small gains its hard-swish, SE scale, pooling and residual adds as rows
+    of their own (no MACs, modelled and measured), and its weight layers are the same ones."""
+    import pandas as pd
+
+    runs = {}
+    for flag in ([], ["--elementwise"]):
+        out = tmp_path / f"v3{len(flag)}"
+        assert main(["mobile", "--model", "mobilenet_v3_small", "--engine", "group", "--sparsity", "0.5",
+                     "--input", "3,64,64", "--measure-host", *flag, "--out", str(out)]) == 0  # fmt: skip
+        runs[len(flag)] = pd.read_csv(out / "layers.csv")
+    plain, ew = runs[0], runs[1]
+    extra = ew[ew.op.isin(["hswish", "add", "mul", "gap"])]
+    assert set(extra.op) == {"hswish", "add", "mul", "gap"}
+    assert (extra.macs == 0).all() and (extra.cycles > 0).all() and extra.host_ms.notna().all()
+    weights = ew[~ew.index.isin(extra.index)]
+    assert list(weights.layer) == list(plain.layer) and list(weights.macs) == list(plain.macs)
+    assert "element-wise" in capsys.readouterr().out
+
+
+def test_elementwise_refused_on_a_model_without_a_torch_graph(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    argv = ["mobile", "--model", "ppocr_cls", "--engine", "dense", "--elementwise", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "elementwise" in err[0] and "'ppocr_cls'" in err[0] and "zoo model" in err[0]
+    assert not (tmp_path / "o").exists()

@@ -69,3 +69,29 @@ def test_depthwise(stride, sparsity):
     ho = (14 + 2 - 3) // stride + 1
     xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
     _close(depthwise3x3(xp, w, ho, ho, stride), reference_conv(x, w, stride, 1, groups=16))
+
+
+def test_eltwise_matches_torch():
+    """The host element-wise operators against torch's own (hard-swish, add, per-channel scale,
+    global average pooling)."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from simulator.mobile.kernels import eltwise
+
+    x = (RNG.standard_normal((8, 5, 7)) * 4).astype(np.float32)
+    b = RNG.standard_normal((8, 5, 7)).astype(np.float32)
+    s = RNG.random(8).astype(np.float32)
+    t = torch.from_numpy(x)[None]
+    ref = {
+        "hswish": F.hardswish(t)[0],
+        "add": (t + torch.from_numpy(b))[0],
+        "mul": (t * torch.from_numpy(s)[None, :, None, None])[0],
+        "gap": F.adaptive_avg_pool2d(t, 1)[0],
+    }
+    for kind, other in (("hswish", None), ("add", b), ("mul", s), ("gap", None)):
+        y = eltwise(kind, x, other)
+        assert y.dtype == np.float32 and y.shape == ref[kind].shape
+        np.testing.assert_allclose(y, ref[kind].numpy(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="relu"):
+        eltwise("relu", x)
