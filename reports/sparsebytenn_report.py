@@ -87,6 +87,84 @@ def sweep(model: MobileModel, sparsities, core: CoreConfig, host: bool) -> tuple
     return pd.concat(per_layer, ignore_index=True), pd.DataFrame(summary)
 
 
+#: the cores of ``simulator/mobile/presets`` the engines are compared on (issue 18)
+PRESETS = ("a76", "a75", "a73", "a55")
+#: (engine, sparsity) points run on every preset
+CORE_POINTS = (("unstructured", 0.7), ("unstructured", 0.9), ("group", 0.3), ("group", 0.7))
+#: Elsen et al. (CVPR 2020), XNNPACK's sparse path on a Snapdragon 835 (A73 big cores)
+ELSEN_SD835 = (1.3, 2.4, 0.7, 0.95)
+
+
+def across_cores(model: MobileModel) -> pd.DataFrame:
+    """Speed-up over dense of the sparse engines on every core preset, and the same for the group
+    engine at 30% with every access an L1 hit (``perfect_l1``): how much of a core's result is
+    its pipes and how much its memory side. One row per preset."""
+    import dataclasses
+
+    from simulator.mobile.config import load_core
+
+    block = get_block("mobile")
+    rows = []
+    with _single_thread():
+        for preset in PRESETS:
+            core = load_core(preset)
+            floor = dataclasses.replace(core, perfect_l1=True)
+
+            def run(engine, s, c):
+                return block.run(model, c, engine=engine, sparsity=s, rearrange=False)
+
+            def ms(engine, s, c):
+                return float(run(engine, s, c).time_ms.sum())
+
+            t_dense = run("dense", 0.0, core)
+            dense = float(t_dense.time_ms.sum())
+            row = {"preset": preset, "freq_ghz": core.freq_ghz, "in_order": core.in_order, "dense_ms": dense}
+            for engine, s in CORE_POINTS:
+                t = run(engine, s, core)
+                row[f"{engine}_{round(100 * s)}"] = dense / float(t.time_ms.sum())
+                if (engine, s) == ("group", 0.3):
+                    row["group_30_l1_misses_m"] = t.l1_misses.sum() / 1e6
+            row["dense_l1_misses_m"] = t_dense.l1_misses.sum() / 1e6
+            row["dense_floor_ms"] = ms("dense", 0.0, floor)
+            row["group_30_floor_ms"] = ms("group", 0.3, floor)
+            row["group_30_floor"] = row["dense_floor_ms"] / row["group_30_floor_ms"]
+            row["group_30_ms"] = dense / row["group_30"]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: L2 prefetch depths (lines fetched into L2 on every L1 miss) the sensitivity table runs
+PREFETCH_DEPTHS = (0, 8, 32)
+#: the presets whose group-engine result the prefetch assumption decides (small L2s)
+PREFETCH_PRESETS = ("a75", "a55")
+
+
+def prefetch_sensitivity(model: MobileModel) -> pd.DataFrame:
+    """Dense and group-at-30% time on the small-L2 presets against the L2 prefetch depth, an
+    assumption of ours (``prefetch_l2_lines``): how much of the sparse result that assumption
+    carries. One row per (preset, depth)."""
+    import dataclasses
+
+    from simulator.mobile.config import load_core
+
+    block = get_block("mobile")
+    rows = []
+    with _single_thread():
+        for preset in PREFETCH_PRESETS:
+            base = load_core(preset)
+            for depth in PREFETCH_DEPTHS:
+                core = dataclasses.replace(base, prefetch_l2_lines=depth)
+                d = block.run(model, core, engine="dense", sparsity=0.0, rearrange=False)
+                g = block.run(model, core, engine="group", sparsity=0.3, rearrange=False)
+                rows.append({
+                    "preset": preset, "prefetch_l2_lines": depth, "preset_default": depth == base.prefetch_l2_lines,
+                    "dense_ms": float(d.time_ms.sum()), "group_30_ms": float(g.time_ms.sum()),
+                    "group_30": float(d.time_ms.sum() / g.time_ms.sum()),
+                    "group_30_l2_misses_m": g.l2_misses.sum() / 1e6,
+                })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def pattern_stats(models=("ppocr_det", "ppocr_rec", "ppocr_cls"), sparsities=(0.3, 0.5, 0.7)) -> pd.DataFrame:
     """Kept L1 magnitude of each pattern on real trained weights (per-layer pruning)."""
     from workloads.mobile_models import load_mobile_model
@@ -173,8 +251,12 @@ def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
     pstats = pattern_stats(sparsities=(0.3, 0.5) if quick else (0.3, 0.5, 0.7))
     rstats = rearrangement_stats(models=("mobilenet_v1",) if quick else ("mobilenet_v1", "mobilenet_v2"),
                                  sparsities=(0.3,) if quick else (0.3, 0.5), shape=shape)  # fmt: skip
+    cores = across_cores(MobileModel("mobilenet_v1", shape))
+    pf = prefetch_sensitivity(MobileModel("mobilenet_v1", shape))
     wall = time.perf_counter() - t_start
     with atomic_output_dir(out, "reproduce") as tmp:
+        cores.to_csv(tmp / "cores.csv", index=False)
+        pf.to_csv(tmp / "prefetch_sensitivity.csv", index=False)
         per_layer.to_csv(tmp / "layers.csv", index=False)
         summary.to_csv(tmp / "network.csv", index=False)
         be.to_csv(tmp / "break_even.csv", index=False)
@@ -188,10 +270,94 @@ def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
               f"MobileNet-v1 {shape[1]}x{shape[2]}, host kernels")  # fmt: skip
         meta = {"quick": quick, "input": shape, "wall_seconds": wall, "core": str(core)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        (tmp / "README.md").write_text(_markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick))
+        md = _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick, cores, pf)
+        (tmp / "README.md").write_text(md)
 
 
-def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick) -> str:
+def load_l2(preset: str) -> int:
+    from simulator.mobile.config import load_core
+
+    return load_core(preset).l2_kb
+
+
+def _cores_part(cores: pd.DataFrame, summary: pd.DataFrame, shape, quick: bool, pf: pd.DataFrame) -> str:
+    """The across-cores section: the speed-ups on every preset, the A76's dense time against the one
+    published single-thread figure on the paper's SoC, Elsen et al.'s SD835 range beside the A73."""
+    from reports.mobile_validation import PUBLISHED as PHONE_PUBLISHED
+
+    c = cores.set_index("preset")
+    show = cores[["preset", "freq_ghz", "dense_ms", "unstructured_70", "unstructured_90", "group_30", "group_70",
+                  "group_30_floor", "dense_l1_misses_m", "group_30_l1_misses_m"]]  # fmt: skip
+    parts = [
+        "Speed-up over the dense engine on the same core (MobileNet-v1, no rearrangement). `group_30_floor`: "
+        "the group engine at 30% with every access an L1 hit (the pipes alone); L1 misses in millions.",
+        "",
+        _md_table(show),
+        "",
+    ]
+    dense_core = float(summary.loc[summary.engine == "dense", "core_ms"].iloc[0])
+    mi9 = [ms for _s, phone, m, ms in PHONE_PUBLISHED if m == "mobilenet_v1" and phone.startswith("Xiaomi Mi 9")]
+    if not quick and tuple(shape) == (3, 224, 224) and mi9:
+        parts.append(
+            f"- **Dense baseline against a phone.** The model's dense MobileNet-v1 on the A76 preset (the paper's "
+            f"Snapdragon 855 prime core) takes {dense_core:.2f} ms; Paddle-Lite v2.9, one thread, on a Xiaomi Mi 9 "
+            f"(Snapdragon 855) measured {mi9[0]:.2f} ms ({dense_core / mi9[0] - 1:+.1%}; "
+            "[mobile-validation](../mobile-validation/README.md) has every source). So the speed-ups in this report "
+            "are over a dense baseline as fast as a tuned engine on the paper's phone, not over a weak one. The "
+            "validation's model fixes (64-bit ASIMD pipes, one load pipe, in-order issue, no L3) are options the "
+            "A75, A73 and A55 presets turn on; the A76 preset did not change, and neither did the numbers above."
+        )
+    lo, hi, s_lo, s_hi = ELSEN_SD835
+    a73 = c.loc["a73"]
+    parts.append(
+        f"- **XNNPACK on the Snapdragon 835.** Elsen et al. report {lo}x-{hi}x over dense for XNNPACK's sparse "
+        f"path on a Snapdragon 835 at {s_lo:.0%}-{s_hi:.0%} sparsity; our XNNPACK-style engine on the A73 preset "
+        f"(that SoC's big core) gives {a73.unstructured_70:.2f}x at 70% and {a73.unstructured_90:.2f}x at 90% "
+        f"(A76: {c.loc['a76'].unstructured_70:.2f}x and {c.loc['a76'].unstructured_90:.2f}x): "
+        f"{'above' if a73.unstructured_90 > hi else 'within'} their range at 90%. Their figures are for their "
+        "own pruned and trained models, with the layers they keep dense and 2- and 4-wide output blocks where "
+        "those pay; ours prunes every pointwise layer of random weights to one sparsity, and the model has none "
+        "of the costs an irregular kernel pays on a phone that our stream lacks (per-call overheads, L1 bank "
+        "conflicts, mispredicted short index loops). We have no per-layer figures of theirs to apportion it."
+    )
+    lo_f, hi_f = cores.group_30_floor.min(), cores.group_30_floor.max()
+    below = cores[cores.group_30 < cores.group_30_floor - 0.1]
+    listing = ", ".join(f"{r.preset} {r.group_30:.2f}x" for r in cores.itertuples())
+    parts.append(
+        f"- **Pipes against memory.** With every access an L1 hit the group engine at 30% is {lo_f:.2f}x-"
+        f"{hi_f:.2f}x dense on every preset: on the pipes alone it pays everywhere, the in-order A55 included "
+        f"({c.loc['a55'].group_30_floor:.2f}x). With the caches it is {listing}."
+    )
+    if len(below):
+        names = " and ".join(below.preset)
+        pft = pf.copy()
+        pft["group_30"] = pft.group_30.round(2)
+        parts.append(
+            f"- **What the memory side costs, and how much of it is our assumption.** On {names} the group "
+            "engine falls well below its pipe-only speed-up. These cores have the smallest L2s "
+            f"({', '.join(f'{r.preset} {load_l2(r.preset)} KB' for r in below.itertuples())}; the A76 has "
+            f"{load_l2('a76')} KB), which the input of a wide pointwise layer outgrows (at 224 x 224, 512 channels "
+            "of 14 x 14 are 401 KB); the "
+            "group kernel then reads its gathered input rows from L3, and our L2 prefetcher model fetches "
+            "`prefetch_l2_lines` lines into L2 on every L1 miss with no stream detection (an assumption of ours, "
+            "`simulator/mobile/config.py`), which for gathered rows brings in lines the kernel never reads and "
+            "spends the L2's fill bandwidth on them. How much that assumption decides, on the same model "
+            "(`prefetch_sensitivity.csv`; `preset_default` marks each preset's own depth):"
+        )
+        parts += ["", _md_table(pft[["preset", "prefetch_l2_lines", "preset_default", "dense_ms", "group_30_ms",
+                                     "group_30", "group_30_l2_misses_m"]]), ""]  # fmt: skip
+        parts.append(
+            "  Dense moves little with the prefetch depth and the group engine a lot, so on small-L2 cores the "
+            "sign of the sparse result at 30% is set by a prefetcher the model does not know well. We do not "
+            "pick the depth that flatters either engine; the fix is a prefetcher with stream detection and "
+            "a bounded number of tracked streams, from the cores' documented prefetchers, with the "
+            "mobile-validation re-run; that is work not yet done. The A76 result, the one the paper's "
+            "claims are about, is not in this set: its L2 holds those inputs."
+        )
+    return "\n".join(parts)
+
+
+def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick, cores, pf) -> str:
     s = summary.copy()
     s["engine"] = s.engine.map(ENGINE_LABEL)
     table = s[["engine", "sparsity", "kept_macs_m", "core_ms", "core_speedup", "host_ms", "host_speedup"]]
@@ -280,6 +446,10 @@ Why ours differ:
   {pct(xnn_host_be)}. TFLite's delegate threshold of 2/3 sits between the two: a margin over
   break-evens measured across phones and layer shapes, most of which give the dense path a better
   GEMM than our model's.
+
+## On the other core presets, and the dense baseline against a phone
+
+{_cores_part(cores, summary, shape, quick, pf)}
 
 ## Core model against llvm-mca
 
