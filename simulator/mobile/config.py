@@ -96,6 +96,10 @@ class CoreConfig:
     l2_line_cycles, l3_line_cycles : cycles one line transfer occupies that level's port.
     dram_latency_ns, dram_gbps : DRAM load-to-use and bandwidth (one channel).
     prefetch_l1_lines, prefetch_l2_lines : lines fetched ahead on an L1 miss into L1 / into L2.
+        Our assumption, with no stream detection: on every L1 miss, however irregular. Gathered
+        sparse rows on a core whose L2 a layer's input outgrows pay for lines never read; on the
+        A75 and A55 presets this decides the sign of the group engine's 30% result
+        (``reports/reference/sparsebytenn``, ``prefetch_sensitivity.csv``).
     perfect_l1 : every access hits L1 (the llvm-mca comparison's assumption).
     """
 
