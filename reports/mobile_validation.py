@@ -106,8 +106,6 @@ NOT_MODELLED = [
     ("xnnpack", "Pixel (SD821, Qualcomm's own Kryo core)", "mobilenet_v3_small", 12.0),
 ]
 MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small")
-#: the element-wise operators' share of a run (``ew_ms``)
-_EW = ("hswish", "add", "mul", "gap")
 
 
 def phone_core(phone: str) -> CoreConfig:
@@ -118,11 +116,11 @@ def phone_core(phone: str) -> CoreConfig:
 def _model_runs(phones, models, shape, floor: bool) -> pd.DataFrame:
     """Every (phone, model) for v1 and v2; v3 only on the phones with a published v3 figure."""
     from simulator.mobile.latency import network_latency
-    from workloads.mobile_models import from_torch, zoo_torch_model
+    from workloads.mobile_models import ELTWISE_OPS, load_mobile_model
 
     rows = []
     for model in models:
-        layers = from_torch(zoo_torch_model(model), shape, elementwise=True)
+        layers = load_mobile_model(model, shape, elementwise=True)
         wanted = {p for _s, p, m, _ms in PUBLISHED if m == model} if model.startswith("mobilenet_v3") else None
         for phone in phones:
             if wanted is not None and phone not in wanted:
@@ -133,7 +131,7 @@ def _model_runs(phones, models, shape, floor: bool) -> pd.DataFrame:
                    "modelled_ms": float(per.time_ms.sum()), "macs": int(per.macs.sum())}  # fmt: skip
             for op, g in per.groupby("op"):
                 row[f"{op}_ms"] = float(g.time_ms.sum())
-            row["ew_ms"] = float(per.time_ms[per.op.isin(_EW)].sum())
+            row["ew_ms"] = float(per.time_ms[per.op.isin(ELTWISE_OPS)].sum())
             if floor:
                 ideal = network_latency(layers, "dense", {}, dataclasses.replace(core, perfect_l1=True))
                 row["compute_floor_ms"] = float(ideal.time_ms.sum())

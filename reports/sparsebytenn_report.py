@@ -6,6 +6,7 @@ agreement with llvm-mca; pattern statistics on real PP-OCR weights. Every number
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -95,6 +96,15 @@ CORE_POINTS = (("unstructured", 0.7), ("unstructured", 0.9), ("group", 0.3), ("g
 ELSEN_SD835 = (1.3, 2.4, 0.7, 0.95)
 
 
+@functools.lru_cache(maxsize=64)
+def _network(model: MobileModel, core: CoreConfig, engine: str, sparsity: float) -> tuple[float, int, int]:
+    """Network totals of one core-model run (no rearrangement): ms, L1 misses, L2 misses; cached
+    because the across-cores and prefetch tables share their default-core points."""
+    with _single_thread():
+        t = get_block("mobile").run(model, core, engine=engine, sparsity=sparsity, rearrange=False)
+    return float(t.time_ms.sum()), int(t.l1_misses.sum()), int(t.l2_misses.sum())
+
+
 def across_cores(model: MobileModel) -> pd.DataFrame:
     """Speed-up over dense of the sparse engines on every core preset, and the same for the group
     engine at 30% with every access an L1 hit (``perfect_l1``): how much of a core's result is
@@ -103,33 +113,22 @@ def across_cores(model: MobileModel) -> pd.DataFrame:
 
     from simulator.mobile.config import load_core
 
-    block = get_block("mobile")
     rows = []
-    with _single_thread():
-        for preset in PRESETS:
-            core = load_core(preset)
-            floor = dataclasses.replace(core, perfect_l1=True)
-
-            def run(engine, s, c):
-                return block.run(model, c, engine=engine, sparsity=s, rearrange=False)
-
-            def ms(engine, s, c):
-                return float(run(engine, s, c).time_ms.sum())
-
-            t_dense = run("dense", 0.0, core)
-            dense = float(t_dense.time_ms.sum())
-            row = {"preset": preset, "freq_ghz": core.freq_ghz, "in_order": core.in_order, "dense_ms": dense}
-            for engine, s in CORE_POINTS:
-                t = run(engine, s, core)
-                row[f"{engine}_{round(100 * s)}"] = dense / float(t.time_ms.sum())
-                if (engine, s) == ("group", 0.3):
-                    row["group_30_l1_misses_m"] = t.l1_misses.sum() / 1e6
-            row["dense_l1_misses_m"] = t_dense.l1_misses.sum() / 1e6
-            row["dense_floor_ms"] = ms("dense", 0.0, floor)
-            row["group_30_floor_ms"] = ms("group", 0.3, floor)
-            row["group_30_floor"] = row["dense_floor_ms"] / row["group_30_floor_ms"]
-            row["group_30_ms"] = dense / row["group_30"]
-            rows.append(row)
+    for preset in PRESETS:
+        core = load_core(preset)
+        floor = dataclasses.replace(core, perfect_l1=True)
+        dense, dense_l1, _ = _network(model, core, "dense", 0.0)
+        row = {"preset": preset, "freq_ghz": core.freq_ghz, "in_order": core.in_order, "l2_kb": core.l2_kb,
+               "dense_ms": dense}  # fmt: skip
+        for engine, s in CORE_POINTS:
+            row[f"{engine}_{round(100 * s)}"] = dense / _network(model, core, engine, s)[0]
+        row["dense_l1_misses_m"] = dense_l1 / 1e6
+        row["group_30_l1_misses_m"] = _network(model, core, "group", 0.3)[1] / 1e6
+        row["dense_floor_ms"] = _network(model, floor, "dense", 0.0)[0]
+        row["group_30_floor_ms"] = _network(model, floor, "group", 0.3)[0]
+        row["group_30_floor"] = row["dense_floor_ms"] / row["group_30_floor_ms"]
+        row["group_30_ms"] = dense / row["group_30"]
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -147,21 +146,18 @@ def prefetch_sensitivity(model: MobileModel) -> pd.DataFrame:
 
     from simulator.mobile.config import load_core
 
-    block = get_block("mobile")
     rows = []
-    with _single_thread():
-        for preset in PREFETCH_PRESETS:
-            base = load_core(preset)
-            for depth in PREFETCH_DEPTHS:
-                core = dataclasses.replace(base, prefetch_l2_lines=depth)
-                d = block.run(model, core, engine="dense", sparsity=0.0, rearrange=False)
-                g = block.run(model, core, engine="group", sparsity=0.3, rearrange=False)
-                rows.append({
-                    "preset": preset, "prefetch_l2_lines": depth, "preset_default": depth == base.prefetch_l2_lines,
-                    "dense_ms": float(d.time_ms.sum()), "group_30_ms": float(g.time_ms.sum()),
-                    "group_30": float(d.time_ms.sum() / g.time_ms.sum()),
-                    "group_30_l2_misses_m": g.l2_misses.sum() / 1e6,
-                })  # fmt: skip
+    for preset in PREFETCH_PRESETS:
+        base = load_core(preset)
+        for depth in PREFETCH_DEPTHS:
+            core = dataclasses.replace(base, prefetch_l2_lines=depth)
+            dense = _network(model, core, "dense", 0.0)[0]
+            group, _, group_l2 = _network(model, core, "group", 0.3)
+            rows.append({
+                "preset": preset, "prefetch_l2_lines": depth, "preset_default": depth == base.prefetch_l2_lines,
+                "dense_ms": dense, "group_30_ms": group, "group_30": dense / group,
+                "group_30_l2_misses_m": group_l2 / 1e6,
+            })  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -274,12 +270,6 @@ def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
         (tmp / "README.md").write_text(md)
 
 
-def load_l2(preset: str) -> int:
-    from simulator.mobile.config import load_core
-
-    return load_core(preset).l2_kb
-
-
 def _cores_part(cores: pd.DataFrame, summary: pd.DataFrame, shape, quick: bool, pf: pd.DataFrame) -> str:
     """The across-cores section: the speed-ups on every preset, the A76's dense time against the one
     published single-thread figure on the paper's SoC, Elsen et al.'s SD835 range beside the A73."""
@@ -342,8 +332,8 @@ def _cores_part(cores: pd.DataFrame, summary: pd.DataFrame, shape, quick: bool, 
         parts.append(
             f"- **What the memory side costs, and how much of it is our assumption.** On {names} the group "
             "engine falls well below its pipe-only speed-up. These cores have the smallest L2s of the presets "
-            f"({', '.join(f'{r.preset} {load_l2(r.preset)} KB' for r in below.itertuples())}; the A76 has "
-            f"{load_l2('a76')} KB), which the input of a wide pointwise layer outgrows (at 224 x 224, 512 channels "
+            f"({', '.join(f'{r.preset} {r.l2_kb} KB' for r in below.itertuples())}; the A76 has "
+            f"{c.loc['a76'].l2_kb} KB), which the input of a wide pointwise layer outgrows (at 224 x 224, 512 channels "
             "of 14 x 14 are 401 KB); the "
             "group kernel then reads its gathered input rows from L3, and our L2 prefetcher model fetches "
             "`prefetch_l2_lines` lines into L2 on every L1 miss with no stream detection (an assumption of ours, "
