@@ -112,7 +112,7 @@ def scalesim_own_totals() -> dict[str, int] | None:
     """SCALE-Sim 3.0.0's own ResNet-18 Total Cycles at 32x32 (its reports: WS from ../shared,
     OS and IS from our golden runs), or None when they are not beside the checkout."""
 
-    from reports.scalesim_report import read_scalesim_csv
+    from simulator.nm_array.scalesim_reports import read_scalesim_csv
 
     def total(p: Path) -> int:
         return int(read_scalesim_csv(p)["Total Cycles"].sum())

@@ -56,7 +56,7 @@ def _step(layers, cfg, scheme, nm, options) -> dict:
     """One training step through the ``sat`` block: its totals."""
     block = get_block("sat")
     params = block.check_params({"scheme": scheme, "nm": f"{nm[0]}:{nm[1]}", **dataclasses.asdict(options)})
-    return block.summarize(block.run(layers, cfg, **block.run_params(params)), cfg, **params)
+    return dict(block.run(layers, cfg, **block.run_params(params)).totals)
 
 
 def _by_pass(s: dict) -> dict[str, int]:

@@ -49,7 +49,7 @@ def _operands(a_name: str, b_name: str | None):
 def _run(a, b, alg: str, machine: PiumaConfig) -> dict:
     """One product timed through the ``piuma`` block: its statistics."""
     block = get_block("piuma")
-    return block.summarize(block.run((a, b), machine, algorithm=alg), machine)
+    return dict(block.run((a, b), machine, algorithm=alg).totals)
 
 
 def runs(pairs=MATRIX_PAIRS, machine: PiumaConfig = PiumaConfig()) -> pd.DataFrame:

@@ -69,9 +69,8 @@ def sweep(model: MobileModel, sparsities, core: CoreConfig, host: bool) -> tuple
     with _single_thread():
         for engine, s in points:
             t0 = time.perf_counter()
-            t = block.run(model, core, engine=engine, sparsity=s, rearrange=False, measure_host=host)
+            t = block.run(model, core, engine=engine, sparsity=s, rearrange=False, measure_host=host).table
             sim_s = time.perf_counter() - t0
-            t.attrs = {}
             t.insert(0, "sparsity_target", s)
             per_layer.append(t)
             summary.append(
@@ -101,7 +100,7 @@ def _network(model: MobileModel, core: CoreConfig, engine: str, sparsity: float)
     """Network totals of one core-model run (no rearrangement): ms, L1 misses, L2 misses; cached
     because the across-cores and prefetch tables share their default-core points."""
     with _single_thread():
-        t = get_block("mobile").run(model, core, engine=engine, sparsity=sparsity, rearrange=False)
+        t = get_block("mobile").run(model, core, engine=engine, sparsity=sparsity, rearrange=False).table
     return float(t.time_ms.sum()), int(t.l1_misses.sum()), int(t.l2_misses.sum())
 
 

@@ -1,3 +1,33 @@
-"""How long it takes and what it costs: cycle-level models per block, memories, statistics, the CLI."""
+"""sparsim's simulator: the hardware blocks, their models, sweeps and the CLI.
 
-__version__ = "0.1.0"
+The library's front door (see :mod:`simulator.api`)::
+
+    from simulator import simulate, sweep, load_arch, load_workload, Result, SparsimInputError
+
+The names are imported on first use, so ``import simulator.common.errors`` (which every floor
+does) does not pull in the blocks, and ``sparsim --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from simulator.common.version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from simulator.api import Result, SparsimInputError, load_arch, load_workload, simulate, sweep
+
+__all__ = ["__version__", "simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError"]
+
+_API = {"simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module("simulator.api"), name)
+    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _API)

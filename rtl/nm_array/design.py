@@ -40,8 +40,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.nm_array.iface import NMArrayPorts
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array.config import ArrayConfig
-from simulator.nm_array.sram_banks import check_conflict_free
+from simulator.nm_array.config import ArrayConfig, check_conflict_free
 
 __all__ = ["NMProcessingElement", "NMOutputStationaryPE", "NMArray"]
 

@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    from simulator import __version__
+    from simulator.common.version import __version__
 
     parser = _Parser(prog="sparsim", description="Simulation and co-design of sparse DL and graph hardware.")
     parser.add_argument("--version", action="version", version=f"sparsim {__version__}")

@@ -46,13 +46,11 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from simulator.common.block import get_block
     from simulator.common.errors import SparsimInputError
-    from simulator.common.outputs import atomic_output_dir, check_output_dir
+    from simulator.common.outputs import check_output_dir
     from simulator.common.validate import parse_number
-    from simulator.mobile.block import MobileModel, parse_input_shape
+    from simulator.mobile.block import MobileModel, mobile_summary, parse_input_shape
     from simulator.mobile.config import load_core
     from workloads.mobile_models import ELTWISE_OPS, resolve_model_name
 
@@ -76,34 +74,9 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     core = load_core(args.core)
     model = MobileModel(resolve_model_name(args.model), parse_input_shape(args.input))
-    table = block.run(model, core, **params, compare_dense=True, measure_host=args.measure_host)
-    totals = block.summarize(table, core)
-    info = table.attrs.get("info", {})
-    s = {
-        "model": model.model,
-        **params,
-        "sparsity_target": sparsity,
-        "layers": len(table),
-        **{k: info[k] for k in ("pruned_layers", "weight_sparsity_pruned_layers")},
-        "macs": totals["macs"],
-        "kept_macs": totals["kept_macs"],
-        "core_ms": totals["time_ms"],
-        "dense_core_ms": float(table["dense_time_ms"].sum()),
-        "speedup_vs_dense": float(table["dense_cycles"].sum() / table["cycles"].sum()),
-        "core_freq_ghz": core.freq_ghz,
-        "core": args.core or "a76",
-        **{k: v for k, v in info.items() if k not in ("pruned_layers", "weight_sparsity_pruned_layers")},
-    }
-    if args.measure_host:
-        both = table[["host_ms", "host_dense_ms"]].dropna()
-        s.update(host_ms=float(both["host_ms"].sum()), host_dense_ms=float(both["host_dense_ms"].sum()),
-                 host_layers_measured=len(both))  # fmt: skip
-        s["host_speedup_vs_dense"] = s["host_dense_ms"] / s["host_ms"]
-    table.attrs = {}
-    with atomic_output_dir(args.out, "mobile") as tmp:
-        table.to_csv(tmp / "layers.csv", index=False)
-        table.to_parquet(tmp / "layers.parquet", index=False)
-        (tmp / "summary.json").write_text(json.dumps(s, indent=2) + "\n")
+    result = block.run(model, core, **params, compare_dense=True, measure_host=args.measure_host)
+    table, s = result.table, mobile_summary(result)
+    result.to_dir(args.out)
     n_ew = int(table["op"].isin(ELTWISE_OPS).sum())
     kinds = "weight layers" if not n_ew else f"layers ({s['layers'] - n_ew} weight, {n_ew} element-wise)"
     print(

@@ -58,6 +58,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulator.api import simulate
+    from simulator.common.errors import input_context
     from simulator.common.outputs import check_output_dir, check_output_file
     from simulator.nm_array.config import load_arch
     from workloads.io import load_workload
@@ -83,21 +85,19 @@ def run(args: argparse.Namespace) -> int:
         raise SparsimInputError("--mapping", "mapping", args.mapping, allowed)
     layers = load_workload(args.workload, batch=args.batch)
     if args.training != "none":
-        return _training(args, cfg, layers, objective)
-    from simulator.common.block import get_block
-
-    block = get_block("nm_array")
+        return _training(args, cfg, layers)
     nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
-    table = block.run(layers, cfg, nm=nm, source=str(args.workload), mapping=args.mapping, objective=objective)
-    per_array = table.attrs.get("arrays")
-    _write(args.out, table, layers, cfg, per_array)
+    with input_context(str(args.workload)):
+        result = simulate(layers, cfg, block="nm_array", mapping=args.mapping, objective=args.objective, nm=nm)
+    table = result.table
+    result.to_dir(args.out)
     print(summary_table(table, cfg))
-    if per_array is not None:
-        print(array_summary(per_array, int(table["cycles"].sum())))
+    if result.arrays is not None:
+        print(array_summary(result.arrays, int(table["cycles"].sum())))
     if "objective_value" in table.columns:
         print(f"mapper: {objective}, {int(table['mapping_candidates'].sum()):,} candidates costed, "
               f"{int(table['mapping_simulated'].sum()):,} simulated for stalls")  # fmt: skip
-    extra = ", arrays.csv" if per_array is not None else ""
+    extra = ", arrays.csv" if result.arrays is not None else ""
     print(f"wrote {args.out}/layers.csv, layers.parquet, workload.csv{extra} and SCALE-Sim's COMPUTE_REPORT.csv, "
           "BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv (the columns we reproduce)")  # fmt: skip
     _write_mapping(args, table)
@@ -113,21 +113,6 @@ def _write_mapping(args: argparse.Namespace, table: pd.DataFrame) -> None:
     cols = ["layer", "name"] + (["pass"] if "pass" in table.columns else []) + list(MAPPING_FIELDS[2:])
     write_file_atomic(args.write_mapping, write_mapping_file(args.write_mapping, table[cols]))
     print(f"wrote {args.write_mapping}")
-
-
-def _write(out, table: pd.DataFrame, layers: pd.DataFrame, cfg, per_array: pd.DataFrame | None = None) -> None:
-    from reports.scalesim_report import write_scalesim_reports
-    from simulator.common.outputs import atomic_output_dir
-
-    table = table.copy()
-    table.attrs = {}
-    with atomic_output_dir(out, "simulate") as tmp:
-        if per_array is not None:
-            per_array.to_csv(tmp / "arrays.csv", index=False)
-        table.to_csv(tmp / "layers.csv", index=False)
-        table.to_parquet(tmp / "layers.parquet", index=False)
-        layers.to_csv(tmp / "workload.csv", index=False)
-        write_scalesim_reports(table, cfg, tmp)
 
 
 def summary_table(s: pd.DataFrame, cfg) -> str:
@@ -197,26 +182,20 @@ def _memory_text(cfg) -> str:
     return "DRAM unlimited" if bw is None else f"DRAM {bw:g} B/cycle"
 
 
-def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame, objective: str) -> int:
-    from simulator.common.block import get_block
-    from simulator.common.outputs import atomic_output_dir
+def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
+    from simulator.api import simulate
+    from simulator.common.errors import input_context
     from simulator.nm_array.training_step import parse_sat_options
 
-    block = get_block("sat")
     opts = parse_sat_options(args.sat_options)
     nm = args.nm or (2, 4)
     clock = 200.0 if args.clock_mhz is None else args.clock_mhz
-    params = block.check_params(
-        {"scheme": args.training, "nm": f"{nm[0]}:{nm[1]}", "interleave": opts.interleave, "pregen": opts.pregen,
-         "offline": opts.offline, "clock_mhz": clock, "objective": objective}, "--training",
-    )  # fmt: skip
-    params["mapping"] = args.mapping  # a mapping file is the CLI's only (sweeps name a choice)
-    table = block.run(layers, cfg, **block.run_params(params))
-    s = block.summarize(table, cfg, **params)
-    with atomic_output_dir(args.out, "simulate") as tmp:
-        table.to_csv(tmp / "passes.csv", index=False)
-        table.to_parquet(tmp / "passes.parquet", index=False)
-        layers.to_csv(tmp / "workload.csv", index=False)
+    with input_context(str(args.workload)):
+        result = simulate(layers, cfg, training=args.training, mapping=args.mapping, objective=args.objective,
+                          nm=f"{nm[0]}:{nm[1]}", interleave=opts.interleave, pregen=opts.pregen, offline=opts.offline,
+                          clock_mhz=clock)  # fmt: skip
+    table, s, params = result.table, result.totals, result.params
+    result.to_dir(args.out)
     view = table.groupby("pass", sort=False).agg(
         gemms=("name", "size"),
         cycles=("cycles", "sum"),

@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if diff.nnz and float(np.abs(diff.data).max()) > 1e-9 * scale + 1e-12 * scale:
         raise RuntimeError("C differs from scipy.sparse: a bug in the functional model")
     block = get_block("piuma")
-    table = block.run((a, b), machine, algorithm=args.algorithm)
-    stats = block.summarize(table, machine)
+    result = block.run((a, b), machine, algorithm=args.algorithm)
+    table, stats = result.table.copy(), result.totals
     table.insert(1, "matrix_a", args.matrix)
     table.insert(2, "matrix_b", args.b or args.matrix)
     table["checked_against_scipy"] = True

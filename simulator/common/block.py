@@ -10,9 +10,12 @@ with no other change.
 ::
 
     workload ──┐
-    config  ───┼─> block.run(workload, config, **params) ─> tidy DataFrame ─> block.summarize(...)
-    params  ───┘    (one row per layer / pass / run; shared    (dict of totals: the sweep's
-                     column names: cycles, dram_bytes, ...)      metrics, the CLI's summary line)
+    config  ───┼─> block.run(workload, config, **params) ─> Result (simulator.common.result)
+    params  ───┘    checks every parameter (declared only),   .table: tidy DataFrame, one row per
+                    then the block's own _run, then its          layer / pass / run (shared column
+                    summarize                                    names: cycles, dram_bytes, ...)
+                                                               .totals: the sweep's metrics
+                                                               .arrays, .info: named extras
 
 Shared column names (a block that has the quantity uses this name and unit):
 
@@ -39,6 +42,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.result import Result
 
 __all__ = ["Param", "Block", "REGISTRY", "get_block", "SHARED_COLUMNS"]
 
@@ -50,12 +54,14 @@ class Param:
     """A run parameter: its default, a checker ``(value, field) -> normalised value`` that raises
     :class:`SparsimInputError` naming ``field``, and what it means. ``config_only`` parameters
     are shorthands that set config fields (see :meth:`Block.adjust_config`) and are not passed
-    to :meth:`Block.run`."""
+    to :meth:`Block.run`. ``sweep=False`` parameters (a file of the caller's, host timing) are
+    for one run only: a sweep spec may not name them, since a point's key could not hash them."""
 
     default: Any
     check: Callable[[Any, str], Any]
     help: str = ""
     config_only: bool = False
+    sweep: bool = True
 
 
 class Block(ABC):
@@ -65,6 +71,7 @@ class Block(ABC):
     ----------------
     name : the block's name in specs and the registry.
     simulator : which model level ``run`` uses (``fold``, ``training_step``, ``cycle``, ...).
+    command : the ``sparsim`` subcommand whose output folders :meth:`write` fills.
     config_type : the block's frozen config dataclass.
     workload_type : what ``run`` takes as its workload, in words.
     workload_kinds : the keys a sweep spec may use to name a workload.
@@ -75,6 +82,7 @@ class Block(ABC):
 
     name: ClassVar[str] = ""
     simulator: ClassVar[str] = ""
+    command: ClassVar[str] = ""
     config_type: ClassVar[type] = object
     workload_type: ClassVar[str] = ""
     workload_kinds: ClassVar[tuple[str, ...]] = ()
@@ -84,13 +92,40 @@ class Block(ABC):
     has_energy: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ running
+    def run(self, workload: Any, config: Any, **params: Any) -> Result:
+        """Simulate ``workload`` on ``config``: every parameter checked (only declared ones, no
+        config shorthand), then the block's model, then its totals, as one :class:`Result`."""
+        if not isinstance(config, self.config_type):
+            raise SparsimInputError("config", "config", type(config).__name__,
+                                    f"a {self.config_type.__name__} (block {self.name})")  # fmt: skip
+        for key in params:
+            if key in self.params and self.params[key].config_only:
+                raise SparsimInputError("", key, params[key], "a config shorthand: give it to simulator.simulate() "
+                                        "or a sweep, or set the config fields it stands for")  # fmt: skip
+        params = self.run_params(self.check_params(params))
+        table, extras = self._run(workload, config, **params)
+        totals = self.summarize(table, config, **params)
+        return Result(block=self.name, level=self.level(config), table=table, totals=totals, config=config,
+                      params=params, **extras)  # fmt: skip
+
     @abstractmethod
-    def run(self, workload: Any, config: Any, **params: Any) -> pd.DataFrame:
-        """Simulate ``workload`` on ``config``; a tidy table with the shared column names."""
+    def _run(self, workload: Any, config: Any, **params: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The block's model: its tidy table and the named extras of :class:`Result` (``workload``,
+        ``arrays``, ``info``). Parameters arrive checked, defaults filled in."""
 
     @abstractmethod
     def summarize(self, table: pd.DataFrame, config: Any, **params: Any) -> dict[str, Any]:
-        """The totals of a :meth:`run` table: exactly the keys of :attr:`totals`."""
+        """The totals of a run's table: exactly the keys of :attr:`totals`."""
+
+    def level(self, config: Any) -> str:
+        """The model level that ran (a block whose level depends on the config says which)."""
+        return self.simulator
+
+    def write(self, result: Result, folder: Path) -> list[str]:
+        """Write ``result`` into the (fresh, temporary) ``folder`` as the CLI does; the names written."""
+        result.table.to_csv(folder / "table.csv", index=False)
+        result.table.to_parquet(folder / "table.parquet", index=False)
+        return ["table.csv", "table.parquet"]
 
     def check_params(self, params: dict[str, Any], source: str = "") -> dict[str, Any]:
         """Every parameter normalised, defaults filled in; an unknown name is refused."""
@@ -119,7 +154,7 @@ class Block(ABC):
 
     def names(self) -> tuple[str, ...]:
         """Everything a sweep may set in ``base`` or as an axis: config fields and parameters."""
-        return self.config_fields() + tuple(self.params)
+        return self.config_fields() + tuple(k for k, p in self.params.items() if p.sweep)
 
     def adjust_config(self, fields: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """Config fields implied by parameters (a shorthand, a cheapest-hardware rule)."""

@@ -7,7 +7,9 @@ library users get a normal, catchable ``ValueError``.
 
 from __future__ import annotations
 
-__all__ = ["SparsimInputError"]
+import contextlib
+
+__all__ = ["SparsimInputError", "input_context"]
 
 
 class SparsimInputError(ValueError):
@@ -31,3 +33,22 @@ class SparsimInputError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{source}: {field} = {value!r}: {allowed}")
+
+
+@contextlib.contextmanager
+def input_context(source: str, generic: tuple[str, ...] = ("", "workload")):
+    """Name where the input came from at the boundary, not in every signature below it.
+
+    Library code that does not know the file a table came from raises with a generic source
+    (``""`` or ``"workload"``); a caller that does (the CLI, :func:`simulator.simulate`) wraps
+    the call in ``with input_context("resnet18.csv"):`` and the one line names that file.
+    """
+    try:
+        yield
+    except SparsimInputError as err:
+        if source and err.source in generic:
+            raise SparsimInputError(source, err.field, err.value, err.allowed) from None
+        head = next((g for g in generic if g and err.source.startswith(g + " ")), None)
+        if source and head:  # "workload layer 3 (conv1)" -> "resnet18.csv layer 3 (conv1)"
+            raise SparsimInputError(source + err.source[len(head):], err.field, err.value, err.allowed) from None
+        raise

@@ -7,8 +7,13 @@ whole-network channel rearrangement (:mod:`workloads.rearrange`). One row per la
 
 Why dense can run beside: "is sparsity worth it here" is a ratio, so ``compare_dense`` adds each
 layer's dense-engine cycles on the same core (the CLI always asks for it; sweeps sweep the engine
-instead). ``measure_host`` also times the real host kernels (:mod:`simulator.mobile.kernels`).
-What the rearrangement did is in ``table.attrs["info"]``.
+instead). ``measure_host`` also times the real host kernels (:mod:`simulator.mobile.kernels`);
+a wall time is not a sweep metric, so it is a one-run parameter. What the rearrangement did is in
+the result's ``info``. The model level (:meth:`MobileBlock.level`) names the core preset that ran.
+
+Levels: there is no separate functional model of a core's timing. The value oracle of the
+kernels is :mod:`simulator.mobile.kernels` (numpy, checked against torch), the cycle model is
+:mod:`simulator.mobile.cl` and its independent twin :mod:`simulator.mobile.cl_py`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from simulator.common.validate import boolean, choice, fraction
 from simulator.mobile.config import CoreConfig
 from simulator.mobile.latency import ENGINES, PRUNED_OPS
 
-__all__ = ["MobileModel", "MobileBlock", "prepare_layers", "parse_input_shape"]
+__all__ = ["MobileModel", "MobileBlock", "prepare_layers", "parse_input_shape", "mobile_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,8 @@ class MobileBlock(Block):
     """Per-layer latency on the modelled core (:func:`simulator.mobile.latency.network_latency`)."""
 
     name = "mobile"
-    simulator = "a76"
+    simulator = "core"
+    command = "mobile"
     config_type = CoreConfig
     workload_type = "MobileModel (model name or .onnx path, input shape)"
     workload_kinds = ("model",)
@@ -105,6 +111,9 @@ class MobileBlock(Block):
         "elementwise": Param(
             False, boolean, "zoo models: also run the element-wise operators (hard-swish, add, SE scale, pooling)"
         ),
+        "compare_dense": Param(False, boolean, "add each layer's dense-engine cycles and the speed-up over them"),
+        "measure_host": Param(False, boolean, "also run and time the real host kernels (one run only: wall time)",
+                              sweep=False),
     }
     totals = {
         "cycles": "int",
@@ -121,7 +130,22 @@ class MobileBlock(Block):
         "fmla": "int",
     }
 
-    def run(
+    def check_config(self, config: CoreConfig, params: dict) -> None:
+        """The dense engine prunes nothing: a sparsity, scope or padding for it is refused (it
+        would do nothing)."""
+        if params.get("engine") != "dense":
+            return
+        for key in ("sparsity", "scope", "channel_padding"):
+            if key in params and params[key] != self.params[key].default:
+                raise SparsimInputError("", key, params[key], "its default with engine dense (it prunes nothing)")
+
+    def level(self, config: CoreConfig) -> str:
+        """``core:PRESET`` for a shipped preset's config, else ``core:custom``."""
+        from simulator.mobile.config import preset_name
+
+        return f"core:{preset_name(config) or 'custom'}"
+
+    def _run(
         self,
         workload: MobileModel,
         config: CoreConfig,
@@ -134,7 +158,7 @@ class MobileBlock(Block):
         elementwise: bool = False,
         compare_dense: bool = False,
         measure_host: bool = False,
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
         from simulator.mobile.latency import measure_host as host_times
         from simulator.mobile.latency import network_latency
         from workloads.mobile_patterns import kept_magnitude
@@ -158,12 +182,21 @@ class MobileBlock(Block):
                 table["host_dense_ms"] = [np.nan if t is None else t * 1e3 for t in host_dense]
         pruned = [L for L in layers if L.op in PRUNED_OPS[engine]]
         w_all = sum(L.weight.size for L in pruned) or 1
-        table.attrs["info"] = {
+        info = {
             **info,
             "pruned_layers": len(masks),
             "weight_sparsity_pruned_layers": 1.0 - sum(int(m.sum()) for m in masks.values()) / w_all if masks else 0.0,
         }
-        return table
+        return table, {"info": info}
+
+    def write(self, result, folder: Path) -> list[str]:
+        """``layers.csv``/``.parquet`` and ``summary.json`` (:func:`mobile_summary`)."""
+        import json
+
+        result.table.to_csv(folder / "layers.csv", index=False)
+        result.table.to_parquet(folder / "layers.parquet", index=False)
+        (folder / "summary.json").write_text(json.dumps(mobile_summary(result), indent=2) + "\n")
+        return ["layers.csv", "layers.parquet", "summary.json"]
 
     def summarize(self, table: pd.DataFrame, config: CoreConfig, **params) -> dict[str, Any]:
         out = {k: int(table[k].sum()) for k, ty in self.totals.items() if ty == "int"}
@@ -172,8 +205,7 @@ class MobileBlock(Block):
 
     # ------------------------------------------------------------------ sweep workloads
     def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
-        from simulator.nm_array.block import file_digest
-        from simulator.sweep.spec import spec_file
+        from simulator.common.files import file_digest, spec_file
         from workloads.mobile_models import MOBILE_MODELS
 
         if not isinstance(entry, dict) or "model" not in entry or set(entry) - {"model", "input"}:
@@ -202,3 +234,31 @@ class MobileBlock(Block):
 
     def load_workload(self, load: dict[str, Any]) -> MobileModel:
         return MobileModel(load["model"], tuple(load["input"]) if load["input"] else None)
+
+
+def mobile_summary(result) -> dict[str, Any]:
+    """The run in one flat mapping (the CLI's ``summary.json``): the model, the parameters, the
+    totals against dense and the host, and what pruning and rearrangement did."""
+    table, totals, params, info = result.table, result.totals, dict(result.params), dict(result.info)
+    core = result.config
+    s = {
+        "model": result.workload.model,
+        **{k: v for k, v in params.items() if k not in ("compare_dense", "measure_host")},
+        "sparsity_target": params["sparsity"],
+        "layers": len(table),
+        **{k: info[k] for k in ("pruned_layers", "weight_sparsity_pruned_layers")},
+        "macs": totals["macs"],
+        "kept_macs": totals["kept_macs"],
+        "core_ms": totals["time_ms"],
+    }
+    if "dense_cycles" in table.columns:
+        s.update(dense_core_ms=float(table["dense_time_ms"].sum()),
+                 speedup_vs_dense=float(table["dense_cycles"].sum() / table["cycles"].sum()))  # fmt: skip
+    s.update(core_freq_ghz=core.freq_ghz, core=result.level.split(":", 1)[1])
+    s.update({k: v for k, v in info.items() if k not in ("pruned_layers", "weight_sparsity_pruned_layers")})
+    if "host_ms" in table.columns and "host_dense_ms" in table.columns:
+        both = table[["host_ms", "host_dense_ms"]].dropna()
+        s.update(host_ms=float(both["host_ms"].sum()), host_dense_ms=float(both["host_dense_ms"].sum()),
+                 host_layers_measured=len(both))  # fmt: skip
+        s["host_speedup_vs_dense"] = s["host_dense_ms"] / s["host_ms"]
+    return s

@@ -36,6 +36,7 @@ core then streams about 28 GB/s from DRAM, below the channel's 34); perfectly pr
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,3 +242,13 @@ def load_core(path: str | Path | None) -> CoreConfig:
     from simulator.common.config import preset_or_yaml
 
     return preset_or_yaml(path, CoreConfig, PRESET_DIR, "core", "--core", "core")
+
+
+@functools.lru_cache(maxsize=1)
+def _preset_configs() -> tuple[tuple[str, CoreConfig], ...]:
+    return tuple((name, load_core(name)) for name in presets())
+
+
+def preset_name(cfg: CoreConfig) -> str | None:
+    """The shipped preset whose config equals ``cfg`` (the first, by name), or ``None``."""
+    return next((name for name, c in _preset_configs() if c == cfg), None)

@@ -18,7 +18,6 @@ that runs it, which is what its area is then charged for.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from simulator.common.block import Block, Param
 from simulator.common.errors import SparsimInputError
+from simulator.common.files import file_digest, spec_file
 from simulator.common.validate import (
     boolean,
     choice,
@@ -36,12 +36,7 @@ from simulator.common.validate import (
 )
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["NMArrayBlock", "SATBlock", "with_nm", "file_digest"]
-
-
-def file_digest(path: Path) -> str:
-    """Short content hash of a file: a workload's identity in sweep keys."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+__all__ = ["NMArrayBlock", "SATBlock", "with_nm"]
 
 
 def _nm_text(value: Any, field: str) -> str:
@@ -76,6 +71,17 @@ def with_nm(layers: pd.DataFrame, nm: str | None, batch: int | None) -> pd.DataF
     return layers
 
 
+def _mapping_file(value: Any, field: str) -> str | None:
+    """An existing mapping file (.yaml/.yml/.csv), as a path string, or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str | Path) or Path(value).suffix.lower() not in (".yaml", ".yml", ".csv"):
+        raise SparsimInputError("", field, value, "the path of a .yaml/.yml/.csv mapping file (or null)")
+    if not Path(value).is_file():
+        raise SparsimInputError("", field, str(value), "an existing mapping file")
+    return str(value)
+
+
 def _mapping_params() -> dict[str, Param]:
     from dataflow.nm_array.mapper import OBJECTIVES
     from simulator.nm_array.map_layers import MAPPING_CHOICES
@@ -83,7 +89,14 @@ def _mapping_params() -> dict[str, Param]:
     return {
         "mapping": Param("plain", choice(*MAPPING_CHOICES), "plain schedule, auto (the mapper) or one dataflow"),
         "objective": Param("cycles", choice(*OBJECTIVES), "what the mapper minimises (mapping: auto)"),
+        "mapping_file": Param(None, _mapping_file, "a mapping file (.yaml/.csv) pinning every layer's mapping; "
+                              "replaces mapping (one run only, not a sweep axis)", sweep=False),
     }
+
+
+def _mapping(params: dict) -> str:
+    """What :func:`simulator.nm_array.map_layers.resolve_mappings` takes: a choice or a file."""
+    return params["mapping_file"] or params["mapping"]
 
 
 def layer_bounds(table: pd.DataFrame) -> pd.Series:
@@ -165,11 +178,15 @@ class _ArrayBlock(Block):
         if "mapping" in params:
             from simulator.nm_array.map_layers import MAPPING_CHOICES, check_mapping_request
 
-            check_mapping_request(params["mapping"], params["objective"], config, "mapping")
-            if config.is_system and params["mapping"] not in MAPPING_CHOICES:
-                allowed = ", ".join(MAPPING_CHOICES)
+            if params.get("mapping_file") is not None and params["mapping"] != "plain":
                 raise SparsimInputError("", "mapping", params["mapping"],
-                                        f"one of {allowed} on a system of arrays (a mapping file names one array)")
+                                        "plain (the default) when mapping_file pins the mappings")  # fmt: skip
+            check_mapping_request(_mapping(params), params["objective"], config, "mapping")
+            if config.is_system and _mapping(params) not in MAPPING_CHOICES:
+                allowed = ", ".join(MAPPING_CHOICES)
+                raise SparsimInputError("", "mapping_file", _mapping(params),
+                                        f"null on a system of arrays; mapping one of {allowed} "
+                                        "(a mapping file names one array)")  # fmt: skip
             if params["mapping"] != "auto" and params["objective"] != "cycles":
                 raise SparsimInputError("", "objective", params["objective"], "only with mapping: auto (the mapper's)")
         from simulator.nm_array.area import array_area
@@ -191,8 +208,6 @@ class _ArrayBlock(Block):
             path = TRACE_DIR / f"{name}.csv"
             wl = {"label": name, "id": {"zoo": name, "sha": file_digest(path)}, "load": {"path": str(path)}}
         else:
-            from simulator.sweep.spec import spec_file
-
             path = spec_file(entry["trace"], base_dir, where, "trace")
             wl = {"label": path.stem, "id": {"trace": path.name, "sha": file_digest(path)}, "load": {"path": str(path)}}
         return wl
@@ -219,6 +234,7 @@ class NMArrayBlock(_ArrayBlock):
 
     name = "nm_array"
     simulator = "fold"
+    command = "simulate"
     params = {
         "nm": Param(None, _nm_text_or_none, "N:M on every weight (null: the workload's own)"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
@@ -248,38 +264,51 @@ class NMArrayBlock(_ArrayBlock):
         "area_mm2": "float",
     }
 
-    def run(
-        self, workload: pd.DataFrame, config: ArrayConfig, *, nm=None, batch=None, source="workload",
-        mapping="plain", objective="cycles",
-    ):  # fmt: skip
-        """``mapping`` may also be a mapping file's path (the CLI's ``--mapping FILE``)."""
+    def _run(
+        self, workload: pd.DataFrame, config: ArrayConfig, *, nm=None, batch=None, mapping="plain",
+        objective="cycles", mapping_file=None,
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
         from simulator.nm_array.energy import energy_pj
         from simulator.nm_array.fold import simulate_gemms
         from simulator.nm_array.map_layers import resolve_mappings
         from workloads.lowering import lower_to_gemms
 
         layers = with_nm(workload, nm, batch)
+        mapping = mapping_file or mapping
         gemms = lower_to_gemms(layers)
         if config.is_system:
             from simulator.nm_array.system import simulate_system
 
             samples = layers["batch"].unique() if len(layers) else [1]
             one = lower_to_gemms(layers.assign(batch=1)) if len(samples) == 1 else None
-            result = simulate_system(gemms, config, mapping=mapping, objective=objective, source=source,
+            result = simulate_system(gemms, config, mapping=mapping, objective=objective,
                                      per_sample=one, samples=int(samples[0]))  # fmt: skip
             stats, per_array, mapper_cols = result.layers, result.arrays, None
         else:
-            mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective, source=source)
-            stats = simulate_gemms(gemms, config, source=source, mappings=mappings)
+            mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective)
+            stats = simulate_gemms(gemms, config, mappings=mappings)
         stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.word_bytes + stats[
             "sram_ofmap_writes"
         ] * config.psum_bytes
         table = pd.concat([stats, energy_pj(stats, config)] + ([mapper_cols] if mapper_cols is not None else []),
                           axis=1)  # fmt: skip
-        if config.is_system:
-            # the per-(layer, array) table rides beside the layer table (the CLI writes it as arrays.csv)
-            table.attrs["arrays"] = per_array
-        return table
+        given = workload if batch is None else workload.assign(batch=batch)
+        return table, {"workload": given, "arrays": per_array if config.is_system else None}
+
+    def write(self, result, folder: Path) -> list[str]:
+        """``layers.csv``/``.parquet``, ``workload.csv``, ``arrays.csv`` (a system) and SCALE-Sim's
+        three reports (the columns we reproduce)."""
+        from simulator.nm_array.scalesim_reports import write_scalesim_reports
+
+        names = ["layers.csv", "layers.parquet", "workload.csv"]
+        if result.arrays is not None:
+            result.arrays.to_csv(folder / "arrays.csv", index=False)
+            names.append("arrays.csv")
+        result.table.to_csv(folder / "layers.csv", index=False)
+        result.table.to_parquet(folder / "layers.parquet", index=False)
+        result.workload.to_csv(folder / "workload.csv", index=False)
+        write_scalesim_reports(result.table, result.config, folder)
+        return names
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         cycles = int(table["cycles"].sum())
@@ -307,6 +336,7 @@ class SATBlock(_ArrayBlock):
 
     name = "sat"
     simulator = "training_step"
+    command = "simulate"
     params = {
         "scheme": Param("bdwp", choice("bdwp", "forward-only", "transposable", "dense"), "N:M training scheme"),
         "nm": Param("2:4", _nm_text, "N:M of the sparse passes"),
@@ -343,7 +373,7 @@ class SATBlock(_ArrayBlock):
     def _sparse_nm(self, params: dict) -> str | None:
         return None if params["scheme"] == "dense" else params["nm"]
 
-    def run(
+    def _run(
         self,
         workload: pd.DataFrame,
         config: ArrayConfig,
@@ -357,15 +387,23 @@ class SATBlock(_ArrayBlock):
         batch=None,
         mapping="plain",
         objective="cycles",
-    ) -> pd.DataFrame:
+        mapping_file=None,
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
         from simulator.nm_array.training_step import SATOptions, simulate_training_step
 
         layers = workload if batch is None else workload.assign(batch=batch)
         opts = SATOptions(interleave=interleave, pregen=pregen, offline=offline)
         table = simulate_training_step(layers, config, scheme=scheme, nm=_nm_pair(nm), options=opts,
-                                       mapping=mapping, objective=objective)  # fmt: skip
+                                       mapping=mapping_file or mapping, objective=objective)  # fmt: skip
         table["seconds"] = table["cycles"] / (clock_mhz * 1e6)
-        return table
+        return table, {"workload": layers}
+
+    def write(self, result, folder: Path) -> list[str]:
+        """``passes.csv``/``.parquet`` (one row per layer and pass) and ``workload.csv``."""
+        result.table.to_csv(folder / "passes.csv", index=False)
+        result.table.to_parquet(folder / "passes.parquet", index=False)
+        result.workload.to_csv(folder / "workload.csv", index=False)
+        return ["passes.csv", "passes.parquet", "workload.csv"]
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, *, clock_mhz=200.0, **params) -> dict[str, Any]:
         from simulator.nm_array.training_step import training_summary

@@ -30,8 +30,7 @@ from dataflow.nm_array.schedule import FoldSchedule
 from simulator.common.bits import wrap_signed
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array import cl_load, cl_os
-from simulator.nm_array.config import ArrayConfig
-from simulator.nm_array.sram_banks import check_conflict_free
+from simulator.nm_array.config import ArrayConfig, check_conflict_free
 
 __all__ = ["CycleResult", "run_nm_array_cycles", "accumulate_folds"]
 

@@ -19,7 +19,7 @@ from simulator.common.config import dataclass_from_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_bool, check_choice, check_int, check_number, is_int
 
-__all__ = ["ArrayConfig", "load_arch", "arch_from_yaml", "arch_from_scalesim_cfg"]
+__all__ = ["ArrayConfig", "load_arch", "arch_from_yaml", "arch_from_scalesim_cfg", "check_conflict_free"]
 
 _DATAFLOWS = ("ws", "os", "is")
 #: arrays a system may have: the partition mapper simulates every array's part of every layer
@@ -422,3 +422,13 @@ def load_arch(path: str | Path) -> ArrayConfig:
     if suffix == ".cfg":
         return arch_from_scalesim_cfg(p)
     raise SparsimInputError(str(p), "extension", suffix, "allowed: .yaml, .yml (sparsim), .cfg (SCALE-Sim)")
+
+
+def check_conflict_free(cfg, where: str) -> None:
+    """Refuse a banked config where only conflict-free buffers are modelled (per-cycle model, RTL)."""
+    if cfg.sram_banks:
+        raise SparsimInputError(
+            where, "sram_banks", cfg.sram_banks,
+            "0 here: the per-cycle model and the RTL have conflict-free buffers (banked SRAM is modelled "
+            "at the fold level: sparsim simulate)",
+        )  # fmt: skip

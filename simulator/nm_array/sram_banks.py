@@ -48,7 +48,7 @@ so the fold waits for the slowest buffer only::
 
 The array freezes for ``stall(f)`` cycles, so they add to the fold's cycles and widen its DRAM
 window (:func:`stretched`). The per-cycle model and the RTL model conflict-free buffers and refuse
-a banked config (:func:`check_conflict_free`).
+a banked config (:func:`simulator.nm_array.config.check_conflict_free`).
 
 Fast form. An access's cost depends only on its start address modulo ``Q = w * B`` (shifting by
 ``Q`` moves every line by ``B``), and a fold's accesses to one operand start at an arithmetic
@@ -69,9 +69,8 @@ import numpy as np
 
 from dataflow.nm_array.dataflows import delivered_activations
 from dataflow.nm_array.schedule import FoldSchedule
-from simulator.common.errors import SparsimInputError
 
-__all__ = ["Family", "access_families", "fold_demands", "sram_stalls", "stretched", "check_conflict_free",
+__all__ = ["Family", "access_families", "fold_demands", "sram_stalls", "stretched",
            "block_cost_table"]  # fmt: skip
 
 #: words of cost table evaluated at once (bounds the temporary arrays to ~100 MB)
@@ -94,16 +93,6 @@ class Family:
     sa: int
     sb: int
     window: np.ndarray
-
-
-def check_conflict_free(cfg, where: str) -> None:
-    """Refuse a banked config where only conflict-free buffers are modelled (per-cycle model, RTL)."""
-    if cfg.sram_banks:
-        raise SparsimInputError(
-            where, "sram_banks", cfg.sram_banks,
-            "0 here: the per-cycle model and the RTL have conflict-free buffers (banked SRAM is modelled "
-            "at the fold level: sparsim simulate)",
-        )  # fmt: skip
 
 
 def _strides(rows: int, cols: int, contiguous_cols: bool) -> tuple[int, int]:

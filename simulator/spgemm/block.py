@@ -20,11 +20,28 @@ from simulator.spgemm.config import ALGORITHMS, PiumaConfig
 __all__ = ["PiumaBlock"]
 
 
+def _operands(workload) -> tuple:
+    """``(A, B)`` as CSR matrices with matching inner dimensions, or one line saying what is wrong."""
+    import scipy.sparse as sp
+
+    if not isinstance(workload, tuple | list) or len(workload) != 2:
+        raise SparsimInputError("workload", "workload", type(workload).__name__,
+                                "a pair (A, B) of scipy.sparse matrices")
+    a, b = workload
+    for name, m in (("A", a), ("B", b)):
+        if not sp.issparse(m) or m.ndim != 2:
+            raise SparsimInputError("workload", name, type(m).__name__, "a 2-D scipy.sparse matrix")
+    if a.shape[1] != b.shape[0]:
+        raise SparsimInputError("workload", "shape", f"{a.shape} x {b.shape}", "A.shape[1] == B.shape[0]")
+    return a.tocsr(), b.tocsr()
+
+
 class PiumaBlock(Block):
     """``C = A x B`` timed on the machine (:func:`simulator.spgemm.machine.simulate_spgemm`)."""
 
     name = "piuma"
     simulator = "cycle"
+    command = "spgemm"
     config_type = PiumaConfig
     workload_type = "(A, B): scipy.sparse CSR matrices with A.shape[1] == B.shape[0]"
     workload_kinds = ("matrix",)
@@ -49,11 +66,17 @@ class PiumaBlock(Block):
         "table_overflows": "int",
     }
 
-    def run(self, workload, config: PiumaConfig, *, algorithm: str = "smash_v3") -> pd.DataFrame:
+    def _run(self, workload, config: PiumaConfig, *, algorithm: str = "smash_v3") -> tuple[pd.DataFrame, dict]:
         from simulator.spgemm.machine import STAT_COLUMNS, simulate_spgemm
 
-        a, b = workload
-        return pd.DataFrame([simulate_spgemm(a, b, algorithm, config)], columns=list(STAT_COLUMNS))
+        a, b = _operands(workload)
+        return pd.DataFrame([simulate_spgemm(a, b, algorithm, config)], columns=list(STAT_COLUMNS)), {}
+
+    def write(self, result, folder: Path) -> list[str]:
+        """``stats.csv``/``.parquet`` (one row: the run's statistics)."""
+        result.table.to_csv(folder / "stats.csv", index=False)
+        result.table.to_parquet(folder / "stats.parquet", index=False)
+        return ["stats.csv", "stats.parquet"]
 
     def summarize(self, table: pd.DataFrame, config: PiumaConfig, **params) -> dict[str, Any]:
         row = table.iloc[0]
@@ -61,8 +84,7 @@ class PiumaBlock(Block):
 
     # ------------------------------------------------------------------ sweep workloads
     def _operand(self, spec: Any, base_dir: Path, where: str, field: str) -> tuple[dict, str]:
-        from simulator.nm_array.block import file_digest
-        from simulator.sweep.spec import spec_file
+        from simulator.common.files import file_digest, spec_file
         from workloads.matrices import MATRICES
 
         if isinstance(spec, str) and spec in MATRICES:

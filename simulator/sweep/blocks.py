@@ -1,8 +1,8 @@
 """What the sweep driver does with any block: resolve a spec's workload once, load it once per
 process, and run one point through the block protocol (:mod:`simulator.common.block`).
 
-Why nothing block-specific lives here: a point is ``block.summarize(block.run(workload, config,
-**params))``, the same call ``sparsim`` makes; a block's sweepable names, its metrics (with
+Why nothing block-specific lives here: a point is ``block.run(workload, config, **params).totals``,
+the same call ``sparsim`` and :func:`simulator.simulate` make; a block's sweepable names, its metrics (with
 fixed types, so every Parquet part has one schema) and its workload entries are the block's own.
 """
 
@@ -41,5 +41,4 @@ def _cached_load(block: str, load: tuple):
 
 def run_block_point(block: Block, config: Any, params: dict[str, Any], workload: Any) -> dict[str, Any]:
     """One point's metrics: the block's totals of one run."""
-    table = block.run(workload, config, **block.run_params(params))
-    return block.summarize(table, config, **params)
+    return dict(block.run(workload, config, **block.run_params(params)).totals)

@@ -142,7 +142,7 @@ class DaskExecutor:
                 silence_logs=logging.ERROR,
             )
             self.client = Client(self.cluster)
-        from simulator import __version__
+        from simulator.common.version import __version__
 
         theirs = self.client.submit(worker_version, pure=False).result(timeout=120)
         if theirs != __version__:

@@ -94,7 +94,7 @@ def versions() -> dict[str, str]:
     import pandas
     import pyarrow
 
-    from simulator import __version__
+    from simulator.common.version import __version__
 
     v = {
         "sparsim": __version__,
@@ -135,6 +135,12 @@ def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[d
                     spec.path,
                     f"the stored sweep's spec (sha {prov.get('spec_sha')}); use a new --out for a changed spec",
                 )
+            if prov.get("simulator") != spec.block.simulator:
+                raise SparsimInputError(
+                    "--resume", "simulator", prov.get("simulator"),
+                    f"block {spec.block.name} now runs level {spec.block.simulator!r} and its point keys changed "
+                    "(sparsim 0.1 renamed the mobile level a76 -> core): run the sweep into a new --out",
+                )  # fmt: skip
             return prov, False
         if not force:
             raise SparsimInputError("--out", "out", str(out), "holds a sweep: pass --resume to continue it or --force")
@@ -147,7 +153,7 @@ def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[d
 
 
 def run_sweep(
-    spec_path: str | Path,
+    spec_path: str | Path | SweepSpec,
     out: str | Path,
     *,
     executor: str = "local",
@@ -163,7 +169,7 @@ def run_sweep(
     from simulator.common.outputs import check_output_path
 
     check_output_path(out)
-    spec = load_spec(spec_path)
+    spec = spec_path if isinstance(spec_path, SweepSpec) else load_spec(spec_path)
     tasks = expand(spec)
     names = spec.axis_names
     axis_types = _axis_types(tasks, names)

@@ -45,7 +45,7 @@ from simulator.common.config import read_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.sweep.blocks import resolve_workload
 
-__all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "spec_file", "MAX_POINTS"]
+__all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "MAX_POINTS"]
 
 MAX_POINTS = 1_000_000
 TOP_KEYS = (
@@ -118,15 +118,6 @@ class SweepSpec:
     @property
     def axis_names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.axes)
-
-
-def spec_file(value: Any, base_dir: Path, where: str, field: str) -> Path:
-    """An existing file named in a spec (relative paths start at the spec's directory)."""
-    p = Path(str(value))
-    p = p if p.is_absolute() else base_dir / p
-    if not p.is_file():
-        raise SparsimInputError(where, field, str(value), "an existing file (relative paths start at the spec)")
-    return p.resolve()
 
 
 def _num(v: Any) -> bool:
@@ -413,7 +404,7 @@ def _storable(v: Any) -> Any:
 def expand(spec: SweepSpec) -> list[Task]:
     """Every point (axes sample x workload) plus each baseline per workload, validated, deduplicated
     by key (a baseline that is also a sweep point is one task carrying the baseline's name)."""
-    from simulator import __version__
+    from simulator.common.version import __version__
 
     block = spec.block
     tasks: dict[str, Task] = {}

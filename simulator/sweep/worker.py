@@ -25,7 +25,7 @@ __all__ = ["run_point", "worker_version", "init_local_worker"]
 
 def run_point(task: Task) -> dict[str, Any]:
     """Run one point; never raises for a model error (see the module docstring)."""
-    from simulator import __version__
+    from simulator.common.version import __version__
 
     t0 = time.perf_counter()
     row: dict[str, Any] = {
@@ -52,7 +52,7 @@ def run_point(task: Task) -> dict[str, Any]:
 
 def worker_version() -> str:
     """The sparsim version a worker imports (a mismatch would give different point keys)."""
-    from simulator import __version__
+    from simulator.common.version import __version__
 
     return __version__
 

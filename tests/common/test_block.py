@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from simulator.common.block import REGISTRY, SHARED_COLUMNS, Block, get_block
 from simulator.common.errors import SparsimInputError
+from simulator.common.result import Result
 from simulator.sweep.blocks import run_block_point
 
 
@@ -33,12 +34,15 @@ def test_block_protocol(name):
     assert isinstance(block, Block) and block.name == name and block is get_block(name)
     workload, fields = _workload(name)
     cfg, params = block.build(fields)
-    table = block.run(workload, cfg, **block.run_params(params))
-    assert isinstance(table, pd.DataFrame) and len(table) >= 1
+    result = block.run(workload, cfg, **block.run_params(params))
+    assert isinstance(result, Result) and result.block == name
+    table = result.table
+    assert isinstance(table, pd.DataFrame) and len(table) >= 1 and not table.attrs
     assert "cycles" in table.columns and (table.cycles > 0).all()
     for col in set(SHARED_COLUMNS) & set(table.columns):
         assert np.issubdtype(table[col].dtype, np.number), col
-    totals = block.summarize(table, cfg, **params)
+    totals = dict(result.totals)
+    assert totals == block.summarize(table, cfg, **params)
     assert list(totals) == list(block.totals)
     for k, ty in block.totals.items():
         assert isinstance(totals[k], int if ty == "int" else float), (k, type(totals[k]))
@@ -52,9 +56,35 @@ def test_parameters_are_checked_by_name(name):
     with pytest.raises(SparsimInputError, match="unknown parameter"):
         block.check_params({"no_such_parameter": 1}, "test")
     assert set(block.check_params({}, "test")) == set(block.params)
-    assert set(block.names()) == set(block.config_fields()) | set(block.params)
+    sweepable = {k for k, p in block.params.items() if p.sweep}
+    assert set(block.names()) == set(block.config_fields()) | sweepable
 
 
 def test_unknown_block_is_one_line():
     with pytest.raises(SparsimInputError, match="allowed: nm_array, sat, piuma, mobile"):
         get_block("systolic")
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_run_takes_only_declared_parameters(name):
+    """``run`` checks like the CLI: an undeclared keyword, a bad value or a config shorthand is one
+    SparsimInputError, never a raw TypeError or ValueError from deep inside."""
+    block = get_block(name)
+    workload, fields = _workload(name)
+    cfg, _ = block.build(fields)
+    with pytest.raises(SparsimInputError, match="unknown parameter"):
+        block.run(workload, cfg, source="x.csv")
+    with pytest.raises(SparsimInputError, match="config"):
+        block.run(workload, object())
+    shorthand = [k for k, p in block.params.items() if p.config_only]
+    for k in shorthand:
+        with pytest.raises(SparsimInputError, match="config shorthand"):
+            block.run(workload, cfg, **{k: 128})
+
+
+def test_run_refuses_a_malformed_nm():
+    block = get_block("nm_array")
+    workload, fields = _workload("nm_array")
+    cfg, _ = block.build(fields)
+    with pytest.raises(SparsimInputError, match="nm"):
+        block.run(workload, cfg, nm="2-4")

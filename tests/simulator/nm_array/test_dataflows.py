@@ -103,7 +103,7 @@ def test_a_schedule_tighter_than_the_hardware_allows_is_a_hazard(dataflow):
     ],
 )
 def test_scalesim_os_is_arithmetic_on_conv2_1a(dataflow, cycles, ifmap, filt, ofmap, util, scalesim_dir):
-    from reports.scalesim_report import compute_report
+    from simulator.nm_array.scalesim_reports import compute_report
     from simulator.nm_array.fold import simulate_layers
     from workloads.io import load_workload
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.scalesim_report import read_scalesim_csv
+from simulator.nm_array.scalesim_reports import read_scalesim_csv
 from simulator.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "scalesim"

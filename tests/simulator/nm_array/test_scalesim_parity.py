@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.scalesim_report import compute_report, read_scalesim_csv
+from simulator.nm_array.scalesim_reports import compute_report, read_scalesim_csv
 from simulator.nm_array.config import load_arch
 from simulator.nm_array.fold import simulate_layers
 from workloads.scalesim_topology import read_scalesim_topology

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reports.scalesim_report import REPORTS, read_scalesim_csv
+from simulator.nm_array.scalesim_reports import REPORTS, read_scalesim_csv
 from simulator.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "scalesim"

@@ -208,11 +208,11 @@ def test_mapper_steers_around_bank_conflicts(resnet18):
     cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", dataflows=("ws", "os", "is"), sram_banks=16)
     layers = resnet18.iloc[[1, 7, 12]]
     block = NMArrayBlock()
-    auto = block.run(layers, cfg, mapping="auto")
+    auto = block.run(layers, cfg, mapping="auto").table
     for df in ("ws", "os", "is"):
-        fixed = block.run(layers, cfg, mapping=df)
+        fixed = block.run(layers, cfg, mapping=df).table
         assert (auto["cycles"].to_numpy() <= fixed["cycles"].to_numpy()).all()
-    assert auto["cycles"].sum() < block.run(layers, cfg, mapping="os")["cycles"].sum()
+    assert auto["cycles"].sum() < block.run(layers, cfg, mapping="os").table["cycles"].sum()
 
 
 def test_block_totals_carry_the_sram_statistics(resnet18):
@@ -220,8 +220,8 @@ def test_block_totals_carry_the_sram_statistics(resnet18):
 
     block = NMArrayBlock()
     cfg = ArrayConfig(rows=32, cols=32, dataflow="os", sram_banks=32)  # X read along P, stored K-contiguous
-    table = block.run(resnet18, cfg)
-    tot = block.summarize(table, cfg)
+    res = block.run(resnet18, cfg)
+    table, tot = res.table, res.totals
     assert tot["sram_stall_cycles"] == int(table["sram_stall_cycles"].sum()) > 0
     assert tot["sram_bound_share"] > 0.5 and tot["dram_bound_share"] == 0.0
 
@@ -233,14 +233,14 @@ def test_systems_and_the_training_step_carry_bank_stalls(resnet18):
 
     cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", sram_banks=8)
     layers = resnet18.iloc[:6]
-    one = NMArrayBlock().run(layers, cfg)
-    four = NMArrayBlock().run(layers, dataclasses.replace(cfg, arrays=4, partition="split_m"))
+    one = NMArrayBlock().run(layers, cfg).table
+    four = NMArrayBlock().run(layers, dataclasses.replace(cfg, arrays=4, partition="split_m")).table
     assert (one["sram_stall_cycles"] > 0).all() and (four["sram_stall_cycles"] > 0).all()
     assert (four["sram_stall_cycles"] < one["sram_stall_cycles"]).all()
-    step = SATBlock().run(layers, cfg, scheme="bdwp", nm="2:8")
-    tot = SATBlock().summarize(step, cfg)
+    res = SATBlock().run(layers, cfg, scheme="bdwp", nm="2:8")
+    step, tot = res.table, res.totals
     assert tot["sram_stall_cycles"] == int(step["sram_stall_cycles"].sum()) > 0
-    dense = SATBlock().run(layers, dataclasses.replace(cfg, sram_banks=0), scheme="bdwp", nm="2:8")
+    dense = SATBlock().run(layers, dataclasses.replace(cfg, sram_banks=0), scheme="bdwp", nm="2:8").table
     assert (step["cycles"] >= dense["cycles"]).all() and step["cycles"].sum() > dense["cycles"].sum()
 
 

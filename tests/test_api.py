@@ -1,0 +1,233 @@
+"""The library's front door (:mod:`simulator.api`): the same numbers as ``sparsim``, the same
+refusals as one :class:`SparsimInputError`, and a :class:`Result` a notebook can use."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from simulator.cli import build_parser, main
+from tests.cli.test_bad_input import CASES, _setup
+from tests.conftest import REPO
+
+ARCH = REPO / "examples" / "arch" / "nm_ws32x32.yaml"
+
+
+def test_front_door_names():
+    import simulator
+
+    for name in ("simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError"):
+        assert name in dir(simulator) and getattr(simulator, name) is not None
+    with pytest.raises(AttributeError):
+        simulator.no_such_name  # noqa: B018
+
+
+def test_import_is_lazy():
+    """``import simulator`` (which every floor's ``simulator.common`` import runs) loads no block."""
+    code = "import sys, simulator; print(sorted(m for m in sys.modules if m.startswith('simulator.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "simulator.nm_array" not in out and "simulator.api" not in out
+
+
+def test_simulate_equals_the_cli(tmp_path, capsys):
+    from simulator import simulate
+
+    r = simulate("zoo:resnet18", str(ARCH))
+    assert main(["simulate", "--arch", str(ARCH), "--workload", "zoo:resnet18", "--out", str(tmp_path / "o")]) == 0
+    cli = pd.read_csv(tmp_path / "o" / "layers.csv")
+    assert r.table["cycles"].tolist() == cli["cycles"].tolist()
+    assert r.table["dram_bytes"].tolist() == cli["dram_bytes"].tolist()
+    assert r.totals["cycles"] == int(cli["cycles"].sum())
+    assert f"{r.totals['cycles']:,} cycles" in capsys.readouterr().out
+
+
+def test_every_arch_and_workload_form_agrees():
+    from simulator import load_arch, load_workload, simulate
+
+    cfg = load_arch(str(ARCH))
+    layers = load_workload("resnet18")
+    ref = simulate(layers, cfg).table["cycles"].tolist()
+    as_dict = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    as_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in as_dict.items()}
+    assert simulate(layers, as_dict).table["cycles"].tolist() == ref
+    assert simulate(layers.to_dict("records"), cfg).table["cycles"].tolist() == ref
+    assert simulate("zoo:resnet18", Path(ARCH)).table["cycles"].tolist() == ref
+
+
+def test_training_mapping_and_shorthands():
+    from simulator import simulate
+
+    step = simulate("resnet18", str(ARCH), training="bdwp", nm="2:8")
+    assert step.block == "sat" and set(step.table["pass"]) == {"FF", "BP", "WU"}
+    small = simulate("resnet18", str(ARCH), sram_kb=16)
+    assert small.config.ifmap_sram_kb == small.config.filter_sram_kb == small.config.ofmap_sram_kb == 16
+    auto = simulate("resnet18", str(ARCH), mapping="auto", objective="edp")
+    assert "objective_value" in auto.table.columns
+    assert auto.totals["cycles"] <= simulate("resnet18", str(ARCH)).totals["cycles"] * 1.5
+
+
+def test_mapping_file_round_trip(tmp_path):
+    from simulator import simulate
+
+    a = simulate("resnet18", str(ARCH), mapping="auto")
+    path = tmp_path / "m.csv"
+    a.table[["layer", "name", "dataflow", "tile_p", "tile_k", "tile_n", "loop_order"]].to_csv(path, index=False)
+    pinned = simulate("resnet18", str(ARCH), mapping=str(path))
+    assert pinned.table["cycles"].tolist() == a.table["cycles"].tolist()
+
+
+def test_result_is_frozen_and_has_no_side_channels(tmp_path):
+    from simulator import Result, simulate
+
+    r = simulate("resnet18", str(ARCH))
+    assert isinstance(r, Result) and not r.table.attrs and r.arrays is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.table = None  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        r.totals["cycles"] = 0  # type: ignore[index]
+    html = r._repr_html_()
+    assert "nm_array" in html and f"{r.totals['cycles']:,}" in html
+    backend = matplotlib.get_backend()
+    fig = r.plot("cycles")
+    assert matplotlib.get_backend() == backend  # the notebook's backend is untouched
+    fig.savefig(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    out = r.to_dir(tmp_path / "run")
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [".sparsim-output", "layers.csv", "layers.parquet", "workload.csv", "COMPUTE_REPORT.csv",
+         "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv"])  # fmt: skip
+    r.to_dir(tmp_path / "run")  # its own output is replaced
+
+
+def test_a_system_carries_its_arrays_table():
+    from simulator import simulate
+
+    cfg = dict(rows=16, cols=16, arrays=2, partition="split_m")
+    r = simulate("resnet18", cfg)
+    assert isinstance(r.arrays, pd.DataFrame) and set(r.arrays["array"]) == {0, 1}
+
+
+def test_other_blocks_through_the_front_door():
+    import scipy.sparse as sp
+
+    from simulator import simulate
+    from simulator.spgemm.config import PiumaConfig
+
+    a = sp.random(40, 40, density=0.1, random_state=1, format="csr")
+    r = simulate((a, a), {"cores": 2, "threads_per_core": 4, "scratchpad_kb": 64, "scratchpad_banks": 4},
+                 block="piuma", algorithm="hash")  # fmt: skip
+    assert r.block == "piuma" and r.totals["cycles"] > 0
+    assert simulate((a, a), PiumaConfig(cores=2, threads_per_core=4, scratchpad_kb=64, scratchpad_banks=4),
+                    algorithm="hash").totals == r.totals  # fmt: skip
+
+
+def test_mobile_level_names_its_core():
+    pytest.importorskip("torch")
+    from simulator import simulate
+    from simulator.mobile.block import MobileModel
+
+    r = simulate(MobileModel("mobilenet_v1", (3, 32, 32)), "a55", block="mobile")
+    assert r.level == "core:a55"
+    assert simulate(MobileModel("mobilenet_v1", (3, 32, 32)), {"freq_ghz": 1.0}, block="mobile").level == "core:custom"
+
+
+def test_sweep_in_memory():
+    from simulator import sweep
+
+    spec = {"block": "nm_array", "base": {"rows": 8}, "axes": {"cols": [8, 16]}, "workloads": [{"zoo": "resnet18"}]}
+    points = sweep(spec, jobs=1)
+    assert sorted(points["cols"].tolist()) == [8, 16]
+    assert (points["cycles"] > 0).all()
+    from simulator import simulate
+
+    one = simulate("resnet18", {"rows": 8, "cols": 16, "supported_m": [1]}).totals["cycles"]
+    assert int(points.loc[points["cols"] == 16, "cycles"].iloc[0]) == one
+
+
+# --------------------------------------------------------------------------- bad input
+_API = ("simulate", "spgemm", "mobile")
+
+
+def _api_call(argv: list[str]):
+    """The API call a command line stands for, or ``None`` where the refusal is the command
+    line's own syntax (argparse)."""
+    from simulator import simulate
+
+    try:
+        a = build_parser().parse_args(argv)
+    except SystemExit:
+        return None
+    if a.command == "simulate":
+        kw = {"mapping": a.mapping, "objective": a.objective, "batch": a.batch}
+        if a.nm is not None:
+            kw["nm"] = f"{a.nm[0]}:{a.nm[1]}"
+        if a.training != "none":
+            kw["training"] = a.training
+        if a.training != "none" or a.sat_options is not None:  # without training: parameters nm_array lacks
+            from simulator.nm_array.training_step import parse_sat_options
+
+            kw.update(dataclasses.asdict(parse_sat_options(a.sat_options)))
+        if a.clock_mhz is not None:
+            kw["clock_mhz"] = a.clock_mhz
+        return lambda: simulate(a.workload, a.arch, **kw)
+    if a.command == "spgemm":
+        b = a.b or a.matrix
+        return lambda: simulate((a.matrix, b), a.machine, block="piuma", algorithm=a.algorithm)
+    from simulator.mobile.block import MobileModel, parse_input_shape
+    from workloads.mobile_models import resolve_model_name
+
+    kw = {k: v for k, v in (("scope", a.scope), ("channel_padding", a.channel_padding)) if v is not None}
+    if a.sparsity is not None:
+        kw["sparsity"] = a.sparsity
+    shape = parse_input_shape(a.input) if a.input else None
+    return lambda: simulate(MobileModel(resolve_model_name(a.model), shape), a.core, block="mobile",
+                            engine=a.engine, elementwise=a.elementwise, **kw)  # fmt: skip
+
+
+def _refused_with_a_fresh_out(argv: list[str], d: Path) -> bool:
+    """Does the CLI still refuse the case with a fresh output folder and no output file? Then the
+    refusal is of the input, and the API must refuse it too."""
+    argv = list(argv)
+    argv[argv.index("--out") + 1] = str(d / "fresh-out")
+    for opt in ("--write-mapping",):
+        if opt in argv:
+            i = argv.index(opt)
+            del argv[i : i + 2]
+    argv = [x for x in argv if x != "--force"]
+    try:
+        return main(argv) == 2
+    except SystemExit as exc:
+        return exc.code == 2
+
+
+API_CASES = [c for c in CASES if c.argv[0] in _API]
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=[c.id for c in API_CASES])
+def test_bad_input_through_the_api(case, tmp_path, monkeypatch, capsys):
+    """Every bad-input case of the CLI that is about the input (not the output path, not the
+    command line's syntax) raises SparsimInputError through the API, and nothing else."""
+    from simulator import SparsimInputError
+
+    d = tmp_path / "work"
+    d.mkdir()
+    monkeypatch.chdir(d)
+    argv = _setup(case, d)
+    if not _refused_with_a_fresh_out(argv, d):
+        pytest.skip("a refusal of the output path or its options: not an input of the API")
+    capsys.readouterr()
+    try:  # the library's parsers of "C,H,W" and SAT option lists may refuse already
+        call = _api_call(argv)
+        if call is None:
+            pytest.skip("a refusal of the command line's syntax (argparse)")
+        call()
+    except SparsimInputError as err:
+        assert "\n" not in str(err)
+    else:
+        pytest.fail(f"the API accepted what the CLI refuses: {argv}")
