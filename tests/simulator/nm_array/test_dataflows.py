@@ -103,8 +103,8 @@ def test_a_schedule_tighter_than_the_hardware_allows_is_a_hazard(dataflow):
     ],
 )
 def test_scalesim_os_is_arithmetic_on_conv2_1a(dataflow, cycles, ifmap, filt, ofmap, util, scalesim_dir):
-    from simulator.nm_array.scalesim_reports import compute_report
     from simulator.nm_array.fold import simulate_layers
+    from simulator.nm_array.scalesim_reports import compute_report
     from workloads.io import load_workload
 
     layers = load_workload(scalesim_dir / "topologies" / "resnet18.csv").iloc[[1]]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulator.nm_array.scalesim_reports import read_scalesim_csv
 from simulator.cli import main
+from simulator.nm_array.scalesim_reports import read_scalesim_csv
 
 GOLDEN = Path(__file__).parent / "golden" / "scalesim"
 CONFIGS = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and (p / "COMPUTE_REPORT.csv").is_file())

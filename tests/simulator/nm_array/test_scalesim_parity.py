@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.nm_array.scalesim_reports import compute_report, read_scalesim_csv
 from simulator.nm_array.config import load_arch
 from simulator.nm_array.fold import simulate_layers
+from simulator.nm_array.scalesim_reports import compute_report, read_scalesim_csv
 from workloads.scalesim_topology import read_scalesim_topology
 
 _csv = read_scalesim_csv

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.nm_array.scalesim_reports import REPORTS, read_scalesim_csv
 from simulator.cli import main
+from simulator.nm_array.scalesim_reports import REPORTS, read_scalesim_csv
 
 GOLDEN = Path(__file__).parent / "golden" / "scalesim"
 RUNS = ["ws32x32"] + sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
