@@ -23,13 +23,10 @@ import dataclasses
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reports.figures import subplots
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
 from simulator.nm_array.config import ArrayConfig  # noqa: E402
 from simulator.nm_array.energy import energy_pj  # noqa: E402
@@ -130,7 +127,7 @@ def scalesim_own_totals() -> dict[str, int] | None:
 def _plot(tot: pd.DataFrame, out: Path) -> None:
     sel = tot[tot.timing == "double-buffered"]
     groups = list(dict.fromkeys(zip(sel.network, sel.array, sel.memory, strict=True)))
-    fig, ax = plt.subplots(figsize=(12, 4.5))
+    fig, ax = subplots(figsize=(12, 4.5))
     width = 0.8 / len(MAPPINGS)
     for i, mp in enumerate(MAPPINGS):
         vals = [sel[(sel.network == n) & (sel.array == a) & (sel.memory == m) & (sel.mapping == mp)].vs_ws.item()
@@ -145,7 +142,6 @@ def _plot(tot: pd.DataFrame, out: Path) -> None:
     ax.legend(fontsize=7, ncol=5)
     fig.tight_layout()
     fig.savefig(out / "cycles_vs_ws.png", dpi=120)
-    plt.close(fig)
 
 
 def reproduce_dataflows(out_dir: str | Path, *, quick: bool = False) -> Path:

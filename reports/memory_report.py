@@ -15,13 +15,10 @@ import json
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reports.dataflows_report import ARRAYS, PAPER  # noqa: E402
+from reports.figures import subplots
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
 from simulator.nm_array.block import dram_bound_share, point_bound, sram_bound_share  # noqa: E402
@@ -196,7 +193,7 @@ def _peak_share(layer: pd.Series, peak: float) -> float:
 
 def _plot_scaleout(tot: pd.DataFrame, path: Path) -> None:
     mems = list(dict.fromkeys(tot.memory))
-    fig, axes = plt.subplots(1, len(mems), figsize=(3 * len(mems), 3.2), sharey=True, squeeze=False)
+    fig, axes = subplots(1, len(mems), figsize=(3 * len(mems), 3.2), sharey=True, squeeze=False)
     for ax, mem in zip(axes[0], mems, strict=True):
         for df in dict.fromkeys(tot.dataflow):
             g = tot[(tot.memory == mem) & (tot.dataflow == df)]
@@ -210,11 +207,10 @@ def _plot_scaleout(tot: pd.DataFrame, path: Path) -> None:
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _plot(tot: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = subplots(figsize=(9, 3.8))
     groups = list(dict.fromkeys(zip(tot.network, tot.memory, strict=True)))
     for j, df in enumerate(DATAFLOWS):
         vals = [float(tot[(tot.network == n) & (tot.memory == m) & (tot.dataflow == df)].cycles.iloc[0]) / 1e6
@@ -226,7 +222,6 @@ def _plot(tot: pd.DataFrame, path: Path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def reproduce_memory(out: Path, quick: bool = False) -> None:

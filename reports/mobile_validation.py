@@ -24,12 +24,9 @@ import json
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reports.figures import subplots
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
 from simulator.mobile.config import CoreConfig, load_core  # noqa: E402
@@ -165,7 +162,7 @@ def _llvm_table() -> pd.DataFrame:
 
 
 def _plot(t: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = subplots(figsize=(9, 4.2))
     labels = [f"{r.phone.split(' (')[0]}\n{r.model.replace('mobilenet_', '')} {r.engine}" for r in t.itertuples()]
     x = range(len(t))
     ax.bar([i - 0.2 for i in x], t.published_ms, 0.4, label="published")
@@ -176,7 +173,6 @@ def _plot(t: pd.DataFrame, path: Path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def reproduce_mobile_validation(out: Path, quick: bool = False) -> None:

@@ -12,13 +12,10 @@ import dataclasses
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reports.figures import subplots
 from simulator.common.block import get_block  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
 from simulator.nm_array.config import ArrayConfig  # noqa: E402
@@ -128,7 +125,7 @@ def memory_bound(models=MODELS, nm=(2, 8), bw: float = 64.0) -> pd.DataFrame:
 
 
 def _plots(sp: pd.DataFrame, passes: pd.DataFrame, out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = subplots(figsize=(9, 4))
     models = list(dict.fromkeys(sp.model))
     pats = list(dict.fromkeys(sp.nm))
     width = 0.8 / len(pats)
@@ -146,9 +143,8 @@ def _plots(sp: pd.DataFrame, passes: pd.DataFrame, out: Path) -> None:
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(out / "speedup.png", dpi=120)
-    plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = subplots(figsize=(9, 4))
     sel = passes[(passes.scheme == "dense") | (passes.nm == "2:8")]
     labels, bottoms = [], None
     piv = sel.pivot_table(index=["model", "scheme"], columns="pass", values="cycles", aggfunc="sum").fillna(0)
@@ -167,7 +163,6 @@ def _plots(sp: pd.DataFrame, passes: pd.DataFrame, out: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "passes.png", dpi=120)
-    plt.close(fig)
 
 
 def reproduce_sat(out_dir: str | Path, *, quick: bool = False) -> Path:

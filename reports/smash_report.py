@@ -8,12 +8,9 @@ import dataclasses
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reports.figures import subplots
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.block import get_block  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
@@ -92,7 +89,7 @@ def sensitivity(matrix: str = "rmat12", machine: PiumaConfig = PiumaConfig()) ->
 
 
 def _plot(sens: pd.DataFrame, out: Path, matrix: str) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = subplots(1, 2, figsize=(10, 3.8))
     for ax, axis, label in (
         (axes[0], "threads_per_core", "hardware threads per core"),
         (axes[1], "scratchpad_kb", "scratchpad per core (KiB)"),
@@ -107,7 +104,6 @@ def _plot(sens: pd.DataFrame, out: Path, matrix: str) -> None:
     fig.suptitle(f"sensitivity, C = A x A on {matrix}")
     fig.tight_layout()
     fig.savefig(out / "sensitivity.png", dpi=120)
-    plt.close(fig)
 
 
 def reproduce_smash(out_dir: str | Path, *, quick: bool = False) -> Path:

@@ -11,13 +11,10 @@ import json
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reports.figures import subplots
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.block import get_block  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
@@ -201,7 +198,7 @@ def rearrangement_stats(models=("mobilenet_v1", "mobilenet_v2"), sparsities=(0.3
 
 
 def _plot(summary: pd.DataFrame, col: str, ylabel: str, path: Path, title: str) -> None:
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig, ax = subplots(figsize=(6.4, 4.0))
     dense = float(summary.loc[summary.engine == "dense", col].iloc[0])
     for engine in ("unstructured", "block4", "group"):
         d = summary[summary.engine == engine]
@@ -214,7 +211,6 @@ def _plot(summary: pd.DataFrame, col: str, ylabel: str, path: Path, title: str) 
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:

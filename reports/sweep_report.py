@@ -22,12 +22,10 @@ import html
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reports.figures import subplots
 from simulator.common.errors import SparsimInputError  # noqa: E402
 from simulator.common.outputs import atomic_output_dir, check_output_dir  # noqa: E402
 from simulator.nm_array.block import BOUND_FROM, point_bound  # noqa: E402
@@ -117,12 +115,12 @@ def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _colors(labels) -> dict:
-    cmap = plt.get_cmap("tab10")
+    cmap = matplotlib.colormaps["tab10"]
     return {w: cmap(i % 10) for i, w in enumerate(labels)}
 
 
 def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = subplots(figsize=(6.4, 4.4))
     fronts = []
     colors = _colors(df["workload"].unique())
     for w, g in df.groupby("workload", sort=False):
@@ -158,7 +156,6 @@ def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return pd.concat(fronts) if fronts else pd.DataFrame()
 
 
@@ -175,7 +172,7 @@ def _sensitivity_png(df: pd.DataFrame, axes: list[str], objective: str, path: Pa
     n = len(axes)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axs = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axs = subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     colors = _colors(df["workload"].unique())
     best = "min" if lower_is_better(objective) else "max"
     table = []
@@ -204,7 +201,6 @@ def _sensitivity_png(df: pd.DataFrame, axes: list[str], objective: str, path: Pa
     fig.suptitle(f"Sensitivity of {objective} to each axis (median and {best} over the other axes)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return pd.DataFrame(table)
 
 
@@ -215,7 +211,7 @@ def _heatmap_png(g: pd.DataFrame, a: str, b: str, objective: str, workload: str,
         index=[v for v in _axis_order(g[a]) if v in piv.index],
         columns=[v for v in _axis_order(g[b]) if v in piv.columns],
     )
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(piv.columns) + 1.5, 1.0 + 0.4 * len(piv.index) + 1.0))
+    fig, ax = subplots(figsize=(1.0 + 0.6 * len(piv.columns) + 1.5, 1.0 + 0.4 * len(piv.index) + 1.0))
     data = piv.to_numpy(float)
     im = ax.imshow(data, cmap="viridis_r" if best == "min" else "viridis", aspect="auto")
     ax.set_xticks(range(len(piv.columns)))
@@ -233,7 +229,6 @@ def _heatmap_png(g: pd.DataFrame, a: str, b: str, objective: str, workload: str,
     ax.set_title(f"{workload}: {best} {objective} over the other axes", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- tables and text

@@ -247,7 +247,8 @@ def sweep(
     executor: str = "local",
     jobs: int | None = None,
     scheduler: str | None = None,
-) -> pd.DataFrame:
+    tables: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run a sweep spec (a YAML path, or the same mapping in memory) and return its points.
 
     With ``out``, the points are stored there as ``sparsim sweep`` stores them (resumable,
@@ -257,6 +258,11 @@ def sweep(
     the current directory. A point that fails is one :class:`SparsimInputError` naming it.
     ``executor``: ``local`` (worker processes; ``jobs=1`` runs in this process), ``dask-local``
     or ``dask`` (with ``scheduler``, the address of a running Dask scheduler).
+
+    ``tables=True`` returns ``(points, rows)``: ``rows`` holds every point's per-row table (one
+    row per layer / pass / run, as :func:`simulate` gives it) with the point's ``key`` in front,
+    so a report can join them on ``key``. A reproduction is built this way: in-memory specs (most
+    with ``points:``, an explicit list of settings) and a render function of their tables.
     """
     import tempfile
 
@@ -277,12 +283,17 @@ def sweep(
         raise SparsimInputError("spec", "spec", type(spec).__name__, "a sweep spec mapping or the path of its YAML")
     with tempfile.TemporaryDirectory(prefix="sparsim-sweep-") as tmp:
         target = Path(out) if out is not None else Path(tmp) / "points"
-        outcome = run_sweep(parsed, target, executor=executor, jobs=jobs, scheduler=scheduler, progress="off")
+        outcome = run_sweep(parsed, target, executor=executor, jobs=jobs, scheduler=scheduler, progress="off",
+                            keep_tables=tables)  # fmt: skip
         if outcome.errors or outcome.infra_failures:
             first = outcome.first_infra_error or (outcome.messages[0] if outcome.messages else "")
             raise SparsimInputError("sweep", "points", f"{outcome.errors + outcome.infra_failures} failed",
                                     f"every point to run ({first})" if first else "every point to run")  # fmt: skip
-        return read_points(target)
+        points = read_points(target)
+    if not tables:
+        return points
+    rows = [t.assign(key=k)[["key", *t.columns]] for k, t in outcome.tables.items()]
+    return points, (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"key": []}))
 
 
 def _plain(v: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Regenerate ``docs/rtl_area.md`` (+ CSV): synthesised area of the N:M array versus shape and M.
+"""Regenerate ``docs/rtl_area.md`` and the area model's table (package data
+``simulator/nm_array/data/rtl_area.csv``): synthesised area of the N:M array versus shape and M.
 
 Run: ``python -m rtl.tools.area_table [--shapes 4x4,8x8,16x16] [--lanes 1,2,4,8]``. Every number comes
 from a real Yosys run (:func:`rtl.tools.area.synthesize_nm_array`), none from a formula.
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default="4x4,8x8,16x16")
     ap.add_argument("--lanes", default="1,2,4,8")
-    ap.add_argument("--out", default=str(REPO / "docs" / "rtl_area"))
+    ap.add_argument("--out", default=str(REPO / "docs" / "rtl_area"), help="the Markdown table (.md)")
+    ap.add_argument("--csv", default=str(REPO / "simulator" / "nm_array" / "data" / "rtl_area.csv"),
+                    help="the area model's table (package data)")
     args = ap.parse_args(argv)
     rows = []
     for shape in args.shapes.split(","):
@@ -51,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     df["ge_vs_dense"] = [round(r.ge / base.get((r.rows, r.cols), float("nan")), 3) for r in df.itertuples()]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out.with_suffix(".csv"), index=False)
+    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.csv, index=False)
     lines = [
         "# Area of the N:M systolic array (synthesised)",
         "",
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     out.with_suffix(".md").write_text("\n".join(lines))
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.csv')}")
+    print(f"wrote {out.with_suffix('.md')} and {args.csv}")
     return 0
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["file_digest", "spec_file"]
+__all__ = ["file_digest", "spec_file", "package_data"]
 
 
 def file_digest(path: Path) -> str:
@@ -28,3 +28,12 @@ def spec_file(value: Any, base_dir: Path, where: str, field: str) -> Path:
     if not p.is_file():
         raise SparsimInputError(where, field, str(value), "an existing file (relative paths start at the spec)")
     return p.resolve()
+
+
+def package_data(package: str, *parts: str) -> Path:
+    """A folder or file shipped as package data of ``package`` (declared in pyproject.toml's
+    ``[tool.setuptools.package-data]``), found through :mod:`importlib.resources` so that a wheel
+    or a non-editable install reads its own copy, never the source checkout's."""
+    from importlib import resources
+
+    return Path(str(resources.files(package).joinpath(*parts)))

@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.files import package_data
 from simulator.common.validate import check_choice, check_int
 
 __all__ = ["DramConfig", "load_dram", "dram_presets", "FIELDS", "PRESET_DIR"]
 
-PRESET_DIR = Path(__file__).with_name("presets")
+PRESET_DIR = package_data("simulator.dram", "presets")
 FIELDS = ("ro", "ra", "bg", "ba", "co", "ch")
 _TIMINGS = ("cl", "cwl", "rcd", "rp", "ras", "rc", "wr", "rtp", "ccd_s", "ccd_l", "rrd_s", "rrd_l", "faw",
             "wtr_s", "wtr_l", "bl", "rfc", "refi")  # fmt: skip

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.files import package_data
 from simulator.common.validate import check_bool, check_int, check_number
 
 __all__ = ["CoreConfig", "load_core", "presets", "CLASSES", "PIPES", "class_table", "class_masks"]
@@ -224,7 +225,7 @@ def class_table(cfg: CoreConfig) -> np.ndarray:
     return tab
 
 
-PRESET_DIR = Path(__file__).with_name("presets")
+PRESET_DIR = package_data("simulator.mobile", "presets")
 
 
 def presets() -> list[str]:

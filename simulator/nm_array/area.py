@@ -1,8 +1,9 @@
 """Silicon area of an N:M array configuration, for performance-per-area in sweeps.
 
 Why from the RTL tables: the PE cost of N:M support (activation lanes, the M:1 multiplexer) is
-measured, not guessed: ``docs/rtl_area.csv`` holds Yosys gate-equivalent (GE) counts of our
-Amaranth array (see :mod:`rtl.tools.area_table`). What the table does not cover is ours and stated here:
+measured, not guessed: ``simulator/nm_array/data/rtl_area.csv`` (package data) holds Yosys
+gate-equivalent (GE) counts of our Amaranth array (see :mod:`rtl.tools.area_table`). What the table
+does not cover is ours and stated here:
 
 * **PE array.** A shape and lane count that were synthesised use their measured GE. Any other
   shape is ``rows * cols * GE-per-PE`` of the largest synthesised array with the same lane count
@@ -19,6 +20,7 @@ Amaranth array (see :mod:`rtl.tools.area_table`). What the table does not cover 
 from __future__ import annotations
 
 import functools
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -30,13 +32,16 @@ __all__ = ["SRAM_GE_PER_BIT", "NAND2_UM2", "array_area", "area_table"]
 
 SRAM_GE_PER_BIT = 0.75
 NAND2_UM2 = 0.798
-AREA_CSV = Path(__file__).resolve().parents[2] / "docs" / "rtl_area.csv"
 
 
 @functools.cache
 def area_table(path: str | None = None) -> pd.DataFrame:
-    """The synthesised area table (``docs/rtl_area.csv`` unless ``path``)."""
-    p = Path(path) if path else AREA_CSV
+    """The synthesised area table (package data ``simulator/nm_array/data/rtl_area.csv``, read
+    through :mod:`importlib.resources` so a wheel install finds it, unless ``path``)."""
+    if path is None:
+        with resources.files("simulator.nm_array").joinpath("data", "rtl_area.csv").open("rb") as fh:
+            return pd.read_csv(fh)
+    p = Path(path)
     if not p.exists():
         raise SparsimInputError("area model", "table", str(p), "run `python -m rtl.tools.area_table` to synthesise it")
     return pd.read_csv(p)

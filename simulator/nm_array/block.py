@@ -18,6 +18,7 @@ that runs it, which is what its area is then charged for.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,7 @@ def sram_bound_share(table: pd.DataFrame) -> float:
 class _ArrayBlock(Block):
     config_type = ArrayConfig
     workload_type = "layer table (pandas DataFrame, workloads.layers)"
-    workload_kinds = ("zoo", "trace")
+    workload_kinds = ("zoo", "trace", "layers")
     has_area = True
     has_energy = True
 
@@ -194,10 +195,26 @@ class _ArrayBlock(Block):
         array_area(config)  # a lane count without an area entry is refused before running
 
     def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
-        if not isinstance(entry, dict) or len(set(entry) & set(self.workload_kinds)) != 1 or len(entry) != 1:
+        """``{zoo: NAME}``, ``{trace: FILE}`` or ``{layers: [row, ...], name: LABEL}`` (a layer
+        table written out in the spec, as a reproduction builds one: a slice of a zoo trace)."""
+        extra = {"name"} if isinstance(entry, dict) and "layers" in entry else set()
+        if (not isinstance(entry, dict) or len(set(entry) & set(self.workload_kinds)) != 1
+                or set(entry) - set(self.workload_kinds) - extra):  # fmt: skip
             raise SparsimInputError(
                 where, "workload", entry, f"a mapping with one of: {', '.join(self.workload_kinds)}"
             )
+        if "layers" in entry:
+
+            from workloads.layers import layer_table
+
+            rows = entry["layers"]
+            if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+                raise SparsimInputError(where, "layers", type(rows).__name__, "a non-empty list of layer mappings")
+            table = layer_table(rows, f"{where}.layers")  # refused now, not in a worker
+            text = table.to_json(orient="records")
+            label = str(entry.get("name", "layers"))
+            sha = hashlib.sha256(text.encode()).hexdigest()[:16]
+            return {"label": label, "id": {"layers": label, "sha": sha}, "load": {"layers_json": text}}
         if "zoo" in entry:
             from workloads.zoo import TRACE_DIR
 
@@ -213,6 +230,12 @@ class _ArrayBlock(Block):
         return wl
 
     def load_workload(self, load: dict[str, Any]) -> pd.DataFrame:
+        if "layers_json" in load:
+            import io
+
+            from workloads.layers import validate_layer_table
+
+            return validate_layer_table(pd.read_json(io.StringIO(load["layers_json"]), orient="records"), "layers")
         from workloads.io import load_workload
 
         return load_workload(load["path"])

@@ -19,7 +19,7 @@ from simulator.common.config import dataclass_from_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_bool, check_choice, check_int, check_number, is_int
 
-__all__ = ["ArrayConfig", "load_arch", "arch_from_yaml", "arch_from_scalesim_cfg", "check_conflict_free"]
+__all__ = ["ArrayConfig", "load_arch", "presets", "arch_from_yaml", "arch_from_scalesim_cfg", "check_conflict_free"]
 
 _DATAFLOWS = ("ws", "os", "is")
 #: arrays a system may have: the partition mapper simulates every array's part of every layer
@@ -413,8 +413,23 @@ def arch_from_scalesim_cfg(path: str | Path) -> ArrayConfig:
         raise SparsimInputError(src, err.field, err.value, err.allowed) from None
 
 
+def presets() -> list[str]:
+    """Names of the shipped array presets (package data ``simulator/nm_array/presets/NAME.yaml``;
+    ``examples/arch/`` links to them)."""
+    from simulator.common.config import preset_names
+    from simulator.common.files import package_data
+
+    return preset_names(package_data("simulator.nm_array", "presets"))
+
+
 def load_arch(path: str | Path) -> ArrayConfig:
-    """Load ``.yaml``/``.yml`` (sparsim) or ``.cfg`` (SCALE-Sim) by extension."""
+    """An array preset by name (:func:`presets`), or ``.yaml``/``.yml`` (sparsim) or ``.cfg``
+    (SCALE-Sim) by extension."""
+    if isinstance(path, str) and path in presets() and not Path(path).exists():
+        from simulator.common.files import package_data
+
+        return dataclass_from_yaml(package_data("simulator.nm_array", "presets", f"{path}.yaml"), ArrayConfig,
+                                   f"array preset {path}")  # fmt: skip
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".yaml", ".yml"):

@@ -2,8 +2,9 @@
 process, and run one point through the block protocol (:mod:`simulator.common.block`).
 
 Why nothing block-specific lives here: a point is ``block.run(workload, config, **params).totals``,
-the same call ``sparsim`` and :func:`simulator.simulate` make; a block's sweepable names, its metrics (with
-fixed types, so every Parquet part has one schema) and its workload entries are the block's own.
+the same call ``sparsim`` and :func:`simulator.simulate` make (:mod:`simulator.sweep.worker`); a
+block's sweepable names, its metrics (with fixed types, so every Parquet part has one schema) and
+its workload entries are the block's own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from simulator.common.block import Block, get_block
 
-__all__ = ["resolve_workload", "load_workload", "run_block_point"]
+__all__ = ["resolve_workload", "load_workload"]
 
 
 def resolve_workload(block: Block, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
@@ -38,7 +39,3 @@ def load_workload(block: str, load: dict[str, Any]):
 def _cached_load(block: str, load: tuple):
     return get_block(block).load_workload({k: (list(v) if isinstance(v, tuple) else v) for k, v in load})
 
-
-def run_block_point(block: Block, config: Any, params: dict[str, Any], workload: Any) -> dict[str, Any]:
-    """One point's metrics: the block's totals of one run."""
-    return dict(block.run(workload, config, **block.run_params(params)).totals)

@@ -9,6 +9,7 @@ store and ``--resume`` continues. A driver killed outright loses only its runnin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -18,13 +19,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.common.errors import SparsimInputError
 from simulator.common.outputs import mark_output_dir
 from simulator.sweep.executors import make_executor
 from simulator.sweep.spec import SweepSpec, Task, expand, load_spec
 from simulator.sweep.store import Store, read_provenance, schema_for, write_json_atomic
+from simulator.sweep.worker import TABLE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SweepOutcome", "run_sweep", "kept_metrics", "versions"]
 
@@ -42,6 +47,8 @@ class SweepOutcome:
     status: str = "complete"
     wall_s: float = 0.0
     messages: list[str] = field(default_factory=list)
+    #: point key -> its per-row table (``run_sweep(keep_tables=True)``: the reports' sweeps)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def kept_metrics(spec: SweepSpec) -> dict[str, str]:
@@ -164,13 +171,18 @@ def run_sweep(
     progress: str = "auto",
     flush_every: int = 256,
     executor_hook=None,
+    keep_tables: bool = False,
 ) -> SweepOutcome:
-    """Run (or resume) a sweep; every input is validated before any point runs."""
+    """Run (or resume) a sweep; every input is validated before any point runs. ``keep_tables``
+    also returns every point's per-row table (``SweepOutcome.tables``; points a resume skipped
+    have none)."""
     from simulator.common.outputs import check_output_path
 
     check_output_path(out)
     spec = spec_path if isinstance(spec_path, SweepSpec) else load_spec(spec_path)
     tasks = expand(spec)
+    if keep_tables:
+        tasks = [dataclasses.replace(t, keep_table=True) for t in tasks]
     names = spec.axis_names
     axis_types = _axis_types(tasks, names)
     _coerce(tasks, axis_types)
@@ -261,6 +273,9 @@ def _run(spec, tasks, axis_types, metrics, ex, store: Store, out: Path, prov, ru
             res.first_infra_error = res.first_infra_error or f"{type(err).__name__}: {err}"
             return
         row = f.result()
+        table = row.pop(TABLE, None)
+        if table is not None:
+            res.tables[row["key"]] = table
         if store.add(row):
             res.ran += 1
             res.ok += row["status"] == "ok"

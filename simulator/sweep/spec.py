@@ -12,6 +12,8 @@ keep, derived metrics and baselines::
       ifmap_sram_kb: {log2: [32, 512]}      # powers of two
       clock_mhz: {uniform: [100, 400]}      # continuous: random or lhs sampling only
     sampling: grid                  # or {method: random | lhs, points: 200, seed: 0}
+    # or, instead of axes and sampling, an explicit list of settings (a reproduction's points):
+    # points: [{dataflow: ws, mapping: ws}, {dataflow: ws, dataflows: [ws, os], mapping: auto}]
     workloads: [{zoo: resnet18}]
     metrics: [cycles, energy_pj, area_mm2]
     baselines: {dense32: {rows: 32, cols: 32, nm: "1:1"}}
@@ -54,6 +56,7 @@ TOP_KEYS = (
     "simulator",
     "base",
     "axes",
+    "points",
     "sampling",
     "workloads",
     "metrics",
@@ -97,6 +100,9 @@ class Task:
     #: False for a baseline that is not also a sample of the axes (reports keep it out of the
     #: sensitivity plots, heatmaps and top-k, and mark it on the Pareto plots)
     in_sweep: bool = True
+    #: send the run's per-row table back to the driver too (in-memory sweeps of the reports);
+    #: not part of the key: the same point, whether or not its rows are kept
+    keep_table: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,8 @@ class SweepSpec:
     baselines: dict
     report: dict
     sha: str = field(default="")
+    #: an explicit list of settings (``points:``) instead of a sample of the axes
+    points: tuple[dict, ...] = ()
 
     @property
     def axis_names(self) -> tuple[str, ...]:
@@ -209,42 +217,108 @@ def _sampling(spec: Any, axes: tuple[Axis, ...], where: str) -> dict:
 
 
 def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
-    """Validate a spec mapping (see the module docstring); errors name ``path`` and the field."""
+    """Validate a spec mapping (see the module docstring); errors name ``path`` and the field.
+
+    The steps, each its own function: the top-level keys and the block, the names a spec may set
+    (base), the points (axes and sampling, or an explicit list), the workloads, the metrics, the
+    baselines and derived metrics, the report.
+    """
+    block = _top(data, path)
+    names = block.names()
+    base = _names(data.get("base"), "base", block, names, path)
+    axes, sampling, points = _points_or_axes(data, block, names, path)
+    workloads = _workloads(data["workloads"], block, path)
+    metrics = _metrics(data.get("metrics", list(block.totals)), block, path)
+    baselines = data.get("baselines") or {}
+    if not isinstance(baselines, dict):
+        raise SparsimInputError(path, "baselines", baselines, "a mapping of name to parameter overrides")
+    baselines = {str(k): _names(v, f"baselines.{k}", block, names, path) for k, v in baselines.items()}
+    derived = _derived(data.get("derived") or {}, block, baselines, path)
+    report = _report(data.get("report") or {}, block, {a.name for a in axes}, path)
+    spec = SweepSpec(
+        path=path,
+        text=text,
+        name=str(data.get("name", Path(path).stem)),
+        block=block,
+        base=base,
+        axes=axes,
+        sampling=sampling,
+        workloads=workloads,
+        metrics=tuple(metrics),
+        derived=dict(derived),
+        baselines=baselines,
+        report=report,
+        points=points,
+    )
+    return _with_sha(spec)
+
+
+def _top(data: Any, path: str) -> Block:
+    """The spec's top-level keys and its block (and the model level, if the spec names one)."""
     if not isinstance(data, dict):
         raise SparsimInputError(path, "<document>", type(data).__name__, "a YAML mapping (see examples/sweeps)")
     for k in data:
         if k not in TOP_KEYS:
             raise SparsimInputError(path, str(k), data[k], f"unknown key; allowed: {', '.join(TOP_KEYS)}")
-    for k in ("block", "axes", "workloads"):
+    for k in ("block", "workloads"):
         if k not in data:
             raise SparsimInputError(path, k, None, "required")
+    if ("axes" in data) == ("points" in data):
+        raise SparsimInputError(path, "axes", data.get("axes"), "exactly one of axes (a grid or a sample) or points "
+                                "(an explicit list)")  # fmt: skip
     block = get_block(data["block"], path)
     sim = data.get("simulator", block.simulator)
     if sim != block.simulator:
         raise SparsimInputError(path, "simulator", sim, f"block {block.name} runs: {block.simulator}")
-    names = block.names()
+    return block
 
-    def check_names(mapping: Any, where: str) -> dict:
-        if mapping is None:
-            return {}
-        if not isinstance(mapping, dict):
-            raise SparsimInputError(path, where, mapping, "a mapping of config fields / run parameters")
-        for k in mapping:
-            if k not in names:
-                raise SparsimInputError(
-                    path, f"{where}.{k}", mapping[k], f"unknown {block.name} parameter; allowed: {', '.join(names)}"
-                )
-        return dict(mapping)
 
-    base = check_names(data.get("base"), "base")
-    raw_axes = data["axes"]
-    if not isinstance(raw_axes, dict) or not raw_axes:
-        raise SparsimInputError(path, "axes", raw_axes, "a non-empty mapping of axis name to values")
-    check_names(raw_axes, "axes")
-    axes = tuple(_axis(str(k), v, f"{path}: axes") for k, v in raw_axes.items())
-    sampling = _sampling(data.get("sampling"), axes, path)
+def _names(mapping: Any, where: str, block: Block, names: tuple[str, ...], path: str) -> dict:
+    """A mapping of names a spec may set (config fields, sweepable parameters), as given."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        raise SparsimInputError(path, where, mapping, "a mapping of config fields / run parameters")
+    for k in mapping:
+        if k not in names:
+            raise SparsimInputError(
+                path, f"{where}.{k}", mapping[k], f"unknown {block.name} parameter; allowed: {', '.join(names)}"
+            )
+    return dict(mapping)
 
-    wl = data["workloads"]
+
+def _points_or_axes(data: dict, block: Block, names, path: str) -> tuple[tuple[Axis, ...], dict, tuple[dict, ...]]:
+    """``axes`` (with ``sampling``), or ``points``: an explicit list of settings, each a mapping
+    like ``base`` (what a reproduction runs: points whose settings go together, such as a
+    dataflow and the config that allows it). The axes of a points spec are the names its points
+    set, with the values they take in order."""
+    if "axes" in data:
+        raw_axes = data["axes"]
+        if not isinstance(raw_axes, dict) or not raw_axes:
+            raise SparsimInputError(path, "axes", raw_axes, "a non-empty mapping of axis name to values")
+        _names(raw_axes, "axes", block, names, path)
+        axes = tuple(_axis(str(k), v, f"{path}: axes") for k, v in raw_axes.items())
+        return axes, _sampling(data.get("sampling"), axes, path), ()
+    raw = data["points"]
+    if not isinstance(raw, list) or not raw:
+        raise SparsimInputError(path, "points", raw, "a non-empty list of mappings")
+    if len(raw) > MAX_POINTS:
+        raise SparsimInputError(path, "points", f"{len(raw):,} points", f"at most {MAX_POINTS:,}")
+    if "sampling" in data:
+        raise SparsimInputError(path, "sampling", data["sampling"], "absent with points (they are the sample)")
+    points = tuple(_names(pt, f"points[{i}]", block, names, path) for i, pt in enumerate(raw))
+    order = list(dict.fromkeys(k for pt in points for k in pt))
+    if not order:
+        raise SparsimInputError(path, "points", raw, "at least one point that sets a name")
+    values = {k: list(dict.fromkeys(_hashable(pt[k]) for pt in points if k in pt)) for k in order}
+    return tuple(Axis(k, tuple(values[k])) for k in order), {"method": "points"}, points
+
+
+def _hashable(v: Any) -> Any:
+    return tuple(_hashable(x) for x in v) if isinstance(v, list | tuple) else v
+
+
+def _workloads(wl: Any, block: Block, path: str) -> tuple[dict, ...]:
     if not isinstance(wl, list) or not wl:
         raise SparsimInputError(path, "workloads", wl, "a non-empty list")
     base_dir = Path(path).resolve().parent
@@ -252,20 +326,19 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
     labels = [w["label"] for w in workloads]
     if len(set(labels)) != len(labels):
         raise SparsimInputError(path, "workloads", labels, "distinct workloads")
+    return workloads
 
-    metrics = data.get("metrics", list(block.totals))
+
+def _metrics(metrics: Any, block: Block, path: str) -> list[str]:
     if not isinstance(metrics, list) or not metrics:
         raise SparsimInputError(path, "metrics", metrics, f"a non-empty list of: {', '.join(block.totals)}")
     for m in metrics:
         if m not in block.totals:
             raise SparsimInputError(path, "metrics", m, f"{block.name} reports: {', '.join(block.totals)}")
+    return metrics
 
-    baselines = data.get("baselines") or {}
-    if not isinstance(baselines, dict):
-        raise SparsimInputError(path, "baselines", baselines, "a mapping of name to parameter overrides")
-    baselines = {str(k): check_names(v, f"baselines.{k}") for k, v in baselines.items()}
 
-    derived = data.get("derived") or {}
+def _derived(derived: Any, block: Block, baselines: dict, path: str) -> dict:
     if not isinstance(derived, dict):
         raise SparsimInputError(path, "derived", derived, f"a mapping with keys from: {', '.join(DERIVED)}")
     for k, v in derived.items():
@@ -280,8 +353,10 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
         raise SparsimInputError(path, "derived.perf_per_area", True, "needs an area model: blocks nm_array, sat")
     if derived.get("energy") and not block.has_energy:
         raise SparsimInputError(path, "derived.energy", True, "needs an energy model: blocks nm_array, sat")
+    return derived
 
-    report = data.get("report") or {}
+
+def _report(report: Any, block: Block, axis_names: set[str], path: str) -> dict:
     if not isinstance(report, dict):
         raise SparsimInputError(path, "report", report, f"a mapping with keys from: {', '.join(REPORT_KEYS)}")
     for k in report:
@@ -294,7 +369,7 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise SparsimInputError(path, "report.top_k", top_k, "a positive integer")
     heat = report.get("heatmap")
-    if heat is not None and (not isinstance(heat, list) or len(heat) != 2 or not all(h in raw_axes for h in heat)):
+    if heat is not None and (not isinstance(heat, list) or len(heat) != 2 or not all(h in axis_names for h in heat)):
         raise SparsimInputError(path, "report.heatmap", heat, "two axis names")
     pareto = report.get("pareto")
     if pareto is not None:
@@ -302,24 +377,9 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
             raise SparsimInputError(path, "report.pareto", pareto, "a list of [x_metric, y_metric] pairs")
         for p in pareto:
             for m in p:
-                if m not in block.totals and m not in raw_axes:
+                if m not in block.totals and m not in axis_names:
                     raise SparsimInputError(path, "report.pareto", m, f"a metric of {block.name} or a numeric axis")
-    name = data.get("name", Path(path).stem)
-    spec = SweepSpec(
-        path=path,
-        text=text,
-        name=str(name),
-        block=block,
-        base=base,
-        axes=axes,
-        sampling=sampling,
-        workloads=workloads,
-        metrics=tuple(metrics),
-        derived=dict(derived),
-        baselines=baselines,
-        report={"objective": obj, "top_k": top_k, "heatmap": heat, "pareto": pareto},
-    )
-    return _with_sha(spec)
+    return {"objective": obj, "top_k": top_k, "heatmap": heat, "pareto": pareto}
 
 
 def _with_sha(spec: SweepSpec) -> SweepSpec:
@@ -329,6 +389,7 @@ def _with_sha(spec: SweepSpec) -> SweepSpec:
             "base": spec.base,
             "axes": [vars(a) for a in spec.axes],
             "sampling": spec.sampling,
+            "points": spec.points,
             "workloads": [w["id"] for w in spec.workloads],
             "metrics": spec.metrics,
             "derived": spec.derived,
@@ -351,6 +412,11 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 def _samples(spec: SweepSpec) -> list[dict[str, Any]]:
     axes, s = spec.axes, spec.sampling
+    if s["method"] == "points":
+        if len(spec.points) * len(spec.workloads) > MAX_POINTS:
+            n = len(spec.points) * len(spec.workloads)
+            raise SparsimInputError(spec.path, "points", f"{n:,} points", f"at most {MAX_POINTS:,}")
+        return [dict(p) for p in spec.points]
     if s["method"] == "grid":
         n = math.prod(len(a.values) for a in axes) * len(spec.workloads)
         if n > MAX_POINTS:
@@ -430,8 +496,10 @@ def expand(spec: SweepSpec) -> list[Task]:
 
     for i, values in enumerate(_samples(spec)):
         config, params = build(values, f"point {i}", values)
+        merged = {**spec.base, **values}  # a points spec: a name a point leaves unset takes its resolved value
+        axes = {a: _storable(merged.get(a, config.get(a, params.get(a)))) for a in spec.axis_names}
         for w in spec.workloads:
-            t = task(config, params, w, {k: _storable(v) for k, v in values.items()})
+            t = task(config, params, w, dict(axes))
             tasks.setdefault(t.key, t)
     for name, over in spec.baselines.items():
         config, params = build(over, f"baseline {name}", {})

@@ -17,10 +17,13 @@ import time
 from typing import Any
 
 from simulator.common.block import get_block
-from simulator.sweep.blocks import load_workload, run_block_point
+from simulator.sweep.blocks import load_workload
 from simulator.sweep.spec import Task
 
-__all__ = ["run_point", "worker_version", "init_local_worker"]
+__all__ = ["run_point", "worker_version", "init_local_worker", "TABLE"]
+
+#: the row key a kept per-row table travels under (taken off before the row is stored)
+TABLE = "_table"
 
 
 def run_point(task: Task) -> dict[str, Any]:
@@ -38,7 +41,10 @@ def run_point(task: Task) -> dict[str, Any]:
     block = get_block(task.block)
     try:
         cfg = block.config_from_dict(task.config)
-        row.update(run_block_point(block, cfg, task.params, load_workload(task.block, task.load)))
+        result = block.run(load_workload(task.block, task.load), cfg, **block.run_params(task.params))
+        row.update(result.totals)
+        if task.keep_table:
+            row[TABLE] = result.table
         row["status"], row["error"] = "ok", None
     except Exception as err:  # noqa: BLE001 - any model error is this point's result
         row["status"], row["error"] = "error", f"{type(err).__name__}: {err}"

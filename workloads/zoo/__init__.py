@@ -8,11 +8,10 @@ without torch; :func:`load_zoo_trace` reads them and applies a batch size.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.files import package_data
 
 __all__ = [
     "ZOO",
@@ -38,7 +37,7 @@ ZOO = {
     "gpt2_small": ("transformer", "gpt2_small", "tokens"),
 }
 DEFAULT_SEQ_LEN = 128
-TRACE_DIR = Path(__file__).resolve().parent.parent / "zoo_traces"
+TRACE_DIR = package_data("workloads", "zoo_traces")
 
 
 #: the models whose input is a token sequence (``seq_len`` applies to them only)
