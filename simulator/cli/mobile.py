@@ -46,8 +46,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.common.block import get_block
-    from simulator.common.errors import SparsimInputError
+    from simulator.api import simulate
+    from simulator.common.errors import SparsimInputError, input_context
     from simulator.common.outputs import check_output_dir
     from simulator.common.validate import parse_number
     from simulator.mobile.block import MobileModel, mobile_summary, parse_input_shape
@@ -55,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
     from workloads.mobile_models import ELTWISE_OPS, resolve_model_name
 
     check_output_dir(args.out, "mobile")
-    block = get_block("mobile")
     if args.sparsity is None:
         sparsity = 0.0
     else:
@@ -68,13 +67,12 @@ def run(args: argparse.Namespace) -> int:
         for opt, value in (("--scope", args.scope), ("--channel-padding", args.channel_padding)):
             if value is not None:
                 raise SparsimInputError(opt, opt.lstrip("-").replace("-", "_"), value, "only for an engine that prunes")
-    params = block.check_params(
-        {"engine": args.engine, "sparsity": sparsity, "scope": args.scope or "layer",
-         "channel_padding": args.channel_padding or "zero", "elementwise": args.elementwise}, "--engine",
-    )  # fmt: skip
+    params = {"engine": args.engine, "sparsity": sparsity, "scope": args.scope or "layer",
+              "channel_padding": args.channel_padding or "zero", "elementwise": args.elementwise}  # fmt: skip
     core = load_core(args.core)
     model = MobileModel(resolve_model_name(args.model), parse_input_shape(args.input))
-    result = block.run(model, core, **params, compare_dense=True, measure_host=args.measure_host)
+    with input_context("--engine", generic=("", "params")):
+        result = simulate(model, core, block="mobile", compare_dense=True, measure_host=args.measure_host, **params)
     table, s = result.table, mobile_summary(result)
     result.to_dir(args.out)
     n_ew = int(table["op"].isin(ELTWISE_OPS).sum())

@@ -48,7 +48,7 @@ class Result:
     totals : the block's totals of ``table`` (exactly its ``Block.totals`` keys).
     config : the frozen config the run used.
     params : the run parameters, normalised, defaults filled in.
-    workload : the workload table as run (the N:M array's layer table), when there is one.
+    workload : the workload as run (the N:M array's layer table, the mobile model), when the block has one.
     arrays : a system of arrays: one row per (layer, array) part; ``None`` on one array.
     info : named facts of the run beside the table (the mobile block's rearrangement, ...).
     """
@@ -59,7 +59,7 @@ class Result:
     totals: Mapping[str, Any]
     config: Any
     params: Mapping[str, Any] = field(default_factory=dict)
-    workload: pd.DataFrame | None = None
+    workload: Any = None
     arrays: pd.DataFrame | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
 

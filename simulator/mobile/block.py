@@ -187,7 +187,7 @@ class MobileBlock(Block):
             "pruned_layers": len(masks),
             "weight_sparsity_pruned_layers": 1.0 - sum(int(m.sum()) for m in masks.values()) / w_all if masks else 0.0,
         }
-        return table, {"info": info}
+        return table, {"info": info, "workload": workload}
 
     def write(self, result, folder: Path) -> list[str]:
         """``layers.csv``/``.parquet`` and ``summary.json`` (:func:`mobile_summary`)."""
