@@ -19,23 +19,19 @@ The study (our choices, the SCALE-Sim v3 paper's exact setup is not available to
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 from reports.figures import subplots
-from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.nm_array.config import ArrayConfig  # noqa: E402
-from simulator.nm_array.energy import energy_pj  # noqa: E402
-from simulator.nm_array.fold import simulate_gemms  # noqa: E402
-from simulator.nm_array.map_layers import resolve_mappings  # noqa: E402
-from workloads.lowering import lower_to_gemms  # noqa: E402
-from workloads.zoo import load_zoo_trace  # noqa: E402
+from reports.runs import fields_of, run_labelled
+from simulator.common.outputs import atomic_output_dir
+from simulator.nm_array.config import ArrayConfig
+from workloads.zoo import load_zoo_trace
 
-__all__ = ["reproduce_dataflows", "ARRAYS", "run_study", "PAPER"]
+__all__ = ["reproduce_dataflows", "ARRAYS", "run_study", "PAPER", "points", "workloads"]
 
 ARRAYS = {
     "32x32": ArrayConfig(rows=32, cols=32, ifmap_sram_kb=128, filter_sram_kb=128, ofmap_sram_kb=256,
@@ -44,80 +40,79 @@ ARRAYS = {
                            dataflows=("ws", "os", "is"), name="128x128"),
 }  # fmt: skip
 DRAM_BW = 16.0
-MAPPINGS = ("ws", "os", "is", "mapper ws", "mapper ws|os|is")
+#: mapping label -> the settings it stands for (the mapper runs on an array restricted to its dataflows)
+MAPPINGS = {
+    "ws": {"mapping": "ws"},
+    "os": {"mapping": "os"},
+    "is": {"mapping": "is"},
+    "mapper ws": {"dataflow": "ws", "dataflows": ["ws"], "mapping": "auto"},
+    "mapper ws|os|is": {"dataflow": "ws", "dataflows": ["ws", "os", "is"], "mapping": "auto"},
+}
+TIMINGS = {"scalesim": False, "double-buffered": True}
+MEMORIES = {"compute-only": None, "dram 16 B/cycle": DRAM_BW}
 #: the SCALE-Sim v3 paper's headline dataflow comparison on ResNet-18 layers (from the issue)
 PAPER = {"compute_only_ws_ahead_of_os": 0.21, "with_stalls_os_ahead_of_ws": 0.301}
-GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "simulator" / "nm_array" / "golden" / "scalesim"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "scalesim"
 
 
-def workloads(quick: bool = False) -> dict[str, pd.DataFrame]:
-    """The lowered GEMMs of each network (BERT-base: its first encoder layer)."""
+def workloads(quick: bool = False) -> list[dict]:
+    """The spec's workload entries: ResNet-18 and MobileNet-v2 from the zoo, and BERT-base's first
+    encoder layer (its zoo trace up to ``blocks.0.ff2``) written out as a layer list."""
     bert = load_zoo_trace("bert_base")
     last = int(np.flatnonzero(bert["name"].to_numpy() == "blocks.0.ff2")[0])
-    nets = {"resnet18": load_zoo_trace("resnet18"), "bert_base layer": bert.iloc[: last + 1]}
+    layer = bert.iloc[: last + 1]
+    entries = [{"zoo": "resnet18"}, {"layers": layer.astype(object).where(layer.notna(), None).to_dict("records"),
+                                     "name": "bert_base layer"}]  # fmt: skip
     if not quick:
-        nets["mobilenet_v2"] = load_zoo_trace("mobilenet_v2")
-    return {k: lower_to_gemms(v) for k, v in nets.items()}
+        entries.append({"zoo": "mobilenet_v2"})
+    return entries
 
 
-def _run(gemms: pd.DataFrame, cfg: ArrayConfig, mapping: str) -> pd.DataFrame:
-    if mapping.startswith("mapper"):
-        allowed = ("ws",) if mapping == "mapper ws" else ("ws", "os", "is")
-        c = dataclasses.replace(cfg, dataflow="ws", dataflows=allowed)
-        maps, _ = resolve_mappings(gemms, c, "auto", "cycles")
-    else:
-        c = cfg
-        maps, _ = resolve_mappings(gemms, c, mapping, "cycles")
-    stats = simulate_gemms(gemms, c, mappings=maps)
-    return pd.concat([stats, energy_pj(stats, c)], axis=1)
+def points(quick: bool = False) -> list[tuple[dict, dict]]:
+    """(labels, settings) of every array x timing x memory x mapping."""
+    arrays = {"32x32": ARRAYS["32x32"]} if quick else ARRAYS
+    return [({"array": a, "timing": t, "memory": m, "mapping": mp},
+             {**fields_of(cfg), "weight_double_buffer": wdb, "dram_bw_bytes_per_cycle": bw, **over})
+            for a, cfg in arrays.items() for t, wdb in TIMINGS.items() for m, bw in MEMORIES.items()
+            for mp, over in MAPPINGS.items()]  # fmt: skip
 
 
 def run_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(totals, per-layer rows) over networks x arrays x timing x memory x mappings."""
-    totals, layers = [], []
-    arrays = {"32x32": ARRAYS["32x32"]} if quick else ARRAYS
-    for net, gemms in workloads(quick).items():
-        for arr, base in arrays.items():
-            for timing, wdb in (("scalesim", False), ("double-buffered", True)):
-                for memory, bw in (("compute-only", None), ("dram 16 B/cycle", DRAM_BW)):
-                    cfg = dataclasses.replace(base, weight_double_buffer=wdb, dram_bw_bytes_per_cycle=bw)
-                    for mapping in MAPPINGS:
-                        t0 = time.perf_counter()
-                        s = _run(gemms, cfg, mapping)
-                        secs = time.perf_counter() - t0
-                        key = dict(network=net, array=arr, timing=timing, memory=memory, mapping=mapping)
-                        totals.append(dict(key, cycles=int(s.cycles.sum()), compute_cycles=int(s.compute_cycles.sum()),
-                                           stall_cycles=int(s.stall_cycles.sum()),
-                                           utilization=float(s.dense_macs.sum() / (cfg.pes * s.cycles.sum())),
-                                           dram_mb=float(s.dram_bytes.sum() / 1e6),
-                                           psum_spill_mb=float(s.dram_psum_read_bytes.sum() / 1e6),
-                                           energy_uj=float(s.energy_pj.sum() / 1e6),
-                                           dataflows_used="/".join(sorted(set(s.dataflow))),
-                                           seconds=round(secs, 3)))  # fmt: skip
-                        keep = ["name", "gemm_m", "gemm_k", "gemm_n", "count", "dataflow", "tile_p", "tile_k",
-                                "tile_n", "loop_order", "cycles", "stall_cycles", "dram_bytes",
-                                "energy_pj"]  # fmt: skip
-                        layers.append(s[keep].assign(**key))
-    tot = pd.DataFrame(totals)
+    totals, rows = run_labelled("nm_array", {}, points(quick), workloads(quick))
+    labels = ["network", "array", "timing", "memory", "mapping"]
+    pes = totals["array"].map({k: v.pes for k, v in ARRAYS.items()})
+    per = rows.groupby(labels, sort=False).agg(
+        psum=("dram_psum_read_bytes", "sum"), flows=("dataflow", lambda d: "/".join(sorted(set(d))))).reset_index()
+    totals = totals.merge(per, on=labels, how="left", validate="one_to_one")
+    tot = totals[[*labels, "cycles", "compute_cycles", "stall_cycles"]].assign(
+        utilization=totals["dense_macs"] / (pes * totals["cycles"]),
+        dram_mb=totals["dram_bytes"] / 1e6,
+        psum_spill_mb=totals["psum"] / 1e6,
+        energy_uj=totals["energy_pj"] / 1e6,
+        dataflows_used=totals["flows"],
+    )
+    keep = ["name", "gemm_m", "gemm_k", "gemm_n", "count", "dataflow", "tile_p", "tile_k", "tile_n", "loop_order",
+            "cycles", "stall_cycles", "dram_bytes", "energy_pj", "network", "array", "timing", "memory", "mapping"]
     ws = tot[tot.mapping == "ws"].set_index(["network", "array", "timing", "memory"])["cycles"]
     tot["vs_ws"] = tot.apply(lambda r: r.cycles / ws[(r["network"], r["array"], r["timing"], r["memory"])], axis=1)
-    return tot, pd.concat(layers, ignore_index=True)
+    return tot, rows[keep]
 
 
-def scalesim_own_totals() -> dict[str, int] | None:
-    """SCALE-Sim 3.0.0's own ResNet-18 Total Cycles at 32x32 (its reports: WS from ../shared,
-    OS and IS from our golden runs), or None when they are not beside the checkout."""
+def scalesim_own_totals(scalesim_dir: Path | None, golden_dir: Path | None) -> dict[str, int] | None:
+    """SCALE-Sim 3.0.0's own ResNet-18 Total Cycles at 32x32 (its reports: WS from
+    ``scalesim_dir``, OS and IS from our golden runs in ``golden_dir``), or None without them."""
 
     from simulator.nm_array.scalesim_reports import read_scalesim_csv
 
     def total(p: Path) -> int:
         return int(read_scalesim_csv(p)["Total Cycles"].sum())
 
+    if scalesim_dir is None or golden_dir is None:
+        return None
     paths = {
-        "ws": SHARED / "results" / "resnet18_ws32x32_COMPUTE_REPORT.csv",
-        "os": GOLDEN / "os32x32" / "COMPUTE_REPORT.csv",
-        "is": GOLDEN / "is32x32" / "COMPUTE_REPORT.csv",
+        "ws": Path(scalesim_dir) / "results" / "resnet18_ws32x32_COMPUTE_REPORT.csv",
+        "os": Path(golden_dir) / "os32x32" / "COMPUTE_REPORT.csv",
+        "is": Path(golden_dir) / "is32x32" / "COMPUTE_REPORT.csv",
     }
     if not all(p.is_file() for p in paths.values()):
         return None
@@ -144,17 +139,20 @@ def _plot(tot: pd.DataFrame, out: Path) -> None:
     fig.savefig(out / "cycles_vs_ws.png", dpi=120)
 
 
-def reproduce_dataflows(out_dir: str | Path, *, quick: bool = False) -> Path:
-    """Run the study and write the report into ``out_dir`` (replaced atomically)."""
+def reproduce_dataflows(out_dir: str | Path, *, quick: bool = False, scalesim_dir: Path | None = None,
+                        golden_dir: Path | None = None) -> Path:
+    """Run the study and write the report into ``out_dir`` (replaced atomically). SCALE-Sim's
+    own totals are quoted when ``scalesim_dir`` (its reports, ``../shared/scalesim``) and
+    ``golden_dir`` (our golden SCALE-Sim runs) are given."""
     t0 = time.perf_counter()
     tot, layers = run_study(quick)
-    own = scalesim_own_totals()
-    wall = time.perf_counter() - t0
+    own = scalesim_own_totals(scalesim_dir, golden_dir)
     with atomic_output_dir(out_dir, "reproduce") as tmp:
         tot.to_csv(tmp / "totals.csv", index=False)
         layers.to_csv(tmp / "layers.csv", index=False)
         _plot(tot, tmp)
-        (tmp / "README.md").write_text(_markdown(tot, layers, own, wall, quick))
+        (tmp / "README.md").write_text(_markdown(tot, layers, own, quick))
+    print(f"dataflows: {len(tot)} runs in {time.perf_counter() - t0:.0f} s")
     return Path(out_dir)
 
 
@@ -186,7 +184,7 @@ def _per_layer_ws_os(layers: pd.DataFrame) -> tuple[int, int, float, list[str], 
             float((ws / os_).max()))  # fmt: skip
 
 
-def _markdown(tot: pd.DataFrame, layers: pd.DataFrame, own: dict | None, wall: float, quick: bool) -> str:
+def _markdown(tot: pd.DataFrame, layers: pd.DataFrame, own: dict | None, quick: bool) -> str:
     r18 = dict(network="resnet18", array="32x32", timing="scalesim")
     n_ahead, n_layers, geo, ahead_names, os_lead = _per_layer_ws_os(layers)
     c_ws = _pick(tot, **r18, memory="compute-only", mapping="ws").cycles
@@ -216,7 +214,7 @@ def _markdown(tot: pd.DataFrame, layers: pd.DataFrame, own: dict | None, wall: f
                 "psum_spill_mb", "energy_uj", "dataflows_used"]]  # fmt: skip
     return f"""# Dataflows and the mapper: WS, OS, IS and per-layer mapping on the N:M array
 
-Generated by `sparsim reproduce dataflows{" --quick" if quick else ""}` in {wall:.0f} s. Every number
+Generated by `sparsim reproduce dataflows{" --quick" if quick else ""}`. Every number
 below comes from this run (CSV: `totals.csv`, per layer `layers.csv`; figure `cycles_vs_ws.png`).
 
 ## Set-up (ours)

@@ -19,14 +19,11 @@ import pandas as pd  # noqa: E402
 
 from reports.dataflows_report import ARRAYS, PAPER  # noqa: E402
 from reports.figures import subplots
+from reports.runs import fields_of, run_labelled
 from reports.sat_report import _md_table  # noqa: E402
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.nm_array.block import dram_bound_share, point_bound, sram_bound_share  # noqa: E402
+from simulator.nm_array.block import point_bound  # noqa: E402
 from simulator.nm_array.config import ArrayConfig  # noqa: E402
-from simulator.nm_array.fold import simulate_gemms  # noqa: E402
-from simulator.nm_array.system import simulate_system  # noqa: E402
-from workloads.lowering import lower_to_gemms  # noqa: E402
-from workloads.zoo import load_zoo_trace  # noqa: E402
 
 __all__ = ["reproduce_memory", "MEMORIES", "run_memory_study", "run_scaleout_study", "explain_four_arrays",
            "run_banks_study", "LAYOUTS", "BANK_GEOMETRIES"]
@@ -55,50 +52,33 @@ BANK_GEOMETRIES = ((0, 1), (8, 1), (16, 1), (32, 1), (37, 1), (64, 1), (8, 4))
 BANK_MEMORIES = ("compute-only", "ddr4-3200")
 
 
-def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    nets = {"resnet18": load_zoo_trace("resnet18")}
-    if not quick:
-        nets["mobilenet_v2"] = load_zoo_trace("mobilenet_v2")
-    base = dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=True, dataflows=(), dram_bw_bytes_per_cycle=None)
-    memories = {k: v for k, v in MEMORIES.items() if not quick or "per-request" not in k}
-    totals, layers = [], []
-    for net, table in nets.items():
-        gemms = lower_to_gemms(table)
-        for label, over in memories.items():
-            for df in DATAFLOWS:
-                cfg = dataclasses.replace(base, dataflow=df, **over)
-                t0 = time.perf_counter()
-                s = simulate_gemms(gemms, cfg)
-                secs = time.perf_counter() - t0
-                key = dict(network=net, memory=label, dataflow=df)
-                totals.append(dict(key, cycles=int(s.cycles.sum()), compute_cycles=int(s.compute_cycles.sum()),
-                                   stall_cycles=int(s.stall_cycles.sum()), dram_mb=float(s.dram_bytes.sum() / 1e6),
-                                   seconds=round(secs, 3)))  # fmt: skip
-                layers.append(s[["name", "cycles", "compute_cycles", "stall_cycles"]].assign(**key))
-    tot = pd.DataFrame(totals)
-    ws = tot[tot.dataflow == "ws"].set_index(["network", "memory"]).cycles
-    tot["vs_ws"] = [r.cycles / ws[(r.network, r.memory)] for r in tot.itertuples()]
-    return tot, pd.concat(layers, ignore_index=True)
-
-
 def _base() -> ArrayConfig:
     return dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=True, dataflows=(), dram_bw_bytes_per_cycle=None)
 
 
-def _run(gemms: pd.DataFrame, cfg: ArrayConfig, arrays: int, private: bool = False) -> pd.DataFrame:
-    """One network on ``arrays`` copies of ``cfg`` sharing its memory (the mapper's partitions)."""
-    if arrays == 1:
-        return simulate_gemms(gemms, cfg)
-    return simulate_system(gemms, dataclasses.replace(cfg, arrays=arrays, partition="auto"),
-                           private_memory=private).layers  # fmt: skip
+def _label_cols(totals: pd.DataFrame, labels: list[str], **sums: str) -> pd.DataFrame:
+    """The labels and the named totals of each point."""
+    return totals[labels + list(sums.values())].rename(columns={v: k for k, v in sums.items()})
+
+
+def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    nets = [{"zoo": "resnet18"}] + ([] if quick else [{"zoo": "mobilenet_v2"}])
+    memories = {k: v for k, v in MEMORIES.items() if not quick or "per-request" not in k}
+    labelled = [({"memory": label, "dataflow": df}, {"dataflow": df, **over})
+                for label, over in memories.items() for df in DATAFLOWS]  # fmt: skip
+    totals, rows = run_labelled("nm_array", fields_of(_base()), labelled, nets)
+    tot = totals[["network", "memory", "dataflow", "cycles", "compute_cycles", "stall_cycles"]].assign(
+        dram_mb=totals["dram_bytes"] / 1e6)
+    ws = tot[tot.dataflow == "ws"].set_index(["network", "memory"]).cycles
+    tot["vs_ws"] = [r.cycles / ws[(r.network, r.memory)] for r in tot.itertuples()]
+    return tot, rows[["name", "cycles", "compute_cycles", "stall_cycles", "network", "memory", "dataflow"]]
 
 
 def run_banks_study(quick: bool = False) -> pd.DataFrame:
     """ResNet-18 on the 32x32 array with banked operand buffers: every dataflow, layout, bank
     geometry and memory of the constants above (quick: fewer geometries)."""
-    gemms = lower_to_gemms(load_zoo_trace("resnet18"))
     geoms = ((0, 1), (16, 1), (32, 1)) if quick else BANK_GEOMETRIES
-    rows = []
+    labelled = []
     for label in BANK_MEMORIES:
         for df in DATAFLOWS:
             for layout, per_df in LAYOUTS.items():
@@ -106,48 +86,55 @@ def run_banks_study(quick: bool = False) -> pd.DataFrame:
                 for banks, width in geoms:
                     if banks == 0 and layout != "nhwc":
                         continue  # conflict-free: the layout does not matter
-                    cfg = dataclasses.replace(_base(), dataflow=df, sram_banks=banks, sram_bank_width_words=width,
-                                              ifmap_layout=xl, filter_layout=wl, ofmap_layout=yl, **MEMORIES[label])
-                    s = simulate_gemms(gemms, cfg)
-                    rows.append(dict(network="resnet18", memory=label, dataflow=df,
-                                     layout="any" if banks == 0 else layout, banks=banks, width_words=width,
-                                     cycles=int(s.cycles.sum()), compute_cycles=int(s.compute_cycles.sum()),
-                                     sram_stall_cycles=int(s.sram_stall_cycles.sum()),
-                                     dram_stall_cycles=int((s.stall_cycles - s.sram_stall_cycles).sum()),
-                                     sram_bound_share=sram_bound_share(s), dram_bound_share=dram_bound_share(s)))
-    tot = pd.DataFrame(rows)
+                    labels = {"memory": label, "dataflow": df, "layout": "any" if banks == 0 else layout,
+                              "banks": banks, "width_words": width}  # fmt: skip
+                    labelled.append((labels, {"dataflow": df, "sram_banks": banks, "sram_bank_width_words": width,
+                                              "ifmap_layout": xl, "filter_layout": wl, "ofmap_layout": yl,
+                                              **MEMORIES[label]}))  # fmt: skip
+    totals, _ = run_labelled("nm_array", fields_of(_base()), labelled, [{"zoo": "resnet18"}])
+    tot = totals[["network", "memory", "dataflow", "layout", "banks", "width_words", "cycles", "compute_cycles",
+                  "sram_stall_cycles"]].assign(dram_stall_cycles=totals["stall_cycles"] - totals["sram_stall_cycles"],
+                                               sram_bound_share=totals["sram_bound_share"],
+                                               dram_bound_share=totals["dram_bound_share"])  # fmt: skip
     free = tot[tot.banks == 0].set_index(["memory", "dataflow"]).cycles
     tot["vs_conflict_free"] = [r.cycles / free[(r.memory, r.dataflow)] for r in tot.itertuples()]
     return tot
 
 
+def _system(n: int, private: bool = False) -> dict:
+    """Settings of ``n`` copies of the array sharing (or each with a copy of) its memory."""
+    return {} if n == 1 else {"arrays": n, "partition": "auto", **({"private_memory": True} if private else {})}
+
+
 def run_scaleout_study(quick: bool = False) -> pd.DataFrame:
     """ResNet-18 on 1, 4 and 16 arrays for every dataflow and memory: totals and speed-ups."""
-    gemms = lower_to_gemms(load_zoo_trace("resnet18"))
     memories = ("compute-only", "ddr4-3200") if quick else SCALEOUT_MEMORIES
     sizes = (1, 4) if quick else SYSTEM_SIZES
     dataflows = ("ws", "os") if quick else DATAFLOWS
-    rows = []
-    for label in memories:
-        for df in dataflows:
-            cfg = dataclasses.replace(_base(), dataflow=df, **MEMORIES[label])
-            for n in sizes:
-                t0 = time.perf_counter()
-                s = _run(gemms, cfg, n)
-                secs = time.perf_counter() - t0
-                parts = s["partition"].value_counts().to_dict() if n > 1 else {}
-                rows.append(dict(network="resnet18", memory=label, dataflow=df, arrays=n, cycles=int(s.cycles.sum()),
-                                 compute_cycles=int(s.compute_cycles.sum()), stall_cycles=int(s.stall_cycles.sum()),
-                                 dram_mb=float(s.dram_bytes.sum() / 1e6),
-                                 split_m_layers=int(parts.get("split_m", 0)),
-                                 split_n_layers=int(parts.get("split_n", 0)),
-                                 mean_active=float(s["active_arrays"].mean()) if n > 1 else 1.0,
-                                 seconds=round(secs, 3)))  # fmt: skip
-    tot = pd.DataFrame(rows)
-    one = tot[tot.arrays == 1].set_index(["memory", "dataflow"]).cycles
-    tot["speedup"] = [one[(r.memory, r.dataflow)] / r.cycles for r in tot.itertuples()]
+    labelled = [({"memory": label, "dataflow": df, "arrays": n}, {"dataflow": df, **MEMORIES[label], **_system(n)})
+                for label in memories for df in dataflows for n in sizes]  # fmt: skip
+    totals, rows = run_labelled("nm_array", fields_of(_base()), labelled, [{"zoo": "resnet18"}])
+    keys = ["memory", "dataflow", "arrays"]
+    per = rows.groupby(keys, sort=False).agg(  # systems' layer rows say how each layer was split
+        split_m_layers=("partition", lambda p: int((p == "split_m").sum())),
+        split_n_layers=("partition", lambda p: int((p == "split_n").sum())),
+        mean_active=("active_arrays", "mean"),
+    ).reset_index()
+    tot = totals[["network", *keys, "cycles", "compute_cycles", "stall_cycles"]].assign(
+        dram_mb=totals["dram_bytes"] / 1e6).merge(per, on=keys, how="left", validate="one_to_one")
+    one = tot.arrays == 1
+    tot.loc[one, ["split_m_layers", "split_n_layers"]] = 0
+    tot.loc[one, "mean_active"] = 1.0
+    tot = tot.astype({"split_m_layers": int, "split_n_layers": int, "mean_active": float})
+    one_cycles = tot[one].set_index(["memory", "dataflow"]).cycles
+    tot["speedup"] = [one_cycles[(r.memory, r.dataflow)] / r.cycles for r in tot.itertuples()]
     tot["efficiency"] = tot.speedup / tot.arrays
     return tot
+
+
+#: the runs that explain a 4-array system layer by layer: label -> (memory label, arrays, private)
+_FOUR_RUNS = {"one": ("ddr4-3200", 1, False), "four": ("ddr4-3200", 4, False), "private": ("ddr4-3200", 4, True),
+              "ideal one": ("compute-only", 1, False), "ideal four": ("compute-only", 4, False)}
 
 
 def explain_four_arrays(quick: bool = False, dataflows: tuple[str, ...] = ("os", "ws")) -> pd.DataFrame:
@@ -158,16 +145,15 @@ def explain_four_arrays(quick: bool = False, dataflows: tuple[str, ...] = ("os",
     four times the SRAM), and the real system (one shared DDR4-3200). ``contention`` is
     shared / private cycles; the layer's speed-up is ``private_speedup / contention``."""
     net = "resnet18" if quick else "resnet50"
-    gemms = lower_to_gemms(load_zoo_trace(net))
+    labelled = [({"dataflow": df, "run": run}, {"dataflow": df, **MEMORIES[mem], **_system(n, private)})
+                for df in dataflows for run, (mem, n, private) in _FOUR_RUNS.items()]  # fmt: skip
+    _, layers = run_labelled("nm_array", fields_of(_base()), labelled, [{"zoo": net}])
+    peak = dataclasses.replace(_base(), memory="ddr4-3200").dram_config().peak_gbps / _base().freq_ghz
     rows = []
     for df in dataflows:
-        cfg = dataclasses.replace(_base(), dataflow=df, memory="ddr4-3200")
-        ideal = dataclasses.replace(cfg, memory="simple", dram_bw_bytes_per_cycle=None)
-        one, four = _run(gemms, cfg, 1), _run(gemms, cfg, 4)
-        priv = _run(gemms, cfg, 4, private=True)
-        c1, c4 = _run(gemms, ideal, 1), _run(gemms, ideal, 4)
-        peak = cfg.dram_config().peak_gbps / cfg.freq_ghz  # bytes per array cycle
-        for i in range(len(gemms)):
+        run = {r: layers[(layers.dataflow == df) & (layers.run == r)].reset_index(drop=True) for r in _FOUR_RUNS}
+        one, four, priv, c1, c4 = (run[r] for r in _FOUR_RUNS)
+        for i in range(len(one)):
             t1, t4, tp = int(one.cycles.iloc[i]), int(four.cycles.iloc[i]), int(priv.cycles.iloc[i])
             rows.append(dict(
                 network=net, dataflow=df, layer=int(one.layer.iloc[i]), name=one.name.iloc[i],
@@ -230,7 +216,7 @@ def reproduce_memory(out: Path, quick: bool = False) -> None:
     scale = run_scaleout_study(quick)
     four = explain_four_arrays(quick)
     banks = run_banks_study(quick)
-    wall = time.perf_counter() - t0
+    print(f"memory: {len(tot) + len(scale) + len(banks)} runs in {time.perf_counter() - t0:.0f} s")
     with atomic_output_dir(out, "reproduce") as tmp:
         tot.to_csv(tmp / "totals.csv", index=False)
         layers.to_csv(tmp / "layers.csv", index=False)
@@ -239,8 +225,8 @@ def reproduce_memory(out: Path, quick: bool = False) -> None:
         banks.to_csv(tmp / "banks.csv", index=False)
         _plot(tot, tmp / "cycles.png")
         _plot_scaleout(scale, tmp / "scaleout.png")
-        (tmp / "meta.json").write_text(json.dumps({"quick": quick, "wall_seconds": wall}, indent=2) + "\n")
-        (tmp / "README.md").write_text(_markdown(tot, layers, wall, quick) + _scaleout_markdown(scale, four, quick)
+        (tmp / "meta.json").write_text(json.dumps({"quick": quick}, indent=2) + "\n")
+        (tmp / "README.md").write_text(_markdown(tot, layers, quick) + _scaleout_markdown(scale, four, quick)
                                           + _banks_markdown(banks))
 
 
@@ -258,7 +244,7 @@ def _check_rows(layers: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _markdown(tot: pd.DataFrame, layers: pd.DataFrame, wall: float, quick: bool) -> str:
+def _markdown(tot: pd.DataFrame, layers: pd.DataFrame, quick: bool) -> str:
     r18 = tot[tot.network == "resnet18"]
 
     def ahead(mem):
@@ -286,12 +272,11 @@ def _markdown(tot: pd.DataFrame, layers: pd.DataFrame, wall: float, quick: bool)
         )
     chk = _check_rows(layers)
     chk_part = "Not in quick mode." if chk.empty else _md_table(chk)
-    view = tot[["network", "memory", "dataflow", "cycles", "compute_cycles", "stall_cycles", "vs_ws", "dram_mb",
-                "seconds"]]  # fmt: skip
+    view = tot[["network", "memory", "dataflow", "cycles", "compute_cycles", "stall_cycles", "vs_ws", "dram_mb"]]
     note = "\n**Quick mode** (tests): ResNet-18 only, no per-request run.\n" if quick else ""
     return f"""# Dataflows against the memory system: no limit, one channel, and a DRAM model
 {note}
-Regenerate with `sparsim reproduce memory` ({wall:.0f} s here). The dataflows report's 32x32
+Regenerate with `sparsim reproduce memory`. The dataflows report's 32x32
 array (128 KiB ifmap and filter buffers, 256 KiB output buffer, weight double-buffering), array
 clock 1 GHz, plain schedules (no mapper), batch 1. `simple 16 B/cycle` is the single analytical
 channel; the DRAM rows run every SRAM step's transfers through the DRAM model
@@ -372,7 +357,7 @@ def _scaleout_markdown(scale: pd.DataFrame, four: pd.DataFrame, quick: bool) -> 
                            f"on {big}" for d in dfs)  # fmt: skip
     act = scale[(scale.memory == "compute-only") & (scale.arrays == big)].set_index("dataflow").mean_active
     view = scale[["memory", "dataflow", "arrays", "cycles", "stall_cycles", "speedup", "efficiency", "dram_mb",
-                  "split_m_layers", "split_n_layers", "mean_active", "seconds"]]  # fmt: skip
+                  "split_m_layers", "split_n_layers", "mean_active"]]  # fmt: skip
     summ = four_array_summary(four)
     net = four.network.iloc[0]
     first = summ.iloc[0]

@@ -16,11 +16,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reports.figures import subplots
-from simulator.common.block import get_block  # noqa: E402
+from reports.runs import fields_of, run_labelled
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
 from simulator.nm_array.config import ArrayConfig  # noqa: E402
-from simulator.nm_array.training_step import OPTION_NAMES, SATOptions  # noqa: E402
-from workloads.zoo import load_zoo_trace  # noqa: E402
 
 __all__ = ["SAT_ARRAY", "MODELS", "PATTERNS", "reproduce_sat"]
 
@@ -49,34 +47,54 @@ def ideal_bound(n: int, m: int) -> float:
     return 3.0 / (2.0 * n / m + 1.0)
 
 
-def _step(layers, cfg, scheme, nm, options) -> dict:
-    """One training step through the ``sat`` block: its totals."""
-    block = get_block("sat")
-    params = block.check_params({"scheme": scheme, "nm": f"{nm[0]}:{nm[1]}", **dataclasses.asdict(options)})
-    return dict(block.run(layers, cfg, **block.run_params(params)).totals)
+#: the ``sat`` block's dataflow options (boolean parameters), each on by default
+OPTION_NAMES = ("interleave", "pregen", "offline")
+ALL_ON = dict.fromkeys(OPTION_NAMES, True)
 
 
-def _by_pass(s: dict) -> dict[str, int]:
-    return {p: s[f"cycles_{p.lower()}"] for p in ("FF", "BP", "WU")}
+def _steps(models, cfg: ArrayConfig, labelled: list[tuple[dict, dict]]) -> pd.DataFrame:
+    """Every (model, labelled training step) through one in-memory sweep of the ``sat`` block at
+    batch :data:`BATCH`: its totals."""
+    labelled = [(labels, {"batch": BATCH, **settings}) for labels, settings in labelled]
+    totals, _ = run_labelled("sat", fields_of(cfg), labelled, [{"zoo": m} for m in models], workload_label="model")
+    return totals
+
+
+def _by_pass(s) -> dict[str, int]:
+    return {p: int(s[f"cycles_{p.lower()}"]) for p in ("FF", "BP", "WU")}
+
+
+def _step_label(scheme: str, n: int, m: int, options: str = "all") -> tuple[dict, dict]:
+    opts = ALL_ON if options == "all" else _variants()[options]
+    return ({"scheme": scheme, "nm": f"{n}:{m}", "options": options},
+            {"scheme": scheme, "nm": f"{n}:{m}", **opts})  # fmt: skip
+
+
+def _variants() -> dict[str, dict[str, bool]]:
+    """All options, none, and each one off."""
+    out = {"all": dict(ALL_ON), "none": dict.fromkeys(OPTION_NAMES, False)}
+    for name in OPTION_NAMES:
+        out[f"no {name}"] = {**ALL_ON, name: False}
+    return out
 
 
 def speedups(models=MODELS, patterns=PATTERNS, cfg: ArrayConfig = SAT_ARRAY) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Speed-up of a BDWP step over a dense step (all options on), and the per-pass breakdown."""
+    steps = _steps(models, cfg, [_step_label("dense", 1, 1)] + [_step_label("bdwp", n, m) for n, m in patterns])
     rows, passes = [], []
     for model in models:
-        layers = load_zoo_trace(model, batch=BATCH)
-        dense = _step(layers, cfg, "dense", (1, 1), SATOptions())
-        d = dense
+        mine = steps[steps.model == model]
+        d = mine[mine.scheme == "dense"].iloc[0]
         for pass_, cyc in _by_pass(d).items():
             passes.append({"model": model, "scheme": "dense", "nm": "1:1", "pass": pass_, "cycles": cyc})
         for n, m in patterns:
-            s = _step(layers, cfg, "bdwp", (n, m), SATOptions())
+            s = mine[(mine.scheme == "bdwp") & (mine.nm == f"{n}:{m}")].iloc[0]
             rows.append(
                 {
                     "model": model,
                     "nm": f"{n}:{m}",
-                    "dense_cycles": d["cycles"],
-                    "bdwp_cycles": s["cycles"],
+                    "dense_cycles": int(d["cycles"]),
+                    "bdwp_cycles": int(s["cycles"]),
                     "speedup": d["cycles"] / s["cycles"],
                     "ideal_bound": ideal_bound(n, m),
                     "dense_energy_mj": d["energy_pj"] * 1e-9,
@@ -92,34 +110,26 @@ def speedups(models=MODELS, patterns=PATTERNS, cfg: ArrayConfig = SAT_ARRAY) -> 
 
 def ablation(models=MODELS, nm=(2, 8), cfg: ArrayConfig = SAT_ARRAY) -> pd.DataFrame:
     """Step cycles with all options, each one off, and none; speed-up vs dense with the same options."""
-    variants = {"all": SATOptions(), "none": SATOptions(interleave=False, pregen=False, offline=False)}
-    for name in OPTION_NAMES:
-        variants[f"no {name}"] = dataclasses.replace(SATOptions(), **{name: False})
+    variants = list(_variants())
+    steps = _steps(models, cfg, [_step_label(scheme, *(nm if scheme == "bdwp" else (1, 1)), options=v)
+                                 for v in variants for scheme in ("bdwp", "dense")])  # fmt: skip
     rows = []
     for model in models:
-        layers = load_zoo_trace(model, batch=BATCH)
-        for label, opt in variants.items():
-            s = _step(layers, cfg, "bdwp", nm, opt)
-            d = _step(layers, cfg, "dense", (1, 1), opt)
-            rows.append(
-                {
-                    "model": model,
-                    "options": label,
-                    "bdwp_cycles": s["cycles"],
-                    "dense_cycles": d["cycles"],
-                    "speedup": d["cycles"] / s["cycles"],
-                }
-            )
+        for label in variants:
+            sel = steps[(steps.model == model) & (steps.options == label)]
+            s, d = sel[sel.scheme == "bdwp"].iloc[0], sel[sel.scheme == "dense"].iloc[0]
+            rows.append({"model": model, "options": label, "bdwp_cycles": int(s["cycles"]),
+                         "dense_cycles": int(d["cycles"]), "speedup": d["cycles"] / s["cycles"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def memory_bound(models=MODELS, nm=(2, 8), bw: float = 64.0) -> pd.DataFrame:
     cfg = dataclasses.replace(SAT_ARRAY, dram_bw_bytes_per_cycle=bw)
+    steps = _steps(models, cfg, [_step_label("bdwp", *nm), _step_label("dense", 1, 1)])
     rows = []
     for model in models:
-        layers = load_zoo_trace(model, batch=BATCH)
-        s = _step(layers, cfg, "bdwp", nm, SATOptions())
-        d = _step(layers, cfg, "dense", (1, 1), SATOptions())
+        mine = steps[steps.model == model]
+        s, d = mine[mine.scheme == "bdwp"].iloc[0], mine[mine.scheme == "dense"].iloc[0]
         rows.append({"model": model, "dram_bytes_per_cycle": bw, "speedup": d["cycles"] / s["cycles"]})
     return pd.DataFrame(rows)
 
@@ -177,7 +187,6 @@ def reproduce_sat(out_dir: str | Path, *, quick: bool = False) -> Path:
     mem = memory_bound(models)
     acc = accuracy_table(seeds=(0,) if quick else (0, 1, 2), epochs=5 if quick else 40)
     stats = nm_weight_stats(load_safetensors(minilm_weights_path()))
-    wall = time.perf_counter() - t0
     with atomic_output_dir(out_dir, "reproduce") as tmp:
         sp.to_csv(tmp / "speedup.csv", index=False)
         passes.to_csv(tmp / "passes.csv", index=False)
@@ -186,7 +195,8 @@ def reproduce_sat(out_dir: str | Path, *, quick: bool = False) -> Path:
         acc.to_csv(tmp / "accuracy.csv", index=False)
         stats.to_csv(tmp / "minilm_nm_stats.csv", index=False)
         _plots(sp, passes, tmp)
-        (tmp / "README.md").write_text(_markdown(sp, passes, abl, mem, acc, stats, wall, quick))
+        (tmp / "README.md").write_text(_markdown(sp, passes, abl, mem, acc, stats, quick))
+    print(f"sat: {len(sp) + len(abl) + len(mem)} comparisons in {time.perf_counter() - t0:.0f} s")
     return Path(out_dir)
 
 
@@ -201,7 +211,7 @@ def _md_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
     return "\n".join(lines)
 
 
-def _markdown(sp, passes, abl, mem, acc, stats, wall, quick) -> str:
+def _markdown(sp, passes, abl, mem, acc, stats, quick) -> str:
     cfg = SAT_ARRAY
     sp_wide = sp.pivot(index="model", columns="nm", values="speedup").reindex(list(dict.fromkeys(sp.model)))
     sp_wide = sp_wide[[f"{n}:{m}" for n, m in PATTERNS]].reset_index()
@@ -254,7 +264,7 @@ def _markdown(sp, passes, abl, mem, acc, stats, wall, quick) -> str:
     abl_mem_rel = abl_mem_rel.div(abl_mem_rel["all"], axis=0).reset_index()
     return f"""# N:M sparse training (BDWP + SAT): reproduction
 
-Regenerate with `sparsim reproduce sat` (this run took {wall:.0f} s{", quick mode" if quick else ""}). Every number
+Regenerate with `sparsim reproduce sat`{" (quick mode)" if quick else ""}. Every number
 below comes from that command: simulated training steps (FF, BP, WU of every layer) of the zoo
 models at batch {BATCH} on our SAT-like array, real training runs on scikit-learn's digits, and the
 real all-MiniLM-L6-v2 weights. CSVs beside this file hold the full tables.

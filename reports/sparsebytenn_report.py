@@ -65,9 +65,7 @@ def sweep(model: MobileModel, sparsities, core: CoreConfig, host: bool) -> tuple
     points = [("dense", 0.0)] + [(e, s) for e in ("unstructured", "block4", "group") for s in (0.0, *sparsities)]
     with _single_thread():
         for engine, s in points:
-            t0 = time.perf_counter()
             t = block.run(model, core, engine=engine, sparsity=s, rearrange=False, measure_host=host).table
-            sim_s = time.perf_counter() - t0
             t.insert(0, "sparsity_target", s)
             per_layer.append(t)
             summary.append(
@@ -78,7 +76,6 @@ def sweep(model: MobileModel, sparsities, core: CoreConfig, host: bool) -> tuple
                     "pointwise_core_ms": t.time_ms[t.op == "1x1"].sum(),
                     "kept_macs_m": t.kept_macs.sum() / 1e6,
                     "host_ms": t.host_ms.sum() if host else np.nan,
-                    "sim_seconds": sim_s,
                 }
             )
     return pd.concat(per_layer, ignore_index=True), pd.DataFrame(summary)
@@ -244,7 +241,6 @@ def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
                                  sparsities=(0.3,) if quick else (0.3, 0.5), shape=shape)  # fmt: skip
     cores = across_cores(MobileModel("mobilenet_v1", shape))
     pf = prefetch_sensitivity(MobileModel("mobilenet_v1", shape))
-    wall = time.perf_counter() - t_start
     with atomic_output_dir(out, "reproduce") as tmp:
         cores.to_csv(tmp / "cores.csv", index=False)
         pf.to_csv(tmp / "prefetch_sensitivity.csv", index=False)
@@ -259,10 +255,11 @@ def reproduce_sparsebytenn(out: Path, quick: bool = False) -> None:
               f"MobileNet-v1 {shape[1]}x{shape[2]}, modelled core")  # fmt: skip
         _plot(summary, "host_ms", "speed-up over dense (this host, 1 thread)", tmp / "host_speedup.png",
               f"MobileNet-v1 {shape[1]}x{shape[2]}, host kernels")  # fmt: skip
-        meta = {"quick": quick, "input": shape, "wall_seconds": wall, "core": str(core)}
+        meta = {"quick": quick, "input": shape, "core": str(core)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        md = _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick, cores, pf)
+        md = _markdown(summary, be, mca, pstats, rstats, per_layer, shape, quick, cores, pf)
         (tmp / "README.md").write_text(md)
+    print(f"sparsebytenn: {len(summary)} network runs in {time.perf_counter() - t_start:.0f} s")
 
 
 def _cores_part(cores: pd.DataFrame, summary: pd.DataFrame, shape, quick: bool, pf: pd.DataFrame) -> str:
@@ -351,7 +348,7 @@ def _cores_part(cores: pd.DataFrame, summary: pd.DataFrame, shape, quick: bool, 
     return "\n".join(parts)
 
 
-def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick, cores, pf) -> str:
+def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, quick, cores, pf) -> str:
     s = summary.copy()
     s["engine"] = s.engine.map(ENGINE_LABEL)
     table = s[["engine", "sparsity", "kept_macs_m", "core_ms", "core_speedup", "host_ms", "host_speedup"]]
@@ -380,7 +377,7 @@ def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, wall, quick, c
     note_quick = "\n**Quick mode** (tests): 64 x 64 input, two sparsities.\n" if quick else ""
     return f"""# SparseByteNN reproduction: sparse mobile kernels on a modelled Snapdragon 855 prime core
 {note_quick}
-Regenerate with `sparsim reproduce sparsebytenn` ({wall:.0f} s here). MobileNet-v1 1.0 at
+Regenerate with `sparsim reproduce sparsebytenn`. MobileNet-v1 1.0 at
 {shape[1]} x {shape[2]}, batch 1, fp32, torch's default initialisation (seed 0; the zoo has no
 trained weights, torchvision does not load here). Each engine prunes its own operators per layer
 (unstructured and 1x4: the 1x1 convs and the FC; group: all of them, see

@@ -17,5 +17,6 @@ def require(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise SparsimInputError(
-            module, "package", "not installed", f"install the {extra} extra: pip install -e '.[{extra}]'"
+            module, "package", "not installed",
+            f"install the {extra} extra: pip install 'sparsim[{extra}]' (in a checkout: pip install -e '.[{extra}]')",
         ) from None

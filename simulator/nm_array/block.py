@@ -169,6 +169,8 @@ class _ArrayBlock(Block):
         return fields
 
     def check_config(self, config: ArrayConfig, params: dict) -> None:
+        if params.get("private_memory") and not config.is_system:
+            raise SparsimInputError("", "private_memory", True, "false on one array (it has its memory to itself)")
         nm = self._sparse_nm(params)
         if nm is not None:
             n, m = _nm_pair(nm)
@@ -262,6 +264,8 @@ class NMArrayBlock(_ArrayBlock):
         "nm": Param(None, _nm_text_or_none, "N:M on every weight (null: the workload's own)"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
         "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
+        "private_memory": Param(False, boolean, "a system of arrays: each array gets its own copy of the memory "
+                                "(no contention: the counterfactual that separates partitioning from sharing)"),
         **_mapping_params(),
     }
     totals = {
@@ -289,7 +293,7 @@ class NMArrayBlock(_ArrayBlock):
 
     def _run(
         self, workload: pd.DataFrame, config: ArrayConfig, *, nm=None, batch=None, mapping="plain",
-        objective="cycles", mapping_file=None,
+        objective="cycles", mapping_file=None, private_memory=False,
     ) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
         from simulator.nm_array.energy import energy_pj
         from simulator.nm_array.fold import simulate_gemms
@@ -304,8 +308,8 @@ class NMArrayBlock(_ArrayBlock):
 
             samples = layers["batch"].unique() if len(layers) else [1]
             one = lower_to_gemms(layers.assign(batch=1)) if len(samples) == 1 else None
-            result = simulate_system(gemms, config, mapping=mapping, objective=objective,
-                                     per_sample=one, samples=int(samples[0]))  # fmt: skip
+            result = simulate_system(gemms, config, mapping=mapping, objective=objective, per_sample=one,
+                                     samples=int(samples[0]), private_memory=private_memory)  # fmt: skip
             stats, per_array, mapper_cols = result.layers, result.arrays, None
         else:
             mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective)

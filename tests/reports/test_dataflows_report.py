@@ -32,11 +32,13 @@ def test_plain_os_in_the_study_is_the_fold_model():
     import dataclasses
 
     from dataflow.nm_array.mapping import Mapping
-    from reports.dataflows_report import ARRAYS, workloads
+    from reports.dataflows_report import ARRAYS
     from simulator.nm_array.fold import simulate_gemms
+    from workloads.lowering import lower_to_gemms
+    from workloads.zoo import load_zoo_trace
 
     tot, _ = run_study(quick=True)
-    g = workloads(quick=True)["resnet18"]
+    g = lower_to_gemms(load_zoo_trace("resnet18"))
     cfg = dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=False)
     r = tot[(tot.network == "resnet18") & (tot.timing == "scalesim") & (tot.memory == "compute-only")
             & (tot.mapping == "os")].cycles.item()  # fmt: skip
