@@ -22,7 +22,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from simulator.hash_unit.config import HashUnitConfig
+from simulator.hash_unit.config import KEY_MULTIPLIER, HashUnitConfig
 
 __all__ = ["hash_unit_signature", "HashAccumulateUnit"]
 
@@ -91,7 +91,7 @@ class HashAccumulateUnit(wiring.Component):
             self.drain_done.eq(done),
         ]
         in_hash = Signal(unsigned(sb))
-        mod.d.comb += in_hash.eq((self.in_key * 107)[:sb])
+        mod.d.comb += in_hash.eq((self.in_key * KEY_MULTIPLIER)[:sb])
         take_drain = running & self.drain & ~b_valid & ~accept
 
         # read port: a probing B item, else a newly accepted item, else the drain scan; otherwise

@@ -27,8 +27,6 @@ __all__ = [
     "PiumaConfig",
     "SmashConfig",
     "load_machine",
-    "COL_HASH",
-    "ROW_HASH",
     "C_ENTRY_BYTES",
     "PARTIAL_BYTES",
     "FL_MAX_FLOPS",
@@ -38,10 +36,6 @@ __all__ = [
     "check_work",
 ]
 
-#: Nagasaka et al.'s column hash multiplier: slot = (j * 107) & (size - 1)
-COL_HASH = 107
-#: Knuth's multiplicative constant, spreading a window's rows over SMASH's table
-ROW_HASH = 2654435761
 #: one entry of C as stored: a 4-byte column index and an 8-byte value
 C_ENTRY_BYTES = 12
 #: one partial product of the outer product: 4-byte row, 4-byte column, 8-byte value

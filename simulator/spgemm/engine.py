@@ -68,7 +68,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from simulator.spgemm.config import ALGORITHMS, C_ENTRY_BYTES, COL_HASH, PARTIAL_BYTES, ROW_HASH, PiumaConfig
+from simulator.spgemm.config import ALGORITHMS, C_ENTRY_BYTES, PARTIAL_BYTES, PiumaConfig
+from simulator.spgemm.hashing import slot as _slot
 
 __all__ = [
     "STATS_DTYPE",
@@ -543,7 +544,7 @@ def run_engine(alg, rowwise, inner, outer, win, hash_probes, table_slots, passes
                 elif alg == _HASH:
                     if reg[g, _LEFT] == -1:
                         reg[g, _LEFT] = hash_probes[reg[g, _PP]]
-                        reg[g, _SLOT] = (j * COL_HASH) & _HASH_SLOT_MASK
+                        reg[g, _SLOT] = _slot(j, _HASH_SLOT_MASK, 0)
                     if reg[g, _LEFT] > 0:  # probe: LD the key
                         addr = _PRIV + g * PRIVATE_STRIDE + (reg[g, _SLOT] & _PRIV_MASK) * _SLOT_BYTES_HASH
                         reg[g, _SLOT] += 1
@@ -564,7 +565,7 @@ def run_engine(alg, rowwise, inner, outer, win, hash_probes, table_slots, passes
                     else:
                         base = 0
                         fmask = mask
-                    h0 = (local * ROW_HASH + j * COL_HASH) & fmask
+                    h0 = _slot(j, fmask, local)
                     if reg[g, _LEFT] == -1:
                         reg[g, _SLOT] = h0
                         reg[g, _LEFT] = 0
@@ -695,7 +696,7 @@ def hash_probe_counts(a_ptr, a_idx, b_ptr, b_idx, flops, total):
             k = a_idx[p]
             for q in range(b_ptr[k], b_ptr[k + 1]):
                 j = b_idx[q]
-                h = (j * COL_HASH) & mask
+                h = _slot(j, mask, 0)
                 n = 1
                 while keys[h] != -1 and keys[h] != j:
                     h = (h + 1) & mask

@@ -20,11 +20,21 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from simulator.spgemm.config import ALGORITHMS, C_ENTRY_BYTES, COL_HASH, PARTIAL_BYTES, ROW_HASH, PiumaConfig
+from simulator.hash_unit.config import slot_of
+from simulator.spgemm.config import ALGORITHMS, C_ENTRY_BYTES, PARTIAL_BYTES, PiumaConfig
 from simulator.spgemm.engine import ADDRESS, PRIVATE_STRIDE, PRIVATE_TABLE_SLOTS
 from simulator.spgemm.machine import EngineInputs
 
-__all__ = ["Ins", "run_engine_py"]
+__all__ = ["Ins", "run_engine_py", "probe_slots"]
+
+
+def probe_slots(local: int, j: int, base: int, fmask: int) -> Iterator[int]:
+    """The scratchpad slots a SMASH atomic tries for (row ``local`` of its window, column ``j``),
+    in order: the hash unit's first slot (:func:`simulator.hash_unit.config.slot_of`), then
+    linear probing within the table (or fragment) of ``fmask + 1`` slots at ``base``."""
+    h0 = slot_of(j, fmask, local)
+    for n in range(fmask + 1):
+        yield base + ((h0 + n) & fmask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +140,7 @@ class _Machine:
                     if acc == "spa":
                         yield Ins(load=ADDRESS["private"] + g * PRIVATE_STRIDE + j * 8)  # LD acc[j]
                     else:
-                        slot = (j * COL_HASH) & ((1 << 28) - 1)
+                        slot = slot_of(j, (1 << 28) - 1)
                         for n in range(int(probes[pp])):
                             self.st["probes"] += 1
                             yield Ins(load=self._private(g, slot + n, 16))
@@ -187,10 +197,8 @@ class _Machine:
         else:
             base, fmask = 0, mask
         key = local * ncols + j
-        h0 = (local * ROW_HASH + j * COL_HASH) & fmask
         banks, occ = self.m.scratchpad_banks, self.m.sp_atomic_cycles
-        for n in range(fmask + 1):
-            s = base + ((h0 + n) & fmask)
+        for n, s in enumerate(probe_slots(local, j, base, fmask)):
             bank = (s // (fmask + 1)) % banks if split else s % banks
             self.st["probes"] += 1
             self.st["sp_atomics"] += 1

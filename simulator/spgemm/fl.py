@@ -12,7 +12,8 @@ PIUMA-like machine charges:
   partial products (sort by (i, j), sum). Counts: partial products, merge compares (P log2 P).
 - ``gustavson_spa``: row by row, a dense accumulator (SPA) and a list of touched columns.
 - ``hash`` (Nagasaka et al.): row by row, a power-of-two table of at least 2 x the row's flops,
-  hash ``(j * 107) & (size - 1)``, linear probing. Counts: probes.
+  hash ``(j * 107) & (size - 1)`` (the hash unit's, :func:`simulator.hash_unit.config.slot_of`),
+  linear probing. Counts: probes.
 - ``smash_v1/v2/v3`` (our reading of SMASH, papers.md): rows are handed out in windows whose
   flops fit one scratchpad hash table; every partial product is an atomic add into the table keyed
   by (row in window r, column j), hash ``(r * 2654435761 + j * 107) & (size - 1)`` (Knuth's
@@ -37,13 +38,12 @@ from dataflow.spgemm.windows import smash_limits, smash_windows
 from simulator.common.errors import SparsimInputError
 from simulator.spgemm.config import (
     ALGORITHMS,
-    COL_HASH,
     FL_MAX_FLOPS,
     FL_MAX_FLOPS_OUTER,
-    ROW_HASH,
     SmashConfig,
     check_work,
 )
+from simulator.spgemm.hashing import slot as _slot
 
 __all__ = ["spgemm", "row_flops"]
 
@@ -159,7 +159,7 @@ def _hash_rows(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops):
             av = a_val[p]
             for q in range(b_ptr[k], b_ptr[k + 1]):
                 j = b_idx[q]
-                h = (j * COL_HASH) & mask
+                h = _slot(j, mask, 0)
                 while True:
                     probes += 1
                     if keys[h] == j:
@@ -323,7 +323,7 @@ def _smash(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, ncols, entries, w_st
                 for q in range(b_ptr[k], b_ptr[k + 1]):
                     j = b_idx[q]
                     key = local * ncols + j
-                    h = (local * ROW_HASH + j * COL_HASH) & mask
+                    h = _slot(j, mask, local)
                     atomics += 1
                     tries = 0
                     while True:

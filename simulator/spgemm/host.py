@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from dataflow.spgemm.chunks import flop_chunks
 from simulator.spgemm.fl import _check, _row_flops
+from simulator.spgemm.hashing import slot as _slot
 
 __all__ = ["spgemm_host", "huge_empty", "row_nnz"]
 
@@ -103,7 +104,7 @@ def _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, flops, bounds, cap, c_ptr
                 av = a_val[p]
                 for q in range(b_ptr[k], b_ptr[k + 1]):
                     j = b_idx[q]
-                    h = (j * 107) & mask
+                    h = _slot(j, mask, 0)
                     while keys[h] != -1 and keys[h] != j:
                         h = (h + 1) & mask
                     if keys[h] == -1:
