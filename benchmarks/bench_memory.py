@@ -28,8 +28,8 @@ def main() -> int:
     import numpy as np
 
     from simulator.dram.cl import DramState
-    from simulator.dram.cl_py import run_py
     from simulator.dram.config import dram_presets, load_dram
+    from simulator.dram.twin import run_twin
     from simulator.nm_array.config import load_arch
     from simulator.nm_array.fold import simulate_layers
     from workloads.io import load_workload
@@ -79,7 +79,7 @@ def main() -> int:
     rng = np.random.default_rng(1)
     addr = rng.integers(0, 1 << 22, m) * 64
     t0 = time.perf_counter()
-    run_py(cfg, np.zeros(m, dtype=np.int64), addr, np.zeros(m, bool))
+    run_twin(cfg, np.zeros(m, dtype=np.int64), addr, np.zeros(m, bool))
     rows.append(("ddr4-3200 twin (pure Python) req/s", m / (time.perf_counter() - t0), "cycle-stepping twin", ""))
 
     layers = load_workload("zoo:resnet18")
@@ -129,7 +129,7 @@ def main() -> int:
                              "layer cycles incl. stalls"))  # fmt: skip
     # banked operand SRAM: the fast form's cost over conflict-free buffers, and the enumerating twin's
     from simulator.nm_array.sram_banks import sram_stalls
-    from simulator.nm_array.sram_banks_twin import twin_fold_stalls
+    from simulator.nm_array.twin import twin_fold_stalls
 
     for df in ("ws", "os"):
         free = dataclasses.replace(base, dataflow=df)

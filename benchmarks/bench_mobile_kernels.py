@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from reports.sparsebytenn_report import break_even
-    from simulator.mobile.kernels import (
+    from simulator.mobile.fl import (
         compress_blocks,
         compress_csr,
         dense_conv,

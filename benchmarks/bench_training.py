@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 _STEP = """
 import time
 from reports.sat_report import SAT_ARRAY
-from simulator.nm_array.training_step import simulate_training_step
+from simulator.sat.cl import simulate_training_step
 from workloads.zoo import load_zoo_trace
 layers = load_zoo_trace("resnet50", batch=32)
 simulate_training_step(layers, SAT_ARRAY, scheme="bdwp", nm=(2, 8))
@@ -46,7 +46,7 @@ def _child(code: str) -> tuple[float, float, str]:
 
 def main() -> int:
     from reports.sat_report import SAT_ARRAY
-    from simulator.nm_array.training_step import simulate_training_step
+    from simulator.sat.cl import simulate_training_step
     from workloads.zoo import load_zoo_trace
 
     layers = load_zoo_trace("resnet50", batch=32)

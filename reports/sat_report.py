@@ -18,7 +18,8 @@ import pandas as pd  # noqa: E402
 from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
 from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.nm_array.config import ArrayConfig  # noqa: E402
+from simulator.nm_array.config import ArrayConfig
+from simulator.sat.config import OPTION_NAMES  # noqa: E402
 
 __all__ = ["SAT_ARRAY", "MODELS", "PATTERNS", "reproduce_sat"]
 
@@ -47,8 +48,6 @@ def ideal_bound(n: int, m: int) -> float:
     return 3.0 / (2.0 * n / m + 1.0)
 
 
-#: the ``sat`` block's dataflow options (boolean parameters), each on by default
-OPTION_NAMES = ("interleave", "pregen", "offline")
 ALL_ON = dict.fromkeys(OPTION_NAMES, True)
 
 
@@ -273,7 +272,7 @@ real all-MiniLM-L6-v2 weights. CSVs beside this file hold the full tables.
 weight-stationary N:M array, M up to 8, weight double-buffering, SRAM {cfg.ifmap_sram_kb:g}/{cfg.filter_sram_kb:g}/
 {cfg.ofmap_sram_kb:g} KiB (ifmap/filter/ofmap), unlimited DRAM bandwidth (compute-bound; a memory-bound
 variant is below), all three dataflow options on (interleave mapping, weight pre-generation, offline
-scheduling: our readings, documented in `simulator/nm_array/training_step.py` and
+scheduling: our readings, documented in `simulator/sat/cl.py` and
 `dataflow/nm_array/training.py`). BDWP: FF N:M along Cin*kh*kw, BP N:M along Cout, WU dense; every
 conv/linear layer is pruned; attention's activation products stay dense.
 

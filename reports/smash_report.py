@@ -45,7 +45,7 @@ def _operands(a_name: str, b_name: str | None):
 
 def _run(a, b, alg: str, machine: PiumaConfig) -> dict:
     """One product timed through the ``piuma`` block: its statistics."""
-    block = get_block("piuma")
+    block = get_block("spgemm")
     return dict(block.run((a, b), machine, algorithm=alg).totals)
 
 
@@ -159,8 +159,8 @@ def _markdown(res: pd.DataFrame, sens: pd.DataFrame, quick: bool) -> str:
     return f"""# SMASH: atomic scratchpad hashing for SpGEMM, reproduction
 
 Regenerate with `sparsim reproduce smash`{" (quick mode)" if quick else ""}. C = A x B on
-our PIUMA-like machine model (`simulator/spgemm/config.py`, `simulator/spgemm/engine.py`, one engine for every
-algorithm, checked against its pure-Python twin `simulator/spgemm/engine_py.py`):
+our PIUMA-like machine model (`simulator/spgemm/config.py`, `simulator/spgemm/cl.py`, one engine for every
+algorithm, checked against its pure-Python twin `simulator/spgemm/twin.py`):
 {m.cores} cores x {m.threads_per_core} hardware threads (fine-grained multithreading, round-robin among ready
 threads), {m.cache_kb} KiB {m.cache_ways}-way cache and {m.scratchpad_kb // 1024} MiB scratchpad in {m.scratchpad_banks}
 banks per core, one shared DRAM channel of {m.dram_bytes_per_cycle:g} B/cycle and {m.dram_latency_cycles} cycles latency

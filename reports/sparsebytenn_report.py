@@ -383,7 +383,7 @@ trained weights, torchvision does not load here). Each engine prunes its own ope
 (unstructured and 1x4: the 1x1 convs and the FC; group: all of them, see
 `simulator/mobile/latency.py`); the rest run dense. Modelled core: `simulator/mobile/config.py` defaults
 (2.84 GHz, 4-wide decode, 2 load and 2 FMA pipes, 64 KB L1 / 512 KB L2 / 2 MB L3, LPDDR4X). Host:
-this machine's x86 core, one thread, the numba/BLAS kernels of `simulator/mobile/kernels.py`.
+this machine's x86 core, one thread, the numba/BLAS kernels of `simulator/mobile/fl.py`.
 
 ## Latency against sparsity
 

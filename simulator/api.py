@@ -45,7 +45,7 @@ def _block_for(arch: Any, block: str | None, training: str | None) -> str:
     if isinstance(arch, CoreConfig):
         return "mobile"
     if isinstance(arch, PiumaConfig):
-        return "piuma"
+        return "spgemm"
     return "nm_array"
 
 

@@ -121,8 +121,8 @@ def test_other_blocks_through_the_front_door():
 
     a = sp.random(40, 40, density=0.1, random_state=1, format="csr")
     r = simulate((a, a), {"cores": 2, "threads_per_core": 4, "scratchpad_kb": 64, "scratchpad_banks": 4},
-                 block="piuma", algorithm="hash")  # fmt: skip
-    assert r.block == "piuma" and r.totals["cycles"] > 0
+                 block="spgemm", algorithm="hash")  # fmt: skip
+    assert r.block == "spgemm" and r.totals["cycles"] > 0
     assert simulate((a, a), PiumaConfig(cores=2, threads_per_core=4, scratchpad_kb=64, scratchpad_banks=4),
                     algorithm="hash").totals == r.totals  # fmt: skip
 
@@ -170,7 +170,7 @@ def _api_call(argv: list[str]):
         if a.training != "none":
             kw["training"] = a.training
         if a.training != "none" or a.sat_options is not None:  # without training: parameters nm_array lacks
-            from simulator.nm_array.training_step import parse_sat_options
+            from simulator.sat.config import parse_sat_options
 
             kw.update(dataclasses.asdict(parse_sat_options(a.sat_options)))
         if a.clock_mhz is not None:
@@ -178,7 +178,7 @@ def _api_call(argv: list[str]):
         return lambda: simulate(a.workload, a.arch, **kw)
     if a.command == "spgemm":
         b = a.b or a.matrix
-        return lambda: simulate((a.matrix, b), a.machine, block="piuma", algorithm=a.algorithm)
+        return lambda: simulate((a.matrix, b), a.machine, block="spgemm", algorithm=a.algorithm)
     from simulator.mobile.block import MobileModel, parse_input_shape
     from workloads.mobile_models import resolve_model_name
 

@@ -1,7 +1,7 @@
 """Mapping one training step onto the N:M array: SAT's interleave mapping and offline pass order.
 
 Both are our readings of the SAT paper's dataflow optimisations (it names them without defining
-them; see :mod:`simulator.nm_array.training_step` for the model that uses them):
+them; see :mod:`simulator.sat.cl` for the model that uses them):
 
 - :func:`interleave`: independent GEMMs of one layer (depthwise and grouped convs, attention
   heads) are packed block-diagonally into one fold when each is small: ``p = min(copies, R // Kc,

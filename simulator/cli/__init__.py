@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name in _COMMANDS:
         importlib.import_module(f"simulator.cli.{name}").add_parser(sub)
+    parser.set_defaults(commands=tuple(sub.choices))
     return parser
 
 
@@ -61,6 +62,13 @@ def _one_line(text: object) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # a bare `sparsim`: what there is to do, not argparse's "arguments are required"
+        print(parser.format_help(), file=sys.stderr, end="")
+        commands = parser.get_default("commands")
+        print(f"sparsim: error: no command given: one of {', '.join(commands)} (sparsim COMMAND --help)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -185,7 +185,7 @@ def _memory_text(cfg) -> str:
 def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
     from simulator.api import simulate
     from simulator.common.errors import input_context
-    from simulator.nm_array.training_step import parse_sat_options
+    from simulator.sat.config import parse_sat_options
 
     opts = parse_sat_options(args.sat_options)
     nm = args.nm or (2, 4)

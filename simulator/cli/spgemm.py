@@ -10,11 +10,12 @@ __all__ = ["add_parser"]
 
 def add_parser(sub) -> None:
     sg = sub.add_parser("spgemm", help="C = A x B on the PIUMA-like machine model")
-    sg.add_argument("--algorithm", default=None, help="inner, outer, gustavson_spa, hash, smash_v1/v2/v3")
-    sg.add_argument("--matrix", default=None, help="built-in name (see --list) or FILE.mtx")
+    sg.add_argument("--algorithm", default=None,
+                    help="required (unless --list): inner, outer, gustavson_spa, hash, smash_v1/v2/v3")
+    sg.add_argument("--matrix", default=None, help="required (unless --list): built-in name (see --list) or FILE.mtx")
     sg.add_argument("--b", default=None, help="right operand (default: the same matrix)")
     sg.add_argument("--machine", default=None, help="machine config YAML (PiumaConfig keys)")
-    sg.add_argument("--out", default=None, help="output directory")
+    sg.add_argument("--out", default=None, help="required (unless --list): output directory")
     sg.add_argument("--list", action="store_true", help="list algorithms and built-in matrices")
     sg.set_defaults(func=run)
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     diff = (c - ref).tocsr()
     if diff.nnz and float(np.abs(diff.data).max()) > 1e-9 * scale + 1e-12 * scale:
         raise RuntimeError("C differs from scipy.sparse: a bug in the functional model")
-    block = get_block("piuma")
+    block = get_block("spgemm")
     result = block.run((a, b), machine, algorithm=args.algorithm)
     table, stats = result.table.copy(), result.totals
     table.insert(1, "matrix_a", args.matrix)

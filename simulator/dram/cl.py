@@ -23,7 +23,7 @@ The controller, per channel, decides one command per DRAM cycle (one command bus
 "Legal" is the JEDEC set in :mod:`simulator.dram.config`: per bank tRCD, tRAS, tRP, tRC, tRTP, tWR;
 per rank tRRD_S/L, tFAW, tRFC; per channel tCCD_S/L, tWTR_S/L and read-to-write turnaround
 (CL + BL + 2 - CWL). This engine computes each candidate's earliest legal cycle and jumps idle
-time; its twin :func:`simulator.dram.cl_py.run_py` steps every cycle and asks each constraint
+time; its twin :func:`simulator.dram.twin.run_twin` steps every cycle and asks each constraint
 separately. :func:`simulator.dram.checker.check` replays the command log and proves no constraint
 was broken.
 """

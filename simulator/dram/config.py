@@ -3,7 +3,7 @@
 Why a DRAM model of its own: a streaming accelerator's stalls depend on more than bytes per
 cycle. Whether a tile's fetch hits open rows, spreads over banks, or keeps activating rows
 faster than tFAW allows decides how long it takes; one bandwidth figure cannot say. The
-per-request controller (:mod:`simulator.dram.cl`, twin :mod:`simulator.dram.cl_py`) and the
+per-request controller (:mod:`simulator.dram.cl`, twin :mod:`simulator.dram.twin`) and the
 fold-level form (:mod:`simulator.dram.fold`) share this one frozen config.
 
 Times are in DRAM clock cycles (``tck_ps`` per cycle; data moves on both edges, so one burst of

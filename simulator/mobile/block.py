@@ -7,13 +7,13 @@ whole-network channel rearrangement (:mod:`workloads.rearrange`). One row per la
 
 Why dense can run beside: "is sparsity worth it here" is a ratio, so ``compare_dense`` adds each
 layer's dense-engine cycles on the same core (the CLI always asks for it; sweeps sweep the engine
-instead). ``measure_host`` also times the real host kernels (:mod:`simulator.mobile.kernels`);
+instead). ``measure_host`` also times the real host kernels (:mod:`simulator.mobile.fl`);
 a wall time is not a sweep metric, so it is a one-run parameter. What the rearrangement did is in
 the result's ``info``. The model level (:meth:`MobileBlock.level`) names the core preset that ran.
 
 Levels: there is no separate functional model of a core's timing. The value oracle of the
-kernels is :mod:`simulator.mobile.kernels` (numpy, checked against torch), the cycle model is
-:mod:`simulator.mobile.cl` and its independent twin :mod:`simulator.mobile.cl_py`.
+kernels is :mod:`simulator.mobile.fl` (numpy, checked against torch), the cycle model is
+:mod:`simulator.mobile.cl` and its independent twin :mod:`simulator.mobile.twin`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ channel, ``dram_line_cycles`` per line); a line already in flight is waited for,
 An L1 demand miss also fetches the next ``prefetch_l1_lines`` lines into L1 and the next
 ``prefetch_l2_lines`` into L2. Stores allocate their line; the store buffer hides their latency.
 
-``run_instances`` (numba) is the engine; :func:`simulator.mobile.cl_py.run_instances_py` is its
+``run_instances`` (numba) is the engine; :func:`simulator.mobile.twin.run_instances_twin` is its
 independent pure-Python twin (dicts and ordered LRU lists instead of arrays) that the tests compare
 cycle for cycle.
 """

@@ -169,12 +169,12 @@ def _instances(lib: Library, L: MobileLayer, engine: str, mask, i: int, core: Co
         x = _PB
     bases = (w, x, ix, y, _PB)
     if engine == "unstructured":
-        from simulator.mobile.kernels import compress_csr
+        from simulator.mobile.fl import compress_csr
 
         ptr, idx, _ = compress_csr(_w2(L, mask))
         inst = xnn_instances(lib, L.cout, p, ptr, idx, bases)
     else:
-        from simulator.mobile.kernels import compress_blocks
+        from simulator.mobile.fl import compress_blocks
 
         ptr, idx, _ = compress_blocks(_w2(L, mask, 4), 4)
         groups = len(ptr) - 1

@@ -32,15 +32,15 @@ from simulator.common.validate import (
     boolean,
     choice,
     positive_int_or_none,
-    positive_number,
     positive_number_or_none,
 )
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["NMArrayBlock", "SATBlock", "with_nm"]
+__all__ = ["NMArrayBlock", "with_nm", "ArrayBlock", "nm_pair", "nm_text", "mapping_params", "dram_bound_share",
+           "sram_bound_share"]
 
 
-def _nm_text(value: Any, field: str) -> str:
+def nm_text(value: Any, field: str) -> str:
     from workloads.nm import parse_nm
 
     if not isinstance(value, str):
@@ -49,11 +49,11 @@ def _nm_text(value: Any, field: str) -> str:
     return f"{n}:{m}"
 
 
-def _nm_text_or_none(value: Any, field: str) -> str | None:
-    return None if value is None else _nm_text(value, field)
+def nm_text_or_none(value: Any, field: str) -> str | None:
+    return None if value is None else nm_text(value, field)
 
 
-def _nm_pair(nm: str) -> tuple[int, int]:
+def nm_pair(nm: str) -> tuple[int, int]:
     n, m = nm.split(":")
     return int(n), int(m)
 
@@ -64,7 +64,7 @@ def with_nm(layers: pd.DataFrame, nm: str | None, batch: int | None) -> pd.DataF
         layers = layers.assign(batch=batch)
     if nm is None:
         return layers
-    n, m = _nm_pair(nm)
+    n, m = nm_pair(nm)
     weight = layers["op"].isin(("conv", "gemm")).to_numpy()
     layers = layers.copy()
     layers.loc[weight, "nm_n"] = n
@@ -83,7 +83,7 @@ def _mapping_file(value: Any, field: str) -> str | None:
     return str(value)
 
 
-def _mapping_params() -> dict[str, Param]:
+def mapping_params() -> dict[str, Param]:
     from dataflow.nm_array.mapper import OBJECTIVES
     from simulator.nm_array.map_layers import MAPPING_CHOICES
 
@@ -147,7 +147,7 @@ def sram_bound_share(table: pd.DataFrame) -> float:
     return _bound_share(table, "SRAM")
 
 
-class _ArrayBlock(Block):
+class ArrayBlock(Block):
     config_type = ArrayConfig
     workload_type = "layer table (pandas DataFrame, workloads.layers)"
     workload_kinds = ("zoo", "trace", "layers")
@@ -164,7 +164,7 @@ class _ArrayBlock(Block):
                 fields[key] = params["sram_kb"]
         nm = self._sparse_nm(params)
         if nm is not None and "supported_m" not in fields:
-            n, m = _nm_pair(nm)
+            n, m = nm_pair(nm)
             fields["supported_m"] = (1,) if n == m else (1, m)
         return fields
 
@@ -173,7 +173,7 @@ class _ArrayBlock(Block):
             raise SparsimInputError("", "private_memory", True, "false on one array (it has its memory to itself)")
         nm = self._sparse_nm(params)
         if nm is not None:
-            n, m = _nm_pair(nm)
+            n, m = nm_pair(nm)
             if n != m and m not in config.supported_m:
                 raise SparsimInputError(
                     "", "nm", nm, f"M must be one of the array's supported_m {list(config.supported_m)}"
@@ -253,7 +253,7 @@ class _ArrayBlock(Block):
         return {k: float(sum(p[k] for p in parts)) for k in parts[0]}
 
 
-class NMArrayBlock(_ArrayBlock):
+class NMArrayBlock(ArrayBlock):
     """Inference on the N:M systolic array (fold-level cycle model, :mod:`simulator.nm_array.fold`):
     one row per layer."""
 
@@ -261,12 +261,12 @@ class NMArrayBlock(_ArrayBlock):
     simulator = "fold"
     command = "simulate"
     params = {
-        "nm": Param(None, _nm_text_or_none, "N:M on every weight (null: the workload's own)"),
+        "nm": Param(None, nm_text_or_none, "N:M on every weight (null: the workload's own)"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
         "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
         "private_memory": Param(False, boolean, "a system of arrays: each array gets its own copy of the memory "
                                 "(no contention: the counterfactual that separates partitioning from sharing)"),
-        **_mapping_params(),
+        **mapping_params(),
     }
     totals = {
         "cycles": "int",
@@ -353,91 +353,5 @@ class NMArrayBlock(_ArrayBlock):
         out.update(
             {k: float(table[k].sum()) for k in ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj")}
         )
-        out.update(self._area(config))
-        return {k: out[k] for k in self.totals}
-
-
-class SATBlock(_ArrayBlock):
-    """One training step (FF, BP, WU) with SAT's dataflow options
-    (:mod:`simulator.nm_array.training_step`): one row per (layer, pass)."""
-
-    name = "sat"
-    simulator = "training_step"
-    command = "simulate"
-    params = {
-        "scheme": Param("bdwp", choice("bdwp", "forward-only", "transposable", "dense"), "N:M training scheme"),
-        "nm": Param("2:4", _nm_text, "N:M of the sparse passes"),
-        "interleave": Param(True, boolean, "interleave mapping"),
-        "pregen": Param(True, boolean, "weight pre-generation"),
-        "offline": Param(True, boolean, "offline scheduling"),
-        "clock_mhz": Param(200.0, positive_number, "clock, for seconds and GOPS"),
-        "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
-        "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
-        **_mapping_params(),
-    }
-    totals = {
-        "cycles": "int",
-        "cycles_ff": "int",
-        "cycles_bp": "int",
-        "cycles_wu": "int",
-        "dense_macs": "int",
-        "macs": "int",
-        "dram_bytes": "int",
-        "stall_cycles": "int",
-        "sram_stall_cycles": "int",
-        "dram_bound_share": "float",
-        "sram_bound_share": "float",
-        "seconds": "float",
-        "dense_equivalent_gops": "float",
-        "energy_pj": "float",
-        "gops_per_watt": "float",
-        "pe_ge": "float",
-        "sram_ge": "float",
-        "area_ge": "float",
-        "area_mm2": "float",
-    }
-
-    def _sparse_nm(self, params: dict) -> str | None:
-        return None if params["scheme"] == "dense" else params["nm"]
-
-    def _run(
-        self,
-        workload: pd.DataFrame,
-        config: ArrayConfig,
-        *,
-        scheme="bdwp",
-        nm="2:4",
-        interleave=True,
-        pregen=True,
-        offline=True,
-        clock_mhz=200.0,
-        batch=None,
-        mapping="plain",
-        objective="cycles",
-        mapping_file=None,
-    ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        from simulator.nm_array.training_step import SATOptions, simulate_training_step
-
-        layers = workload if batch is None else workload.assign(batch=batch)
-        opts = SATOptions(interleave=interleave, pregen=pregen, offline=offline)
-        table = simulate_training_step(layers, config, scheme=scheme, nm=_nm_pair(nm), options=opts,
-                                       mapping=mapping_file or mapping, objective=objective)  # fmt: skip
-        table["seconds"] = table["cycles"] / (clock_mhz * 1e6)
-        return table, {"workload": layers}
-
-    def write(self, result, folder: Path) -> list[str]:
-        """``passes.csv``/``.parquet`` (one row per layer and pass) and ``workload.csv``."""
-        result.table.to_csv(folder / "passes.csv", index=False)
-        result.table.to_parquet(folder / "passes.parquet", index=False)
-        result.workload.to_csv(folder / "workload.csv", index=False)
-        return ["passes.csv", "passes.parquet", "workload.csv"]
-
-    def summarize(self, table: pd.DataFrame, config: ArrayConfig, *, clock_mhz=200.0, **params) -> dict[str, Any]:
-        from simulator.nm_array.training_step import training_summary
-
-        out = training_summary(table, clock_mhz)
-        out.update(stall_cycles=int(table["stall_cycles"].sum()),
-                   sram_stall_cycles=int(table["sram_stall_cycles"].sum()),
-                   dram_bound_share=dram_bound_share(table), sram_bound_share=sram_bound_share(table))
         out.update(self._area(config))
         return {k: out[k] for k in self.totals}

@@ -4,8 +4,8 @@ Runs one GEMM ``Y = X x W`` (``W`` N:M-compressed) through a fold schedule
 (:func:`dataflow.nm_array.dataflows.build_schedule`), stepping every PE register every cycle:
 weight- and input-stationary schedules through :mod:`simulator.nm_array.cl_load`,
 output-stationary ones through :mod:`simulator.nm_array.cl_os`. Each has a numba kernel and an
-independently structured numpy twin that must agree exactly (tested), and both refuse a schedule
-that would make the hardware collide (a hazard).
+independently structured numpy twin (:mod:`simulator.nm_array.twin`) that must agree exactly
+(tested), and both refuse a schedule that would make the hardware collide (a hazard).
 
 What the array emits, per fold ``f``:
 
@@ -29,7 +29,7 @@ from dataflow.nm_array.dataflows import build_schedule
 from dataflow.nm_array.schedule import FoldSchedule
 from simulator.common.bits import wrap_signed
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array import cl_load, cl_os
+from simulator.nm_array import cl_load, cl_os, twin
 from simulator.nm_array.config import ArrayConfig, check_conflict_free
 
 __all__ = ["CycleResult", "run_nm_array_cycles", "accumulate_folds"]
@@ -99,10 +99,10 @@ def run_nm_array_cycles(
     out_cyc = np.full((folds, a, c), -1, dtype=np.int64)
     ranges = (sched.k0, sched.k_used, sched.p0, sched.p_used, sched.n0, sched.n_used)
     if sched.dataflow == "os":
-        run = cl_os.run_numba if engine == "numba" else cl_os.run_numpy
+        run = cl_os.run_numba if engine == "numba" else twin.run_os_twin
         args = (xp, wv, indices, n, m, r, c, *ranges, sched.stream_start)
     else:
-        run = cl_load.run_numba if engine == "numba" else cl_load.run_numpy
+        run = cl_load.run_numba if engine == "numba" else twin.run_load_twin
         mode = cl_load.MODE_WS if sched.dataflow == "ws" else cl_load.MODE_IS
         args = (mode, xp, wv, indices, n, m, r, c, *ranges, sched.load_start, sched.stream_start)
     code, cyc = run(*args, sched.total_cycles, cfg.acc_bits, out_val, out_cyc)

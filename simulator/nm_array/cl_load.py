@@ -21,7 +21,8 @@ Every cycle they step every PE register of an ``R x C`` array following a fold s
 
 Two implementations that must agree exactly (tested): :func:`run_numba`, the fast kernel, which
 models each row's stream shift register as a delay line (a shift register *is* one), and
-:func:`run_numpy`, a slow twin that keeps explicit shift registers and steps them with numpy.
+:func:`simulator.nm_array.twin.run_load_twin`, a slow twin that keeps explicit shift registers and
+steps them with numpy.
 Both check the schedule's hazards (a PE swapping in an operand not loaded yet, partial sums of
 different elements colliding).
 """
@@ -31,10 +32,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from simulator.common.bits import wrap_signed
 from simulator.nm_array.cl_ops import acc_add
 
-__all__ = ["MODE_WS", "MODE_IS", "OK", "HAZARD_SWAP", "HAZARD_PSUM", "run_numba", "run_numpy"]
+__all__ = ["MODE_WS", "MODE_IS", "OK", "HAZARD_SWAP", "HAZARD_PSUM", "run_numba"]
 
 MODE_WS, MODE_IS = 0, 1
 # error codes reported by the kernels (0 = fine)
@@ -159,109 +159,4 @@ def run_numba(mode, x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, ld, st, total
                     last = cyc
                     out_val[f, t, j] = ps_v[i, j]
                     out_cyc[f, t, j] = cyc
-    return OK, last + 1
-
-
-def run_numpy(mode, x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, ld, st, total, acc_bits, out_val, out_cyc):
-    """Numpy twin of :func:`run_numba` with explicit shift registers (slow; for tests)."""
-    integer = np.issubdtype(out_val.dtype, np.integer)
-    folds = k0.shape[0]
-    slen = pu if mode == MODE_WS else nu
-    shadow_v = np.zeros((r, c), dtype=wv.dtype)
-    shadow_i = np.zeros((r, c), dtype=np.int64)
-    shadow_x = np.zeros((r, c, m), dtype=x.dtype)
-    shadow_f = np.full((r, c), -1, dtype=np.int64)
-    shadow_r = np.full((r, c), -1, dtype=np.int64)
-    act_v = np.zeros((r, c), dtype=wv.dtype)
-    act_i = np.zeros((r, c), dtype=np.int64)
-    act_x = np.zeros((r, c, m), dtype=x.dtype)
-    last = -1
-    a_x = np.zeros((r, c, m), dtype=x.dtype)  # the stream's registers at PE(i, j)
-    a_v = np.zeros((r, c), dtype=wv.dtype)
-    a_i = np.zeros((r, c), dtype=np.int64)
-    a_ok = np.zeros((r, c), dtype=bool)
-    a_f = np.zeros((r, c), dtype=np.int64)
-    a_t = np.zeros((r, c), dtype=np.int64)
-    ps_v = np.zeros((r, c), dtype=out_val.dtype)
-    ps_ok = np.zeros((r, c), dtype=bool)
-    ps_f = np.zeros((r, c), dtype=np.int64)
-    ps_t = np.zeros((r, c), dtype=np.int64)
-    rows = np.arange(r)
-    cols = np.arange(c)
-    lf = 0
-    for cyc in range(total):
-        if lf < folds and ld[lf] <= cyc < ld[lf] + r:
-            for reg in (shadow_v, shadow_i, shadow_x, shadow_f, shadow_r):
-                reg[1:] = reg[:-1].copy()
-            rr = r - 1 - (cyc - ld[lf])
-            width = nu[lf] if mode == MODE_WS else pu[lf]
-            take = (rr < ku[lf]) & (cols < width)
-            shadow_v[0], shadow_i[0], shadow_x[0] = 0, 0, 0
-            if mode == MODE_WS:
-                kr = min(k0[lf] + rr, wv.shape[0] - 1)
-                ncols = np.minimum(n0[lf] + cols, wv.shape[1] - 1)
-                shadow_v[0] = np.where(take, wv[kr, ncols], 0)
-                shadow_i[0] = np.where(take, wi[kr, ncols], 0)
-            elif rr < ku[lf]:
-                g = (k0[lf] + rr) // n
-                for j in np.nonzero(take)[0]:
-                    shadow_x[0, j] = x[p0[lf] + j, g * m : (g + 1) * m]
-            shadow_f[0] = lf
-            shadow_r[0] = rr
-            if cyc == ld[lf] + r - 1:
-                lf += 1
-        # shift the stream's registers right, then feed column 0
-        for reg in (a_x, a_v, a_i, a_ok, a_f, a_t):
-            reg[:, 1:] = reg[:, :-1].copy()
-        d = cyc - st[None, :] - rows[:, None]  # [R, F] stream position of each fold at each row
-        live = (d >= 0) & (d < slen[None, :])
-        a_ok[:, 0] = live.any(axis=1)
-        fsel = np.argmax(live, axis=1)
-        a_f[:, 0] = fsel
-        a_t[:, 0] = np.where(a_ok[:, 0], d[rows, fsel], 0)
-        for i in range(r):
-            a_x[i, 0], a_v[i, 0], a_i[i, 0] = 0, 0, 0
-            f = fsel[i]
-            if a_ok[i, 0] and i < ku[f]:
-                t = a_t[i, 0]
-                if mode == MODE_WS:
-                    g = (k0[f] + i) // n
-                    a_x[i, 0] = x[p0[f] + t, g * m : (g + 1) * m]
-                else:
-                    a_v[i, 0] = wv[k0[f] + i, n0[f] + t]
-                    a_i[i, 0] = wi[k0[f] + i, n0[f] + t]
-        # swap where a fold's first element arrives
-        swap = a_ok & (a_t == 0)
-        if swap.any():
-            bad = swap & ((shadow_f != a_f) | (shadow_r != rows[:, None]) | (cyc < ld[a_f] + r))
-            if bad.any():
-                return HAZARD_SWAP, cyc
-            act_v = np.where(swap, shadow_v, act_v)
-            act_i = np.where(swap, shadow_i, act_i)
-            act_x = np.where(swap[:, :, None], shadow_x, act_x)
-        # partial sums: everything moves down one row at once
-        pin = np.zeros((r, c), dtype=out_val.dtype)
-        pin[1:] = ps_v[:-1]
-        above_ok = np.ones((r, c), dtype=bool)
-        above_ok[1:] = ps_ok[:-1] & (ps_f[:-1] == a_f[1:]) & (ps_t[:-1] == a_t[1:])
-        if (a_ok & ~above_ok).any():
-            return HAZARD_PSUM, cyc
-        if mode == MODE_WS:
-            weight, lanes, pick = act_v, a_x, act_i
-        else:
-            weight, lanes, pick = a_v, act_x, a_i
-        sel = np.take_along_axis(lanes, pick[:, :, None], axis=2)[:, :, 0]
-        if integer:
-            new = wrap_signed(pin.astype(np.int64) + weight.astype(np.int64) * sel.astype(np.int64), acc_bits)
-        else:
-            new = pin + weight * sel
-        ps_v = np.where(a_ok, new, ps_v).astype(out_val.dtype)
-        ps_ok = a_ok.copy()
-        ps_f = a_f.copy()
-        ps_t = a_t.copy()
-        if ps_ok[r - 1].any():
-            last = cyc
-        for j in np.nonzero(ps_ok[r - 1])[0]:
-            out_val[ps_f[r - 1, j], ps_t[r - 1, j], j] = ps_v[r - 1, j]
-            out_cyc[ps_f[r - 1, j], ps_t[r - 1, j], j] = cyc
     return OK, last + 1

@@ -13,7 +13,8 @@ Every cycle they step every PE of an ``R x C`` array:
   bus in that cycle: ``(fold, i, j)`` with its value and cycle.
 
 Two implementations that must agree exactly (tested): :func:`run_numba` keeps each row's and each
-column's stream as a delay line; :func:`run_numpy` keeps explicit shift registers. Both check the
+column's stream as a delay line; :func:`simulator.nm_array.twin.run_os_twin` keeps explicit shift
+registers. Both check the
 hazards a wrong schedule would cause: streams out of step at a PE, an accumulator taken over by the
 next fold before it finished, two outputs on one column bus in one cycle.
 """
@@ -23,10 +24,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from simulator.common.bits import wrap_signed
 from simulator.nm_array.cl_ops import acc_add
 
-__all__ = ["OK", "HAZARD_STREAMS", "HAZARD_ACC", "HAZARD_BUS", "run_numba", "run_numpy"]
+__all__ = ["OK", "HAZARD_STREAMS", "HAZARD_ACC", "HAZARD_BUS", "run_numba"]
 
 OK, HAZARD_STREAMS, HAZARD_ACC, HAZARD_BUS = 0, 3, 4, 5
 
@@ -118,76 +118,4 @@ def run_numba(x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, st, total, acc_bits
                     out_val[f, i, j] = acc[i, j]
                     out_cyc[f, i, j] = cyc
                     last = cyc
-    return OK, last + 1
-
-
-def run_numpy(x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, st, total, acc_bits, out_val, out_cyc):
-    """Numpy twin of :func:`run_numba` with explicit shift registers (slow; for tests)."""
-    integer = np.issubdtype(out_val.dtype, np.integer)
-    rows, cols = np.arange(r), np.arange(c)
-    a_x = np.zeros((r, c, m), dtype=x.dtype)  # activation lanes at PE(i, j), moving right
-    a_ok = np.zeros((r, c), dtype=bool)
-    a_f = np.zeros((r, c), dtype=np.int64)
-    a_t = np.zeros((r, c), dtype=np.int64)
-    b_v = np.zeros((r, c), dtype=wv.dtype)  # weights at PE(i, j), moving down
-    b_i = np.zeros((r, c), dtype=np.int64)
-    b_ok = np.zeros((r, c), dtype=bool)
-    b_f = np.zeros((r, c), dtype=np.int64)
-    b_t = np.zeros((r, c), dtype=np.int64)
-    acc = np.zeros((r, c), dtype=out_val.dtype)
-    acc_f = np.full((r, c), -1, dtype=np.int64)
-    acc_t = np.full((r, c), -1, dtype=np.int64)
-    last = -1
-
-    def entering(cyc, lanes):  # (ok, fold, t) of the element entering each of ``lanes`` rows/cols
-        d = cyc - st[None, :] - lanes[:, None]
-        live = (d >= 0) & (d < ku[None, :])
-        ok = live.any(axis=1)
-        f = np.argmax(live, axis=1)
-        return ok, f, np.where(ok, d[lanes, f], 0)
-
-    for cyc in range(total):
-        for reg in (a_x, a_ok, a_f, a_t):
-            reg[:, 1:] = reg[:, :-1].copy()
-        for reg in (b_v, b_i, b_ok, b_f, b_t):
-            reg[1:] = reg[:-1].copy()
-        ok, f, t = entering(cyc, rows)
-        a_ok[:, 0], a_f[:, 0], a_t[:, 0] = ok, f, t
-        for i in range(r):
-            a_x[i, 0] = 0
-            if ok[i] and i < pu[f[i]]:
-                g = (k0[f[i]] + t[i]) // n
-                a_x[i, 0] = x[p0[f[i]] + i, g * m : (g + 1) * m]
-        ok, f, t = entering(cyc, cols)
-        b_ok[0], b_f[0], b_t[0] = ok, f, t
-        b_v[0], b_i[0] = 0, 0
-        for j in range(c):
-            if ok[j] and j < nu[f[j]]:
-                b_v[0, j] = wv[k0[f[j]] + t[j], n0[f[j]] + j]
-                b_i[0, j] = wi[k0[f[j]] + t[j], n0[f[j]] + j]
-        work = a_ok | b_ok
-        if (work & ((a_ok != b_ok) | (a_f != b_f) | (a_t != b_t))).any():
-            return HAZARD_STREAMS, cyc
-        sel = np.take_along_axis(a_x, b_i[:, :, None], axis=2)[:, :, 0]
-        if integer:
-            prod = b_v.astype(np.int64) * sel.astype(np.int64)
-        else:
-            prod = b_v * sel
-        first = work & (a_t == 0)
-        prev_done = (acc_f < 0) | (acc_t == ku[np.maximum(acc_f, 0)] - 1)
-        if (first & ~prev_done).any() or (work & ~first & ((acc_f != a_f) | (acc_t != a_t - 1))).any():
-            return HAZARD_ACC, cyc
-        new = np.where(first, prod, acc + prod)
-        if integer:
-            new = wrap_signed(new, acc_bits)
-        acc = np.where(work, new, acc).astype(out_val.dtype)
-        acc_f = np.where(work, a_f, acc_f)
-        acc_t = np.where(work, a_t, acc_t)
-        done = work & (a_t == ku[a_f] - 1)
-        if (done.sum(axis=0) > 1).any():
-            return HAZARD_BUS, cyc
-        for i, j in zip(*np.nonzero(done), strict=True):
-            out_val[a_f[i, j], i, j] = acc[i, j]
-            out_cyc[a_f[i, j], i, j] = cyc
-            last = cyc
     return OK, last + 1

@@ -55,7 +55,7 @@ Fast form. An access's cost depends only on its start address modulo ``Q = w * B
 progression of addresses (one step per streamed row, loaded row or group). So a table of the cost
 of every residue, per access shape, and prefix sums along the progression's cycle through the
 residues give every fold's demand in O(1): a layer costs O(folds + Q x words per access).
-:mod:`simulator.nm_array.sram_banks_twin` enumerates every word of every access instead; a test
+:mod:`simulator.nm_array.twin` enumerates every word of every access instead; a test
 holds the two equal.
 """
 

@@ -17,7 +17,7 @@ from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_int, choice
 from simulator.spgemm.config import ALGORITHMS, PiumaConfig
 
-__all__ = ["PiumaBlock"]
+__all__ = ["SpgemmBlock"]
 
 
 def _operands(workload) -> tuple:
@@ -36,10 +36,10 @@ def _operands(workload) -> tuple:
     return a.tocsr(), b.tocsr()
 
 
-class PiumaBlock(Block):
+class SpgemmBlock(Block):
     """``C = A x B`` timed on the machine (:func:`simulator.spgemm.machine.simulate_spgemm`)."""
 
-    name = "piuma"
+    name = "spgemm"
     simulator = "cycle"
     command = "spgemm"
     config_type = PiumaConfig

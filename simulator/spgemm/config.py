@@ -2,8 +2,8 @@
 algorithms, each declared once.
 
 Why one module: the functional model (:mod:`simulator.spgemm.fl`), the window distribution
-(:mod:`dataflow.spgemm.windows`), the cycle engine and its twin (:mod:`simulator.spgemm.engine`,
-:mod:`simulator.spgemm.engine_py`) and the CLI/sweeps must agree on what a machine, a table and
+(:mod:`dataflow.spgemm.windows`), the cycle engine and its twin (:mod:`simulator.spgemm.cl`,
+:mod:`simulator.spgemm.twin`) and the CLI/sweeps must agree on what a machine, a table and
 an algorithm are. An algorithm is named here with its dataflow and accumulator; the engines read
 its integer ``code`` from :data:`ALGORITHMS`, nobody parses a name.
 

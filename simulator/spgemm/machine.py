@@ -4,7 +4,7 @@ and the statistics that come back.
 Why a machine model: SMASH's claim is about a machine (many threads hiding latency, a banked
 scratchpad with atomics, little cache); the algorithms only differ in what they make that machine
 do. The machine is :class:`simulator.spgemm.config.PiumaConfig`; the one cycle-level engine is
-:mod:`simulator.spgemm.engine` (twin: :mod:`simulator.spgemm.engine_py`); SMASH's windows come
+:mod:`simulator.spgemm.cl` (twin: :mod:`simulator.spgemm.twin`); SMASH's windows come
 from :mod:`dataflow.spgemm.windows`.
 """
 
@@ -77,7 +77,7 @@ def engine_inputs(a, b, name: str, machine: PiumaConfig, smash: SmashConfig | No
     windows from :func:`dataflow.spgemm.windows.distribute_windows`.
     """
     from dataflow.spgemm.windows import distribute_windows
-    from simulator.spgemm.engine import hash_probe_counts
+    from simulator.spgemm.cl import hash_probe_counts
     from simulator.spgemm.fl import _check, row_flops
     from simulator.spgemm.host import row_nnz
 
@@ -157,7 +157,7 @@ def machine_stats(name: str, raw: dict[str, Any], inputs: EngineInputs, m: Piuma
 
 def run_machine(inputs: EngineInputs, m: PiumaConfig, *, dma_bytes_per_cycle: float | None = None) -> dict[str, Any]:
     """Run the numba engine; its statistics by name."""
-    from simulator.spgemm.engine import STATS_DTYPE, machine_record, run_engine
+    from simulator.spgemm.cl import STATS_DTYPE, machine_record, run_engine
 
     stats = np.zeros(1, dtype=STATS_DTYPE)
     run_engine(

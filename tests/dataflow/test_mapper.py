@@ -154,7 +154,7 @@ def test_the_fixed_schedule_does_spill_there(example_cfg):
 
 
 def test_training_step_is_mapped_per_pass(example_cfg):
-    from simulator.nm_array.training_step import simulate_training_step
+    from simulator.sat.cl import simulate_training_step
 
     auto = simulate_training_step(load_workload("zoo:resnet18"), example_cfg, mapping="auto")
     fixed = simulate_training_step(load_workload("zoo:resnet18"), example_cfg)

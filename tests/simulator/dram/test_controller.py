@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from simulator.common.errors import SparsimInputError
 from simulator.dram.checker import check
 from simulator.dram.cl import DramState
-from simulator.dram.cl_py import run_py
 from simulator.dram.config import DramConfig, load_dram
+from simulator.dram.twin import run_twin
 
 #: a small device: few banks and short rows so that conflicts, tFAW and refresh all happen
 SMALL = DramConfig(name="small", channels=2, ranks=2, bankgroups=2, banks=2, rows=64, row_bytes=256, burst_bytes=32,
@@ -38,7 +38,7 @@ def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap):
     cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap)
     arrive, addr, wr = _trace(rng, cfg, n, 4, gap)
     done, log = DramState(cfg).run(arrive, addr, wr, log=True)
-    done_py, log_py = run_py(cfg, arrive, addr, wr)
+    done_py, log_py = run_twin(cfg, arrive, addr, wr)
     assert np.array_equal(done, done_py)
     order = np.lexsort((log[:, 0], log[:, 1]))
     order_py = np.lexsort((log_py[:, 0], log_py[:, 1]))

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from simulator.common.errors import SparsimInputError
 from simulator.mobile.cl import CoreState
-from simulator.mobile.cl_py import run_instances_py
 from simulator.mobile.config import CLASS_ID, CoreConfig, load_core
 from simulator.mobile.streams import Library, unit_key
+from simulator.mobile.twin import run_instances_twin
 
 SMALL = CoreConfig(l1_kb=4, l2_kb=16, l3_kb=64, rob_size=32)  # small caches: misses happen in small tests
 #: the microarchitectural options of the presets, each on the small core
@@ -53,7 +53,7 @@ def test_engine_equals_twin_random(seed, span, perfect, variant):
     cfg = dataclasses.replace(SMALL, perfect_l1=perfect, **VARIANTS[variant])
     state = CoreState(cfg)
     state.run(rows, toff, inst)
-    cycles, stats = run_instances_py(cfg, rows, toff, inst)
+    cycles, stats = run_instances_twin(cfg, rows, toff, inst)
     assert state.cycles == cycles
     assert state.stats() == stats
 
@@ -71,7 +71,7 @@ def test_engine_equals_twin_on_kernel_bodies(kernel, variant):
     inst[:, 1:] = rng.integers(0, 3000, (150, 5)) * 64  # scattered: L1/L2/L3/DRAM all hit
     state = CoreState(cfg)
     state.run(rows, toff, inst)
-    cycles, stats = run_instances_py(cfg, rows, toff, inst)
+    cycles, stats = run_instances_twin(cfg, rows, toff, inst)
     assert (state.cycles, state.stats()) == (cycles, stats)
     assert stats["l3_misses"] > 0
 
@@ -84,7 +84,7 @@ def test_twin_catches_a_changed_latency():
     inst[:, 0] = tid
     state = CoreState(SMALL)
     state.run(rows, toff, inst)
-    cycles, _ = run_instances_py(dataclasses.replace(SMALL, lat_ld_int=5), rows, toff, inst)
+    cycles, _ = run_instances_twin(dataclasses.replace(SMALL, lat_ld_int=5), rows, toff, inst)
     assert cycles != state.cycles
 
 
@@ -131,7 +131,7 @@ def test_in_order_issue_blocks_younger_independent_work():
     ino = CoreState(CoreConfig(**base, in_order=True)).run(rows, toff, inst)
     assert ino > ooo
     for cfg in (CoreConfig(**base), CoreConfig(**base, in_order=True)):
-        assert run_instances_py(cfg, rows, toff, inst)[0] == CoreState(cfg).run(rows, toff, inst)
+        assert run_instances_twin(cfg, rows, toff, inst)[0] == CoreState(cfg).run(rows, toff, inst)
 
 
 def test_q_load_holds_in_order_issue():
@@ -220,7 +220,7 @@ def test_engine_equals_twin_on_elementwise_bodies(key, variant):
     inst[:, 1:] = np.random.default_rng(2).integers(0, 3000, (120, 5)) * 64
     state = CoreState(cfg)
     state.run(rows, toff, inst)
-    assert (state.cycles, state.stats()) == run_instances_py(cfg, rows, toff, inst)
+    assert (state.cycles, state.stats()) == run_instances_twin(cfg, rows, toff, inst)
 
 
 def test_hswish_is_vector_pipe_bound():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.mobile.kernels import (
+from simulator.mobile.fl import (
     compress_blocks,
     compress_csr,
     compress_group3x3,
@@ -77,7 +77,7 @@ def test_eltwise_matches_torch():
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
-    from simulator.mobile.kernels import eltwise
+    from simulator.mobile.fl import eltwise
 
     x = (RNG.standard_normal((8, 5, 7)) * 4).astype(np.float32)
     b = RNG.standard_normal((8, 5, 7)).astype(np.float32)

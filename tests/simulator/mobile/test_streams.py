@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator.mobile.config import CLASS_ID
-from simulator.mobile.kernels import compress_blocks, compress_csr
+from simulator.mobile.fl import compress_blocks, compress_csr
 from simulator.mobile.streams import (
     Library,
     dw_instances,

@@ -18,7 +18,7 @@ from simulator.nm_array.block import layer_bounds, sram_bound_share
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.fold import simulate_layers
 from simulator.nm_array.sram_banks import block_cost_table, fold_demands, sram_stalls, stretched
-from simulator.nm_array.sram_banks_twin import twin_fold_stalls
+from simulator.nm_array.twin import twin_fold_stalls
 from workloads.io import load_workload
 from workloads.zoo import TRACE_DIR
 
@@ -229,7 +229,8 @@ def test_block_totals_carry_the_sram_statistics(resnet18):
 def test_systems_and_the_training_step_carry_bank_stalls(resnet18):
     """The scale-out model and the SAT step run each part through the fold model, so their layer
     tables carry the critical array's bank stalls, and each part stalls less than the whole."""
-    from simulator.nm_array.block import NMArrayBlock, SATBlock
+    from simulator.nm_array.block import NMArrayBlock
+    from simulator.sat.block import SATBlock
 
     cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", sram_banks=8)
     layers = resnet18.iloc[:6]

@@ -15,7 +15,7 @@ from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.fold import simulate_gemms
 from simulator.nm_array.system import simulate_system
-from simulator.nm_array.training_step import simulate_training_step
+from simulator.sat.cl import simulate_training_step
 from workloads.lowering import lower_to_gemms
 from workloads.zoo import load_zoo_trace
 

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.common.errors import SparsimInputError
+from simulator.spgemm.cl import STAT_NAMES
 from simulator.spgemm.config import ALGORITHMS, PiumaConfig
-from simulator.spgemm.engine import STAT_NAMES
-from simulator.spgemm.engine_py import run_engine_py
 from simulator.spgemm.machine import engine_inputs, run_machine
+from simulator.spgemm.twin import run_engine_twin
 
 ALGS = tuple(ALGORITHMS)
 
@@ -53,7 +53,7 @@ def operands(draw):
 
 def _both(a, b, alg, m):
     inp = engine_inputs(a, b, alg, m)
-    return run_machine(inp, m), run_engine_py(inp, m, alg)
+    return run_machine(inp, m), run_engine_twin(inp, m, alg)
 
 
 @given(machines(), operands(), st.sampled_from(ALGS))
@@ -101,8 +101,8 @@ def test_a_changed_latency_is_caught(field, alg):
     m = PiumaConfig(cores=2, threads_per_core=3, cache_kb=1, scratchpad_kb=16, scratchpad_banks=4)
     inp = engine_inputs(a, a, alg, m)
     slower = dataclasses.replace(m, **{field: getattr(m, field) + 1})
-    assert run_machine(inp, m) == run_engine_py(inp, m, alg)
-    assert run_machine(inp, m)["cycles"] != run_engine_py(inp, slower, alg)["cycles"]
+    assert run_machine(inp, m) == run_engine_twin(inp, m, alg)
+    assert run_machine(inp, m)["cycles"] != run_engine_twin(inp, slower, alg)["cycles"]
 
 
 def test_statistics_are_named_not_positional():

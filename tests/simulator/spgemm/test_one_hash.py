@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from simulator.hash_unit.cl import Stimulus, run_hash_unit_cl
 from simulator.hash_unit.config import HashUnitConfig, hash_slot, slot_of
-from simulator.spgemm.engine_py import probe_slots
 from simulator.spgemm.hashing import slot
+from simulator.spgemm.twin import probe_slots
 
 
 def _unit_layout(keys: list[int], cfg: HashUnitConfig) -> dict[int, int]:

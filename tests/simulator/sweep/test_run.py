@@ -78,7 +78,7 @@ def test_a_point_that_raises_is_an_error_row_and_the_others_go_on(tmp_path):
     spec.write_text(
         yaml.safe_dump(
             {
-                "block": "piuma",
+                "block": "spgemm",
                 "base": {"cores": 2, "threads_per_core": 4},
                 "axes": {"scratchpad_kb": [1, 64], "algorithm": ["smash_v1", "hash"]},
                 "workloads": [{"matrix": "rmat9"}],

@@ -139,7 +139,7 @@ BAD = [
     ({"derived": {"speedup": "nope"}}, "derived.speedup"),
     (
         {
-            "block": "piuma",
+            "block": "spgemm",
             "base": {},
             "axes": {"threads_per_core": [8]},
             "workloads": [{"matrix": "er8"}],
@@ -148,7 +148,7 @@ BAD = [
         "area model",
     ),
     (
-        {"block": "piuma", "base": {}, "axes": {"scratchpad_banks": [16, 12]}, "workloads": [{"matrix": "er8"}]},
+        {"block": "spgemm", "base": {}, "axes": {"scratchpad_banks": [16, 12]}, "workloads": [{"matrix": "er8"}]},
         "power of two",
     ),
     ({"sampling": {"method": "lhs", "points": 0}}, "sampling.points"),

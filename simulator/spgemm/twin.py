@@ -1,4 +1,4 @@
-"""Pure-Python twin of the PIUMA engine (:mod:`simulator.spgemm.engine`), written independently.
+"""Pure-Python twin of the PIUMA engine (:mod:`simulator.spgemm.cl`), written independently.
 
 Why a twin: the numba engine is one loop over per-thread state machines with integer registers;
 a slip in one phase transition would silently change every SpGEMM figure. This twin writes each
@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simulator.hash_unit.config import slot_of
+from simulator.spgemm.cl import ADDRESS, PRIVATE_STRIDE, PRIVATE_TABLE_SLOTS
 from simulator.spgemm.config import ALGORITHMS, C_ENTRY_BYTES, PARTIAL_BYTES, PiumaConfig
-from simulator.spgemm.engine import ADDRESS, PRIVATE_STRIDE, PRIVATE_TABLE_SLOTS
 from simulator.spgemm.machine import EngineInputs
 
-__all__ = ["Ins", "run_engine_py", "probe_slots"]
+__all__ = ["Ins", "run_engine_twin", "probe_slots"]
 
 
 def probe_slots(local: int, j: int, base: int, fmask: int) -> Iterator[int]:
@@ -265,8 +265,8 @@ class _Machine:
             yield Ins(park=True, scope="machine", resume=stage <= inp.passes)
 
 
-def run_engine_py(inp: EngineInputs, m: PiumaConfig, name: str, *, dma_bytes_per_cycle: float | None = None) -> dict:
-    """Run ``name`` on ``m``; the statistics by name (:data:`simulator.spgemm.engine.STAT_NAMES`)."""
+def run_engine_twin(inp: EngineInputs, m: PiumaConfig, name: str, *, dma_bytes_per_cycle: float | None = None) -> dict:
+    """Run ``name`` on ``m``; the statistics by name (:data:`simulator.spgemm.cl.STAT_NAMES`)."""
     mach = _Machine(inp, m, m.dma_bytes_per_cycle if dma_bytes_per_cycle is None else dma_bytes_per_cycle)
     cores, threads = m.cores, m.threads_per_core
     progs = [[mach.program(name, c, t) for t in range(threads)] for c in range(cores)]

@@ -12,7 +12,7 @@ from simulator.dram.cl import _validate
 from simulator.dram.config import DramConfig
 from simulator.dram.fl import ACT, PRE, RD, REF, WR, bank_index, decode
 
-__all__ = ["run_py"]
+__all__ = ["run_twin"]
 
 FAR = -(10**12)
 
@@ -75,7 +75,7 @@ class _Channel:
         )
 
 
-def run_py(cfg: DramConfig, arrive, addr, is_write) -> tuple[np.ndarray, np.ndarray]:
+def run_twin(cfg: DramConfig, arrive, addr, is_write) -> tuple[np.ndarray, np.ndarray]:
     """Completion cycle of every request and the command log, from a fresh memory system."""
     arrive, addr, is_write = _validate(arrive, addr, is_write)
     f = decode(cfg, addr)

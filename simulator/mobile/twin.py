@@ -11,12 +11,12 @@ from collections import OrderedDict, deque
 from simulator.mobile.cl import NREGS, STAT_NAMES
 from simulator.mobile.config import CLASS_ID, CoreConfig, class_table
 
-__all__ = ["run_instances_py"]
+__all__ = ["run_instances_twin"]
 
 _FMLA = CLASS_ID["fmla"]
 
 
-def run_instances_py(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, int]]:
+def run_instances_twin(cfg: CoreConfig, rows, toff, inst) -> tuple[int, dict[str, int]]:
     """The engine again, written independently in plain Python: reservation sets instead of tag
     rings, ordered LRU dictionaries instead of stamp arrays. Returns (cycles, stats) for a fresh core."""
     ctab = class_table(cfg)

@@ -59,7 +59,7 @@ Algorithms (:data:`simulator.spgemm.config.ALGORITHMS`):
 Simplifications (ours): the thread-private tables of ``spa``/``hash`` are addressed modulo
 :data:`PRIVATE_TABLE_SLOTS` slots; a finished ``spa``/``hash`` row is read back entry by entry.
 
-:func:`run_engine` is the numba engine; :mod:`simulator.spgemm.engine_py` is its independently
+:func:`run_engine` is the numba engine; :mod:`simulator.spgemm.twin` is its independently
 written pure-Python twin, equal in cycles and every statistic (tested).
 """
 

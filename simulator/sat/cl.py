@@ -1,7 +1,8 @@
-"""One training iteration (FF, BP, WU of every layer) on the N:M array: a SAT-like accelerator.
+"""The SAT block's cycle model: one training iteration (FF, BP, WU of every layer) on the N:M
+array, a SAT-like accelerator (its options: :mod:`simulator.sat.config`).
 
 The SAT paper names three dataflow optimisations but, in what is available to us, does not define
-them; these are our documented readings, each a switch (:class:`SATOptions`):
+them; these are our documented readings, each a switch (:class:`simulator.sat.config.SATOptions`):
 
 ``interleave`` (interleave mapping)
     Independent GEMMs of one layer (depthwise and grouped convs, attention heads) are interleaved
@@ -29,8 +30,7 @@ The result is one row per (layer, pass): ``cycles`` is what the pass adds to the
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -42,50 +42,10 @@ from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable, energy_pj
 from simulator.nm_array.fold import simulate_gemms
 from simulator.nm_array.map_layers import resolve_mappings
+from simulator.sat.config import PruningUnit, SATOptions
 from workloads.training import training_passes
 
-__all__ = ["SATOptions", "PruningUnit", "simulate_training_step", "training_summary", "parse_sat_options"]
-
-OPTION_NAMES = ("interleave", "pregen", "offline")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SATOptions:
-    """The three dataflow switches (see the module docstring). All on by default."""
-
-    interleave: bool = True
-    pregen: bool = True
-    offline: bool = True
-
-
-def parse_sat_options(text: str | None) -> SATOptions:
-    """``"interleave,pregen,offline"``, ``"all"`` or ``"none"`` into :class:`SATOptions`."""
-    if text is None or text.strip().lower() == "all":
-        return SATOptions()
-    if text.strip().lower() == "none":
-        return SATOptions(interleave=False, pregen=False, offline=False)
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    for nm in names:
-        if nm not in OPTION_NAMES:
-            raise SparsimInputError("--sat-options", "option", nm, f"allowed: {', '.join(OPTION_NAMES)}, all, none")
-    return SATOptions(**{k: k in names for k in OPTION_NAMES})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PruningUnit:
-    """Top-N-of-M selection and compression of dense weights (ours).
-
-    ``lanes`` groups of M weights enter per cycle (one per array column by default); a group
-    leaves after ``ceil(log2 M) + 2`` pipeline stages (sorting network, select, pack).
-    """
-
-    lanes: int = 32
-
-    def cycles(self, groups: int, m: int) -> int:
-        if groups == 0 or m <= 1:
-            return 0
-        return -(-groups // self.lanes) + math.ceil(math.log2(m)) + 2
-
+__all__ = ["simulate_training_step", "training_summary"]
 
 def simulate_training_step(
     layers: pd.DataFrame,

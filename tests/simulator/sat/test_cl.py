@@ -11,13 +11,8 @@ from dataflow.nm_array.training import interleave
 from simulator.cli import main
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
-from simulator.nm_array.training_step import (
-    PruningUnit,
-    SATOptions,
-    parse_sat_options,
-    simulate_training_step,
-    training_summary,
-)
+from simulator.sat.cl import simulate_training_step, training_summary
+from simulator.sat.config import PruningUnit, SATOptions, parse_sat_options
 from workloads.training import training_passes
 from workloads.zoo import load_zoo_trace
 
