@@ -15,15 +15,15 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from reports.dataflows_report import ARRAYS, PAPER  # noqa: E402
+from reports.dataflows_report import ARRAYS, PAPER
 from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
-from reports.sat_report import _md_table  # noqa: E402
-from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.nm_array.block import point_bound  # noqa: E402
-from simulator.nm_array.config import ArrayConfig  # noqa: E402
+from reports.sat_report import _md_table
+from simulator.common.bounds import point_bound
+from simulator.common.outputs import atomic_output_dir
+from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["reproduce_memory", "MEMORIES", "run_memory_study", "run_scaleout_study", "explain_four_arrays",
            "run_banks_study", "LAYOUTS", "BANK_GEOMETRIES"]

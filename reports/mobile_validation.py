@@ -24,13 +24,13 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
-from reports.sat_report import _md_table  # noqa: E402
-from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.mobile.config import CoreConfig, load_core  # noqa: E402
+from reports.sat_report import _md_table
+from simulator.common.outputs import atomic_output_dir
+from simulator.mobile.config import CoreConfig, load_core
 
 __all__ = ["PHONES", "PUBLISHED", "SOURCES", "phone_core", "reproduce_mobile_validation", "validation_table"]
 

@@ -12,14 +12,14 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
-from simulator.common.outputs import atomic_output_dir  # noqa: E402
+from simulator.common.outputs import atomic_output_dir
 from simulator.nm_array.config import ArrayConfig
-from simulator.sat.config import OPTION_NAMES  # noqa: E402
+from simulator.sat.config import OPTION_NAMES
 
 __all__ = ["SAT_ARRAY", "MODELS", "PATTERNS", "reproduce_sat"]
 

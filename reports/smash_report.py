@@ -8,14 +8,14 @@ import dataclasses
 import time
 from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 from reports.figures import subplots
-from reports.sat_report import _md_table  # noqa: E402
-from simulator.common.block import get_block  # noqa: E402
-from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.spgemm.config import ALGORITHMS, PiumaConfig  # noqa: E402
-from workloads.matrices import load_matrix  # noqa: E402
+from reports.sat_report import _md_table
+from simulator.common.block import get_block
+from simulator.common.outputs import atomic_output_dir
+from simulator.spgemm.config import ALGORITHMS, PiumaConfig
+from workloads.matrices import load_matrix
 
 __all__ = ["MATRIX_PAIRS", "reproduce_smash"]
 

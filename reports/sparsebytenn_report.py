@@ -11,15 +11,15 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 from reports.figures import subplots
-from reports.sat_report import _md_table  # noqa: E402
-from simulator.common.block import get_block  # noqa: E402
-from simulator.common.outputs import atomic_output_dir  # noqa: E402
-from simulator.mobile.block import MobileModel  # noqa: E402
-from simulator.mobile.config import CoreConfig  # noqa: E402
+from reports.sat_report import _md_table
+from simulator.common.block import get_block
+from simulator.common.outputs import atomic_output_dir
+from simulator.mobile.block import MobileModel
+from simulator.mobile.config import CoreConfig
 
 __all__ = ["reproduce_sparsebytenn", "break_even"]
 

@@ -22,14 +22,15 @@ import html
 from pathlib import Path
 
 import matplotlib
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from reports.figures import subplots
-from simulator.common.errors import SparsimInputError  # noqa: E402
-from simulator.common.outputs import atomic_output_dir, check_output_dir  # noqa: E402
-from simulator.nm_array.block import BOUND_FROM, point_bound  # noqa: E402
-from simulator.sweep.store import read_points, read_provenance, schema_for  # noqa: E402
+from simulator.common.bounds import BOUND_FROM, point_bound
+from simulator.common.errors import SparsimInputError
+from simulator.common.outputs import atomic_output_dir, check_output_dir
+from simulator.sweep.store import read_points, read_provenance, schema_for
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
 
@@ -119,6 +120,26 @@ def _colors(labels) -> dict:
     return {w: cmap(i % 10) for i, w in enumerate(labels)}
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 point``, ``2 points``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _log_scale(ax, which: str, values: pd.Series) -> None:
+    """A log axis whose labels never run into each other: engineering notation (3M, 40k), the
+    decades labelled, and 2x and 5x a decade as well when the data span under two decades
+    (matplotlib would otherwise label every minor tick of a short log axis in full, 3x10^6 beside
+    4x10^6 beside 5x10^6)."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(EngFormatter(sep=""))
+    span = np.log10(float(values.max()) / float(values.min()))
+    subs = (2.0, 5.0) if span < 2 else tuple(float(k) for k in range(2, 10))
+    axis.set_minor_locator(LogLocator(base=10, subs=subs))
+    axis.set_minor_formatter(EngFormatter(sep="") if span < 2 else NullFormatter())
+
+
 def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
     fig, ax = subplots(figsize=(6.4, 4.4))
     fronts = []
@@ -127,7 +148,7 @@ def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
         g = g.dropna(subset=[x, y])
         if g.empty:
             continue
-        ax.scatter(g[x], g[y], s=10, alpha=0.35, color=colors[w], label=f"{w} ({len(g)} points)")
+        ax.scatter(g[x], g[y], s=10, alpha=0.35, color=colors[w], label=f"{w} ({_count(len(g), 'point')})")
         sx = 1.0 if lower_is_better(x) else -1.0
         sy = 1.0 if lower_is_better(y) else -1.0
         idx = pareto_front(sx * g[x].to_numpy(float), sy * g[y].to_numpy(float))
@@ -146,10 +167,9 @@ def _pareto_png(df: pd.DataFrame, x: str, y: str, path: Path) -> pd.DataFrame:
             )
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    if (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-300) > 20:
-        ax.set_xscale("log")
-    if (df[y] > 0).all() and df[y].max() / max(df[y].min(), 1e-300) > 20:
-        ax.set_yscale("log")
+    for which, col in (("x", x), ("y", y)):
+        if (df[col] > 0).all() and df[col].max() / max(df[col].min(), 1e-300) > 20:
+            _log_scale(ax, which, df[col])
     better = f"{'lower' if lower_is_better(x) else 'higher'} {x}, {'lower' if lower_is_better(y) else 'higher'} {y}"
     ax.set_title(f"Pareto front: {y} vs {x} (better: {better})", fontsize=9)
     ax.grid(alpha=0.3)
@@ -193,7 +213,7 @@ def _sensitivity_png(df: pd.DataFrame, axes: list[str], objective: str, path: Pa
         ax.set_xlabel(a)
         ax.set_ylabel(objective)
         if (df[objective] > 0).all() and df[objective].max() / df[objective].min() > 20:
-            ax.set_yscale("log")
+            _log_scale(ax, "y", df[objective])
         ax.grid(alpha=0.3)
     for k in range(n, rows * cols):
         axs[k // cols][k % cols].axis("off")
@@ -260,13 +280,14 @@ def _html_table(df: pd.DataFrame) -> str:
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:2px 6px;
 text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}img{max-width:100%;
-border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}h2{margin-top:1.6em}"""
+border:1px solid #eee}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:12px}h2{margin-top:1.6em}
+.wide{max-width:100%;overflow-x:auto}"""
 
 
 #: a point is DRAM- (SRAM-) bound when at least this share of its cycles is in layers bound by the
@@ -305,139 +326,150 @@ def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.
 
 
 def write_sweep_report(results: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``report.html`` (self-contained), ``report.md``, PNGs and CSVs; returns the directory."""
+    """Write ``report.html`` (self-contained), ``report.md``, PNGs and CSVs; returns the directory.
+
+    The steps: read the store, then the Pareto figures, the sensitivity figure, the heatmaps, the
+    top points, what bounds each point, and the provenance tables, each its own function below.
+    """
     root = Path(results)
     out = Path(out) if out is not None else root / "report"
     check_output_dir(out, "report")  # before anything is read
     prov, df = load_results(root)
-    journal_lines = sum(j.read_bytes().count(b"\n") for j in (root / "points").glob(".journal-*.jsonl"))
     axes = [a for a in prov["axes"] if a in df.columns]
     objective = prov.get("report", {}).get("objective", "cycles")
     top_k = int(prov.get("report", {}).get("top_k", 10))
-    ok = df[df["status"] == "ok"]
-    errors = df[df["status"] == "error"]
-    derived_cols = [c for c in df.columns if c.startswith(("speedup_vs_", "macs_per_cycle", "energy_per_mac", "edp_"))]
-    metric_cols = [m for m in prov["metrics"] if m in df.columns]
-    figures: list[tuple[str, str, str]] = []  # (file, title, caption)
-
+    ok_all, errors = df[df["status"] == "ok"], df[df["status"] == "error"]
+    ok = ok_all[ok_all["in_sweep"]]  # baselines outside the axes stay out of all but the fronts
     with atomic_output_dir(out, "report") as tmp:
         tidy = df.drop(columns=["config", "params"])
         tidy.to_csv(tmp / "results.csv", index=False)
         tidy.to_parquet(tmp / "results.parquet", index=False)
-        pairs = []
-        if "area_mm2" in ok:
-            pairs.append(("area_mm2", "cycles"))
-        if "energy_pj" in ok:
-            pairs.append(("cycles", "energy_pj"))
-        for p in prov.get("report", {}).get("pareto") or []:
-            if tuple(p) not in pairs:
-                pairs.append(tuple(p))
-        if not pairs and len(metric_cols) >= 2 and objective in ok:
-            other = next(m for m in metric_cols if m != objective)
-            pairs.append((objective, other))
-        fronts = []
-        for x, y in pairs:
-            if x not in ok or y not in ok or ok.empty:
-                continue
-            f = f"pareto_{y}_vs_{x}.png"
-            fr = _pareto_png(ok, x, y, tmp / f)
-            fronts.append(fr)
-            figures.append((f, f"Pareto front: {y} vs {x}", f"{len(fr)} points on the fronts (per workload)."))
-        front_df = pd.concat(fronts) if fronts else pd.DataFrame()
-        if len(front_df):
-            front_df[
-                ["front", "workload", *axes, *[c for c in (objective, "area_mm2", "energy_pj") if c in front_df]]
-            ].drop_duplicates().to_csv(tmp / "pareto_points.csv", index=False)
-        sens = pd.DataFrame()
-        ok_all, ok = ok, ok[ok["in_sweep"]]  # baselines outside the axes stay out of what follows
-        if axes and not ok.empty:
-            sens = _sensitivity_png(ok, axes, objective, tmp / "sensitivity.png")
-            figures.append(
-                (
-                    "sensitivity.png",
-                    f"Sensitivity of {objective}",
-                    "Ratio of the largest to the smallest "
-                    "median over an axis's values, per workload, in the table below.",
-                )
-            )
-        heat = prov.get("report", {}).get("heatmap")
-        multi = [a for a in axes if ok[a].nunique() > 1] if not ok.empty else []
-        if not heat and len(multi) >= 2:
-            heat = multi[:2]
-        if heat and not ok.empty:
-            for i, (w, g) in enumerate(ok.groupby("workload", sort=False)):
-                if i >= 4:
-                    break
-                f = f"heatmap_{heat[0]}_{heat[1]}_{i}.png"
-                _heatmap_png(g, heat[0], heat[1], objective, w, tmp / f)
-                figures.append((f, f"Heatmap {heat[0]} x {heat[1]} ({w})", ""))
-        asc = lower_is_better(objective)
-        top_cols = ["workload", *axes, objective, *[c for c in metric_cols if c != objective][:4], *derived_cols]
-        top_cols = list(dict.fromkeys(c for c in top_cols if c in ok.columns))
-        top = (
-            ok.sort_values(objective, ascending=asc).groupby("workload", sort=False).head(top_k)[top_cols]
-            if not ok.empty
-            else pd.DataFrame(columns=top_cols)
-        )
+        figures, notes = _pareto_figures(ok_all, prov, axes, objective, tmp)
+        sens = _sensitivity_figure(ok, axes, objective, tmp, figures)
+        _heatmap_figures(ok, axes, prov, objective, tmp, figures)
+        top = _top_points(ok, df, prov, axes, objective, top_k)
         top.to_csv(tmp / "top_k.csv", index=False)
         bound_tab, bound_text = _bound_table(ok, axes, objective)
         if len(bound_tab):
             bound_tab.to_csv(tmp / "bound.csv", index=False)
-        err_tab = errors[["workload", *axes, "error"]].head(50)
-        runs = pd.DataFrame(prov.get("runs", []))
-        run_cols = [
-            c
-            for c in (
-                "run_id",
-                "executor",
-                "workers",
-                "todo",
-                "stored",
-                "ok",
-                "errors",
-                "infra_failures",
-                "wall_s",
-                "status",
-            )
-            if c in runs.columns
-        ]
-        runs = runs[run_cols] if len(runs) else runs
-        wall = float(runs["wall_s"].fillna(0).sum()) if "wall_s" in runs else 0.0
-        versions = pd.DataFrame(sorted(prov.get("versions", {}).items()), columns=["package", "version"])
-        counts = (
-            f"{len(df):,} of {prov['points']:,} points stored ({len(ok_all):,} ok, {len(errors):,} errors); "
-            f"wall time over {len(runs)} run(s): {wall:.1f} s"
-        )
-        if journal_lines:
-            counts += (
-                f"; {journal_lines} more points sit in a killed driver's journal: "
-                "`sparsim sweep --resume` folds them in"
-            )
+        runs, versions = _provenance_tables(prov)
         title = f"Sweep report: {prov['name']}"
-        intro = (
-            f"Block `{prov['block']}` (simulator `{prov['simulator']}`), workloads: "
-            f"{', '.join(prov.get('workloads', []))}; axes: {', '.join(axes)}; objective: {objective} "
-            f"({'lower' if asc else 'higher'} is better). {counts}."
-        )
+        intro = _intro(prov, df, ok_all, errors, runs, axes, objective, root) + "".join(f" {n}" for n in notes)
         sections = [
-            (
-                "Top points",
-                top,
-                f"The {top_k} best points per workload by {objective} (baselines outside the axes excluded).",
-            ),
+            ("Top points", top, f"The {top_k} best points per workload by {objective} (baselines outside the axes "
+             "excluded)."),
             ("Sensitivity per axis", sens, ""),
             *([("What bounds each point", bound_tab.head(60), bound_text)] if len(bound_tab) else []),
-            (
-                "Errors",
-                err_tab,
-                "Points the model rejected (the sweep went on without them)." if len(err_tab) else "No point failed.",
-            ),
+            ("Errors", errors[["workload", *axes, "error"]].head(50),
+             "Points the model rejected (the sweep went on without them)." if len(errors) else "No point failed."),
             ("Runs", runs, "Every run of this sweep (resumed runs add rows)."),
             ("Versions", versions, ""),
-        ]
+        ]  # fmt: skip
         _write_md(tmp / "report.md", title, intro, figures, sections, prov)
         _write_html(tmp / "report.html", tmp, title, intro, figures, sections, prov)
     return out
+
+
+def _pareto_pairs(ok: pd.DataFrame, prov: dict, objective: str) -> list[tuple[str, str]]:
+    """The fronts to draw: area vs cycles and cycles vs energy when the block has them, the spec's
+    pairs, or the objective against the next metric."""
+    pairs = [p for p in (("area_mm2", "cycles"), ("cycles", "energy_pj")) if p[0] in ok and p[1] in ok]
+    for p in prov.get("report", {}).get("pareto") or []:
+        if tuple(p) not in pairs:
+            pairs.append(tuple(p))
+    metric_cols = [m for m in prov["metrics"] if m in ok.columns]
+    if not pairs and len(metric_cols) >= 2 and objective in ok:
+        pairs.append((objective, next(m for m in metric_cols if m != objective)))
+    return pairs
+
+
+def _pareto_figures(ok: pd.DataFrame, prov: dict, axes: list[str], objective: str, tmp: Path):
+    """Every front as a PNG (and ``pareto_points.csv``), or, where every point has the same value
+    of one side (one area for all), a sentence instead of a vertical line."""
+    figures, notes, fronts = [], [], []
+    for x, y in _pareto_pairs(ok, prov, objective):
+        if x not in ok or y not in ok or ok.empty:
+            continue
+        same = next((c for c in (x, y) if ok[c].nunique(dropna=True) == 1), None)
+        if same is not None:
+            other = y if same == x else x
+            best = ok[other].min() if lower_is_better(other) else ok[other].max()
+            notes.append(f"No {y} vs {x} front: every point has the same {same} ({_fmt(ok[same].iloc[0])}), so the "
+                         f"front is the single best {other}, {_fmt(best)}.")  # fmt: skip
+            continue
+        f = f"pareto_{y}_vs_{x}.png"
+        fr = _pareto_png(ok, x, y, tmp / f)
+        fronts.append(fr)
+        figures.append((f, f"Pareto front: {y} vs {x}", f"{_count(len(fr), 'point')} on the fronts (per workload)."))
+    front_df = pd.concat(fronts) if fronts else pd.DataFrame()
+    if len(front_df):
+        front_df[
+            ["front", "workload", *axes, *[c for c in (objective, "area_mm2", "energy_pj") if c in front_df]]
+        ].drop_duplicates().to_csv(tmp / "pareto_points.csv", index=False)
+    return figures, notes
+
+
+def _sensitivity_figure(ok: pd.DataFrame, axes: list[str], objective: str, tmp: Path, figures: list) -> pd.DataFrame:
+    if not axes or ok.empty:
+        return pd.DataFrame()
+    sens = _sensitivity_png(ok, axes, objective, tmp / "sensitivity.png")
+    figures.append(("sensitivity.png", f"Sensitivity of {objective}",
+                    "Ratio of the largest to the smallest median over an axis's values, per workload, in the "
+                    "table below."))  # fmt: skip
+    return sens
+
+
+def _heatmap_figures(ok: pd.DataFrame, axes: list[str], prov: dict, objective: str, tmp: Path, figures: list):
+    """The spec's two heatmap axes (or the first two that vary), one map per workload (at most 4)."""
+    heat = prov.get("report", {}).get("heatmap")
+    multi = [a for a in axes if ok[a].nunique() > 1] if not ok.empty else []
+    if not heat and len(multi) >= 2:
+        heat = multi[:2]
+    if not heat or ok.empty:
+        return
+    for i, (w, g) in enumerate(ok.groupby("workload", sort=False)):
+        if i >= 4:
+            break
+        f = f"heatmap_{heat[0]}_{heat[1]}_{i}.png"
+        _heatmap_png(g, heat[0], heat[1], objective, w, tmp / f)
+        figures.append((f, f"Heatmap {heat[0]} x {heat[1]} ({w})", ""))
+
+
+def _top_points(ok: pd.DataFrame, df: pd.DataFrame, prov: dict, axes: list[str], objective: str,
+                top_k: int) -> pd.DataFrame:  # fmt: skip
+    """The best ``top_k`` points per workload: the axes, the objective, at most four more metrics
+    and the derived ones (the page is only so wide)."""
+    derived = [c for c in df.columns if c.startswith(("speedup_vs_", "macs_per_cycle", "energy_per_mac", "edp_"))]
+    metrics = [m for m in prov["metrics"] if m in df.columns and m != objective][:4]
+    cols = list(dict.fromkeys(c for c in ["workload", *axes, objective, *metrics, *derived] if c in ok.columns))
+    if ok.empty:
+        return pd.DataFrame(columns=cols)
+    return ok.sort_values(objective, ascending=lower_is_better(objective)).groupby("workload", sort=False).head(
+        top_k)[cols]  # fmt: skip
+
+
+_RUN_COLUMNS = ("run_id", "executor", "workers", "todo", "stored", "ok", "errors", "infra_failures", "wall_s", "status")
+
+
+def _provenance_tables(prov: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    runs = pd.DataFrame(prov.get("runs", []))
+    runs = runs[[c for c in _RUN_COLUMNS if c in runs.columns]] if len(runs) else runs
+    versions = pd.DataFrame(sorted(prov.get("versions", {}).items()), columns=["package", "version"])
+    return runs, versions
+
+
+def _intro(prov, df, ok_all, errors, runs, axes, objective, root: Path) -> str:
+    wall = float(runs["wall_s"].fillna(0).sum()) if "wall_s" in runs else 0.0
+    counts = (f"{len(df):,} of {_count(prov['points'], 'point')} stored ({len(ok_all):,} ok, "
+              f"{_count(len(errors), 'error')}); wall time over {_count(len(runs), 'run')}: {wall:.1f} s")  # fmt: skip
+    journal = sum(j.read_bytes().count(b"\n") for j in (root / "points").glob(".journal-*.jsonl"))
+    if journal:
+        counts += (f"; {_count(journal, 'more point')} sit in a killed driver's journal: `sparsim sweep --resume` "
+                   "folds them in")  # fmt: skip
+    better = "lower" if lower_is_better(objective) else "higher"
+    return (f"Block `{prov['block']}` (simulator `{prov['simulator']}`), workloads: "
+            f"{', '.join(prov.get('workloads', []))}; axes: {', '.join(axes)}; objective: {objective} "
+            f"({better} is better). {counts}.")  # fmt: skip
 
 
 def _write_md(path: Path, title, intro, figures, sections, prov) -> None:

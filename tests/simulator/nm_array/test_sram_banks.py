@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from dataflow.nm_array.dataflows import build_schedule
 from dataflow.nm_array.schedule import ORDERS, Tiling, condensed_rows
+from simulator.common.bounds import layer_bounds, sram_bound_share
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array.block import layer_bounds, sram_bound_share
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.fold import simulate_layers
 from simulator.nm_array.sram_banks import block_cost_table, fold_demands, sram_stalls, stretched
