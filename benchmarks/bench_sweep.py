@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/bench_sweep.csv"))
     args = ap.parse_args(argv)
 
-    from simulator.sweep.store import read_points
+    from simulator.sweeps.store import read_points
 
     rows = []
     walls = {}

@@ -27,6 +27,7 @@ import pandas as pd
 
 from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
+from simulator.common.bounds import utilization
 from simulator.common.outputs import atomic_output_dir
 from simulator.nm_array.config import ArrayConfig
 from workloads.zoo import load_zoo_trace
@@ -85,7 +86,7 @@ def run_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
         psum=("dram_psum_read_bytes", "sum"), flows=("dataflow", lambda d: "/".join(sorted(set(d))))).reset_index()
     totals = totals.merge(per, on=labels, how="left", validate="one_to_one")
     tot = totals[[*labels, "cycles", "compute_cycles", "stall_cycles"]].assign(
-        utilization=totals["dense_macs"] / (pes * totals["cycles"]),
+        utilization=utilization(totals["dense_macs"], pes, totals["cycles"]),
         dram_mb=totals["dram_bytes"] / 1e6,
         psum_spill_mb=totals["psum"] / 1e6,
         energy_uj=totals["energy_pj"] / 1e6,

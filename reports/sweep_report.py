@@ -30,7 +30,7 @@ from reports.figures import subplots
 from simulator.common.bounds import BOUND_FROM, point_bound
 from simulator.common.errors import SparsimInputError
 from simulator.common.outputs import atomic_output_dir, check_output_dir
-from simulator.sweep.store import read_points, read_provenance, schema_for
+from simulator.sweeps.store import read_points, read_provenance, schema_for
 
 __all__ = ["load_results", "derive", "pareto_front", "write_sweep_report"]
 

@@ -28,6 +28,8 @@ from simulator.common.result import Result
 
 __all__ = ["simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError", "TRAINING_SCHEMES"]
 
+#: where a refused run parameter comes from, in messages (the CLI names its option instead)
+PARAMS = "params"
 #: ``training=`` values: the SAT block's N:M training schemes
 TRAINING_SCHEMES = ("bdwp", "forward-only", "transposable", "dense")
 
@@ -203,13 +205,14 @@ def simulate(
         raise SparsimInputError(field, field, mapping if mapping is not None else objective,
                                 f"only for the N:M array (block {name} has no mapper)")  # fmt: skip
     cfg = load_arch(arch, block=name)
+    batch = params.pop("batch", None) if name in ("nm_array", "sat") else None
+    checked = b.check_params(params, PARAMS)
+    cfg = _apply_shorthands(b, cfg, checked, params)
+    with input_context(PARAMS):  # a parameter the hardware cannot honour: it names the parameter
+        b.check_config(cfg, checked)
     label = workload if isinstance(workload, str | Path) else "workload"
     with input_context(str(label)):
-        batch = params.pop("batch", None) if name in ("nm_array", "sat") else None
         wl = load_workload(workload, block=name, batch=batch)
-        checked = b.check_params(params, "params")
-        cfg = _apply_shorthands(b, cfg, checked, params)
-        b.check_config(cfg, checked)
         return b.run(wl, cfg, **b.run_params(checked))
 
 
@@ -268,9 +271,9 @@ def sweep(
 
     import yaml
 
-    from simulator.sweep.run import run_sweep
-    from simulator.sweep.spec import load_spec, parse_spec
-    from simulator.sweep.store import read_points
+    from simulator.sweeps.run import run_sweep
+    from simulator.sweeps.spec import load_spec, parse_spec
+    from simulator.sweeps.store import read_points
 
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 1024):
         raise SparsimInputError("jobs", "jobs", jobs, "an integer from 1 to 1024, or None (one per core)")

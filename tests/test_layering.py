@@ -41,7 +41,7 @@ def test_the_floors_hold():
     ("module", "line", "contract"),
     [
         ("workloads/layers.py", "import simulator.nm_array.fold", "Floors"),
-        ("dataflow/nm_array/mapper.py", "from simulator.sweep import spec", "Floors"),
+        ("dataflow/nm_array/mapper.py", "from simulator.sweeps import spec", "Floors"),
         ("simulator/nm_array/config.py", "import simulator.nm_array.fold", "Leaves"),
         ("reports/sweep_report.py", "import simulator.nm_array.fold", "Reports run blocks"),
         ("rtl/nm_array/design.py", "import simulator.nm_array.cl", "RTL designs"),

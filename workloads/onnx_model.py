@@ -161,18 +161,40 @@ def load_onnx(
     model=None,
 ) -> OnnxModel:
     """Load ``path`` and bind its symbolic input dimensions (see the module docstring);
-    ``model``: the file's ModelProto when the caller has already read it (it is modified)."""
+    ``model``: the file's ModelProto when the caller has already read it (it is modified).
+
+    The steps: bind every input dimension (:func:`_bind_inputs`), infer shapes
+    (:func:`_infer_shapes`), find the constant tensors and their producers
+    (:func:`_constants`), and fill the shapes inference left open (:func:`_complete_shapes`).
+    """
     from workloads.trace_onnx import require_onnx
 
     onnx = require_onnx()
     p = Path(path)
     if model is None:
         model = read_onnx(p)
+    init_names = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in init_names]
+    bound = _bind_inputs(p, inputs, batch, seq_len, dict(dims or {}), dict(input_shapes or {}))
+    model = _infer_shapes(onnx, model, p)
     g = model.graph
-    init_names = {t.name for t in g.initializer}
-    inputs = [i for i in g.input if i.name not in init_names]
-    dims = dict(dims or {})
-    input_shapes = dict(input_shapes or {})
+    shapes: dict[str, tuple] = {}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        tdims = vi.type.tensor_type.shape.dim
+        shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tdims)
+    for t in g.initializer:
+        shapes[t.name] = tuple(t.dims)
+    consts, producer, values = _constants(onnx, g, init_names)
+    om = OnnxModel(path=p, model=model, shapes=shapes, const_names=consts, _values=values, _producer=producer,
+                   bound=bound)  # fmt: skip
+    _complete_shapes(om, model, shapes, consts, {i.name for i in inputs})
+    return om
+
+
+def _bind_inputs(p: Path, inputs, batch, seq_len, dims: dict[str, int], input_shapes: dict) -> dict[str, int]:
+    """Give every symbolic input dimension a size, in place (``--input-shape`` first, then a
+    named ``--dim``, ``--batch`` for the first, ``--seq-len`` for a ``*seq*`` name); one line for
+    a dimension left unbound and for an option that binds nothing. Returns name -> size."""
     if len(inputs) == 1 and "" in input_shapes:
         input_shapes[inputs[0].name] = input_shapes.pop("")
     for name in input_shapes:
@@ -218,27 +240,29 @@ def load_onnx(
         raise SparsimInputError("--dim", "name", sorted(unused)[0], "a symbolic dimension of the model's inputs")
     if seq_len is not None and not used_seq:
         raise SparsimInputError("--seq-len", "seq_len", seq_len, "a model with a symbolic sequence dimension")
+    return bound
+
+
+def _infer_shapes(onnx, model, p: Path):
+    """ONNX shape inference with data propagation (external data read first, when there is any)."""
     try:
         onnx.load_external_data_for_model(model, str(p.parent))
     except Exception:
         pass  # no external data, or unreadable: shapes do not need it
     try:
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as err:
         why = f"ONNX shape inference failed ({type(err).__name__})"
         raise SparsimInputError(str(p), "shapes", p.name, why) from None
-    g = model.graph
-    shapes: dict[str, tuple] = {}
-    for vi in list(g.input) + list(g.value_info) + list(g.output):
-        tdims = vi.type.tensor_type.shape.dim
-        shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tdims)
-    for t in g.initializer:
-        shapes[t.name] = tuple(t.dims)
-    consts = set(init_names)
-    producer = {}
-    values = {}
+
+
+def _constants(onnx, g, init_names: set[str]) -> tuple[set[str], dict, dict]:
+    """(constant tensor names, tensor -> producing node, initializer values read so far): weights
+    are initializers, ``Constant``/``ConstantOfShape`` outputs and value ops applied to them."""
     from onnx import numpy_helper
 
+    consts = set(init_names)
+    producer, values = {}, {}
     for t in g.initializer:
         if t.data_location != onnx.TensorProto.EXTERNAL or t.raw_data:
             try:
@@ -252,8 +276,13 @@ def load_onnx(
             n.op_type in VALUE_OPS and n.input and n.input[0] in consts
         ):
             consts.update(o for o in n.output[:1])
-    om = OnnxModel(path=p, model=model, shapes=shapes, const_names=consts, _values=values, _producer=producer,
-                   bound=bound)  # fmt: skip
+    return consts, producer, values
+
+
+def _complete_shapes(om: OnnxModel, model, shapes: dict, consts: set[str], input_names: set[str]) -> None:
+    """Shapes inference left out: ``Constant`` outputs from their values, and what the lowered
+    ops read that is still open from one onnxruntime run (:func:`runtime_shapes`)."""
+    g = model.graph
     for n in g.node:  # Constant outputs have their shapes even when inference left them out
         if n.op_type == "Constant" and n.output[0] not in shapes:
             v = om.value(n.output[0])
@@ -262,8 +291,7 @@ def load_onnx(
     missing = [t for n in g.node if n.op_type in LOWERED_OPS for t in list(n.input) + list(n.output[:1])
                if t and t not in consts and (not shapes.get(t) or any(v in (None, 0) for v in shapes[t]))]  # fmt: skip
     if missing:
-        shapes.update(runtime_shapes(model, missing, {i.name for i in inputs}))
-    return om
+        shapes.update(runtime_shapes(model, missing, input_names))
 
 
 #: the ops lowering reads shapes for

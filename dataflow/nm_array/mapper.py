@@ -40,7 +40,7 @@ import numpy as np
 from dataflow.nm_array.cost import Gemm, closed_form
 from dataflow.nm_array.dataflows import get_dataflow
 from dataflow.nm_array.mapping import Mapping
-from dataflow.nm_array.schedule import ORDERS, Tiling
+from dataflow.nm_array.schedule import MAX_FOLDS, ORDERS, Tiling
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
@@ -49,8 +49,6 @@ __all__ = ["OBJECTIVES", "Choice", "map_gemm", "candidate_sizes", "objective_val
 
 OBJECTIVES = ("cycles", "energy", "edp", "dram_bytes")
 
-#: folds of one candidate the fold model accepts (as :data:`simulator.nm_array.fold.MAX_FOLDS`)
-_MAX_FOLDS = 1 << 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +159,10 @@ def map_gemm(
             canon = _CANON_BY_CODE[order][code]
             is_plain = (pt == plain.pt) & (kt == plain.kt) & (nt == plain.nt) & (order == plain.order)
             cf = closed_form(df, g, cfg, pt, kt, nt, order)
-            keep = ((cf["fits"] & canon) | is_plain) & (cf["folds"] <= _MAX_FOLDS)
+            keep = ((cf["fits"] & canon) | is_plain) & (cf["folds"] <= MAX_FOLDS)
             if order == plain.order and not is_plain.any():  # the plain tiling is not on the grid
                 extra = closed_form(df, g, cfg, *(np.array([v]) for v in (plain.pt, plain.kt, plain.nt)), order)
-                if extra["folds"][0] <= _MAX_FOLDS:
+                if extra["folds"][0] <= MAX_FOLDS:
                     _append(cols, extra, np.array([True]))
                     wmin.append(_min_window(df, g, cfg, *(np.array([v]) for v in (plain.pt, plain.kt, plain.nt))))
                     tiles.append((name, order, *(np.array([v]) for v in (plain.pt, plain.kt, plain.nt)),

@@ -30,7 +30,12 @@ import numpy as np
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["condensed_rows", "DIMS", "ORDERS", "Tiling", "FoldSchedule", "fold_ranges", "fold_count"]
+__all__ = ["condensed_rows", "DIMS", "ORDERS", "Tiling", "FoldSchedule", "fold_ranges", "fold_count", "MAX_FOLDS"]
+
+#: folds of one layer a schedule may have: the fold model keeps a few int64 entries per fold, so
+#: 2**24 folds already take ~1 GB; more means an array far too small for the layer (or a typo).
+#: The mapper drops candidates above it, the fold model refuses a mapping above it.
+MAX_FOLDS = 1 << 24
 
 DIMS = ("P", "K", "N")
 #: every loop order of the three GEMM dimensions, outermost first

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["int_arg", "positive_int", "nm_arg", "number_arg"]
+__all__ = ["int_arg", "positive_int", "nm_arg", "number_arg", "as_options"]
 
 
 def int_arg(lo: int, hi: int, why: str = ""):
@@ -78,3 +79,16 @@ def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
         return name.strip(), tuple(parse_int(p.strip(), "", "", 1, 1 << 24) for p in parts)
     except SparsimInputError as err:
         raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None
+
+
+@contextlib.contextmanager
+def as_options():
+    """A run parameter the library refuses (source ``params``) is the command line's ``--OPTION``."""
+    from simulator.api import PARAMS
+
+    try:
+        yield
+    except SparsimInputError as err:
+        if err.source != PARAMS:
+            raise
+        raise SparsimInputError(f"--{err.field.replace('_', '-')}", err.field, err.value, err.allowed) from None

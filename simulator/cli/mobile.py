@@ -47,7 +47,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from simulator.api import simulate
-    from simulator.common.errors import SparsimInputError, input_context
+    from simulator.cli._args import as_options
+    from simulator.common.errors import SparsimInputError
     from simulator.common.outputs import check_output_dir
     from simulator.common.validate import parse_number
     from simulator.mobile.block import MobileModel, mobile_summary, parse_input_shape
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
               "channel_padding": args.channel_padding or "zero", "elementwise": args.elementwise}  # fmt: skip
     core = load_core(args.core)
     model = MobileModel(resolve_model_name(args.model), parse_input_shape(args.input))
-    with input_context("--engine", generic=("", "params")):
+    with as_options():
         result = simulate(model, core, block="mobile", compare_dense=True, measure_host=args.measure_host, **params)
     table, s = result.table, mobile_summary(result)
     result.to_dir(args.out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.cli._args import nm_arg, number_arg, positive_int
+from simulator.cli._args import as_options, nm_arg, number_arg, positive_int
 from simulator.common.errors import SparsimInputError
 
 __all__ = ["add_parser", "summary_table"]
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.training != "none":
         return _training(args, cfg, layers)
     nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
-    with input_context(str(args.workload)):
+    with as_options(), input_context(str(args.workload)):
         result = simulate(layers, cfg, block="nm_array", mapping=args.mapping, objective=args.objective, nm=nm)
     table = result.table
     result.to_dir(args.out)
@@ -140,7 +140,9 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
     if "partition" in s.columns:  # a system of arrays: how each layer was spread
         view.insert(3, "partition", s["partition"] + " on " + s["active_arrays"].astype(str))
     total_cycles = int(s["cycles"].sum())
-    util = s["dense_macs"].sum() / (cfg.system_pes * total_cycles)
+    from simulator.common.bounds import utilization
+
+    util = utilization(int(s["dense_macs"].sum()), cfg.system_pes, total_cycles)
     shapes = ", ".join(f"{a.rows}x{a.cols}" for a in cfg.system_arrays()) if cfg.is_system else ""
     head = (
         (f"system of {cfg.arrays} arrays ({shapes}) sharing one memory, partition {cfg.partition}; " if shapes else "")
@@ -190,7 +192,7 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
     opts = parse_sat_options(args.sat_options)
     nm = args.nm or (2, 4)
     clock = 200.0 if args.clock_mhz is None else args.clock_mhz
-    with input_context(str(args.workload)):
+    with as_options(), input_context(str(args.workload)):
         result = simulate(layers, cfg, training=args.training, mapping=args.mapping, objective=args.objective,
                           nm=f"{nm[0]}:{nm[1]}", interleave=opts.interleave, pregen=opts.pregen, offline=opts.offline,
                           clock_mhz=clock)  # fmt: skip

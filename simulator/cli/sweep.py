@@ -35,7 +35,7 @@ def _interrupt(signum, frame):
 def run_sweep_cmd(args: argparse.Namespace) -> int:
     import signal
 
-    from simulator.sweep.run import run_sweep
+    from simulator.sweeps.run import run_sweep
 
     # Ctrl-C and SIGTERM (a batch scheduler's stop) both stop the sweep cleanly, even when the
     # driver was started with SIGINT ignored (a background job of a non-interactive shell)

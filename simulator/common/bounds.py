@@ -1,4 +1,5 @@
-"""What bounds a run: compute, the memory (DRAM) or operand-buffer bank conflicts (SRAM).
+"""What bounds a run (compute, the memory or operand-buffer bank conflicts) and how busy it keeps
+its PEs (:func:`utilization`).
 
 Why in the common floor: a layer table with ``compute_cycles``, ``stall_cycles`` and
 ``sram_stall_cycles`` is what every array block returns, and a sweep report classifies points of
@@ -10,7 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["layer_bounds", "BOUND_FROM", "point_bound", "dram_bound_share", "sram_bound_share"]
+__all__ = ["layer_bounds", "BOUND_FROM", "point_bound", "dram_bound_share", "sram_bound_share", "utilization"]
+
+
+def utilization(macs, pes, cycles):
+    """Share of the PEs' cycles spent on multiply-accumulates: ``macs / (pes * cycles)``, NaN for
+    no cycles; scalars or arrays (element-wise). With dense-equivalent MACs it is the array's
+    utilisation, with the MACs it issued the PEs' (N:M skips the rest)."""
+    if np.ndim(macs) == 0 and np.ndim(pes) == 0 and np.ndim(cycles) == 0:
+        return float(macs) / (float(pes) * float(cycles)) if cycles else float("nan")
+    den = np.asarray(pes, dtype=np.float64) * np.asarray(cycles, dtype=np.float64)
+    num = np.broadcast_to(np.asarray(macs, dtype=np.float64), den.shape)
+    return np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0)
 
 
 def layer_bounds(table: pd.DataFrame) -> pd.Series:

@@ -153,6 +153,16 @@ def _col_ready(b, g, w, p, bank, group, chan):
     return t
 
 
+@numba.njit(cache=True, inline="always")
+def _row_wanted(b, open_row, queue, qn, bank_of, row):
+    """Does a queued request want bank ``b``'s open row? (Then FR-FCFS keeps it open: neither the
+    close-page policy nor a conflicting request precharges it.)"""
+    for qi in range(qn):
+        if bank_of[queue[qi]] == b and row[queue[qi]] == open_row:
+            return True
+    return False
+
+
 @numba.njit(cache=True)
 def _pre_ready(b, p, bank):
     return max(bank[b, 1] + p[_RAS], bank[b, 3] + p[_RTP], bank[b, 4] + p[_CWL] + p[_BL] + p[_WR])
@@ -253,14 +263,7 @@ def _run_channel(arrive, rk, bgs, bank_of, row, isw, out, p, bank, rank, group, 
         # ---- close page: precharge banks no queued request wants
         if not issued and p[_CLOSE] == 1:
             for b in range(p[_NR] * nbpr):
-                if bank[b, 0] < 0:
-                    continue
-                wanted = False
-                for qi in range(qn):
-                    if bank_of[queue[qi]] == b and row[queue[qi]] == bank[b, 0]:
-                        wanted = True
-                        break
-                if wanted:
+                if bank[b, 0] < 0 or _row_wanted(b, bank[b, 0], queue, qn, bank_of, row):
                     continue
                 e = _pre_ready(b, p, bank)
                 if e <= t:
@@ -293,12 +296,7 @@ def _run_channel(arrive, rk, bgs, bank_of, row, isw, out, p, bank, rank, group, 
                         break
                     event = min(event, e)
                 elif bank[b, 0] != row[i]:
-                    wanted = False
-                    for qj in range(qn):
-                        if bank_of[queue[qj]] == b and row[queue[qj]] == bank[b, 0]:
-                            wanted = True
-                            break
-                    if wanted:
+                    if _row_wanted(b, bank[b, 0], queue, qn, bank_of, row):
                         continue
                     e = _pre_ready(b, p, bank)
                     if e <= t:

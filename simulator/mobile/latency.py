@@ -230,7 +230,7 @@ def network_latency(
 def _host_fn(L: MobileLayer, engine: str, mask):
     """A zero-argument callable running the layer's host kernel, or None where no host kernel
     exists (rectangular kernels, unequal strides)."""
-    from simulator.mobile import kernels as mk
+    from simulator.mobile import fl as mk
 
     if L.kh != L.kw or L.stride != L.sw:
         return None

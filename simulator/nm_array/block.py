@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from simulator.common.block import Block, Param
-from simulator.common.bounds import dram_bound_share, sram_bound_share
+from simulator.common.bounds import dram_bound_share, sram_bound_share, utilization
 from simulator.common.errors import SparsimInputError
 from simulator.common.files import file_digest, spec_file
 from simulator.common.validate import (
@@ -97,7 +97,7 @@ def mapping_params() -> dict[str, Param]:
 
 def _mapping(params: dict) -> str:
     """What :func:`simulator.nm_array.map_layers.resolve_mappings` takes: a choice or a file."""
-    return params["mapping_file"] or params["mapping"]
+    return params.get("mapping_file") or params["mapping"]
 
 
 class ArrayBlock(Block):
@@ -297,7 +297,7 @@ class NMArrayBlock(ArrayBlock):
                for k in ("cycles", "compute_cycles", "stall_cycles", "sram_stall_cycles", "macs", "dram_bytes")}
         out.update(
             dense_macs=dense,
-            utilization=dense / (config.system_pes * cycles) if cycles else float("nan"),
+            utilization=utilization(dense, config.system_pes, cycles),
             sram_bytes=int(table["sram_bytes"].sum()),
             dram_bw_required=float(table["dram_bw_required"].max()),
             dram_bound_share=dram_bound_share(table),

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from simulator.nm_array.cl_ops import acc_add
+from simulator.nm_array.cl_ops import acc_add, stream_enter
 
 __all__ = ["MODE_WS", "MODE_IS", "OK", "HAZARD_SWAP", "HAZARD_PSUM", "run_numba"]
 
@@ -102,15 +102,8 @@ def run_numba(mode, x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, ld, st, total
         # 2. the stream entering each row
         slot = cyc % c
         for i in range(r):
-            f = row_fold[i]
-            while f < folds and cyc >= st[f] + i + slen[f]:
-                f += 1
-            row_fold[i] = f
-            if f < folds and cyc >= st[f] + i:
-                t = cyc - st[f] - i
-                ring_cyc[i, slot] = cyc
-                ring_f[i, slot] = f
-                ring_t[i, slot] = t
+            f, t = stream_enter(cyc, i, st, slen, folds, row_fold, ring_cyc, ring_f, ring_t, slot)
+            if f >= 0:
                 ring_v[i, slot] = zero
                 ring_i[i, slot] = 0
                 for q in range(m):
@@ -123,8 +116,6 @@ def run_numba(mode, x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, ld, st, total
                     else:
                         ring_v[i, slot] = wv[k0[f] + i, n0[f] + t]
                         ring_i[i, slot] = wi[k0[f] + i, n0[f] + t]
-            else:
-                ring_cyc[i, slot] = -1
         # 3. PEs, bottom row first so the row above still holds last cycle's partial sums
         for i in range(r - 1, -1, -1):
             for j in range(c):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from simulator.nm_array.cl_ops import acc_add
+from simulator.nm_array.cl_ops import acc_add, stream_enter
 
 __all__ = ["OK", "HAZARD_STREAMS", "HAZARD_ACC", "HAZARD_BUS", "run_numba"]
 
@@ -55,39 +55,21 @@ def run_numba(x, wv, wi, n, m, r, c, k0, ku, p0, pu, n0, nu, st, total, acc_bits
     for cyc in range(total):
         rs = cyc % c
         for i in range(r):
-            f = row_fold[i]
-            while f < folds and cyc >= st[f] + i + ku[f]:
-                f += 1
-            row_fold[i] = f
-            if f < folds and cyc >= st[f] + i:
-                t = cyc - st[f] - i
-                rcyc[i, rs] = cyc
-                rf[i, rs] = f
-                rt[i, rs] = t
+            f, t = stream_enter(cyc, i, st, ku, folds, row_fold, rcyc, rf, rt, rs)
+            if f >= 0:
                 g = (k0[f] + t) // n
                 for q in range(m):
                     rx[i, rs, q] = x[p0[f] + i, g * m + q] if i < pu[f] else 0
-            else:
-                rcyc[i, rs] = -1
         cs = cyc % r
         for j in range(c):
-            f = col_fold[j]
-            while f < folds and cyc >= st[f] + j + ku[f]:
-                f += 1
-            col_fold[j] = f
-            if f < folds and cyc >= st[f] + j:
-                t = cyc - st[f] - j
-                ccyc[j, cs] = cyc
-                cf[j, cs] = f
-                ct[j, cs] = t
+            f, t = stream_enter(cyc, j, st, ku, folds, col_fold, ccyc, cf, ct, cs)
+            if f >= 0:
                 if j < nu[f]:
                     cv[j, cs] = wv[k0[f] + t, n0[f] + j]
                     ci[j, cs] = wi[k0[f] + t, n0[f] + j]
                 else:
                     cv[j, cs] = zero
                     ci[j, cs] = 0
-            else:
-                ccyc[j, cs] = -1
         for i in range(r):
             for j in range(c):
                 er = (cyc - j) % c

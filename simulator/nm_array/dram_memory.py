@@ -394,6 +394,16 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
     return best * refi / (refi - rfc)
 
 
+@numba.njit(cache=True, inline="always")
+def _flush(buf, wr, nbuf, p, shift, mask, state):
+    """DRAM cycles of the ``nbuf`` bursts gathered in ``buf`` (0 when there are none), against the
+    layer's running controller state (:func:`_batch`'s arrays, in ``state``)."""
+    if nbuf == 0:
+        return 0.0
+    return _batch(buf, wr, nbuf, p, shift, mask, state[0], state[1], state[2], state[3], state[4], state[5],
+                  state[6], state[7], state[8], state[9], state[10], state[11])  # fmt: skip
+
+
 @numba.njit(cache=True)
 def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p, ratio, out):
     steps = windows.shape[0]
@@ -418,16 +428,14 @@ def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
     head_cb = np.zeros(nch, dtype=np.int64)
     head_row = np.zeros(nch, dtype=np.int64)
     chain = np.zeros(nch * nb, dtype=np.int64)  # first activation flags per bank
+    state = (open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict, head_cb, head_row, chain)
     busy = 0.0
     bursts = 0
     # step 0's own inputs: the exposed prefetch
     nbuf = 0
     for op in range(3):
         nbuf = _emit(op, 0, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, False)
-    d = 0.0
-    if nbuf > 0:
-        d = _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict,
-                   head_cb, head_row, chain)  # fmt: skip
+    d = _flush(buf, wr, nbuf, p, shift, mask, state)
     bursts += nbuf
     busy += d
     t = d
@@ -440,10 +448,7 @@ def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
                 nbuf = _emit(op, s + 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, False)
         if s >= 1:
             nbuf = _emit(3, s - 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, True)
-        d = 0.0
-        if nbuf > 0:
-            d = _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen,
-                       conflict, head_cb, head_row, chain)  # fmt: skip
+        d = _flush(buf, wr, nbuf, p, shift, mask, state)
         bursts += nbuf
         busy += d
         done = t + d
@@ -452,10 +457,7 @@ def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
             stall += (done - end_compute) / ratio
         t = max(done, end_compute)
     nbuf = _emit(3, steps - 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, 0, wr, True)
-    d = 0.0
-    if nbuf > 0:
-        d = _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict,
-                   head_cb, head_row, chain)  # fmt: skip
+    d = _flush(buf, wr, nbuf, p, shift, mask, state)
     bursts += nbuf
     busy += d
     out[0] = stall

@@ -33,7 +33,8 @@ import pandas as pd
 from dataflow.nm_array.cost import Gemm
 from dataflow.nm_array.dataflows import build_schedule, get_dataflow
 from dataflow.nm_array.mapping import Mapping
-from dataflow.nm_array.schedule import condensed_rows, fold_count
+from dataflow.nm_array.schedule import MAX_FOLDS, condensed_rows, fold_count
+from simulator.common.bounds import utilization
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.memory import simulate_memory
@@ -43,9 +44,6 @@ from workloads.lowering import lower_to_gemms
 __all__ = ["STAT_COLUMNS", "MAX_FOLDS", "simulate_gemms", "simulate_layers", "check_supported", "layer_schedule",
            "gemm_of"]  # fmt: skip
 
-#: folds of one layer the fold model accepts: it keeps a few int64 entries per fold, so 2**24 folds
-#: already take ~1 GB; more means an array far too small for the layer (or a typo)
-MAX_FOLDS = 1 << 24
 
 STAT_COLUMNS = (
     "layer",
@@ -182,8 +180,8 @@ def simulate_gemms(
                 drain_cycles=mem.drain_cycles,
                 dense_macs=int(r.dense_macs),
                 macs=macs,
-                utilization=r.dense_macs / (pes * total),
-                pe_utilization=macs / (pes * total),
+                utilization=utilization(r.dense_macs, pes, total),
+                pe_utilization=utilization(macs, pes, total),
                 mapping_efficiency=df.mapping_efficiency(sched),
                 scalesim_compute_util=df.scalesim_compute_util(sched),
                 sram_ifmap_reads=ifmap,

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from dataflow.nm_array.partition import SPLITS, choose_split, pipeline_cycles, pipeline_stages, widths
+from simulator.common.bounds import utilization
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
@@ -113,8 +114,8 @@ def _combine(row: dict, runs: list[tuple[int, dict]], pes: int, partition: str, 
         stall_cycles=cycles - int(crit["compute_cycles"]),
         cycles=cycles,
         dense_macs=int(row["dense_macs"]),
-        utilization=row["dense_macs"] / (pes * cycles) if cycles else float("nan"),
-        pe_utilization=out["macs"] / (pes * cycles) if cycles else float("nan"),
+        utilization=utilization(row["dense_macs"], pes, cycles),
+        pe_utilization=utilization(out["macs"], pes, cycles),
         dram_bw_required=float(sum(s["dram_bw_required"] for _, s in runs)),
         partition=partition,
         split_quantum=quantum,

@@ -532,5 +532,5 @@ def test_a_missing_torch_is_an_install_hint(argv, tmp_path, capsys, monkeypatch)
     out = tmp_path / ("o.csv" if argv[0] == "trace" else "o")
     assert main([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "install the torch extra: pip install -e '.[torch]'" in err[0]
+    assert len(err) == 1 and "install the torch extra: pip install 'sparsim[torch]'" in err[0]
     assert not out.exists()

@@ -59,7 +59,7 @@ def test_parameters_are_checked_by_name(name):
 
 
 def test_unknown_block_is_one_line():
-    with pytest.raises(SparsimInputError, match="allowed: nm_array, sat, piuma, mobile"):
+    with pytest.raises(SparsimInputError, match="allowed: nm_array, sat, spgemm, mobile"):
         get_block("systolic")
 
 
@@ -86,3 +86,8 @@ def test_run_refuses_a_malformed_nm():
     cfg, _ = block.build(fields)
     with pytest.raises(SparsimInputError, match="nm"):
         block.run(workload, cfg, nm="2-4")
+
+
+def test_a_renamed_block_says_its_new_name():
+    with pytest.raises(SparsimInputError, match="renamed spgemm"):
+        get_block("piuma")

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reports.sweep_report import load_results, pareto_front, write_sweep_report
-from simulator.sweep.run import run_sweep
+from simulator.sweeps.run import run_sweep
 from tests.reports._chromium import chromium_path, inspect_page
-from tests.simulator.sweep.fixtures import array_spec, sparsim
+from tests.simulator.sweeps.fixtures import array_spec, sparsim
 
 
 @pytest.fixture(scope="module")

@@ -215,8 +215,8 @@ def test_block_refuses_a_mapping_file_on_a_system(tmp_path):
     block = NMArrayBlock()
     block.check_config(cfg, {"mapping": "auto", "objective": "cycles"})  # a mapper choice is fine
     with pytest.raises(SparsimInputError) as err:
-        block.check_config(cfg, {"mapping": str(tmp_path / "m.yaml"), "objective": "cycles"})
-    assert err.value.field == "mapping" and "system of arrays" in str(err.value)
+        block.check_config(cfg, {"mapping": "plain", "objective": "cycles", "mapping_file": str(tmp_path / "m.yaml")})
+    assert err.value.field == "mapping_file" and "system of arrays" in str(err.value)
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])

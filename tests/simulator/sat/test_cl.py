@@ -129,4 +129,5 @@ def test_cli_training(tmp_path, capsys):
             str(tmp_path / "p"),
         ]
     )
-    assert rc == 2 and "M = 8 is not supported" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == 2 and "--nm: nm = '2:8': M must be one of the array's supported_m [1, 4]" in err

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from simulator.sweep.store import read_points
+from simulator.sweeps.store import read_points
 
 #: columns that depend on where and when a point ran, not on what it computed
 VOLATILE = ["point_seconds", "worker"]

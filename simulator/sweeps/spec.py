@@ -45,7 +45,7 @@ import numpy as np
 from simulator.common.block import Block, get_block
 from simulator.common.config import read_yaml
 from simulator.common.errors import SparsimInputError
-from simulator.sweep.blocks import resolve_workload
+from simulator.sweeps.blocks import resolve_workload
 
 __all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "MAX_POINTS"]
 

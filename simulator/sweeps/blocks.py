@@ -2,7 +2,7 @@
 process, and run one point through the block protocol (:mod:`simulator.common.block`).
 
 Why nothing block-specific lives here: a point is ``block.run(workload, config, **params).totals``,
-the same call ``sparsim`` and :func:`simulator.simulate` make (:mod:`simulator.sweep.worker`); a
+the same call ``sparsim`` and :func:`simulator.simulate` make (:mod:`simulator.sweeps.worker`); a
 block's sweepable names, its metrics (with fixed types, so every Parquet part has one schema) and
 its workload entries are the block's own.
 """

@@ -4,7 +4,7 @@ result as it arrives.
 Stopping: the first Ctrl-C stops submitting, drops queued points and waits for the running ones
 (they are stored); a second Ctrl-C abandons those too. Either way every finished point is in the
 store and ``--resume`` continues. A driver killed outright loses only its running points (see
-:mod:`simulator.sweep.store`).
+:mod:`simulator.sweeps.store`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.common.errors import SparsimInputError
 from simulator.common.outputs import mark_output_dir
-from simulator.sweep.executors import make_executor
-from simulator.sweep.spec import SweepSpec, Task, expand, load_spec
-from simulator.sweep.store import Store, read_provenance, schema_for, write_json_atomic
-from simulator.sweep.worker import TABLE
+from simulator.sweeps.executors import make_executor
+from simulator.sweeps.spec import SweepSpec, Task, expand, load_spec
+from simulator.sweeps.store import Store, read_provenance, schema_for, write_json_atomic
+from simulator.sweeps.worker import TABLE
 
 if TYPE_CHECKING:
     import pandas as pd

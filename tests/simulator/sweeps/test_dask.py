@@ -11,9 +11,9 @@ import time
 import pandas as pd
 import pytest
 
-from simulator.sweep.run import run_sweep
-from simulator.sweep.store import read_points
-from tests.simulator.sweep.fixtures import (
+from simulator.sweeps.run import run_sweep
+from simulator.sweeps.store import read_points
+from tests.simulator.sweeps.fixtures import (
     array_spec,
     canonical,
     journal_points,

@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from simulator.common.block import get_block
-from simulator.sweep.blocks import load_workload
-from simulator.sweep.spec import Task
+from simulator.sweeps.blocks import load_workload
+from simulator.sweeps.spec import Task
 
 __all__ = ["run_point", "worker_version", "init_local_worker", "TABLE"]
 

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from simulator.common.errors import SparsimInputError
-from simulator.sweep.spec import Task
-from simulator.sweep.worker import init_local_worker, run_point, worker_version
+from simulator.sweeps.spec import Task
+from simulator.sweeps.worker import init_local_worker, run_point, worker_version
 
 __all__ = ["EXECUTORS", "make_executor", "SerialExecutor", "LocalExecutor", "DaskExecutor"]
 
@@ -82,7 +82,9 @@ class LocalExecutor:
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
         if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(["simulator.sweep.worker", "simulator.sweep.blocks", "simulator.nm_array.fold"])
+            ctx.set_forkserver_preload(
+                ["simulator.sweeps.worker", "simulator.sweeps.blocks", "simulator.nm_array.fold"]
+            )
         self._pool = cf.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=init_local_worker, initargs=(os.getpid(),)
         )

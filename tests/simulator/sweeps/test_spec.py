@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.common.errors import SparsimInputError
-from simulator.sweep.spec import expand, load_spec, parse_spec
+from simulator.sweeps.spec import expand, load_spec, parse_spec
 from tests.conftest import REPO
-from tests.simulator.sweep.fixtures import sparsim
+from tests.simulator.sweeps.fixtures import sparsim
 
 BASE = {
     "block": "nm_array",
