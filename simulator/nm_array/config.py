@@ -103,11 +103,6 @@ class ArrayConfig:
         ``split_n``, ``pipeline`` (layers in stages, one array per stage, samples of the batch
         flowing through) or ``auto`` (the partition mapper's choice per layer, and pipeline
         against it for the whole network).
-    memory_share : int
-        How many arrays share this array's memory at once (set by the system model for each
-        array's part; 1 for a single array): the ``simple`` channel gives it
-        ``dram_bw_bytes_per_cycle / memory_share``, a DRAM model serves its batches
-        ``memory_share`` times slower (fair time-sharing of one memory, ours).
     sram_banks : int
         Banks of each operand buffer (:mod:`simulator.nm_array.sram_banks`); 0: conflict-free
         buffers (every access one cycle), the model every other level and SCALE-Sim use.
@@ -145,7 +140,6 @@ class ArrayConfig:
     arrays: int = 1
     array_shapes: tuple[str, ...] = ()
     partition: str = "auto"
-    memory_share: int = 1
     sram_banks: int = 0
     sram_bank_ports: int = 1
     sram_bank_width_words: int = 1
@@ -201,7 +195,6 @@ class ArrayConfig:
             raise SparsimInputError(src, "dram_channels", self.dram_channels, "only with a DRAM model as memory")
         check_int(src, "arrays", self.arrays, 1, MAX_ARRAYS)
         check_choice(src, "partition", self.partition, PARTITION_CHOICES)
-        check_int(src, "memory_share", self.memory_share, 1, MAX_ARRAYS)
         check_int(src, "sram_banks", self.sram_banks, 0, MAX_SRAM_BANKS, why="0: conflict-free buffers")
         check_int(src, "sram_bank_ports", self.sram_bank_ports, 1, 16)
         check_int(src, "sram_bank_width_words", self.sram_bank_width_words, 1, 256)

@@ -127,19 +127,23 @@ def layer_schedule(r, cfg: ArrayConfig, mapping: Mapping, source: str = "workloa
     return df, tiling, build_schedule(df, t, kc, ncol, cfg, tiling, copies), n, m, kc
 
 
-def layer_stalls(sched, cfg: ArrayConfig, tiling, r, k: int, n: int, m: int):
+def layer_stalls(sched, cfg: ArrayConfig, tiling, r, k: int, n: int, m: int, share: int = 1):
     """``(SRAM stall cycles, MemoryResult)`` of one layer's schedule: bank conflicts stretch the
-    folds (:mod:`simulator.nm_array.sram_banks`), and the memory model sees the stretched windows."""
+    folds (:mod:`simulator.nm_array.sram_banks`), and the memory model sees the stretched windows
+    (``share``: arrays streaming through the memory at once, :mod:`simulator.nm_array.system`)."""
     per_fold = sram_stalls(sched, cfg, k, n, m)
-    mem = simulate_memory(stretched(sched, per_fold), cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m)
+    mem = simulate_memory(stretched(sched, per_fold), cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m,
+                          share=share)  # fmt: skip
     return int(per_fold.sum()), mem
 
 
 def simulate_gemms(
-    gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload", mappings: Sequence[Mapping] | None = None
+    gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload", mappings: Sequence[Mapping] | None = None,
+    share: int = 1,
 ) -> pd.DataFrame:
     """Per-layer statistics for a lowered GEMM table (see :func:`workloads.lowering.lower_to_gemms`);
-    ``mappings``: one per row (default: the config's dataflow, plain schedule)."""
+    ``mappings``: one per row (default: the config's dataflow, plain schedule); ``share``: arrays
+    streaming through the memory at once (a system's part; 1: the array has it to itself)."""
     check_supported(gemms, cfg, source)
     if mappings is not None and len(mappings) != len(gemms):
         raise SparsimInputError(source, "mappings", len(mappings), f"one per GEMM ({len(gemms)})")
@@ -149,7 +153,7 @@ def simulate_gemms(
         mapping = mappings[i] if mappings is not None else Mapping(cfg.dataflow)
         df, tiling, sched, n, m, kc = layer_schedule(r, cfg, mapping, source)
         t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
-        sram_stall, mem = layer_stalls(sched, cfg, tiling, r, k, n, m)
+        sram_stall, mem = layer_stalls(sched, cfg, tiling, r, k, n, m, share)
         row_dim, col_dim, _ = df.dims
         ext = {"P": t, "K": kc, "N": ncol}
         compute = sched.total_cycles

@@ -56,9 +56,11 @@ def resolve_mappings(
     *,
     energy: EnergyTable = EnergyTable(),
     source: str = "workload",
+    share: int = 1,
 ) -> tuple[list[Mapping], pd.DataFrame | None]:
     """One mapping per row of ``gemms`` and, for ``auto``, the mapper's columns
-    (:data:`MAPPER_COLUMNS`) per row."""
+    (:data:`MAPPER_COLUMNS`) per row; ``share``: arrays streaming through the memory at once
+    (the stalls the mapper weighs are those of a system's part)."""
     check_mapping_request(mapping, objective, cfg)
     if mapping == "plain":
         return [Mapping(cfg.dataflow)] * len(gemms), None
@@ -77,7 +79,7 @@ def resolve_mappings(
 
             def stalls(mp: Mapping, r=r) -> int:
                 _, tiling, sched, n, m, _ = layer_schedule(r, cfg, mp, source)
-                sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m)
+                sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share)
                 return sram + mem.stall_cycles
 
             where = f"{source} layer {r.layer} ({r.name})"

@@ -23,8 +23,9 @@ this one is analytical and does stall):
   window stalls the array. Step 0's inputs (``prefetch_cycles``) and the last step's outputs
   (``drain_cycles``) are exposed and reported separately.
 
-An array sharing the memory with others (``memory_share`` > 1, set by the scale-out model
-:mod:`simulator.nm_array.system`) gets ``B / memory_share``: a fair arbiter's share when every
+An array sharing the memory with others (``share`` > 1, passed by the scale-out model
+:mod:`simulator.nm_array.system` for each part: run-time state, not the array's config) gets
+``B / share``: a fair arbiter's share when every
 array streams at once, which is when the share matters.
 
 With unlimited bandwidth (``B = None``) nothing stalls and ``dram_bw_required`` reports the peak
@@ -188,8 +189,10 @@ def simulate_memory(
     *,
     ifmap_elems: int,
     nm_m: int,
+    share: int = 1,
 ) -> MemoryResult:
-    """Run the model above over every step of a schedule (all its GEMM copies)."""
+    """Run the model above over every step of a schedule (all its GEMM copies); ``share``: how many
+    arrays stream through this memory at once (1: the array has it to itself)."""
     tr = step_traffic(sched, cfg, tiling, ifmap_elems=ifmap_elems, nm_m=nm_m)
     windows, ifm, filt, psum_in, out = tr.windows, tr.ifmap, tr.filter, tr.psum_in, tr.ofmap
     steps = windows.size
@@ -200,16 +203,16 @@ def simulate_memory(
     moved[1:] += out_bytes[:-1]
     bw = cfg.dram_bw_bytes_per_cycle
     if bw is not None:
-        bw = bw / cfg.memory_share
+        bw = bw / share
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(windows > 0, moved / windows, 0.0)
     required = float(max(need.max(initial=0.0), 0.0))
     if cfg.memory != "simple":
         from simulator.nm_array.dram_memory import simulate_dram
 
-        # time-sharing with memory_share - 1 other arrays: each DRAM clock is worth that many
-        # times more of this array's cycles
-        d = simulate_dram(tr, cfg.freq_ghz * cfg.memory_share, cfg.dram_config(), cfg.dram_mode)
+        # time-sharing with share - 1 other arrays: each DRAM clock is worth that many times more
+        # of this array's cycles
+        d = simulate_dram(tr, cfg.freq_ghz * share, cfg.dram_config(), cfg.dram_mode)
         stall, prefetch, drain = d.stall_cycles, d.prefetch_cycles, d.drain_cycles
     elif bw is None:
         stall = prefetch = drain = 0

@@ -14,12 +14,13 @@ slowest array does (the next layer needs all of its outputs)::
 Decisions of ours (the seed papers run one array):
 
 - **Shared memory.** While a layer runs, its ``active`` arrays time-share the memory fairly: each
-  part is simulated with ``memory_share = active`` (the ``simple`` channel at ``1/active`` of its
+  part is simulated with ``share = active`` (the ``simple`` channel at ``1/active`` of its
   rate, a DRAM model serving each array's batches ``active`` times slower). That is exact when
   every array streams at once (the symmetric parts of a split do), and pessimistic for the part
   that ends first (its share is not handed to the others) and for latency-bound batches (a
   time-shared DRAM's latency grows less than its throughput shrinks). A pipeline's stages all
-  run at once in steady state: each stage has ``memory_share = arrays``.
+  run at once in steady state: each stage has ``share = arrays``. The share is run-time state: it
+  is passed to the memory model (``simulate_gemms(..., share=)``), never written into a config.
 - **Pipeline.** Whole layers, contiguous stages, samples of the batch flowing through (see
   :mod:`dataflow.nm_array.partition`). One sample's layer costs come from the layers at batch 1.
   Each layer's ``cycles`` is its share of the system's critical path: its one-sample cycles, and
@@ -35,7 +36,7 @@ Decisions of ours (the seed papers run one array):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -83,20 +84,18 @@ class _Parts:
         self.mapping, self.objective, self.energy, self.source = mapping, objective, energy, source
         self.memo: dict = {}
 
-    def stats(self, part: dict, acfg: ArrayConfig) -> dict:
-        key = (acfg, tuple(part[c] for c in _GEMM_KEY))
+    def stats(self, part: dict, acfg: ArrayConfig, share: int) -> dict:
+        """``share``: arrays streaming through the memory at once (run-time state of the system,
+        passed to the memory model, never written into a config)."""
+        key = (acfg, share, tuple(part[c] for c in _GEMM_KEY))
         if key not in self.memo:
             from simulator.nm_array.map_layers import resolve_mappings
 
             table = pd.DataFrame([part])
             mappings, _ = resolve_mappings(table, acfg, self.mapping, self.objective, energy=self.energy,
-                                           source=self.source)  # fmt: skip
-            self.memo[key] = simulate_gemms(table, acfg, self.source, mappings).iloc[0].to_dict()
+                                           source=self.source, share=share)  # fmt: skip
+            self.memo[key] = simulate_gemms(table, acfg, self.source, mappings, share=share).iloc[0].to_dict()
         return self.memo[key]
-
-
-def _shared(arrays: tuple[ArrayConfig, ...], share: int) -> tuple[ArrayConfig, ...]:
-    return tuple(replace(a, memory_share=share) for a in arrays)
 
 
 def _combine(row: dict, runs: list[tuple[int, dict]], pes: int, partition: str, quantum: int) -> dict:
@@ -144,20 +143,19 @@ def _array_rows(row: dict, runs: list[tuple[int, dict, dict | None]], arrays, pa
 def _split_run(gemms: pd.DataFrame, cfg: ArrayConfig, parts: _Parts, strategies, private: bool):
     arrays = cfg.system_arrays()
     shapes = [(a.rows, a.cols) for a in arrays]
-    shared = {k: _shared(arrays, 1 if private else k) for k in range(1, len(arrays) + 1)}
     spread = widths(len(arrays))
     layer_rows, array_rows = [], []
     for row in gemms.to_dict("records"):
 
         def cost(plist, row=row):
             active = [(a, p) for a, p in enumerate(plist) if p is not None]
-            acfgs = shared[len(active)]
-            return max(parts.stats(p, acfgs[a])["cycles"] for a, p in active)
+            share = 1 if private else len(active)
+            return max(parts.stats(p, arrays[a], share)["cycles"] for a, p in active)
 
         choice = choose_split(row, shapes, cost, strategies, spread)
         active = [(a, p) for a, p in enumerate(choice.parts) if p is not None]
-        acfgs = shared[len(active)]
-        runs = [(a, parts.stats(p, acfgs[a]), p) for a, p in active]
+        share = 1 if private else len(active)
+        runs = [(a, parts.stats(p, arrays[a], share), p) for a, p in active]
         layer_rows.append(_combine(row, [(a, s) for a, s, _ in runs], cfg.system_pes, choice.strategy,
                                    choice.quantum))  # fmt: skip
         array_rows += _array_rows(row, runs, arrays, choice.strategy)
@@ -166,9 +164,10 @@ def _split_run(gemms: pd.DataFrame, cfg: ArrayConfig, parts: _Parts, strategies,
 
 def _pipeline_run(gemms: pd.DataFrame, per_sample: pd.DataFrame, samples: int, cfg: ArrayConfig, parts: _Parts,
                   private: bool):  # fmt: skip
-    arrays = _shared(cfg.system_arrays(), 1 if private else cfg.arrays)
+    arrays = cfg.system_arrays()
+    share = 1 if private else cfg.arrays  # every stage streams at once in steady state
     rows = per_sample.to_dict("records")
-    stats = [[parts.stats(r, a) for r in rows] for a in arrays]
+    stats = [[parts.stats(r, a, share) for r in rows] for a in arrays]
     costs = np.array([[s["cycles"] for s in per] for per in stats], dtype=np.float64)
     stages = pipeline_stages(costs, samples)
     stage_t = [int(costs[a, lo:hi].sum()) for a, (lo, hi) in enumerate(stages)]

@@ -223,6 +223,7 @@ CASES = [
     Case("nm-5of4", sim("--nm", "5:4"), "--nm", GOOD_ARCH),
     Case("nm-m-too-big", sim("--nm", "2:2000"), "--nm", GOOD_ARCH),
     Case("nm-text", sim("--nm", "half"), "--nm", GOOD_ARCH),
+    Case("arch-run-time-state", sim(), "memory_share = 4: unknown key", arch("rows: 8\ncols: 8\nmemory_share: 4\n")),
     Case("nm-unsupported-inference", sim("--nm", "2:16"), "M must be one of the array's supported_m", arch("rows: 8\ncols: 8\n")),
     Case("training-unknown", sim("--training", "sgd"), "--training", GOOD_ARCH),
     Case("sat-options-unknown", sim("--training", "bdwp", "--sat-options", "warp"), "option = 'warp'", GOOD_ARCH),

@@ -104,7 +104,7 @@ def test_work_is_conserved_and_per_array_rows_add_up(resnet18):
 def test_shared_simple_memory_is_a_slower_channel(resnet18):
     """A part sharing a B bytes/cycle channel with 3 others runs as on a B/4 channel alone."""
     cfg = ArrayConfig(rows=16, cols=16, dram_bw_bytes_per_cycle=32)
-    shared = simulate_gemms(resnet18, replace(cfg, memory_share=4))
+    shared = simulate_gemms(resnet18, cfg, share=4)
     alone = simulate_gemms(resnet18, replace(cfg, dram_bw_bytes_per_cycle=8))
     assert (shared["cycles"] == alone["cycles"]).all()
     assert shared["stall_cycles"].sum() > simulate_gemms(resnet18, cfg)["stall_cycles"].sum()
@@ -113,7 +113,7 @@ def test_shared_simple_memory_is_a_slower_channel(resnet18):
 def test_shared_dram_model_slows_the_parts(resnet18):
     cfg = ArrayConfig(rows=32, cols=32, memory="ddr4-3200", weight_double_buffer=True)
     alone = simulate_gemms(resnet18, cfg)
-    shared = simulate_gemms(resnet18, replace(cfg, memory_share=4))
+    shared = simulate_gemms(resnet18, cfg, share=4)
     assert (shared["cycles"] >= alone["cycles"]).all()
     assert shared["stall_cycles"].sum() > alone["stall_cycles"].sum()
 
@@ -126,7 +126,7 @@ def test_pipeline_cycles_are_the_stage_formula():
     cfg = ArrayConfig(rows=16, cols=16, dram_bw_bytes_per_cycle=64, arrays=arrays, partition="pipeline")
     res = simulate_system(gemms, cfg, per_sample=one, samples=batch)
     assert res.partition == "pipeline"
-    per_sample = simulate_gemms(one, replace(cfg.system_arrays()[0], memory_share=arrays))
+    per_sample = simulate_gemms(one, cfg.system_arrays()[0], share=arrays)
     stage = res.arrays.groupby("array")["layer"].agg(["min", "max"])
     t = [int(per_sample["cycles"][lo : hi + 1].sum()) for lo, hi in zip(stage["min"], stage["max"], strict=True)]
     assert int(res.layers["cycles"].sum()) == pipeline_cycles(t, batch)
@@ -172,7 +172,6 @@ def test_sat_step_on_four_arrays():
         (dict(arrays=1, array_shapes=("0x4",)), "array_shapes"),
         (dict(arrays=1, array_shapes=("9999x4",)), "array_shapes"),
         (dict(partition="diagonal"), "partition"),
-        (dict(memory_share=0), "memory_share"),
     ],
 )
 def test_bad_system_fields(fields, field):
