@@ -197,6 +197,9 @@ def simulate(
             raise SparsimInputError("training", "training", training, f"one of {', '.join(TRAINING_SCHEMES)}")
         if "scheme" in params:
             raise SparsimInputError("scheme", "scheme", params["scheme"], "give the scheme once, as training=")
+        if training == "dense" and "nm" in params:
+            raise SparsimInputError(PARAMS, "nm", params["nm"],
+                                    "only with a sparse training scheme (bdwp, forward-only, transposable)")  # fmt: skip
         params["scheme"] = training
     if name in ("nm_array", "sat"):
         _mapping_params(params, mapping, objective)

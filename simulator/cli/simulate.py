@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         for opt, value in (("--sat-options", args.sat_options), ("--clock-mhz", args.clock_mhz)):
             if value is not None:
                 raise SparsimInputError(opt, opt.lstrip("-"), value, "only with --training (a training step)")
+    elif args.training == "dense" and args.nm is not None:
+        raise SparsimInputError("--nm", "nm", f"{args.nm[0]}:{args.nm[1]}",
+                                "only with a sparse training scheme (bdwp, forward-only, transposable)")  # fmt: skip
     cfg = load_arch(args.arch)
     from simulator.nm_array.map_layers import check_mapping_request
 

@@ -192,7 +192,11 @@ class ArrayConfig:
                                         f"null with memory: {self.memory} (the DRAM model sets the rate)")  # fmt: skip
             self.dram_config()  # validates the preset and the overrides
         elif self.dram_channels is not None or self.dram_page_policy is not None:
-            raise SparsimInputError(src, "dram_channels", self.dram_channels, "only with a DRAM model as memory")
+            field = "dram_channels" if self.dram_channels is not None else "dram_page_policy"
+            raise SparsimInputError(src, field, getattr(self, field), "only with a DRAM model as memory")
+        elif self.dram_mode != "fold":
+            raise SparsimInputError(src, "dram_mode", self.dram_mode, "fold (the default) with memory: simple; "
+                                    "request needs a DRAM model as memory")  # fmt: skip
         check_int(src, "arrays", self.arrays, 1, MAX_ARRAYS)
         check_choice(src, "partition", self.partition, PARTITION_CHOICES)
         check_int(src, "sram_banks", self.sram_banks, 0, MAX_SRAM_BANKS, why="0: conflict-free buffers")
@@ -217,6 +221,9 @@ class ArrayConfig:
         shapes = self.array_shapes
         if not isinstance(shapes, tuple) or any(_shape(s) is None for s in shapes):
             raise SparsimInputError(src, "array_shapes", shapes, 'a list of "ROWSxCOLS" (1 to 4096 each), or empty')
+        if shapes and self.arrays == 1:
+            raise SparsimInputError(src, "array_shapes", list(shapes), "empty with arrays: 1 (a single array is rows x "
+                                    "cols; array_shapes describes a system of arrays)")  # fmt: skip
         if shapes and len(shapes) != self.arrays:
             raise SparsimInputError(src, "array_shapes", list(shapes), f"one shape per array (arrays: {self.arrays})")
 

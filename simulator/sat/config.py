@@ -32,9 +32,11 @@ def parse_sat_options(text: str | None) -> SATOptions:
     if text.strip().lower() == "none":
         return SATOptions(interleave=False, pregen=False, offline=False)
     names = [t.strip() for t in text.split(",") if t.strip()]
-    for nm in names:
+    for i, nm in enumerate(names):
         if nm not in OPTION_NAMES:
             raise SparsimInputError("--sat-options", "option", nm, f"allowed: {', '.join(OPTION_NAMES)}, all, none")
+        if nm in names[:i]:
+            raise SparsimInputError("--sat-options", "option", nm, "each option once")
     return SATOptions(**{k: k in names for k in OPTION_NAMES})
 
 
