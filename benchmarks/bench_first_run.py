@@ -37,6 +37,9 @@ TOUR = [
                                                "--sparsity", "0.3", "--out", "mnv1"]),
     ("dram trace ResNet-18 (DDR4-3200)", "-", ["dram", "trace", "--arch", "ARCH_DDR4", "--workload", "zoo:resnet18",
                                               "--out", "traces"]),
+    ("sweep sat_resnet50_training (145 points)", "-", ["sweep", "SPEC_SAT", "--out", "sat_r50", "--jobs", "2",
+                                                       "--progress", "off"]),
+    ("report of that sweep", "-", ["report", "sat_r50"]),
     ("rtl generate nm_array 3x5", "-", ["rtl", "generate", "nm_array", "--rows", "3", "--cols", "5", "--n", "2",
                                         "--m", "8", "--out", "rtl"]),
 ]  # fmt: skip
@@ -71,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         (work / "arch_ddr4.yaml").write_text("rows: 32\ncols: 32\nmemory: ddr4-3200\n")
         os.environ["PATH"] = f"{env / 'bin'}{os.pathsep}{os.environ['PATH']}"
         for label, extra, cmd in TOUR:
-            cmd = [str(env / "bin" / "sparsim"), *[a if a != "ARCH_DDR4" else "arch_ddr4.yaml" for a in cmd]]
+            named = {"ARCH_DDR4": "arch_ddr4.yaml",
+                     "SPEC_SAT": str(REPO / "examples/sweeps/sat_resnet50_training.yaml")}  # fmt: skip
+            cmd = [str(env / "bin" / "sparsim"), *[named.get(a, a) for a in cmd]]
             times = []
             for _ in range(2):
                 out = cmd[cmd.index("--out") + 1] if "--out" in cmd else None
-                if out and (work / out).is_dir():
+                if out and (work / out).is_dir() and cmd[1] != "report":
                     shutil.rmtree(work / out)
+                if cmd[1] == "report" and (work / "sat_r50" / "report").is_dir():
+                    shutil.rmtree(work / "sat_r50" / "report")
                 wall, rss, rc, text = run_measured(cmd, work)
                 if rc:
                     print(text[-2000:], file=sys.stderr)

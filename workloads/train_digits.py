@@ -58,9 +58,24 @@ def _model(scheme: str, n: int, m: int, srste_lambda: float):
 def train_digits(
     scheme: str, nm: tuple[int, int], *, seed: int = 0, epochs: int = 40, srste_lambda: float = 2e-4
 ) -> dict:
-    """Train once; return test accuracy (with the final masks applied) and wall time."""
+    """Train once; return test accuracy (with the final masks applied) and wall time.
+
+    Why one thread: with several, CPU reductions sum in an order that depends on the thread
+    count, a last-bit difference flips a top-N-of-M choice, and the sparse runs' accuracies then
+    depend on the machine. Training runs on one torch thread (restored afterwards), so a seed
+    gives the same numbers everywhere.
+    """
     n, m = nm
     model, torch = _model(scheme, n, m, srste_lambda if scheme != "dense" else 0.0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train(model, torch, scheme, n, m, seed, epochs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(model, torch, scheme: str, n: int, m: int, seed: int, epochs: int) -> dict:
     torch.manual_seed(seed)
     for p in model.parameters():  # re-initialise under the seed (construction order is fixed)
         if p.dim() > 1:
