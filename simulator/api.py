@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.common.block import REGISTRY, get_block
+from simulator.common.block import get_block
 from simulator.common.errors import SparsimInputError, input_context
 from simulator.common.result import Result
 
@@ -198,8 +198,8 @@ def simulate(
         if "scheme" in params:
             raise SparsimInputError("scheme", "scheme", params["scheme"], "give the scheme once, as training=")
         if training == "dense" and "nm" in params:
-            raise SparsimInputError(PARAMS, "nm", params["nm"],
-                                    "only with a sparse training scheme (bdwp, forward-only, transposable)")  # fmt: skip
+            allowed = "only with a sparse training scheme (bdwp, forward-only, transposable)"
+            raise SparsimInputError(PARAMS, "nm", params["nm"], allowed)
         params["scheme"] = training
     if name in ("nm_array", "sat"):
         _mapping_params(params, mapping, objective)
@@ -308,8 +308,3 @@ def _plain(v: Any) -> Any:
     if isinstance(v, tuple | list):
         return [_plain(x) for x in v]
     return v
-
-
-def blocks() -> tuple[str, ...]:
-    """The registered blocks' names."""
-    return tuple(REGISTRY)
