@@ -135,3 +135,37 @@ def test_bound_table_names_the_dram_bound_points():
 def test_report_says_what_bounds_each_point(report):
     md = (report / "report.md").read_text()
     assert "## What bounds each point" in md and (report / "bound.csv").is_file()
+
+
+def test_a_short_log_axis_has_labels_that_do_not_collide():
+    """Under two decades matplotlib labels every minor tick in full (3x10^6 beside 4x10^6); ours
+    labels decades and 2x/5x in engineering notation, and no two labels overlap."""
+    import numpy as np
+
+    from reports.figures import subplots
+    from reports.sweep_report import _log_scale
+
+    fig, ax = subplots(figsize=(6.4, 4.4))
+    y = pd.Series(np.geomspace(3e6, 6e7, 12))
+    ax.scatter(np.arange(12), y)
+    _log_scale(ax, "y", y)
+    fig.canvas.draw()
+    labels = [t for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()
+              if t.get_text() and ax.get_ylim()[0] <= t.get_position()[1] <= ax.get_ylim()[1]]  # fmt: skip
+    texts = sorted(t.get_text() for t in labels)
+    assert texts == sorted(["5M", "10M", "20M", "50M"])
+    boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.y0)
+    assert all(a.y1 <= b.y0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def test_counts_and_a_front_of_equal_x_are_worded(tmp_path):
+    from reports.sweep_report import _count, _pareto_figures
+
+    assert _count(1, "point") == "1 point" and _count(2, "point") == "2 points" and _count(0, "error") == "0 errors"
+    ok = pd.DataFrame({"workload": ["w"] * 3, "baseline": [""] * 3, "area_mm2": [2.0, 2.0, 2.0],
+                       "cycles": [30, 10, 20], "energy_pj": [1.0, 3.0, 2.0]})  # fmt: skip
+    prov = {"metrics": ["cycles", "energy_pj", "area_mm2"], "report": {}}
+    figures, notes = _pareto_figures(ok, prov, [], "cycles", tmp_path)
+    assert [f for f, *_ in figures] == ["pareto_energy_pj_vs_cycles.png"]  # no vertical line drawn
+    assert notes == ["No cycles vs area_mm2 front: every point has the same area_mm2 (2), so the front is the "
+                     "single best cycles, 10."]  # fmt: skip
