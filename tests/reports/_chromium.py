@@ -31,6 +31,12 @@ _PROBE = """JSON.stringify({
   images: Array.from(document.images).map(i => ({ok: i.complete && i.naturalWidth > 0,
                                                  w: i.naturalWidth, h: i.naturalHeight, alt: i.alt})),
   tables: document.querySelectorAll('table').length,
+  // tables wider than the window whose container does not scroll them: their last columns are cut
+  cut_tables: Array.from(document.querySelectorAll('table')).filter(t => {
+    const w = document.documentElement.clientWidth + 1, p = t.parentElement;
+    const scrolls = p && getComputedStyle(p).overflowX === 'auto' && p.getBoundingClientRect().right <= w;
+    return t.getBoundingClientRect().right > w && !scrolls;
+  }).length,
   scripts: document.scripts.length,
   height: document.body.scrollHeight
 })"""

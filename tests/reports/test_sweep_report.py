@@ -97,6 +97,7 @@ def test_report_renders_in_headless_chromium(report):
     assert info["h1"].startswith("Sweep report")
     assert len(info["images"]) >= 4 and all(i["ok"] and i["w"] > 100 for i in info["images"])
     assert info["tables"] >= 4 and info["height"] > 1000
+    assert info["cut_tables"] == 0  # wide tables scroll in their own box, no column is cut off
 
 
 @needs_chromium
@@ -104,9 +105,11 @@ def test_the_chromium_check_catches_a_broken_page(tmp_path):
     page = tmp_path / "bad.html"
     page.write_text(
         "<!DOCTYPE html><html><head><title>t</title></head><body><h1>x</h1>"
-        "<img src='data:image/png;base64,AAAA'><script>console.error('boom')</script></body></html>"
+        "<img src='data:image/png;base64,AAAA'><script>console.error('boom')</script>"
+        f"<table><tr>{'<td>a_rather_long_column_value</td>' * 60}</tr></table></body></html>"
     )
     info = inspect_page(page)
+    assert info["cut_tables"] == 1
     assert [i["ok"] for i in info["images"]] == [False]
     assert any("boom" in p for p in info["problems"])
 
