@@ -231,3 +231,15 @@ def test_bad_input_through_the_api(case, tmp_path, monkeypatch, capsys):
         assert "\n" not in str(err)
     else:
         pytest.fail(f"the API accepted what the CLI refuses: {argv}")
+
+
+def test_sweep_from_a_program_on_standard_input(tmp_path):
+    """``python - <<EOF`` has no main file for worker processes to re-run: its sweep runs serially
+    (it used to end in a BrokenProcessPool), with the same numbers."""
+    code = ("from simulator import sweep\n"
+            "spec = {'block': 'nm_array', 'base': {'rows': 8}, 'axes': {'cols': [8, 16]}, "
+            "'workloads': [{'zoo': 'resnet18'}]}\n"
+            "p = sweep(spec)\nprint(sorted(p['cycles'].tolist()))\n")  # fmt: skip
+    res = subprocess.run([sys.executable, "-"], input=code, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "[16942120, 32422352]"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -185,4 +186,14 @@ def make_executor(kind: str, jobs: int | None, scheduler: str | None):
         raise SparsimInputError("--scheduler", "scheduler", scheduler, "only with --executor dask")
     if kind == "dask-local":
         return DaskExecutor(local_workers=jobs)
-    return SerialExecutor() if jobs == 1 else LocalExecutor(jobs)
+    return SerialExecutor() if jobs == 1 or not _main_importable() else LocalExecutor(jobs)
+
+
+def _main_importable() -> bool:
+    """Can worker processes start? forkserver and spawn re-run the parent's main module from its
+    file; a program read from standard input (``python - <<EOF``) has none, and every worker would
+    die on start. Such a program runs its points serially instead (a notebook's main module has no
+    file either, and multiprocessing skips it, so notebooks keep their workers)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
