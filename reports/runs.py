@@ -2,7 +2,7 @@
 
 Why: a reproduction is a list of named settings (a dataflow on a memory, a training scheme with
 its options) and a render function of the results. Running them as one in-memory sweep
-(:func:`simulator.sweeps`, ``points:``) gives every report the CLI's checks and the sweep's
+(:func:`simulator.sweep`, ``points:``) gives every report the CLI's checks and the sweep's
 worker processes, and no report loops over configs or calls a model itself.
 
 A label names a point for the report (``memory="ddr4-3200"``, ``mapping="mapper ws"``). Two
