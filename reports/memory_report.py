@@ -56,11 +56,6 @@ def _base() -> ArrayConfig:
     return dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=True, dataflows=(), dram_bw_bytes_per_cycle=None)
 
 
-def _label_cols(totals: pd.DataFrame, labels: list[str], **sums: str) -> pd.DataFrame:
-    """The labels and the named totals of each point."""
-    return totals[labels + list(sums.values())].rename(columns={v: k for k, v in sums.items()})
-
-
 def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     nets = [{"zoo": "resnet18"}] + ([] if quick else [{"zoo": "mobilenet_v2"}])
     memories = {k: v for k, v in MEMORIES.items() if not quick or "per-request" not in k}

@@ -12,24 +12,21 @@ layout): the sweep runs that point once, and both labels get its numbers.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from simulator.api import sweep
-from simulator.common.block import get_block
+from simulator.common.block import Block, get_block
+from simulator.sweeps.spec import parse_spec
 
 __all__ = ["fields_of", "run_labelled"]
 
-
-def fields_of(cfg: Any) -> dict[str, Any]:
-    """Every field of a config dataclass as a spec names it (lists for tuples)."""
-    return {f.name: (list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v)
-            for f in dataclasses.fields(cfg)}  # fmt: skip
+#: every field of a config dataclass as a spec names it (lists for tuples): the block protocol's own
+fields_of = Block.config_dict
 
 
 def run_labelled(
@@ -50,25 +47,24 @@ def run_labelled(
     such as ``dataflow``, replaces it).
     """
     b = get_block(block)
-    unique = list({json.dumps(dict(s), sort_keys=True): dict(s) for _, s in labelled}.values())
-    spec = {"block": block, "base": dict(base), "points": unique, "workloads": [dict(w) for w in workloads]}
+    unique = {json.dumps(dict(s), sort_keys=True): dict(s) for _, s in labelled}
+    data = {"block": block, "base": dict(base), "points": list(unique.values()),
+            "workloads": [dict(w) for w in workloads]}  # fmt: skip
+    spec = parse_spec(data, "spec", yaml.safe_dump(data, sort_keys=False))  # workloads resolved once, here
     points, rows = sweep(spec, jobs=jobs, tables=True)
-    by_setting = {}
-    for _, s in labelled:
+    # a setting's point, by the config and parameters its key was made of
+    index = {(p.workload, p.config, p.params): p for p in points.itertuples(index=False)}
+    made = {}
+    for text, s in unique.items():
         cfg, params = b.build({**base, **s})
-        by_setting[json.dumps(dict(s), sort_keys=True)] = (
-            json.dumps(b.config_dict(cfg), sort_keys=True), json.dumps(params, sort_keys=True))
-    index = {(p.workload, p.config, p.params): p.key for p in points.itertuples(index=False)}
-    labels_of = [b.workload_spec(dict(w), Path.cwd(), "workload")["label"] for w in workloads]  # the sweep's own
-    totals, tables = [], []
+        made[text] = (json.dumps(b.config_dict(cfg), sort_keys=True), json.dumps(params, sort_keys=True))
     by_key = dict(tuple(rows.groupby("key", sort=False))) if len(rows) else {}
-    for wl in labels_of:
+    totals, tables = [], []
+    for wl in (w["label"] for w in spec.workloads):
         for labels, s in labelled:
-            cfg_json, params_json = by_setting[json.dumps(dict(s), sort_keys=True)]
-            key = index[(wl, cfg_json, params_json)]
-            point = points[points.key == key].iloc[0]
+            point = index[(wl, *made[json.dumps(dict(s), sort_keys=True)])]
             lead = {workload_label: wl, **labels}
-            totals.append({**lead, **{m: point[m] for m in b.totals}, "key": key})
-            table = by_key[key]
+            totals.append({**lead, **{m: getattr(point, m) for m in b.totals}, "key": point.key})
+            table = by_key[point.key]
             tables.append(table.assign(**lead)[[*lead, *(c for c in table.columns if c not in lead)]])
     return pd.DataFrame(totals), pd.concat(tables, ignore_index=True)

@@ -18,13 +18,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from simulator.common.block import get_block
 from simulator.common.errors import SparsimInputError, input_context
 from simulator.common.result import Result
+from simulator.common.validate import check_int
+
+if TYPE_CHECKING:
+    from simulator.sweeps.spec import SweepSpec
 
 __all__ = ["simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError", "TRAINING_SCHEMES"]
 
@@ -58,7 +62,7 @@ def load_arch(arch: Any, *, block: str = "nm_array") -> Any:
     ``nm_array``/``sat``: a sparsim YAML or SCALE-Sim ``.cfg`` path, an array preset
     (:func:`simulator.nm_array.config.presets`), a dict of :class:`ArrayConfig` fields or an
     ``ArrayConfig``. ``mobile``: a core preset (``a76``, ...), a core YAML, a dict or a
-    ``CoreConfig`` (``None``: the A76). ``piuma``: a machine YAML, a dict or a ``PiumaConfig``
+    ``CoreConfig`` (``None``: the A76). ``spgemm``: a machine YAML, a dict or a ``PiumaConfig``
     (``None``: the default machine).
     """
     from simulator.common.config import dataclass_from_mapping
@@ -95,7 +99,7 @@ def load_workload(workload: Any, *, block: str = "nm_array", batch: int | None =
     ``nm_array``/``sat``: a path (SCALE-Sim topology, layer table CSV/Parquet, ONNX file), a zoo
     name (``zoo:resnet18`` or ``resnet18``), a layer-table DataFrame or a list of layer dicts
     (:mod:`workloads.layers`); ``batch`` sets every layer's batch. ``mobile``: a model name, an
-    ``.onnx`` path or a :class:`~simulator.mobile.block.MobileModel`. ``piuma``: a pair (A, B) of
+    ``.onnx`` path or a :class:`~simulator.mobile.block.MobileModel`. ``spgemm``: a pair (A, B) of
     scipy.sparse matrices or of built-in matrix names / Matrix Market paths, or one of them (A x A).
     """
     b = get_block(block, "block")
@@ -122,8 +126,8 @@ def _layers(workload: Any, batch: int | None) -> pd.DataFrame:
     from workloads.io import load_workload as load_file
     from workloads.layers import layer_table, validate_layer_table
 
-    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 1 << 20):
-        raise SparsimInputError("batch", "batch", batch, "an integer from 1 to 1048576")
+    if batch is not None:  # the bound of the array blocks' batch parameter (validate.positive_int_or_none)
+        check_int("batch", "batch", batch, 1, 1 << 20)
     if isinstance(workload, pd.DataFrame):
         layers = validate_layer_table(workload, "workload")
     elif isinstance(workload, Sequence) and not isinstance(workload, str | bytes):
@@ -174,7 +178,7 @@ def simulate(
     Parameters
     ----------
     workload, arch : see :func:`load_workload` and :func:`load_arch` (any of their forms).
-    block : ``nm_array`` (inference, default), ``sat`` (a training step), ``piuma`` (SpGEMM) or
+    block : ``nm_array`` (inference, default), ``sat`` (a training step), ``spgemm`` (SpGEMM) or
         ``mobile``; implied by ``training`` or by a config object's type when not given.
     mapping : N:M array: ``plain`` (default), ``auto`` (the mapper), ``ws``/``os``/``is``, or
         the path of a mapping file (``.yaml``/``.csv``).
@@ -247,7 +251,7 @@ def _apply_shorthands(b, cfg: Any, checked: dict[str, Any], given: dict[str, Any
 
 
 def sweep(
-    spec: str | Path | Mapping[str, Any],
+    spec: str | Path | Mapping[str, Any] | SweepSpec,
     *,
     out: str | Path | None = None,
     executor: str = "local",
@@ -255,7 +259,8 @@ def sweep(
     scheduler: str | None = None,
     tables: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """Run a sweep spec (a YAML path, or the same mapping in memory) and return its points.
+    """Run a sweep spec (a YAML path, the same mapping in memory, or a parsed
+    :class:`~simulator.sweeps.spec.SweepSpec`) and return its points.
 
     With ``out``, the points are stored there as ``sparsim sweep`` stores them (resumable,
     reportable by ``sparsim report``); without, they run into a private temporary folder that
@@ -275,12 +280,14 @@ def sweep(
     import yaml
 
     from simulator.sweeps.run import run_sweep
-    from simulator.sweeps.spec import load_spec, parse_spec
+    from simulator.sweeps.spec import SweepSpec, load_spec, parse_spec
     from simulator.sweeps.store import read_points
 
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 1024):
         raise SparsimInputError("jobs", "jobs", jobs, "an integer from 1 to 1024, or None (one per core)")
-    if isinstance(spec, str | Path):
+    if isinstance(spec, SweepSpec):
+        parsed = spec
+    elif isinstance(spec, str | Path):
         parsed = load_spec(spec)
     elif isinstance(spec, Mapping):
         plain = _plain(spec)

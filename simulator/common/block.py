@@ -121,11 +121,10 @@ class Block(ABC):
         """The model level that ran (a block whose level depends on the config says which)."""
         return self.simulator
 
-    def write(self, result: Result, folder: Path) -> list[str]:
-        """Write ``result`` into the (fresh, temporary) ``folder`` as the CLI does; the names written."""
+    def write(self, result: Result, folder: Path) -> None:
+        """Write ``result`` into the (fresh, temporary) ``folder`` as the CLI does."""
         result.table.to_csv(folder / "table.csv", index=False)
         result.table.to_parquet(folder / "table.parquet", index=False)
-        return ["table.csv", "table.parquet"]
 
     def check_params(self, params: dict[str, Any], source: str = "") -> dict[str, Any]:
         """Every parameter normalised, defaults filled in; an unknown name is refused."""

@@ -40,7 +40,7 @@ class Result:
 
     Attributes
     ----------
-    block : the registered block's name (``nm_array``, ``sat``, ``piuma``, ``mobile``).
+    block : the registered block's name (``nm_array``, ``sat``, ``spgemm``, ``mobile``).
     level : the model level that produced the numbers (``fold``, ``training_step``, ``cycle``,
         ``core:a76``, ...).
     table : one tidy row per layer / pass / run, with the shared column names of

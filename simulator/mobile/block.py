@@ -189,14 +189,13 @@ class MobileBlock(Block):
         }
         return table, {"info": info, "workload": workload}
 
-    def write(self, result, folder: Path) -> list[str]:
+    def write(self, result, folder: Path) -> None:
         """``layers.csv``/``.parquet`` and ``summary.json`` (:func:`mobile_summary`)."""
         import json
 
         result.table.to_csv(folder / "layers.csv", index=False)
         result.table.to_parquet(folder / "layers.parquet", index=False)
         (folder / "summary.json").write_text(json.dumps(mobile_summary(result), indent=2) + "\n")
-        return ["layers.csv", "layers.parquet", "summary.json"]
 
     def summarize(self, table: pd.DataFrame, config: CoreConfig, **params) -> dict[str, Any]:
         out = {k: int(table[k].sum()) for k, ty in self.totals.items() if ty == "int"}

@@ -275,20 +275,17 @@ class NMArrayBlock(ArrayBlock):
         given = workload if batch is None else workload.assign(batch=batch)
         return table, {"workload": given, "arrays": per_array if config.is_system else None}
 
-    def write(self, result, folder: Path) -> list[str]:
+    def write(self, result, folder: Path) -> None:
         """``layers.csv``/``.parquet``, ``workload.csv``, ``arrays.csv`` (a system) and SCALE-Sim's
         three reports (the columns we reproduce)."""
         from simulator.nm_array.scalesim_reports import write_scalesim_reports
 
-        names = ["layers.csv", "layers.parquet", "workload.csv"]
         if result.arrays is not None:
             result.arrays.to_csv(folder / "arrays.csv", index=False)
-            names.append("arrays.csv")
         result.table.to_csv(folder / "layers.csv", index=False)
         result.table.to_parquet(folder / "layers.parquet", index=False)
         result.workload.to_csv(folder / "workload.csv", index=False)
         write_scalesim_reports(result.table, result.config, folder)
-        return names
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         cycles = int(table["cycles"].sum())

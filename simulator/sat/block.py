@@ -98,12 +98,11 @@ class SATBlock(ArrayBlock):
         table["seconds"] = table["cycles"] / (clock_mhz * 1e6)
         return table, {"workload": layers}
 
-    def write(self, result, folder: Path) -> list[str]:
+    def write(self, result, folder: Path) -> None:
         """``passes.csv``/``.parquet`` (one row per layer and pass) and ``workload.csv``."""
         result.table.to_csv(folder / "passes.csv", index=False)
         result.table.to_parquet(folder / "passes.parquet", index=False)
         result.workload.to_csv(folder / "workload.csv", index=False)
-        return ["passes.csv", "passes.parquet", "workload.csv"]
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, *, clock_mhz=200.0, **params) -> dict[str, Any]:
         from simulator.sat.cl import training_summary

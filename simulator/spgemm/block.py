@@ -72,11 +72,10 @@ class SpgemmBlock(Block):
         a, b = _operands(workload)
         return pd.DataFrame([simulate_spgemm(a, b, algorithm, config)], columns=list(STAT_COLUMNS)), {}
 
-    def write(self, result, folder: Path) -> list[str]:
+    def write(self, result, folder: Path) -> None:
         """``stats.csv``/``.parquet`` (one row: the run's statistics)."""
         result.table.to_csv(folder / "stats.csv", index=False)
         result.table.to_parquet(folder / "stats.parquet", index=False)
-        return ["stats.csv", "stats.parquet"]
 
     def summarize(self, table: pd.DataFrame, config: PiumaConfig, **params) -> dict[str, Any]:
         row = table.iloc[0]
