@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from simulator.nm_array.cl import run_nm_array_cycles
-    from simulator.nm_array.config import ArrayConfig, load_arch
+    from simulator.nm_array.config import ArrayConfig, PEArray, load_arch
     from simulator.nm_array.fold import simulate_layers
     from workloads.nm import nm_compress, nm_topn_mask
     from workloads.scalesim_topology import read_scalesim_topology
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("sparsim simulate peak RSS [MB]", rss, "< 300", "ok" if rss < 300 else "MISSED"))
 
     rng = np.random.default_rng(0)
-    arr = ArrayConfig(rows=32, cols=32, supported_m=(1, 4))
+    arr = ArrayConfig(pe=PEArray(rows=32, cols=32, supported_m=(1, 4)))
     x = rng.integers(-128, 128, (2916, 576))
     w = rng.integers(-128, 128, (576, 64))
     for n, m in ((1, 1), (2, 4)):

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         env = _wheel_venv(tmp)
         work = tmp / "work"
         work.mkdir()
-        (work / "arch_ddr4.yaml").write_text("rows: 32\ncols: 32\nmemory: ddr4-3200\n")
+        (work / "arch_ddr4.yaml").write_text("pe.rows: 32\npe.cols: 32\nmemory.dram: ddr4-3200\n")
         os.environ["PATH"] = f"{env / 'bin'}{os.pathsep}{os.environ['PATH']}"
         for label, extra, cmd in TOUR:
             named = {"ARCH_DDR4": "arch_ddr4.yaml",

@@ -18,7 +18,6 @@ comparison in the issue (a 90-hour Timeloop mapper run) is its users' report, no
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import sys
 import time
@@ -41,9 +40,9 @@ def main() -> int:
     base = load_arch(REPO / "examples/arch/nm_ws32x32.yaml")
     arrays = {
         "ws 32x32, 32 B/cycle": base,
-        "ws|os|is 32x32, 32 B/cycle": dataclasses.replace(base, dataflows=("ws", "os", "is")),
-        "ws|os|is 32x32, unlimited DRAM": dataclasses.replace(
-            base, dataflows=("ws", "os", "is"), dram_bw_bytes_per_cycle=None
+        "ws|os|is 32x32, 32 B/cycle": base.replace({"pe.dataflows": ("ws", "os", "is")}),
+        "ws|os|is 32x32, unlimited DRAM": base.replace(
+            {"pe.dataflows": ("ws", "os", "is"), "memory.bw_bytes_per_cycle": None}
         ),
     }
     passes = training_passes(load_zoo_trace("resnet50", batch=32), "bdwp", (2, 8))

@@ -12,7 +12,6 @@ idle load-to-use), which no DRAM-side model includes.
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import sys
 import time
@@ -83,9 +82,9 @@ def main() -> int:
     rows.append(("ddr4-3200 twin (pure Python) req/s", m / (time.perf_counter() - t0), "cycle-stepping twin", ""))
 
     layers = load_workload("zoo:resnet18")
-    base = dataclasses.replace(load_arch(REPO / "examples/arch/nm_ws32x32.yaml"), dram_bw_bytes_per_cycle=None)
+    base = load_arch(REPO / "examples/arch/nm_ws32x32.yaml").replace({"memory.bw_bytes_per_cycle": None})
     for mem in ("ddr4-3200", "lpddr4x-4266", "hbm2"):
-        arch = dataclasses.replace(base, memory=mem)
+        arch = base.replace({"memory.dram": mem})
         simulate_layers(layers, arch)  # warm: numba compiled, caches filled
         times = []
         for _ in range(3):
@@ -96,7 +95,7 @@ def main() -> int:
         rows.append((f"ResNet-18 on {mem}, fold-level s", wall, "goal < 0.5 s warm",
                      f"{'met' if wall < 0.5 else 'MISSED'}; {int(table.cycles.sum()):,} cycles, "
                      f"{int(table.stall_cycles.sum()):,} stall"))  # fmt: skip
-    arch = dataclasses.replace(base, memory="ddr4-3200", dram_mode="request")
+    arch = base.replace({"memory.dram": "ddr4-3200", "memory.mode": "request"})
     t0 = time.perf_counter()
     table = simulate_layers(layers, arch)
     rows.append(("ResNet-18 on ddr4-3200, per-request s", time.perf_counter() - t0, "the controller, every burst",
@@ -112,7 +111,7 @@ def main() -> int:
     for model in ("resnet18", "mobilenet_v2"):
         gemms = lower_to_gemms(load_workload(f"zoo:{model}"))
         for df in ("ws", "os", "is"):
-            arch = dataclasses.replace(base, dataflow=df)
+            arch = base.replace({"pe.dataflow": df})
             traffic = []
             for r in gemms.itertuples(index=False):
                 _, tiling, sched, _, mm, _ = layer_schedule(r, arch, Mapping(df))
@@ -132,8 +131,8 @@ def main() -> int:
     from simulator.nm_array.twin import twin_fold_stalls
 
     for df in ("ws", "os"):
-        free = dataclasses.replace(base, dataflow=df)
-        banked = dataclasses.replace(free, sram_banks=16)
+        free = base.replace({"pe.dataflow": df})
+        banked = free.replace({"buffers.banks": 16})
         walls = {}
         for label, arch in (("free", free), ("banked", banked)):
             simulate_layers(layers, arch)

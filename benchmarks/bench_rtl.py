@@ -35,12 +35,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from rtl.tools.runner import Problem, run_nm_array_batch
     from simulator.nm_array.cl import run_nm_array_cycles
-    from simulator.nm_array.config import ArrayConfig
+    from simulator.nm_array.config import ArrayConfig, PEArray
     from simulator.nm_array.fold import simulate_gemms
     from workloads.nm import nm_compress, nm_topn_mask
 
     n, m = (int(v) for v in args.nm.split(":"))
-    cfg = ArrayConfig(rows=args.rows, cols=args.cols, supported_m=tuple(sorted({1, m})))
+    cfg = ArrayConfig(pe=PEArray(rows=args.rows, cols=args.cols, supported_m=tuple(sorted({1, m}))))
     rng = np.random.default_rng(0)
     x = rng.integers(-128, 128, (args.t, args.k))
     w = rng.integers(-128, 128, (args.k, args.ncol))

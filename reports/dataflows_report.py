@@ -29,16 +29,16 @@ from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
 from simulator.common.bounds import utilization
 from simulator.common.outputs import atomic_output_dir
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, Buffers, PEArray
 from workloads.zoo import load_zoo_trace
 
 __all__ = ["reproduce_dataflows", "ARRAYS", "run_study", "PAPER", "points", "workloads"]
 
 ARRAYS = {
-    "32x32": ArrayConfig(rows=32, cols=32, ifmap_sram_kb=128, filter_sram_kb=128, ofmap_sram_kb=256,
-                         dataflows=("ws", "os", "is"), name="32x32"),
-    "128x128": ArrayConfig(rows=128, cols=128, ifmap_sram_kb=512, filter_sram_kb=512, ofmap_sram_kb=1024,
-                           dataflows=("ws", "os", "is"), name="128x128"),
+    "32x32": ArrayConfig(pe=PEArray(rows=32, cols=32, dataflows=("ws", "os", "is")),
+                         buffers=Buffers(ifmap_kb=128, filter_kb=128, ofmap_kb=256), name="32x32"),
+    "128x128": ArrayConfig(pe=PEArray(rows=128, cols=128, dataflows=("ws", "os", "is")),
+                           buffers=Buffers(ifmap_kb=512, filter_kb=512, ofmap_kb=1024), name="128x128"),
 }  # fmt: skip
 DRAM_BW = 16.0
 #: mapping label -> the settings it stands for (the mapper runs on an array restricted to its dataflows)
@@ -46,8 +46,8 @@ MAPPINGS = {
     "ws": {"mapping": "ws"},
     "os": {"mapping": "os"},
     "is": {"mapping": "is"},
-    "mapper ws": {"dataflow": "ws", "dataflows": ["ws"], "mapping": "auto"},
-    "mapper ws|os|is": {"dataflow": "ws", "dataflows": ["ws", "os", "is"], "mapping": "auto"},
+    "mapper ws": {"pe.dataflow": "ws", "pe.dataflows": ["ws"], "mapping": "auto"},
+    "mapper ws|os|is": {"pe.dataflow": "ws", "pe.dataflows": ["ws", "os", "is"], "mapping": "auto"},
 }
 TIMINGS = {"scalesim": False, "double-buffered": True}
 MEMORIES = {"compute-only": None, "dram 16 B/cycle": DRAM_BW}
@@ -72,7 +72,7 @@ def points(quick: bool = False) -> list[tuple[dict, dict]]:
     """(labels, settings) of every array x timing x memory x mapping."""
     arrays = {"32x32": ARRAYS["32x32"]} if quick else ARRAYS
     return [({"array": a, "timing": t, "memory": m, "mapping": mp},
-             {**fields_of(cfg), "weight_double_buffer": wdb, "dram_bw_bytes_per_cycle": bw, **over})
+             {**fields_of(cfg), "pe.weight_double_buffer": wdb, "memory.bw_bytes_per_cycle": bw, **over})
             for a, cfg in arrays.items() for t, wdb in TIMINGS.items() for m, bw in MEMORIES.items()
             for mp, over in MAPPINGS.items()]  # fmt: skip
 

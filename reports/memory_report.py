@@ -10,7 +10,6 @@ array clock 1 GHz), every number computed here.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -30,12 +29,12 @@ __all__ = ["reproduce_memory", "MEMORIES", "run_memory_study", "run_scaleout_stu
 
 #: label -> ArrayConfig overrides
 MEMORIES = {
-    "compute-only": {"dram_bw_bytes_per_cycle": None},
-    "simple 16 B/cycle": {"dram_bw_bytes_per_cycle": 16.0},
-    "ddr4-3200": {"memory": "ddr4-3200"},
-    "ddr4-3200 per-request": {"memory": "ddr4-3200", "dram_mode": "request"},
-    "lpddr4x-4266": {"memory": "lpddr4x-4266"},
-    "hbm2": {"memory": "hbm2"},
+    "compute-only": {"memory.bw_bytes_per_cycle": None},
+    "simple 16 B/cycle": {"memory.bw_bytes_per_cycle": 16.0},
+    "ddr4-3200": {"memory.dram": "ddr4-3200"},
+    "ddr4-3200 per-request": {"memory.dram": "ddr4-3200", "memory.mode": "request"},
+    "lpddr4x-4266": {"memory.dram": "lpddr4x-4266"},
+    "hbm2": {"memory.dram": "hbm2"},
 }
 DATAFLOWS = ("ws", "os", "is")
 #: the scale-out study's memories (a subset of :data:`MEMORIES`) and system sizes
@@ -53,13 +52,14 @@ BANK_MEMORIES = ("compute-only", "ddr4-3200")
 
 
 def _base() -> ArrayConfig:
-    return dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=True, dataflows=(), dram_bw_bytes_per_cycle=None)
+    return ARRAYS["32x32"].replace(
+        {"pe.weight_double_buffer": True, "pe.dataflows": (), "memory.bw_bytes_per_cycle": None})  # fmt: skip
 
 
 def run_memory_study(quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     nets = [{"zoo": "resnet18"}] + ([] if quick else [{"zoo": "mobilenet_v2"}])
     memories = {k: v for k, v in MEMORIES.items() if not quick or "per-request" not in k}
-    labelled = [({"memory": label, "dataflow": df}, {"dataflow": df, **over})
+    labelled = [({"memory": label, "dataflow": df}, {"pe.dataflow": df, **over})
                 for label, over in memories.items() for df in DATAFLOWS]  # fmt: skip
     totals, rows = run_labelled("nm_array", fields_of(_base()), labelled, nets)
     tot = totals[["network", "memory", "dataflow", "cycles", "compute_cycles", "stall_cycles"]].assign(
@@ -83,8 +83,9 @@ def run_banks_study(quick: bool = False) -> pd.DataFrame:
                         continue  # conflict-free: the layout does not matter
                     labels = {"memory": label, "dataflow": df, "layout": "any" if banks == 0 else layout,
                               "banks": banks, "width_words": width}  # fmt: skip
-                    labelled.append((labels, {"dataflow": df, "sram_banks": banks, "sram_bank_width_words": width,
-                                              "ifmap_layout": xl, "filter_layout": wl, "ofmap_layout": yl,
+                    labelled.append((labels, {"pe.dataflow": df, "buffers.banks": banks,
+                                              "buffers.bank_width_words": width, "buffers.ifmap_layout": xl,
+                                              "buffers.filter_layout": wl, "buffers.ofmap_layout": yl,
                                               **MEMORIES[label]}))  # fmt: skip
     totals, _ = run_labelled("nm_array", fields_of(_base()), labelled, [{"zoo": "resnet18"}])
     tot = totals[["network", "memory", "dataflow", "layout", "banks", "width_words", "cycles", "compute_cycles",
@@ -98,7 +99,8 @@ def run_banks_study(quick: bool = False) -> pd.DataFrame:
 
 def _system(n: int, private: bool = False) -> dict:
     """Settings of ``n`` copies of the array sharing (or each with a copy of) its memory."""
-    return {} if n == 1 else {"arrays": n, "partition": "auto", **({"private_memory": True} if private else {})}
+    return {} if n == 1 else {"system.arrays": n, "system.partition": "auto",
+                              **({"private_memory": True} if private else {})}  # fmt: skip
 
 
 def run_scaleout_study(quick: bool = False) -> pd.DataFrame:
@@ -106,7 +108,7 @@ def run_scaleout_study(quick: bool = False) -> pd.DataFrame:
     memories = ("compute-only", "ddr4-3200") if quick else SCALEOUT_MEMORIES
     sizes = (1, 4) if quick else SYSTEM_SIZES
     dataflows = ("ws", "os") if quick else DATAFLOWS
-    labelled = [({"memory": label, "dataflow": df, "arrays": n}, {"dataflow": df, **MEMORIES[label], **_system(n)})
+    labelled = [({"memory": label, "dataflow": df, "arrays": n}, {"pe.dataflow": df, **MEMORIES[label], **_system(n)})
                 for label in memories for df in dataflows for n in sizes]  # fmt: skip
     totals, rows = run_labelled("nm_array", fields_of(_base()), labelled, [{"zoo": "resnet18"}])
     keys = ["memory", "dataflow", "arrays"]
@@ -140,10 +142,10 @@ def explain_four_arrays(quick: bool = False, dataflows: tuple[str, ...] = ("os",
     four times the SRAM), and the real system (one shared DDR4-3200). ``contention`` is
     shared / private cycles; the layer's speed-up is ``private_speedup / contention``."""
     net = "resnet18" if quick else "resnet50"
-    labelled = [({"dataflow": df, "run": run}, {"dataflow": df, **MEMORIES[mem], **_system(n, private)})
+    labelled = [({"dataflow": df, "run": run}, {"pe.dataflow": df, **MEMORIES[mem], **_system(n, private)})
                 for df in dataflows for run, (mem, n, private) in _FOUR_RUNS.items()]  # fmt: skip
     _, layers = run_labelled("nm_array", fields_of(_base()), labelled, [{"zoo": net}])
-    peak = dataclasses.replace(_base(), memory="ddr4-3200").dram_config().peak_gbps / _base().freq_ghz
+    peak = _base().replace({"memory.dram": "ddr4-3200"}).memory.dram_config().peak_gbps / _base().clock_ghz
     rows = []
     for df in dataflows:
         run = {r: layers[(layers.dataflow == df) & (layers.run == r)].reset_index(drop=True) for r in _FOUR_RUNS}
@@ -364,7 +366,7 @@ def _scaleout_markdown(scale: pd.DataFrame, four: pd.DataFrame, quick: bool) -> 
     med1, med4 = float(table.peak_share_1.median()), float(table.peak_share_4.median())
     rest = first.memory_bound_layers < int((four.dataflow == d0).sum())
     others = f", the other layers {first.other_speedup:.2f}x" if rest else ""
-    peak_gbps = dataclasses.replace(_base(), memory="ddr4-3200").dram_config().peak_gbps
+    peak_gbps = _base().replace({"memory.dram": "ddr4-3200"}).memory.dram_config().peak_gbps
     ws_line = ""
     if "ws" in dfs:
         ws_line = (f"WS moves {mb('ddr4-3200', 'ws', 1):.1f} MB from DDR4-3200 on one array and "
@@ -463,7 +465,7 @@ def _banks_markdown(b: pd.DataFrame) -> str:
         "## Banked operand SRAM",
         "",
         "Our model (`simulator/nm_array/sram_banks.py`): each operand buffer has `sram_banks` banks of",
-        "`sram_bank_width_words`-word lines with one port each; the array's edge makes one unskewed access per",
+        "`buffers.bank_width_words`-word lines with one port each; the array's edge makes one unskewed access per",
         "buffer per cycle (WS: a streamed row of X, a loaded row of W, a row of outputs; OS: a column of X",
         "per K position, a row of W; IS: a column of X per loaded K position, a column of W and of Y), an",
         "access costs the most lines it needs from one bank, and a fold waits for its slowest buffer. The",

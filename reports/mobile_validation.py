@@ -58,19 +58,19 @@ PHONES: dict[str, tuple[str, dict, str]] = {
     "Xiaomi Mi 9 (SD855)": ("a76", {}, "the a76 preset is this SoC's prime core at 2.84 GHz"),
     "Xiaomi Mi 8 (SD845)": (
         "a75",
-        {"freq_ghz": 2.8, "l3_kb": 2048, "dram_gbps": 29.9},
+        {"clock_ghz": 2.8, "l3_kb": 2048, "dram_gbps": 29.9},
         "Snapdragon 845 product brief: Kryo 385 Gold (A75) at 2.8 GHz, 2 MB L3, LPDDR4X-1866 4x16-bit",
     ),
     "Pixel 3a (SD670)": ("a75", {}, "the a75 preset is this SoC's big core at 2.0 GHz"),
     "Pixel 2 / 2 XL (SD835)": (
         "a73",
-        {"freq_ghz": 2.35},
+        {"clock_ghz": 2.35},
         "Google Pixel 2 spec sheet: SD835 big cores at 2.35 GHz (the a73 preset's 2.45 is the SoC maximum)",
     ),
     "Xiaomi Mix 2 (SD835)": ("a73", {}, "the a73 preset: SD835 big cores at 2.45 GHz (Paddle-Lite's own figure)"),
     "Huawei P20 (Kirin 970)": (
         "a73",
-        {"freq_ghz": 2.36},
+        {"clock_ghz": 2.36},
         "HiSilicon Kirin 970: 4x Cortex-A73 at 2.36 GHz, 2 MB L2 for the big cluster, no L3, LPDDR4X 4x16-bit",
     ),
 }
@@ -129,14 +129,14 @@ def _model_runs(phones, models, shape, floor: bool) -> pd.DataFrame:
         for phone in mine:
             core = phone_core(phone)
             per = per_layer[(per_layer.phone == phone) & ~per_layer.floor]
-            row = {"phone": phone, "model": model, "preset": PHONES[phone][0], "freq_ghz": core.freq_ghz,
-                   "modelled_ms": float(per.time_ms.sum()), "macs": int(per.macs.sum())}  # fmt: skip
+            row = {"phone": phone, "model": model, "preset": PHONES[phone][0], "clock_ghz": core.clock_ghz,
+                   "modelled_ms": float(per.seconds.sum() * 1e3), "macs": int(per.macs.sum())}  # fmt: skip
             for op, g in per.groupby("op"):
-                row[f"{op}_ms"] = float(g.time_ms.sum())
-            row["ew_ms"] = float(per.time_ms[per.op.isin(ELTWISE_OPS)].sum())
+                row[f"{op}_ms"] = float(g.seconds.sum() * 1e3)
+            row["ew_ms"] = float(per.seconds[per.op.isin(ELTWISE_OPS)].sum() * 1e3)
             if floor:
                 ideal = per_layer[(per_layer.phone == phone) & per_layer.floor]
-                row["compute_floor_ms"] = float(ideal.time_ms.sum())
+                row["compute_floor_ms"] = float(ideal.seconds.sum() * 1e3)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -204,7 +204,7 @@ def _markdown(runs, table, mca, shape, quick) -> str:
     t = table[["engine", "phone", "model", "published_ms", "modelled_ms", "error", "within_20pct"]].copy()
     t["error"] = t.error.map(lambda v: f"{100 * v:+.1f}%")
     t["within_20pct"] = t.within_20pct.map({True: "yes", False: "no"})
-    cols = ["phone", "model", "preset", "freq_ghz", "modelled_ms", "1x1_ms", "dw_ms", "3x3_ms", "fc_ms", "ew_ms"]
+    cols = ["phone", "model", "preset", "clock_ghz", "modelled_ms", "1x1_ms", "dw_ms", "3x3_ms", "fc_ms", "ew_ms"]
     if "compute_floor_ms" in runs:
         cols.append("compute_floor_ms")
     sources = "\n".join(f"- **{eng}**: {cite}" for eng, cite in SOURCES.values())
@@ -306,8 +306,8 @@ def _explanation(table: pd.DataFrame, runs: pd.DataFrame) -> str:
         return "## What explains the differences\n\nNot in quick mode: it needs every phone and both models.\n"
     r = runs.set_index(["phone", "model"])
     t = table.copy()
-    t["published_mcycles"] = t.published_ms * t.freq_ghz
-    t["modelled_mcycles"] = t.modelled_ms * t.freq_ghz
+    t["published_mcycles"] = t.published_ms * t.clock_ghz
+    t["modelled_mcycles"] = t.modelled_ms * t.clock_ghz
     by_core = t.groupby(["preset", "model"]).agg(
         published_mcycles_min=("published_mcycles", "min"), published_mcycles_max=("published_mcycles", "max"),
         modelled_mcycles=("modelled_mcycles", "mean"), worst_error=("error", lambda e: e.iloc[e.abs().argmax()]),

@@ -8,7 +8,6 @@ the real all-MiniLM-L6-v2 weights.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -18,23 +17,17 @@ import pandas as pd
 from reports.figures import subplots
 from reports.runs import fields_of, run_labelled
 from simulator.common.outputs import atomic_output_dir
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, Buffers, Memory, PEArray
 from simulator.sat.config import OPTION_NAMES
 
 __all__ = ["SAT_ARRAY", "MODELS", "PATTERNS", "reproduce_sat"]
 
 # Our SAT-like array (the paper's FPGA configuration is not in what is available to us).
 SAT_ARRAY = ArrayConfig(
-    rows=32,
-    cols=32,
-    ifmap_sram_kb=512,
-    filter_sram_kb=512,
-    ofmap_sram_kb=1024,
-    dram_bw_bytes_per_cycle=None,
-    word_bytes=1,
-    psum_bytes=4,
-    supported_m=(1, 2, 4, 8),
-    weight_double_buffer=True,
+    pe=PEArray(rows=32, cols=32, word_bytes=1, psum_bytes=4, supported_m=(1, 2, 4, 8), weight_double_buffer=True),
+    buffers=Buffers(ifmap_kb=512, filter_kb=512, ofmap_kb=1024),
+    memory=Memory(bw_bytes_per_cycle=None),
+    clock_ghz=0.2,  # the 200 MHz the SAT paper's FPGA runs at
     name="sat_like_32x32",
 )
 MODELS = ("resnet18", "resnet50", "vgg16", "mobilenet_v2", "bert_base", "vit_b16")
@@ -123,7 +116,7 @@ def ablation(models=MODELS, nm=(2, 8), cfg: ArrayConfig = SAT_ARRAY) -> pd.DataF
 
 
 def memory_bound(models=MODELS, nm=(2, 8), bw: float = 64.0) -> pd.DataFrame:
-    cfg = dataclasses.replace(SAT_ARRAY, dram_bw_bytes_per_cycle=bw)
+    cfg = SAT_ARRAY.replace({"memory.bw_bytes_per_cycle": bw})
     steps = _steps(models, cfg, [_step_label("bdwp", *nm), _step_label("dense", 1, 1)])
     rows = []
     for model in models:
@@ -212,6 +205,7 @@ def _md_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
 
 def _markdown(sp, passes, abl, mem, acc, stats, quick) -> str:
     cfg = SAT_ARRAY
+    sram = f"{cfg.buffers.ifmap_kb:g}/{cfg.buffers.filter_kb:g}/{cfg.buffers.ofmap_kb:g}"
     sp_wide = sp.pivot(index="model", columns="nm", values="speedup").reindex(list(dict.fromkeys(sp.model)))
     sp_wide = sp_wide[[f"{n}:{m}" for n, m in PATTERNS]].reset_index()
     bound_row = pd.DataFrame(
@@ -263,7 +257,7 @@ def _markdown(sp, passes, abl, mem, acc, stats, quick) -> str:
         if heavier
         else "The trained weights do not keep more magnitude than Gaussian ones at every pattern."
     )
-    abl_mem = ablation(list(dict.fromkeys(abl.model)), cfg=dataclasses.replace(SAT_ARRAY, dram_bw_bytes_per_cycle=64.0))
+    abl_mem = ablation(list(dict.fromkeys(abl.model)), cfg=SAT_ARRAY.replace({"memory.bw_bytes_per_cycle": 64.0}))
     abl_mem_rel = abl_mem.pivot(index="model", columns="options", values="bdwp_cycles").reindex(abl_wide.index)
     abl_mem_rel = abl_mem_rel.div(abl_mem_rel["all"], axis=0).reset_index()
     return f"""# N:M sparse training (BDWP + SAT): reproduction
@@ -274,8 +268,8 @@ models at batch {BATCH} on our SAT-like array, real training runs on scikit-lear
 real all-MiniLM-L6-v2 weights. CSVs beside this file hold the full tables.
 
 **Array (ours; the paper's FPGA configuration is not available to us):** {cfg.rows}x{cfg.cols}
-weight-stationary N:M array, M up to 8, weight double-buffering, SRAM {cfg.ifmap_sram_kb:g}/{cfg.filter_sram_kb:g}/
-{cfg.ofmap_sram_kb:g} KiB (ifmap/filter/ofmap), unlimited DRAM bandwidth (compute-bound; a memory-bound
+weight-stationary N:M array, M up to 8, weight double-buffering, SRAM {sram}
+KiB (ifmap/filter/ofmap), unlimited DRAM bandwidth (compute-bound; a memory-bound
 variant is below), all three dataflow options on (interleave mapping, weight pre-generation, offline
 scheduling: our readings, documented in `simulator/sat/cl.py` and
 `dataflow/nm_array/training.py`). BDWP: FF N:M along Cin*kh*kw, BP N:M along Cout, WU dense; every

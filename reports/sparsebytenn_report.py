@@ -72,10 +72,10 @@ def sweep(model: MobileModel, sparsities, core: CoreConfig, host: bool) -> tuple
                 {
                     "engine": engine,
                     "sparsity": s,
-                    "core_ms": t.time_ms.sum(),
-                    "pointwise_core_ms": t.time_ms[t.op == "1x1"].sum(),
+                    "core_ms": t.seconds.sum() * 1e3,
+                    "pointwise_core_ms": t.seconds[t.op == "1x1"].sum() * 1e3,
                     "kept_macs_m": t.kept_macs.sum() / 1e6,
-                    "host_ms": t.host_ms.sum() if host else np.nan,
+                    "host_ms": t.host_seconds.sum() * 1e3 if host else np.nan,
                 }
             )
     return pd.concat(per_layer, ignore_index=True), pd.DataFrame(summary)
@@ -95,7 +95,7 @@ def _network(model: MobileModel, core: CoreConfig, engine: str, sparsity: float)
     because the across-cores and prefetch tables share their default-core points."""
     with _single_thread():
         t = get_block("mobile").run(model, core, engine=engine, sparsity=sparsity, rearrange=False).table
-    return float(t.time_ms.sum()), int(t.l1_misses.sum()), int(t.l2_misses.sum())
+    return float(t.seconds.sum() * 1e3), int(t.l1_misses.sum()), int(t.l2_misses.sum())
 
 
 def across_cores(model: MobileModel) -> pd.DataFrame:
@@ -111,7 +111,7 @@ def across_cores(model: MobileModel) -> pd.DataFrame:
         core = load_core(preset)
         floor = dataclasses.replace(core, perfect_l1=True)
         dense, dense_l1, _ = _network(model, core, "dense", 0.0)
-        row = {"preset": preset, "freq_ghz": core.freq_ghz, "in_order": core.in_order, "l2_kb": core.l2_kb,
+        row = {"preset": preset, "clock_ghz": core.clock_ghz, "in_order": core.in_order, "l2_kb": core.l2_kb,
                "dense_ms": dense}  # fmt: skip
         for engine, s in CORE_POINTS:
             row[f"{engine}_{round(100 * s)}"] = dense / _network(model, core, engine, s)[0]
@@ -268,7 +268,7 @@ def _cores_part(cores: pd.DataFrame, summary: pd.DataFrame, shape, quick: bool, 
     from reports.mobile_validation import PUBLISHED as PHONE_PUBLISHED
 
     c = cores.set_index("preset")
-    show = cores[["preset", "freq_ghz", "dense_ms", "unstructured_70", "unstructured_90", "group_30", "group_70",
+    show = cores[["preset", "clock_ghz", "dense_ms", "unstructured_70", "unstructured_90", "group_30", "group_70",
                   "group_30_floor", "dense_l1_misses_m", "group_30_l1_misses_m"]]  # fmt: skip
     parts = [
         "Speed-up over the dense engine on the same core (MobileNet-v1, no rearrangement). `group_30_floor`: "
@@ -368,7 +368,7 @@ def _markdown(summary, be, mca, pstats, rstats, per_layer, shape, quick, cores, 
         return "never in the range" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.0f}%"
 
     dense = per_layer[(per_layer.engine == "dense")]
-    pw_share = dense.time_ms[dense.op == "1x1"].sum() / dense.time_ms.sum()
+    pw_share = dense.seconds[dense.op == "1x1"].sum() / dense.seconds.sum()
     mca_part = (
         "llvm-mca >= 19 was not installed when this report was generated."
         if mca.empty

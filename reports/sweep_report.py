@@ -320,7 +320,7 @@ def _bound_table(ok: pd.DataFrame, axes: list[str], objective: str) -> tuple[pd.
     if not has_sram:
         text += " These results predate the banked-SRAM model: no point could be classed SRAM-bound."
     elif not (t["sram_stall_cycles"] > 0).any():
-        text += (" No point has bank-conflict stalls: their operand buffers are conflict-free (`sram_banks: 0`) "
+        text += (" No point has bank-conflict stalls: their operand buffers are conflict-free (`buffers.banks: 0`) "
                  "or wide enough.")  # fmt: skip
     return t.drop(columns=["stall_cycles"] + (["sram_stall_cycles"] if has_sram else [])), text
 

@@ -15,7 +15,6 @@ writes a file unless asked (``Result.to_dir``, ``sweep(out=...)``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from simulator.common.block import get_block
+from simulator.common.config import replace_flat
 from simulator.common.errors import SparsimInputError, input_context
 from simulator.common.result import Result
 from simulator.common.validate import check_int
@@ -245,9 +245,9 @@ def _apply_shorthands(b, cfg: Any, checked: dict[str, Any], given: dict[str, Any
     shorthands = {k: checked[k] for k, p in b.params.items() if p.config_only and given.get(k) is not None}
     if not shorthands:
         return cfg
-    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    fields = b.config_dict(cfg)
     changed = b.adjust_config(dict(fields), {**checked, **shorthands})
-    return dataclasses.replace(cfg, **{k: v for k, v in changed.items() if fields.get(k) != v})
+    return replace_flat(cfg, {k: v for k, v in changed.items() if fields.get(k) != v}, PARAMS)
 
 
 def sweep(

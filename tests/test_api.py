@@ -66,7 +66,7 @@ def test_training_mapping_and_shorthands():
     step = simulate("resnet18", str(ARCH), training="bdwp", nm="2:8")
     assert step.block == "sat" and set(step.table["pass"]) == {"FF", "BP", "WU"}
     small = simulate("resnet18", str(ARCH), sram_kb=16)
-    assert small.config.ifmap_sram_kb == small.config.filter_sram_kb == small.config.ofmap_sram_kb == 16
+    assert small.config.buffers.ifmap_kb == small.config.buffers.filter_kb == small.config.buffers.ofmap_kb == 16
     auto = simulate("resnet18", str(ARCH), mapping="auto", objective="edp")
     assert "objective_value" in auto.table.columns
     assert auto.totals["cycles"] <= simulate("resnet18", str(ARCH)).totals["cycles"] * 1.5
@@ -108,7 +108,7 @@ def test_result_is_frozen_and_has_no_side_channels(tmp_path):
 def test_a_system_carries_its_arrays_table():
     from simulator import simulate
 
-    cfg = dict(rows=16, cols=16, arrays=2, partition="split_m")
+    cfg = {"pe": {"rows": 16, "cols": 16}, "system.arrays": 2, "system.partition": "split_m"}
     r = simulate("resnet18", cfg)
     assert isinstance(r.arrays, pd.DataFrame) and set(r.arrays["array"]) == {0, 1}
 
@@ -134,20 +134,25 @@ def test_mobile_level_names_its_core():
 
     r = simulate(MobileModel("mobilenet_v1", (3, 32, 32)), "a55", block="mobile")
     assert r.level == "core:a55"
-    assert simulate(MobileModel("mobilenet_v1", (3, 32, 32)), {"freq_ghz": 1.0}, block="mobile").level == "core:custom"
+    assert simulate(MobileModel("mobilenet_v1", (3, 32, 32)), {"clock_ghz": 1.0}, block="mobile").level == "core:custom"
 
 
 def test_sweep_in_memory():
     from simulator import sweep
 
-    spec = {"block": "nm_array", "base": {"rows": 8}, "axes": {"cols": [8, 16]}, "workloads": [{"zoo": "resnet18"}]}
+    spec = {
+        "block": "nm_array",
+        "base": {"pe.rows": 8},
+        "axes": {"pe.cols": [8, 16]},
+        "workloads": [{"zoo": "resnet18"}],
+    }
     points = sweep(spec, jobs=1)
-    assert sorted(points["cols"].tolist()) == [8, 16]
+    assert sorted(points["pe.cols"].tolist()) == [8, 16]
     assert (points["cycles"] > 0).all()
     from simulator import simulate
 
-    one = simulate("resnet18", {"rows": 8, "cols": 16, "supported_m": [1]}).totals["cycles"]
-    assert int(points.loc[points["cols"] == 16, "cycles"].iloc[0]) == one
+    one = simulate("resnet18", {"pe.rows": 8, "pe.cols": 16, "pe.supported_m": [1]}).totals["cycles"]
+    assert int(points.loc[points["pe.cols"] == 16, "cycles"].iloc[0]) == one
 
 
 # --------------------------------------------------------------------------- bad input
@@ -173,9 +178,14 @@ def _api_call(argv: list[str]):
             from simulator.sat.config import parse_sat_options
 
             kw.update(dataclasses.asdict(parse_sat_options(a.sat_options)))
+        arch = a.arch
+        if a.clock_ghz is not None:
+            from simulator import load_arch
+
+            arch = {**load_arch(a.arch).to_dict(), "clock_ghz": a.clock_ghz}
         if a.clock_mhz is not None:
-            kw["clock_mhz"] = a.clock_mhz
-        return lambda: simulate(a.workload, a.arch, **kw)
+            return None  # a renamed option: the CLI's refusal, nothing the API takes
+        return lambda: simulate(a.workload, arch, **kw)
     if a.command == "spgemm":
         b = a.b or a.matrix
         return lambda: simulate((a.matrix, b), a.machine, block="spgemm", algorithm=a.algorithm)
@@ -237,7 +247,7 @@ def test_sweep_from_a_program_on_standard_input(tmp_path):
     """``python - <<EOF`` has no main file for worker processes to re-run: its sweep runs serially
     (it used to end in a BrokenProcessPool), with the same numbers."""
     code = ("from simulator import sweep\n"
-            "spec = {'block': 'nm_array', 'base': {'rows': 8}, 'axes': {'cols': [8, 16]}, "
+            "spec = {'block': 'nm_array', 'base': {'pe.rows': 8}, 'axes': {'pe.cols': [8, 16]}, "
             "'workloads': [{'zoo': 'resnet18'}]}\n"
             "p = sweep(spec)\nprint(sorted(p['cycles'].tolist()))\n")  # fmt: skip
     res = subprocess.run([sys.executable, "-"], input=code, cwd=tmp_path, capture_output=True, text=True, timeout=600)

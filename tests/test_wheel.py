@@ -98,11 +98,11 @@ def test_every_subcommand_runs_from_the_wheel(wheel_env):
     _run(wheel_env, "spgemm", "--list")
     _run(wheel_env, "spgemm", "--algorithm", "hash", "--matrix", "rmat8", "--out", "spg")
     _run(wheel_env, "mobile", "--model", "mobilenet_v1", "--engine", "dense", "--input", "3,32,32", "--out", "mob")
-    (work / "arch_ddr4.yaml").write_text("rows: 16\ncols: 16\nmemory: ddr4-3200\n")
+    (work / "arch_ddr4.yaml").write_text("pe.rows: 16\npe.cols: 16\nmemory.dram: ddr4-3200\n")
     _run(wheel_env, "dram", "trace", "--arch", "arch_ddr4.yaml", "--workload", "zoo:resnet18", "--out", "traces")
     first = sorted((work / "traces").glob("*.trace"))[0]
     _run(wheel_env, "dram", "replay", "--trace", str(first), "--dram", "ddr4-3200", "--out", "replay")
-    (work / "spec.yaml").write_text("block: nm_array\nbase: {rows: 8}\naxes:\n  cols: [8, 16]\n"
+    (work / "spec.yaml").write_text("block: nm_array\nbase: {pe.rows: 8}\naxes:\n  pe.cols: [8, 16]\n"
                                     "workloads: [{zoo: resnet18}]\n")  # fmt: skip
     _run(wheel_env, "sweep", "spec.yaml", "--out", "sw", "--jobs", "1")
     _run(wheel_env, "report", "sw")

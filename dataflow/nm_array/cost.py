@@ -100,22 +100,22 @@ def closed_form(
     s_last = rem[stream]
     n_full, n_edge = per_s * (trips[stream] - 1), per_s
     if df.loads:
-        if not cfg.weight_double_buffer:
+        if not cfg.pe.weight_double_buffer:
             compute = folds * (2 * r + c - 2) + sum_s
         else:
             l0 = 2 * r + c - 1
             top = n_full * np.maximum(size[stream], l0) + n_edge * np.maximum(s_last, l0)
             compute = r + top - np.maximum(s_last, l0) + s_last + r + c - 2
-    elif not cfg.weight_double_buffer:
+    elif not cfg.pe.weight_double_buffer:
         compute = folds * (r + c - 2) + sum_s
     else:
         gaps = n_full * np.maximum(0, r - size[stream]) + n_edge * np.maximum(0, r - s_last)
         compute = sum_s + gaps - np.maximum(0, r - s_first) + r + c - 2
 
     # ---- DRAM (the memory model's reuse rules)
-    word = cfg.word_bytes
+    word = cfg.pe.word_bytes
     bits = word * 8 + (0 if g.m <= 1 else math.ceil(math.log2(g.m)))
-    half = {"X": cfg.ifmap_sram_kb * 512, "W": cfg.filter_sram_kb * 512, "Y": cfg.ofmap_sram_kb * 512}
+    half = {"X": cfg.buffers.ifmap_kb * 512, "W": cfg.buffers.filter_kb * 512, "Y": cfg.buffers.ofmap_kb * 512}
     ibytes = g.ifmap_elems * word
     deps = {"X": ("P", "K"), "W": ("K", "N"), "Y": ("P", "N")}
     nondep = {"X": "N", "W": "P", "Y": "K"}
@@ -125,7 +125,7 @@ def closed_form(
             return span["P"] * span["K"] * ibytes / (g.p * g.kc)
         if op == "W":
             return np.ceil(span["K"] * span["N"] * bits / 8)
-        return span["P"] * span["N"] * cfg.psum_bytes
+        return span["P"] * span["N"] * cfg.pe.psum_bytes
 
     pos = {d: order.index(d) for d in ext}
 
@@ -151,7 +151,7 @@ def closed_form(
         for nn, nnn in ((size["N"], trips["N"] - 1), (rem["N"], 1)):
             w_tot = w_tot + kn * nnn * np.ceil(kk * nn * bits / 8)
     dram_w = np.where(once["W"], w_tot, w_tot * trips["P"]) * g.copies
-    y_tot = g.p * g.ncol * cfg.psum_bytes
+    y_tot = g.p * g.ncol * cfg.pe.psum_bytes
     spill = ~(fits["Y"] & once["Y"])
     dram_y = np.where(spill, y_tot * trips["K"], y_tot) * g.copies
     dram_psum = np.where(spill, y_tot * (trips["K"] - 1), 0) * g.copies

@@ -83,7 +83,7 @@ class Dataflow:
         stream_start = np.empty(folds, dtype=np.int64)
         if self.loads:
             load = np.empty(folds, dtype=np.int64)
-            if not cfg.weight_double_buffer:
+            if not cfg.pe.weight_double_buffer:
                 period = 2 * r + c + s_len - 2
                 load[0] = 0
                 load[1:] = np.cumsum(period)[:-1]
@@ -96,7 +96,7 @@ class Dataflow:
                 load[1:] = stream_start[:-1] + r + c - 1
             total = int(stream_start[-1] + s_len[-1] + r + c - 2)
             return load, stream_start, total
-        if not cfg.weight_double_buffer:
+        if not cfg.pe.weight_double_buffer:
             step = s_len + r + c - 2
         else:
             nxt = np.append(s_len[1:], s_len[-1])

@@ -131,21 +131,21 @@ def map_gemm(
     the array has a finite DRAM bandwidth and the objective involves cycles.
     """
     objective_value(objective, 0, 0, 0)  # validates the name
-    bw = cfg.dram_bw_bytes_per_cycle
+    bw = cfg.memory.bw_bytes_per_cycle
     # bank conflicts (sram_banks > 0) are not in the closed form: every candidate in bound order is
     # simulated until the bound (its compute cycles) passes the best
-    banked = bool(cfg.sram_banks)
+    banked = bool(cfg.buffers.banks)
     need_stalls = (bw is not None or banked) and objective in ("cycles", "edp")
     if need_stalls and stall_cycles is None:
         raise ValueError("map_gemm needs stall_cycles for a finite DRAM bandwidth or banked buffers")
-    word, psum = cfg.word_bytes, cfg.psum_bytes
+    word, psum = cfg.pe.word_bytes, cfg.pe.psum_bytes
     bits = word * 8 + (0 if g.m <= 1 else math.ceil(math.log2(g.m)))
     ibytes = g.ifmap_elems * word
 
     cols: dict[str, list[np.ndarray]] = {}
     tiles: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     wmin: list[np.ndarray] = []
-    allowed = cfg.allowed_dataflows
+    allowed = cfg.pe.allowed_dataflows
     for di, name in enumerate(allowed):
         df = get_dataflow(name)
         try:
@@ -246,11 +246,11 @@ def _min_window(df, g: Gemm, cfg: ArrayConfig, pt: np.ndarray, kt: np.ndarray, n
     nfold = -(-rem[row] // r) * -(-rem[col] // c)
     s_min = rem[stream]
     if df.loads:
-        if cfg.weight_double_buffer:
+        if cfg.pe.weight_double_buffer:
             first = 2 * r + c - 1
             return first + (nfold - 1) * np.maximum(first, s_min)
         return nfold * (2 * r + c + s_min - 2)
-    if cfg.weight_double_buffer:
+    if cfg.pe.weight_double_buffer:
         return nfold * s_min
     return nfold * (s_min + r + c - 2)
 

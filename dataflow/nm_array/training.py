@@ -59,10 +59,10 @@ def dy_reuse(passes: pd.DataFrame, cfg: ArrayConfig) -> np.ndarray:
     fits in half the input buffer, so it is not fetched from DRAM again."""
     p = passes["pass"].to_numpy()
     layer = passes["layer"].to_numpy()
-    half = cfg.ifmap_sram_kb * 1024 / 2
+    half = cfg.buffers.ifmap_kb * 1024 / 2
     keep = np.zeros(len(passes), dtype=bool)
     for i in range(1, len(passes)):
         if p[i] == "WU" and p[i - 1] == "BP" and layer[i] == layer[i - 1]:
-            dy_bytes = passes["weight_elems"].iloc[i] * passes["count"].iloc[i] * cfg.word_bytes
+            dy_bytes = passes["weight_elems"].iloc[i] * passes["count"].iloc[i] * cfg.pe.word_bytes
             keep[i] = dy_bytes <= half
     return keep

@@ -92,6 +92,6 @@ def ws_total_cycles(t: int, kc: int, ncol: int, cfg: ArrayConfig, copies: int = 
     r, c = cfg.rows, cfg.cols
     rf, cf = ws_fold_counts(kc, ncol, cfg)
     folds = copies * rf * cf
-    if not cfg.weight_double_buffer:
+    if not cfg.pe.weight_double_buffer:
         return folds * (2 * r + c + t - 2)
     return r + (folds - 1) * max(t, 2 * r + c - 1) + t + r + c - 2

@@ -208,7 +208,7 @@ class NMArray(wiring.Component):
         super().__init__(self.ports.signature())
 
     def elaborate(self, platform):
-        if self.cfg.dataflow == "os":
+        if self.cfg.pe.dataflow == "os":
             return self._elaborate_os()
         mod = Module()
         r, c = self.cfg.rows, self.cfg.cols

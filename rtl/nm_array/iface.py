@@ -17,7 +17,7 @@ by the array)::
     y_valid         Out C            a partial sum leaves the bottom of column j
     y_val           Out C x acc      its value (signed, wrapped to ``acc_bits``)
 
-Ports of the output-stationary array (``cfg.dataflow == "os"``; see
+Ports of the output-stationary array (``cfg.pe.dataflow == "os"``; see
 :mod:`dataflow.nm_array.output_stationary`)::
 
     w_valid         In  C            column j receives a weight this cycle (it moves down)
@@ -61,7 +61,7 @@ class NMArrayPorts:
 
     @property
     def ob(self) -> int:
-        return self.cfg.operand_bits
+        return self.cfg.pe.operand_bits
 
     @property
     def ib(self) -> int:
@@ -69,12 +69,12 @@ class NMArrayPorts:
 
     @property
     def acc(self) -> int:
-        return self.cfg.acc_bits
+        return self.cfg.pe.acc_bits
 
     def signature(self) -> wiring.Signature:
         """The Amaranth signature of the array component (its dataflow's port set)."""
         r, c, m = self.cfg.rows, self.cfg.cols, self.m
-        if self.cfg.dataflow == "os":
+        if self.cfg.pe.dataflow == "os":
             return wiring.Signature(
                 {
                     "w_valid": In(c),
@@ -104,7 +104,7 @@ class NMArrayPorts:
     def widths(self) -> dict[str, tuple[int, int]]:
         """``port -> (lanes, bits per lane)`` as the test bench packs them."""
         r, c, m = self.cfg.rows, self.cfg.cols, self.m
-        if self.cfg.dataflow == "os":
+        if self.cfg.pe.dataflow == "os":
             return {
                 "w_valid": (c, 1),
                 "w_first": (c, 1),

@@ -29,6 +29,7 @@ from dataflow.nm_array.dataflows import build_schedule
 from rtl.nm_array.iface import NMArrayPorts, unpack_lanes
 from rtl.nm_array.stimulus import build_stimulus
 from simulator.common.bits import wrap_signed
+from simulator.common.config import dataclass_from_mapping
 from simulator.nm_array.cl import run_nm_array_cycles
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.fl import nm_gemm_fl
@@ -117,7 +118,7 @@ async def check_problem(dut, cfg: ArrayConfig, ports: NMArrayPorts, problem: dic
     prob = np.load(problem["file"])
     x, values, idx = prob["x"], prob["values"], prob["indices"]
     n, m = int(prob["n"]), int(prob["m"])
-    sched = build_schedule(cfg.dataflow, x.shape[0], values.shape[0], values.shape[1], cfg)
+    sched = build_schedule(cfg.pe.dataflow, x.shape[0], values.shape[0], values.shape[1], cfg)
     stim = build_stimulus(x, values, idx, n, m, sched, ports)
 
     dut.rst.value = 1
@@ -142,10 +143,10 @@ async def check_problem(dut, cfg: ArrayConfig, ports: NMArrayPorts, problem: dic
         _, f, row, col = expected[key]
         if col < sched.n0[f] + sched.n_used[f] and row < sched.p0[f] + sched.p_used[f]:
             y[row, col] += seen[key]
-    y = wrap_signed(y, cfg.acc_bits)
+    y = wrap_signed(y, cfg.pe.acc_bits)
     oracle = nm_gemm_fl(x, values, idx, n, m, cfg)
     functional_mismatches = int(np.count_nonzero(y != oracle))
-    y_obs, done_obs, stray = observed_outputs(seen, sched, values.shape[1], cfg.acc_bits)
+    y_obs, done_obs, stray = observed_outputs(seen, sched, values.shape[1], cfg.pe.acc_bits)
     return {
         "outputs_checked": len(expected),
         "value_mismatches": value_mismatches + functional_mismatches,
@@ -161,7 +162,7 @@ async def check_problem(dut, cfg: ArrayConfig, ports: NMArrayPorts, problem: dic
 async def nm_array_cross_check(dut):
     """Every problem of the spec, one after another (one simulator launch for many GEMMs)."""
     spec = json.loads(Path(os.environ["SPARSIM_TB_SPEC"]).read_text())
-    cfg = ArrayConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["config"].items()})
+    cfg = dataclass_from_mapping(spec["config"], ArrayConfig, "bench spec", "array config")
     ports = NMArrayPorts(cfg, spec["lanes"])
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     results = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rtl.tools.area import synthesize_nm_array
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     for shape in args.shapes.split(","):
         r, c = (int(v) for v in shape.lower().split("x"))
         for m in (int(v) for v in args.lanes.split(",")):
-            cfg = ArrayConfig(rows=r, cols=c, supported_m=tuple(sorted({1, m})))
+            cfg = ArrayConfig(pe=PEArray(rows=r, cols=c, supported_m=tuple(sorted({1, m}))))
             t0 = time.perf_counter()
             table = synthesize_nm_array(cfg, m)
             dt = time.perf_counter() - t0

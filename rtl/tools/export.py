@@ -21,8 +21,8 @@ TOPLEVEL = "nm_array"
 
 def design_key(cfg: ArrayConfig, m: int) -> str:
     """Short hash of everything that changes the generated RTL (for build caching)."""
-    desc = {"rows": cfg.rows, "cols": cfg.cols, "m": m, "ob": cfg.operand_bits, "acc": cfg.acc_bits,
-            "dataflow": cfg.dataflow}  # fmt: skip
+    desc = {"rows": cfg.rows, "cols": cfg.cols, "m": m, "ob": cfg.pe.operand_bits, "acc": cfg.pe.acc_bits,
+            "dataflow": cfg.pe.dataflow}  # fmt: skip
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -8,7 +8,6 @@ hand. Builds are cached per (simulator, design hash, waves) under the build root
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -238,8 +237,7 @@ def run_nm_array_batch(
             m=p.m,
         )
         entries.append({"tag": p.tag, "file": str(f), "mutation": p.mutation})
-    spec = {"config": dataclasses.asdict(cfg), "lanes": lanes, "problems": entries}
-    spec["config"]["supported_m"] = list(cfg.supported_m)
+    spec = {"config": cfg.to_dict(), "lanes": lanes, "problems": entries}
     results, sim_s, run_dir = run_bench(
         runner, build_dir, TOPLEVEL, "rtl.nm_array.tb", spec, tag, seed=seed, waves=waves, build_root=root
     )

@@ -59,7 +59,7 @@ def run_replay(args: argparse.Namespace) -> int:
         "dram": cfg.name,
         "requests": int(addr.size),
         "cycles": cycles,
-        "time_ns": cycles * cfg.tck_ps / 1000,
+        "seconds": cycles * cfg.tck_ps * 1e-12,
         "bandwidth_gbps": addr.size * cfg.burst_bytes / (cycles * cfg.tck_ps / 1000),
         "peak_gbps": cfg.peak_gbps,
         "row_hit_rate": 1 - counts["ACT"] / col if col else 0.0,
@@ -94,14 +94,14 @@ def run_trace(args: argparse.Namespace) -> int:
 
     check_output_dir(args.out, "dram")
     cfg = load_arch(args.arch)
-    if cfg.memory == "simple":
-        raise SparsimInputError(args.arch, "memory", "simple", "a DRAM preset or DRAM YAML (the trace needs its map)")
-    dram = cfg.dram_config()
+    if not cfg.memory.is_dram:
+        raise SparsimInputError(args.arch, "memory.dram", None, "a DRAM preset or DRAM YAML (the trace needs its map)")
+    dram = cfg.memory.dram_config()
     gemms = lower_to_gemms(load_workload(args.workload))
     rows = []
     with atomic_output_dir(args.out, "dram") as tmp:
         for i, r in enumerate(gemms.itertuples(index=False)):
-            _, tiling, sched, _, m, _ = layer_schedule(r, cfg, Mapping(cfg.dataflow))
+            _, tiling, sched, _, m, _ = layer_schedule(r, cfg, Mapping(cfg.pe.dataflow))
             tr = step_traffic(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m)
             addr, wr, batch = layer_requests(tr, dram)
             name = f"{i:03d}.trace"

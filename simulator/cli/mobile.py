@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         f"{sparsity:.0%} on {s['pruned_layers']} layers ({s['kept_macs'] / 1e6:.1f} M MACs kept)"
     )
     print(
-        f"modelled core ({core.freq_ghz:g} GHz): {s['core_ms']:.2f} ms, dense {s['dense_core_ms']:.2f} ms, "
+        f"modelled core ({core.clock_ghz:g} GHz): {s['core_seconds'] * 1e3:.2f} ms, dense "
+        f"{s['dense_core_seconds'] * 1e3:.2f} ms, "
         f"speed-up {s['speedup_vs_dense']:.2f}x"
     )
     if "kept_after" in s:
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rearrangement: {s['rearrange_note']}")
     if args.measure_host:
         print(
-            f"host ({s['host_layers_measured']} layers measured): {s['host_ms']:.2f} ms, dense "
-            f"{s['host_dense_ms']:.2f} ms, speed-up {s['host_speedup_vs_dense']:.2f}x"
+            f"host ({s['host_layers_measured']} layers measured): {s['host_seconds'] * 1e3:.2f} ms, dense "
+            f"{s['host_dense_seconds'] * 1e3:.2f} ms, speed-up {s['host_speedup_vs_dense']:.2f}x"
         )
     print(f"wrote {args.out}/layers.csv, layers.parquet, summary.json")
     return 0

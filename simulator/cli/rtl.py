@@ -10,7 +10,7 @@ import numpy as np
 
 from simulator.cli._args import int_arg
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 
 __all__ = ["add_parser"]
 
@@ -27,13 +27,15 @@ def _cfg(args: argparse.Namespace) -> ArrayConfig:
     if args.n < 1 or args.m < 1 or args.n > args.m:
         raise SparsimInputError("--n/--m", "N:M", f"{args.n}:{args.m}", "need 1 <= N <= M")
     return ArrayConfig(
-        rows=args.rows,
-        cols=args.cols,
-        operand_bits=args.operand_bits,
-        acc_bits=args.acc_bits,
-        supported_m=tuple(sorted({1, args.m})),
-        weight_double_buffer=getattr(args, "double_buffer", False),
-        dataflow=args.dataflow,
+        pe=PEArray(
+            rows=args.rows,
+            cols=args.cols,
+            operand_bits=args.operand_bits,
+            acc_bits=args.acc_bits,
+            supported_m=tuple(sorted({1, args.m})),
+            weight_double_buffer=getattr(args, "double_buffer", False),
+            dataflow=args.dataflow,
+        )
     )
 
 
@@ -47,8 +49,8 @@ def _generate(args: argparse.Namespace) -> int:
         write_nm_array_verilog(cfg, args.m, tmp)
     path = Path(args.out) / "nm_array.v"
     print(
-        f"wrote {path} ({cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, {args.m} activation lanes per row, "
-        f"{cfg.operand_bits}-bit operands, {cfg.acc_bits}-bit accumulators)"
+        f"wrote {path} ({cfg.rows}x{cfg.cols} {cfg.pe.dataflow.upper()} array, {args.m} activation lanes per row, "
+        f"{cfg.pe.operand_bits}-bit operands, {cfg.pe.acc_bits}-bit accumulators)"
     )
     return 0
 
@@ -61,7 +63,7 @@ def _test(args: argparse.Namespace) -> int:
     cfg = _cfg(args)
     n, m = (1, 1) if args.n == args.m else (args.n, args.m)
     rng = np.random.default_rng(args.seed)
-    lo, hi = signed_range(cfg.operand_bits)  # operands of the datapath's width
+    lo, hi = signed_range(cfg.pe.operand_bits)  # operands of the datapath's width
     x = rng.integers(lo, hi + 1, (args.t, args.k), dtype=np.int64)
     w = rng.integers(lo, hi + 1, (args.k, args.ncol), dtype=np.int64)
     values, idx = nm_compress(w * nm_topn_mask(w, n, m), n, m)

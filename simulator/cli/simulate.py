@@ -39,9 +39,10 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--sat-options", default=None, help="training: comma list of interleave,pregen,offline; all; none")
     p.add_argument(
-        "--clock-mhz", type=number_arg(0, 1e5, lo_open=True, unit="MHz"), default=None,
-        help="training: clock for GOPS and ms per step (default 200)",
+        "--clock-ghz", type=number_arg(0.01, 100, unit="GHz"), default=None,
+        help="the array's clock (overrides the config's clock_ghz): seconds, GOPS, DRAM clocks",
     )  # fmt: skip
+    p.add_argument("--clock-mhz", default=None, help=argparse.SUPPRESS)  # renamed: refused with its new name
     p.add_argument(
         "--mapping", default="plain",
         help="plain (the config's dataflow, plain schedule; default), auto (the mapper chooses each layer's "
@@ -72,14 +73,18 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.write_mapping, "--write-mapping", (".yaml", ".yml", ".csv"), force=args.force)
     elif args.force:
         raise SparsimInputError("--force", "force", True, "only with --write-mapping (an output file to replace)")
-    if args.training == "none":
-        for opt, value in (("--sat-options", args.sat_options), ("--clock-mhz", args.clock_mhz)):
-            if value is not None:
-                raise SparsimInputError(opt, opt.lstrip("-"), value, "only with --training (a training step)")
+    if args.clock_mhz is not None:
+        raise SparsimInputError("--clock-mhz", "clock-mhz", args.clock_mhz, "renamed --clock-ghz (every clock in "
+                                "sparsim is in GHz: the array config's clock_ghz)")  # fmt: skip
+    if args.training == "none" and args.sat_options is not None:
+        raise SparsimInputError("--sat-options", "sat-options", args.sat_options,
+                                "only with --training (a training step)")  # fmt: skip
     elif args.training == "dense" and args.nm is not None:
         raise SparsimInputError("--nm", "nm", f"{args.nm[0]}:{args.nm[1]}",
                                 "only with a sparse training scheme (bdwp, forward-only, transposable)")  # fmt: skip
     cfg = load_arch(args.arch)
+    if args.clock_ghz is not None:
+        cfg = cfg.replace({"clock_ghz": args.clock_ghz}, "--clock-ghz")
     from simulator.nm_array.map_layers import check_mapping_request
 
     check_mapping_request(args.mapping, objective, cfg)
@@ -138,8 +143,14 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
         }
     )
     if (s["loop_order"] != "plain").any() or s["dataflow"].nunique() > 1:
-        view.insert(3, "mapping", s["dataflow"] + " " + s["loop_order"] + s.apply(
-            lambda r: f" {r.tile_p}/{r.tile_k}/{r.tile_n}" if r.loop_order != "plain" else "", axis=1))
+        view.insert(
+            3,
+            "mapping",
+            s["dataflow"]
+            + " "
+            + s["loop_order"]
+            + s.apply(lambda r: f" {r.tile_p}/{r.tile_k}/{r.tile_n}" if r.loop_order != "plain" else "", axis=1),
+        )
     if "partition" in s.columns:  # a system of arrays: how each layer was spread
         view.insert(3, "partition", s["partition"] + " on " + s["active_arrays"].astype(str))
     total_cycles = int(s["cycles"].sum())
@@ -148,20 +159,29 @@ def summary_table(s: pd.DataFrame, cfg) -> str:
     util = utilization(int(s["dense_macs"].sum()), cfg.system_pes, total_cycles)
     shapes = ", ".join(f"{a.rows}x{a.cols}" for a in cfg.system_arrays()) if cfg.is_system else ""
     head = (
-        (f"system of {cfg.arrays} arrays ({shapes}) sharing one memory, partition {cfg.partition}; " if shapes else "")
-        + (f"each {cfg.dataflow.upper()}" if shapes else f"array {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}")
-        + f"{' (weight double-buffered)' if cfg.weight_double_buffer else ''}, "
+        (
+            f"system of {cfg.system.arrays} arrays ({shapes}) sharing one memory, partition {cfg.system.partition}; "
+            if shapes
+            else ""
+        )
+        + (f"each {cfg.pe.dataflow.upper()}" if shapes else f"array {cfg.rows}x{cfg.cols} {cfg.pe.dataflow.upper()}")
+        + f"{' (weight double-buffered)' if cfg.pe.weight_double_buffer else ''}, "
         + _memory_text(cfg)
-        + (f"; operand buffers of {cfg.sram_banks} banks x {cfg.sram_bank_width_words} words, "
-           f"{cfg.sram_bank_ports} port(s), layouts ifmap {cfg.ifmap_layout} / filter {cfg.filter_layout} / "
-           f"ofmap {cfg.ofmap_layout}" if cfg.sram_banks else "")
+        + (
+            f"; operand buffers of {cfg.buffers.banks} banks x {cfg.buffers.bank_width_words} words, "
+            f"{cfg.buffers.bank_ports} port(s), layouts ifmap {cfg.buffers.ifmap_layout} / "
+            f"filter {cfg.buffers.filter_layout} / ofmap {cfg.buffers.ofmap_layout}"
+            if cfg.buffers.banks
+            else ""
+        )
     )
     sram = int(s["sram_stall_cycles"].sum()) if "sram_stall_cycles" in s.columns else 0
     if sram:
         view.insert(view.columns.get_loc("stalls") + 1, "bank stalls", s["sram_stall_cycles"])
     tail = (
         f"total: {len(s)} layers, {total_cycles:,} cycles, {int(s['stall_cycles'].sum()):,} stall cycles"
-        + (f" ({sram:,} on SRAM bank conflicts)" if sram else "") + ", "
+        + (f" ({sram:,} on SRAM bank conflicts)" if sram else "")
+        + ", "
         f"{s['dense_macs'].sum():,} dense MACs, utilization {util * 100:.1f}%"
     )
     return "\n".join([head, view.to_string(index=False), tail])
@@ -173,17 +193,19 @@ def array_summary(per_array: pd.DataFrame, system_cycles: int) -> str:
     for a, g in per_array.groupby("array"):
         busy = int(g["busy_cycles"].sum())
         shape = f"{g['array_rows'].iloc[0]}x{g['array_cols'].iloc[0]}"
-        lines.append(f"  array {a} ({shape}): {len(g)} layers, busy "
-                     f"{busy:,} cycles ({100 * busy / max(system_cycles, 1):.1f}% of the system's), "
-                     f"{int(g['stall_cycles'].sum()):,} stall cycles, DRAM {g['dram_bytes'].sum() / 1e6:.3f} MB")
+        lines.append(
+            f"  array {a} ({shape}): {len(g)} layers, busy "
+            f"{busy:,} cycles ({100 * busy / max(system_cycles, 1):.1f}% of the system's), "
+            f"{int(g['stall_cycles'].sum()):,} stall cycles, DRAM {g['dram_bytes'].sum() / 1e6:.3f} MB"
+        )
     return "\n".join(lines)
 
 
 def _memory_text(cfg) -> str:
     """The memory behind the array(s), as the summary's header names it."""
-    if cfg.memory != "simple":
-        return f"DRAM model {Path(cfg.memory).name} ({cfg.dram_mode} level)"
-    bw = cfg.dram_bw_bytes_per_cycle
+    if cfg.memory.is_dram:
+        return f"DRAM model {Path(cfg.memory.dram).name} ({cfg.memory.mode} level)"
+    bw = cfg.memory.bw_bytes_per_cycle
     return "DRAM unlimited" if bw is None else f"DRAM {bw:g} B/cycle"
 
 
@@ -194,11 +216,10 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
 
     opts = parse_sat_options(args.sat_options)
     nm = args.nm or (2, 4)
-    clock = 200.0 if args.clock_mhz is None else args.clock_mhz
     with as_options(), input_context(str(args.workload)):
         result = simulate(layers, cfg, training=args.training, mapping=args.mapping, objective=args.objective,
-                          nm=f"{nm[0]}:{nm[1]}", interleave=opts.interleave, pregen=opts.pregen, offline=opts.offline,
-                          clock_mhz=clock)  # fmt: skip
+                          nm=f"{nm[0]}:{nm[1]}", interleave=opts.interleave, pregen=opts.pregen,
+                          offline=opts.offline)  # fmt: skip
     table, s, params = result.table, result.totals, result.params
     result.to_dir(args.out)
     view = table.groupby("pass", sort=False).agg(
@@ -211,7 +232,7 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
     print(f"training step: {args.workload}, {args.training} {params['nm']}, options {options}")
     print(view.to_string())
     print(
-        f"cycles per step {s['cycles']:,}; {s['seconds'] * 1e3:.2f} ms at {clock:g} MHz; "
+        f"cycles per step {s['cycles']:,}; {s['seconds'] * 1e3:.2f} ms at {cfg.clock_ghz:g} GHz; "
         f"dense-equivalent {s['dense_equivalent_gops']:,.1f} GOPS; "
         f"energy per step {s['energy_pj'] * 1e-9:.3f} mJ; "
         f"{s['gops_per_watt']:,.1f} GOPS/W"

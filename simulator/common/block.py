@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from simulator.common.config import config_from_flat, field_names, flat_values, parts_of, renamed_message
 from simulator.common.errors import SparsimInputError
 from simulator.common.result import Result
 
@@ -149,7 +150,8 @@ class Block(ABC):
 
     # ------------------------------------------------------------------ configs
     def config_fields(self) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(self.config_type))
+        """The config's names as a file or a sweep sets them (dotted for a composed config's parts)."""
+        return field_names(self.config_type)
 
     def names(self) -> tuple[str, ...]:
         """Everything a sweep may set in ``base`` or as an axis: config fields and parameters."""
@@ -162,24 +164,45 @@ class Block(ABC):
     def check_config(self, config: Any, params: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Refuse a (config, params) pair that cannot run, before anything runs."""
 
+    def check_name(self, name: str, value: Any, source: str = "") -> None:
+        """Refuse a name that is neither a config field nor a parameter (an old config name is told
+        its new one)."""
+        if name in self.config_fields() or name in self.params:
+            return
+        msg = renamed_message(self.config_type, name)
+        if msg is not None:
+            raise SparsimInputError(source, name, value, msg)
+
     def build(self, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """A validated (config, params) from config fields and parameters by name."""
         fields = set(self.config_fields())
+        for k, v in values.items():
+            self.check_name(k, v)
         kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in fields}
         params = self.check_params({k: v for k, v in values.items() if k not in fields})
         kw = self.adjust_config(kw, params)
-        for f in dataclasses.fields(self.config_type):
-            if f.name not in kw and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise SparsimInputError("", f.name, None, "required: set it in base or as an axis")
-        cfg = self.config_type(**kw)
+        cfg = self.config_from_dict(kw, required="set it in base or as an axis")
         self.check_config(cfg, params)
         return cfg, params
 
     @staticmethod
     def config_dict(cfg: Any) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+        """Every config name (dotted for parts) and its value, lists for tuples: a spec's form, and
+        what a sweep point's key is made of."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in flat_values(cfg).items()}
 
-    def config_from_dict(self, d: dict[str, Any]) -> Any:
+    def config_from_dict(self, d: dict[str, Any], required: str = "required") -> Any:
+        """The config from :meth:`config_dict`'s form (a missing required name is refused)."""
+        if parts_of(self.config_type):
+            try:
+                return config_from_flat(self.config_type, d, "")
+            except SparsimInputError as err:
+                if err.allowed == "required":
+                    raise SparsimInputError(err.source, err.field, err.value, f"required: {required}") from None
+                raise
+        for f in dataclasses.fields(self.config_type):
+            if f.name not in d and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SparsimInputError("", f.name, None, f"required: {required}")
         return self.config_type(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
     # ------------------------------------------------------------------ workloads (sweeps)

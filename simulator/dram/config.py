@@ -121,7 +121,7 @@ class DramConfig:
         return self.ranks * self.bankgroups * self.banks
 
     @property
-    def freq_ghz(self) -> float:
+    def clock_ghz(self) -> float:
         return 1000.0 / self.tck_ps
 
     @property

@@ -117,7 +117,7 @@ class MobileBlock(Block):
     }
     totals = {
         "cycles": "int",
-        "time_ms": "float",
+        "seconds": "float",
         "macs": "int",
         "kept_macs": "int",
         "instructions": "int",
@@ -172,14 +172,14 @@ class MobileBlock(Block):
         if compare_dense:
             dense = network_latency(layers, "dense", {}, config) if engine != "dense" else table
             table["dense_cycles"] = dense["cycles"].to_numpy()
-            table["dense_time_ms"] = dense["time_ms"].to_numpy()
+            table["dense_seconds"] = dense["seconds"].to_numpy()
             table["speedup_vs_dense"] = table["dense_cycles"] / table["cycles"]
         if measure_host:
             host = host_times(layers, engine, masks)
-            table["host_ms"] = [np.nan if t is None else t * 1e3 for t in host]
+            table["host_seconds"] = [np.nan if t is None else t for t in host]
             if compare_dense:
                 host_dense = host_times(layers, "dense", {}) if engine != "dense" else host
-                table["host_dense_ms"] = [np.nan if t is None else t * 1e3 for t in host_dense]
+                table["host_dense_seconds"] = [np.nan if t is None else t for t in host_dense]
         pruned = [L for L in layers if L.op in PRUNED_OPS[engine]]
         w_all = sum(L.weight.size for L in pruned) or 1
         info = {
@@ -199,7 +199,7 @@ class MobileBlock(Block):
 
     def summarize(self, table: pd.DataFrame, config: CoreConfig, **params) -> dict[str, Any]:
         out = {k: int(table[k].sum()) for k, ty in self.totals.items() if ty == "int"}
-        out["time_ms"] = float(table["time_ms"].sum())
+        out["seconds"] = float(table["seconds"].sum())
         return {k: out[k] for k in self.totals}
 
     # ------------------------------------------------------------------ sweep workloads
@@ -248,16 +248,17 @@ def mobile_summary(result) -> dict[str, Any]:
         **{k: info[k] for k in ("pruned_layers", "weight_sparsity_pruned_layers")},
         "macs": totals["macs"],
         "kept_macs": totals["kept_macs"],
-        "core_ms": totals["time_ms"],
+        "core_seconds": totals["seconds"],
     }
     if "dense_cycles" in table.columns:
-        s.update(dense_core_ms=float(table["dense_time_ms"].sum()),
+        s.update(dense_core_seconds=float(table["dense_seconds"].sum()),
                  speedup_vs_dense=float(table["dense_cycles"].sum() / table["cycles"].sum()))  # fmt: skip
-    s.update(core_freq_ghz=core.freq_ghz, core=result.level.split(":", 1)[1])
+    s.update(core_clock_ghz=core.clock_ghz, core=result.level.split(":", 1)[1])
     s.update({k: v for k, v in info.items() if k not in ("pruned_layers", "weight_sparsity_pruned_layers")})
-    if "host_ms" in table.columns and "host_dense_ms" in table.columns:
-        both = table[["host_ms", "host_dense_ms"]].dropna()
-        s.update(host_ms=float(both["host_ms"].sum()), host_dense_ms=float(both["host_dense_ms"].sum()),
+    if "host_seconds" in table.columns and "host_dense_seconds" in table.columns:
+        both = table[["host_seconds", "host_dense_seconds"]].dropna()
+        s.update(host_seconds=float(both["host_seconds"].sum()),
+                 host_dense_seconds=float(both["host_dense_seconds"].sum()),
                  host_layers_measured=len(both))  # fmt: skip
-        s["host_speedup_vs_dense"] = s["host_dense_ms"] / s["host_ms"]
+        s["host_speedup_vs_dense"] = s["host_dense_seconds"] / s["host_seconds"]
     return s

@@ -39,6 +39,7 @@ import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -78,7 +79,7 @@ class CoreConfig:
 
     Parameters
     ----------
-    freq_ghz : clock, to turn cycles into milliseconds.
+    clock_ghz : clock, to turn cycles into seconds.
     decode_width : architectural instructions entering the window per cycle.
     dispatch_uops : uops entering the window per cycle.
     retire_width : uops leaving the window per cycle, in program order.
@@ -105,7 +106,10 @@ class CoreConfig:
     perfect_l1 : every access hits L1 (the llvm-mca comparison's assumption).
     """
 
-    freq_ghz: float = 2.84
+    #: names the core config had before every block's clock was ``clock_ghz`` (refused, with it)
+    RENAMED: ClassVar[dict[str, str]] = {"freq_ghz": "clock_ghz"}
+
+    clock_ghz: float = 2.84
     decode_width: int = 4
     dispatch_uops: int = 8
     retire_width: int = 8
@@ -167,7 +171,7 @@ class CoreConfig:
         ints.update({f.name: (1, 1000) for f in dataclasses.fields(self) if f.name.startswith("lat_")})
         for key, (lo, hi) in ints.items():
             check_int(src, key, getattr(self, key), lo, hi)
-        check_number(src, "freq_ghz", self.freq_ghz, 0.01, 10, unit="GHz")
+        check_number(src, "clock_ghz", self.clock_ghz, 0.01, 10, unit="GHz")
         check_number(src, "dram_latency_ns", self.dram_latency_ns, 1, 100_000, unit="ns")
         check_number(src, "dram_gbps", self.dram_gbps, 0.01, 10_000, unit="GB/s")
         check_bool(src, "perfect_l1", self.perfect_l1)
@@ -188,11 +192,11 @@ class CoreConfig:
 
     @property
     def dram_latency(self) -> int:
-        return int(round(self.dram_latency_ns * self.freq_ghz))
+        return int(round(self.dram_latency_ns * self.clock_ghz))
 
     @property
     def dram_line_cycles(self) -> float:
-        return self.line_bytes / (self.dram_gbps / self.freq_ghz)
+        return self.line_bytes / (self.dram_gbps / self.clock_ghz)
 
 
 def class_masks(cfg: CoreConfig) -> dict[str, tuple[int, ...]]:

@@ -218,7 +218,7 @@ def network_latency(
             "sparsity": 0.0 if mask is None else 1.0 - float(mask.mean()),
             "cycles": state.cycles - c0,
         }
-        row["time_ms"] = row["cycles"] / (core.freq_ghz * 1e6)
+        row["seconds"] = row["cycles"] / (core.clock_ghz * 1e9)
         row.update({k: s1[k] - s0[k] for k in STAT_NAMES})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -50,13 +50,13 @@ def area_table(path: str | None = None) -> pd.DataFrame:
 def array_area(cfg: ArrayConfig) -> dict[str, float]:
     """``{"pe_ge", "sram_ge", "area_ge", "area_mm2"}`` of ``cfg`` (see the module docstring)."""
     t = area_table()
-    lanes = max(cfg.supported_m)
+    lanes = max(cfg.pe.supported_m)
     same = t[t.lanes_m == lanes]
     if same.empty:
         raise SparsimInputError(
             "area model",
             "supported_m",
-            list(cfg.supported_m),
+            list(cfg.pe.supported_m),
             f"largest M must be a synthesised lane count: {', '.join(map(str, sorted(t.lanes_m.unique())))}",
         )
     exact = same[(same.rows == cfg.rows) & (same.cols == cfg.cols)]
@@ -65,7 +65,7 @@ def array_area(cfg: ArrayConfig) -> dict[str, float]:
     else:
         largest = same.loc[(same.rows * same.cols).idxmax()]
         pe_ge = cfg.rows * cfg.cols * float(largest["ge_per_pe"])
-    kb = cfg.ifmap_sram_kb + cfg.filter_sram_kb + cfg.ofmap_sram_kb
+    kb = cfg.buffers.ifmap_kb + cfg.buffers.filter_kb + cfg.buffers.ofmap_kb
     sram_ge = kb * 1024 * 8 * SRAM_GE_PER_BIT
     total = pe_ge + sram_ge
     return {"pe_ge": pe_ge, "sram_ge": sram_ge, "area_ge": total, "area_mm2": total * NAND2_UM2 * 1e-6}

@@ -8,7 +8,7 @@ nm_array   ``nm`` ("N:M" applied to every conv/linear weight; matmuls of two act
            dense; unset keeps the workload's own annotation), ``batch``, ``sram_kb`` (sets all
            three operand buffers at once, overriding their own fields), ``mapping`` (``plain``,
            ``auto``: the mapper, or one dataflow's plain schedule), ``objective`` (the mapper's)
-sat        ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``clock_mhz``, ``batch``,
+sat        ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``batch``,
            ``sram_kb``, ``mapping``, ``objective``
 =========  ====================================================================================
 
@@ -113,12 +113,12 @@ class ArrayBlock(Block):
 
     def adjust_config(self, fields: dict, params: dict) -> dict:
         if params.get("sram_kb") is not None:
-            for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+            for key in ("buffers.ifmap_kb", "buffers.filter_kb", "buffers.ofmap_kb"):
                 fields[key] = params["sram_kb"]
         nm = self._sparse_nm(params)
-        if nm is not None and "supported_m" not in fields:
+        if nm is not None and "pe.supported_m" not in fields:
             n, m = nm_pair(nm)
-            fields["supported_m"] = (1,) if n == m else (1, m)
+            fields["pe.supported_m"] = (1,) if n == m else (1, m)
         return fields
 
     def check_config(self, config: ArrayConfig, params: dict) -> None:
@@ -127,9 +127,9 @@ class ArrayBlock(Block):
         nm = self._sparse_nm(params)
         if nm is not None:
             n, m = nm_pair(nm)
-            if n != m and m not in config.supported_m:
+            if n != m and m not in config.pe.supported_m:
                 raise SparsimInputError(
-                    "", "nm", nm, f"M must be one of the array's supported_m {list(config.supported_m)}"
+                    "", "nm", nm, f"M must be one of the array's pe.supported_m {list(config.pe.supported_m)}"
                 )
         if "mapping" in params:
             from simulator.nm_array.map_layers import MAPPING_CHOICES, check_mapping_request
@@ -267,9 +267,9 @@ class NMArrayBlock(ArrayBlock):
         else:
             mappings, mapper_cols = resolve_mappings(gemms, config, mapping, objective)
             stats = simulate_gemms(gemms, config, mappings=mappings)
-        stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.word_bytes + stats[
+        stats["sram_bytes"] = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * config.pe.word_bytes + stats[
             "sram_ofmap_writes"
-        ] * config.psum_bytes
+        ] * config.pe.psum_bytes
         table = pd.concat([stats, energy_pj(stats, config)] + ([mapper_cols] if mapper_cols is not None else []),
                           axis=1)  # fmt: skip
         given = workload if batch is None else workload.assign(batch=batch)

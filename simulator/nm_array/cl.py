@@ -69,14 +69,14 @@ def run_nm_array_cycles(
     """Run one GEMM through the per-cycle model.
 
     ``x`` is ``[P, K]``; ``values``/``indices`` the ``[Kc, Ncol]`` compressed weight. Integer
-    inputs use the integer datapath (wrapping at ``cfg.acc_bits``), float inputs float64.
-    ``schedule`` defaults to the plain schedule of ``cfg.dataflow``.
+    inputs use the integer datapath (wrapping at ``cfg.pe.acc_bits``), float inputs float64.
+    ``schedule`` defaults to the plain schedule of ``cfg.pe.dataflow``.
     """
     if engine not in ("numba", "numpy"):
         raise SparsimInputError("run_nm_array_cycles", "engine", engine, "allowed: numba, numpy")
     check_conflict_free(cfg, "run_nm_array_cycles")
-    if m not in cfg.supported_m:
-        raise SparsimInputError("run_nm_array_cycles", "m", m, f"supported by this array: {cfg.supported_m}")
+    if m not in cfg.pe.supported_m:
+        raise SparsimInputError("run_nm_array_cycles", "m", m, f"supported by this array: {cfg.pe.supported_m}")
     values = np.asarray(values)
     indices = np.asarray(indices).astype(np.int64)
     kc, ncol = values.shape
@@ -92,7 +92,7 @@ def run_nm_array_cycles(
     xp = np.zeros((p, kpad), dtype=dtype)
     xp[:, : x.shape[1]] = x
     wv = np.ascontiguousarray(values, dtype=dtype)
-    sched = build_schedule(cfg.dataflow, p, kc, ncol, cfg) if schedule is None else schedule
+    sched = build_schedule(cfg.pe.dataflow, p, kc, ncol, cfg) if schedule is None else schedule
     folds, r, c = sched.folds, cfg.rows, cfg.cols
     a = r if sched.dataflow == "os" else int(sched.stream_length().max())
     out_val = np.zeros((folds, a, c), dtype=dtype)
@@ -105,7 +105,7 @@ def run_nm_array_cycles(
         run = cl_load.run_numba if engine == "numba" else twin.run_load_twin
         mode = cl_load.MODE_WS if sched.dataflow == "ws" else cl_load.MODE_IS
         args = (mode, xp, wv, indices, n, m, r, c, *ranges, sched.load_start, sched.stream_start)
-    code, cyc = run(*args, sched.total_cycles, cfg.acc_bits, out_val, out_cyc)
+    code, cyc = run(*args, sched.total_cycles, cfg.pe.acc_bits, out_val, out_cyc)
     if code != cl_load.OK:
         raise RuntimeError(f"schedule hazard at cycle {cyc}: {_HAZARDS[code]}")
     return CycleResult(schedule=sched, psum_value=out_val, psum_cycle=out_cyc, total_cycles=int(cyc))

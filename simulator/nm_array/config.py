@@ -13,13 +13,25 @@ import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from simulator.common.config import dataclass_from_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_bool, check_choice, check_int, check_number, is_int
 
-__all__ = ["ArrayConfig", "load_arch", "presets", "arch_from_yaml", "arch_from_scalesim_cfg", "check_conflict_free"]
+__all__ = [
+    "ArrayConfig",
+    "PEArray",
+    "Buffers",
+    "Memory",
+    "System",
+    "RENAMED",
+    "load_arch",
+    "presets",
+    "arch_from_yaml",
+    "arch_from_scalesim_cfg",
+    "check_conflict_free",
+]
 
 _DATAFLOWS = ("ws", "os", "is")
 #: arrays a system may have: the partition mapper simulates every array's part of every layer
@@ -44,112 +56,50 @@ def _shape(text: Any) -> tuple[int, int] | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArrayConfig:
-    """A weight-stationary systolic array that runs dense and N:M-sparse GEMMs.
+class PEArray:
+    """The PE array and its datapath (config part ``pe``).
 
     Parameters
     ----------
     rows, cols : int
-        PE rows (the reduced dimension K, or K*N/M in N:M mode, maps onto rows) and PE columns
-        (the GEMM N dimension, output channels).
+        PE rows (the reduced dimension K, or K*N/M in N:M mode, maps onto rows under WS) and PE
+        columns (the GEMM N dimension, output channels).
     dataflow : str
         ``"ws"`` (weight stationary), ``"os"`` (output stationary) or ``"is"`` (input
         stationary), see :mod:`dataflow.nm_array.dataflows`: the dataflow layers run with unless
-        a mapping says otherwise. The RTL generator builds it (``ws`` and ``os``).
+        a mapping says otherwise. The RTL generator builds ``ws`` and ``os``.
     dataflows : tuple of str
         A reconfigurable array: every dataflow the mapper may choose per layer (must include
         ``dataflow``); empty: only ``dataflow``.
-    ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb : float
-        On-chip buffer per operand, in KiB (1024 bytes). Each is double-buffered: half is read by
-        the array while the other half is filled from (or drained to) DRAM.
-    dram_bw_bytes_per_cycle : float or None
-        Shared DRAM bandwidth. ``None`` means unlimited: no stalls, and the report states the
-        bandwidth that *would* be needed (SCALE-Sim's ``InterfaceBandwidth: CALC``).
-    word_bytes : int
-        Bytes per operand element (ifmap and weight).
-    psum_bytes : int
-        Bytes per partial sum / output element as written to the output buffer.
     supported_m : tuple of int
-        The group sizes M the array's operand multiplexers support. ``(1,)`` is a dense-only
-        array. A layer whose M is not listed is rejected.
+        The group sizes M the operand multiplexers support. ``(1,)`` is a dense-only array. A
+        layer whose M is not listed is refused.
     weight_double_buffer : bool
         Double-buffer the stationary operand so folds overlap: WS/IS PEs hold a shadow register,
         so the next fold's weights (inputs) load while the current fold streams; OS PEs start the
         next fold's accumulation as soon as their column's output bus is free (see
         :meth:`dataflow.nm_array.dataflows.Dataflow.timing`). Off reproduces SCALE-Sim's timing.
+    word_bytes, psum_bytes : int
+        Bytes per operand element (ifmap and weight), and per partial sum / output element as
+        written to the output buffer.
     operand_bits, acc_bits : int
         Integer datapath widths (RTL and integer functional model): operands are signed
         ``operand_bits``, accumulators wrap around at ``acc_bits``.
-    memory : str
-        ``"simple"``: one analytical channel of ``dram_bw_bytes_per_cycle``
-        (:mod:`simulator.nm_array.memory`); or a DRAM preset (``ddr4-3200``, ``lpddr4x-4266``,
-        ``hbm2``) or DRAM YAML file: every step's transfers become DRAM requests and the stalls
-        come from the DRAM model (:mod:`simulator.nm_array.dram_memory`).
-    dram_mode : str
-        ``"fold"`` (the fold-level DRAM form, fast) or ``"request"`` (the per-request controller).
-    dram_channels, dram_page_policy : int or None, str or None
-        Override the preset's channel count / page policy (sweep axes); None keeps the preset's.
-    freq_ghz : float
-        Array clock, to convert its cycles into DRAM clocks (only with a DRAM model).
-    arrays : int
-        Arrays in the system (scale-out, :mod:`simulator.nm_array.system`): each is this config's
-        array with its own operand SRAMs, all sharing the one memory (``memory``). 1 is a single
-        array and runs exactly as before.
-    array_shapes : tuple of str
-        A heterogeneous system: one ``"ROWSxCOLS"`` per array (``arrays`` must equal their
-        number); empty: every array is ``rows x cols``.
-    partition : str
-        How a layer is spread over the arrays (:mod:`dataflow.nm_array.partition`): ``split_m``,
-        ``split_n``, ``pipeline`` (layers in stages, one array per stage, samples of the batch
-        flowing through) or ``auto`` (the partition mapper's choice per layer, and pipeline
-        against it for the whole network).
-    sram_banks : int
-        Banks of each operand buffer (:mod:`simulator.nm_array.sram_banks`); 0: conflict-free
-        buffers (every access one cycle), the model every other level and SCALE-Sim use.
-    sram_bank_ports : int
-        Distinct lines a bank serves per cycle.
-    sram_bank_width_words : int
-        Words per bank line: word ``a`` is in line ``a // width`` of bank ``line % sram_banks``.
-    ifmap_layout, filter_layout, ofmap_layout : str
-        The contiguous dimension of each operand in its buffer: ifmap ``k`` (``X[p, k]`` at
-        ``p*K + k``, an NHWC im2col row) or ``p``; filter ``n`` (``W[k, n]`` at ``k*N + n``) or
-        ``k``; ofmap ``n`` (``Y[p, n]`` at ``p*N + n``, NHWC) or ``p``. Only with banks.
-    name : str
-        Free-form label carried into reports.
     """
 
     rows: int
     cols: int
     dataflow: str = "ws"
     dataflows: tuple[str, ...] = ()
-    ifmap_sram_kb: float = 64.0
-    filter_sram_kb: float = 64.0
-    ofmap_sram_kb: float = 64.0
-    dram_bw_bytes_per_cycle: float | None = None
-    word_bytes: int = 1
-    psum_bytes: int = 4
     supported_m: tuple[int, ...] = (1, 2, 4, 8)
     weight_double_buffer: bool = False
+    word_bytes: int = 1
+    psum_bytes: int = 4
     operand_bits: int = 8
     acc_bits: int = 32
-    memory: str = "simple"
-    dram_mode: str = "fold"
-    dram_channels: int | None = None
-    dram_page_policy: str | None = None
-    freq_ghz: float = 1.0
-    arrays: int = 1
-    array_shapes: tuple[str, ...] = ()
-    partition: str = "auto"
-    sram_banks: int = 0
-    sram_bank_ports: int = 1
-    sram_bank_width_words: int = 1
-    ifmap_layout: str = "k"
-    filter_layout: str = "n"
-    ofmap_layout: str = "n"
-    name: str = field(default="array")
 
     def __post_init__(self) -> None:
-        src = "ArrayConfig"
+        src = "pe"
         for key in ("rows", "cols"):
             check_int(src, key, getattr(self, key), 1, 4096)
         check_choice(src, "dataflow", self.dataflow, _DATAFLOWS)
@@ -157,16 +107,7 @@ class ArrayConfig:
         if not isinstance(d, tuple) or any(x not in _DATAFLOWS for x in d) or len(set(d)) != len(d):
             raise SparsimInputError(src, "dataflows", d, "distinct dataflows from ws, os, is (or empty)")
         if d and self.dataflow not in d:
-            raise SparsimInputError(src, "dataflows", list(d), f"must include dataflow ({self.dataflow!r})")
-        for key in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
-            check_number(src, key, getattr(self, key), 1 / 16, 1 << 24, unit="KiB", why="64 bytes to 16 GiB")
-        if self.dram_bw_bytes_per_cycle is not None:
-            # below 1e-3 bytes/cycle a single weight takes a thousand cycles: a typo, and tiny values
-            # overflow the stall arithmetic
-            check_number(src, "dram_bw_bytes_per_cycle", self.dram_bw_bytes_per_cycle, 1e-3, 1 << 30,
-                         unit="bytes/cycle", why="or null: unlimited")  # fmt: skip
-        for key in ("word_bytes", "psum_bytes"):
-            check_choice(src, key, getattr(self, key), (1, 2, 4, 8))
+            raise SparsimInputError(src, "dataflows", list(d), f"must include pe.dataflow ({self.dataflow!r})")
         sm = self.supported_m
         if (
             not isinstance(sm, tuple)
@@ -178,106 +119,313 @@ class ArrayConfig:
                 src, "supported_m", sm, "must be a non-empty tuple of distinct integers from 1 to 64"
             )
         check_bool(src, "weight_double_buffer", self.weight_double_buffer)
+        for key in ("word_bytes", "psum_bytes"):
+            check_choice(src, key, getattr(self, key), (1, 2, 4, 8))
         check_int(src, "operand_bits", self.operand_bits, 2, 32)
-        check_int(src, "acc_bits", self.acc_bits, self.operand_bits, 64, why="at least operand_bits")
-        if not isinstance(self.name, str):
-            raise SparsimInputError(src, "name", self.name, "a string")
-        check_choice(src, "dram_mode", self.dram_mode, ("fold", "request"))
-        check_number(src, "freq_ghz", self.freq_ghz, 0.01, 100, unit="GHz")
-        if not isinstance(self.memory, str) or not self.memory:
-            raise SparsimInputError(src, "memory", self.memory, "simple, a DRAM preset or a DRAM YAML file")
-        if self.memory != "simple":
-            if self.dram_bw_bytes_per_cycle is not None:
-                raise SparsimInputError(src, "dram_bw_bytes_per_cycle", self.dram_bw_bytes_per_cycle,
-                                        f"null with memory: {self.memory} (the DRAM model sets the rate)")  # fmt: skip
-            self.dram_config()  # validates the preset and the overrides
-        elif self.dram_channels is not None or self.dram_page_policy is not None:
-            field = "dram_channels" if self.dram_channels is not None else "dram_page_policy"
-            raise SparsimInputError(src, field, getattr(self, field), "only with a DRAM model as memory")
-        elif self.dram_mode != "fold":
-            raise SparsimInputError(src, "dram_mode", self.dram_mode, "fold (the default) with memory: simple; "
-                                    "request needs a DRAM model as memory")  # fmt: skip
-        check_int(src, "arrays", self.arrays, 1, MAX_ARRAYS)
-        check_choice(src, "partition", self.partition, PARTITION_CHOICES)
-        check_int(src, "sram_banks", self.sram_banks, 0, MAX_SRAM_BANKS, why="0: conflict-free buffers")
-        check_int(src, "sram_bank_ports", self.sram_bank_ports, 1, 16)
-        check_int(src, "sram_bank_width_words", self.sram_bank_width_words, 1, 256)
-        if self.sram_banks * self.sram_bank_width_words > MAX_SRAM_LINE_SET:
-            raise SparsimInputError(src, "sram_bank_width_words", self.sram_bank_width_words,
-                                    f"sram_banks x sram_bank_width_words at most {MAX_SRAM_LINE_SET:,}")  # fmt: skip
-        if self.sram_banks:
-            # the cost table of one access shape: line-set residues x the widest access (a column of
-            # N:M groups, rows x M words); bounded so that no layer's tables take minutes to build
-            work = self.sram_banks * self.sram_bank_width_words * max(self.rows, self.cols) * max(self.supported_m)
-            if work > MAX_SRAM_TABLE_WORDS:
-                raise SparsimInputError(
-                    src, "sram_banks", self.sram_banks,
-                    f"sram_banks x sram_bank_width_words x max(rows, cols) x largest supported M at most "
-                    f"{MAX_SRAM_TABLE_WORDS:,} (here {work:,})",
-                )  # fmt: skip
-        check_choice(src, "ifmap_layout", self.ifmap_layout, ("k", "p"))
-        check_choice(src, "filter_layout", self.filter_layout, ("n", "k"))
-        check_choice(src, "ofmap_layout", self.ofmap_layout, ("n", "p"))
-        shapes = self.array_shapes
-        if not isinstance(shapes, tuple) or any(_shape(s) is None for s in shapes):
-            raise SparsimInputError(src, "array_shapes", shapes, 'a list of "ROWSxCOLS" (1 to 4096 each), or empty')
-        if shapes and self.arrays == 1:
-            raise SparsimInputError(src, "array_shapes", list(shapes), "empty with arrays: 1 (a single array is rows x "
-                                    "cols; array_shapes describes a system of arrays)")  # fmt: skip
-        if shapes and len(shapes) != self.arrays:
-            raise SparsimInputError(src, "array_shapes", list(shapes), f"one shape per array (arrays: {self.arrays})")
-
-    def system_arrays(self) -> tuple[ArrayConfig, ...]:
-        """The arrays of the system, each a single-array config (``arrays = 1``) of its shape."""
-        shapes = [_shape(s) for s in self.array_shapes] or [(self.rows, self.cols)] * self.arrays
-        return tuple(
-            dataclasses.replace(self, rows=r, cols=c, arrays=1, array_shapes=(), name=f"{self.name}[{i}]")
-            for i, (r, c) in enumerate(shapes)
-        )
-
-    @property
-    def is_system(self) -> bool:
-        """More than one array (:mod:`simulator.nm_array.system` runs it)."""
-        return self.arrays > 1
-
-    @property
-    def system_pes(self) -> int:
-        """PEs of every array of the system."""
-        return sum(a.pes for a in self.system_arrays()) if self.is_system else self.pes
-
-    def dram_config(self):
-        """The :class:`~simulator.dram.config.DramConfig` of ``memory`` with this config's overrides."""
-
-        over = {}
-        if self.dram_channels is not None:
-            check_int("ArrayConfig", "dram_channels", self.dram_channels, 1, 64)
-            over["channels"] = self.dram_channels
-        if self.dram_page_policy is not None:
-            over["page_policy"] = self.dram_page_policy
-        try:
-            return _dram_cached(self.memory, tuple(sorted(over.items())))
-        except SparsimInputError as err:
-            if err.field == "preset":
-                raise SparsimInputError("ArrayConfig", "memory", self.memory, "simple or " + err.allowed) from None
-            raise
+        check_int(src, "acc_bits", self.acc_bits, self.operand_bits, 64, why="at least pe.operand_bits")
 
     @property
     def allowed_dataflows(self) -> tuple[str, ...]:
         """The dataflows a mapping may use on this array."""
         return self.dataflows or (self.dataflow,)
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Buffers:
+    """The operand buffers and their banking (config part ``buffers``).
+
+    Parameters
+    ----------
+    ifmap_kb, filter_kb, ofmap_kb : float
+        On-chip buffer per operand, in KiB (1024 bytes). Each is double-buffered: half is read by
+        the array while the other half is filled from (or drained to) memory.
+    banks : int
+        Banks of each operand buffer (:mod:`simulator.nm_array.sram_banks`); 0: conflict-free
+        buffers (every access one cycle), the model every other level and SCALE-Sim use.
+    bank_ports : int
+        Distinct lines a bank serves per cycle.
+    bank_width_words : int
+        Words per bank line: word ``a`` is in line ``a // width`` of bank ``line % banks``.
+    ifmap_layout, filter_layout, ofmap_layout : str
+        The contiguous dimension of each operand in its buffer: ifmap ``k`` (``X[p, k]`` at
+        ``p*K + k``, an NHWC im2col row) or ``p``; filter ``n`` (``W[k, n]`` at ``k*N + n``) or
+        ``k``; ofmap ``n`` (``Y[p, n]`` at ``p*N + n``, NHWC) or ``p``. Only with banks.
+    """
+
+    ifmap_kb: float = 64.0
+    filter_kb: float = 64.0
+    ofmap_kb: float = 64.0
+    banks: int = 0
+    bank_ports: int = 1
+    bank_width_words: int = 1
+    ifmap_layout: str = "k"
+    filter_layout: str = "n"
+    ofmap_layout: str = "n"
+
+    def __post_init__(self) -> None:
+        src = "buffers"
+        for key in ("ifmap_kb", "filter_kb", "ofmap_kb"):
+            check_number(src, key, getattr(self, key), 1 / 16, 1 << 24, unit="KiB", why="64 bytes to 16 GiB")
+        check_int(src, "banks", self.banks, 0, MAX_SRAM_BANKS, why="0: conflict-free buffers")
+        check_int(src, "bank_ports", self.bank_ports, 1, 16)
+        check_int(src, "bank_width_words", self.bank_width_words, 1, 256)
+        if self.banks * self.bank_width_words > MAX_SRAM_LINE_SET:
+            allowed = f"buffers.banks x buffers.bank_width_words at most {MAX_SRAM_LINE_SET:,}"
+            raise SparsimInputError(src, "bank_width_words", self.bank_width_words, allowed)
+        check_choice(src, "ifmap_layout", self.ifmap_layout, ("k", "p"))
+        check_choice(src, "filter_layout", self.filter_layout, ("n", "k"))
+        check_choice(src, "ofmap_layout", self.ofmap_layout, ("n", "p"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Memory:
+    """What feeds the buffers (config part ``memory``): a simple channel, or a DRAM model.
+
+    Parameters
+    ----------
+    dram : str or None
+        ``None``: one analytical channel of ``bw_bytes_per_cycle``
+        (:mod:`simulator.nm_array.memory`). A DRAM preset (``ddr4-3200``, ``lpddr4x-4266``,
+        ``hbm2``) or DRAM YAML file: every step's transfers become DRAM requests and the stalls
+        come from the DRAM model (:mod:`simulator.nm_array.dram_memory`); :meth:`dram_config` is
+        its :class:`~simulator.dram.config.DramConfig`.
+    bw_bytes_per_cycle : float or None
+        The simple channel's bandwidth in bytes per array cycle. ``None`` means unlimited: no
+        stalls, and the report states the bandwidth that *would* be needed (SCALE-Sim's
+        ``InterfaceBandwidth: CALC``). Only without ``dram`` (the DRAM model sets the rate).
+    mode : str
+        With a DRAM: ``"fold"`` (the fold-level DRAM form, fast) or ``"request"`` (the
+        per-request controller).
+    channels, page_policy : int or None, str or None
+        Override the DRAM preset's channel count / page policy (sweep axes); None keeps the
+        preset's.
+    """
+
+    dram: str | None = None
+    bw_bytes_per_cycle: float | None = None
+    mode: str = "fold"
+    channels: int | None = None
+    page_policy: str | None = None
+
+    def __post_init__(self) -> None:
+        src = "memory"
+        if self.dram is not None and (not isinstance(self.dram, str) or not self.dram):
+            raise SparsimInputError(
+                src, "dram", self.dram, "null (a simple channel), a DRAM preset or a DRAM YAML file"
+            )
+        if self.bw_bytes_per_cycle is not None:
+            if self.dram is not None:
+                allowed = f"null with memory.dram: {self.dram} (the DRAM model sets the rate)"
+                raise SparsimInputError(src, "bw_bytes_per_cycle", self.bw_bytes_per_cycle, allowed)
+            # below 1e-3 bytes/cycle a single weight takes a thousand cycles: a typo, and tiny values
+            # overflow the stall arithmetic
+            check_number(src, "bw_bytes_per_cycle", self.bw_bytes_per_cycle, 1e-3, 1 << 30,
+                         unit="bytes/cycle", why="or null: unlimited")  # fmt: skip
+        check_choice(src, "mode", self.mode, ("fold", "request"))
+        if self.dram is None:
+            for key in ("channels", "page_policy"):
+                if getattr(self, key) is not None:
+                    raise SparsimInputError(src, key, getattr(self, key), "only with a DRAM model (memory.dram)")
+            if self.mode != "fold":
+                raise SparsimInputError(src, "mode", self.mode, "fold (the default) with a simple channel; request "
+                                        "needs a DRAM model (memory.dram)")  # fmt: skip
+        else:
+            if self.channels is not None:
+                check_int(src, "channels", self.channels, 1, 64)
+            self.dram_config()  # validates the preset and the overrides
+
+    @property
+    def is_dram(self) -> bool:
+        return self.dram is not None
+
+    def dram_config(self):
+        """The :class:`~simulator.dram.config.DramConfig` of ``dram`` with this part's overrides."""
+        over = {}
+        if self.channels is not None:
+            over["channels"] = self.channels
+        if self.page_policy is not None:
+            over["page_policy"] = self.page_policy
+        try:
+            return _dram_cached(self.dram, tuple(sorted(over.items())))
+        except SparsimInputError as err:
+            if err.field == "preset":
+                raise SparsimInputError("memory", "dram", self.dram, "null or " + err.allowed) from None
+            field = {"channels": "channels", "page_policy": "page_policy"}.get(err.field)
+            if field is not None:
+                raise SparsimInputError("memory", field, err.value, err.allowed) from None
+            raise
+
+    @property
+    def label(self) -> str:
+        """How reports name this memory: the DRAM preset or file, or ``simple``."""
+        return self.dram if self.dram is not None else "simple"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class System:
+    """Scale-out (config part ``system``): several arrays behind the one memory.
+
+    Parameters
+    ----------
+    arrays : int
+        Arrays in the system (:mod:`simulator.nm_array.system`): each is this config's array
+        with its own operand buffers, all sharing the one memory. 1 is a single array.
+    shapes : tuple of str
+        A heterogeneous system: one ``"ROWSxCOLS"`` per array (``arrays`` must equal their
+        number); empty: every array is ``pe.rows x pe.cols``.
+    partition : str
+        How a layer is spread over the arrays (:mod:`dataflow.nm_array.partition`): ``split_m``,
+        ``split_n``, ``pipeline`` (layers in stages, one array per stage, samples of the batch
+        flowing through) or ``auto`` (the partition mapper's choice per layer, and pipeline
+        against it for the whole network).
+    """
+
+    arrays: int = 1
+    shapes: tuple[str, ...] = ()
+    partition: str = "auto"
+
+    def __post_init__(self) -> None:
+        src = "system"
+        check_int(src, "arrays", self.arrays, 1, MAX_ARRAYS)
+        check_choice(src, "partition", self.partition, PARTITION_CHOICES)
+        shapes = self.shapes
+        if not isinstance(shapes, tuple) or any(_shape(s) is None for s in shapes):
+            raise SparsimInputError(src, "shapes", shapes, 'a list of "ROWSxCOLS" (1 to 4096 each), or empty')
+        if shapes and self.arrays == 1:
+            raise SparsimInputError(src, "shapes", list(shapes), "empty with system.arrays: 1 (a single array is "
+                                    "pe.rows x pe.cols; system.shapes describes a system of arrays)")  # fmt: skip
+        if shapes and len(shapes) != self.arrays:
+            raise SparsimInputError(src, "shapes", list(shapes), f"one shape per array (system.arrays: {self.arrays})")
+
+
+#: the array config's names before it was composed of parts (refused, with the new name)
+RENAMED = {
+    "rows": "pe.rows", "cols": "pe.cols", "dataflow": "pe.dataflow", "dataflows": "pe.dataflows",
+    "supported_m": "pe.supported_m", "weight_double_buffer": "pe.weight_double_buffer",
+    "word_bytes": "pe.word_bytes", "psum_bytes": "pe.psum_bytes", "operand_bits": "pe.operand_bits",
+    "acc_bits": "pe.acc_bits",
+    "ifmap_sram_kb": "buffers.ifmap_kb", "filter_sram_kb": "buffers.filter_kb", "ofmap_sram_kb": "buffers.ofmap_kb",
+    "sram_banks": "buffers.banks", "sram_bank_ports": "buffers.bank_ports",
+    "sram_bank_width_words": "buffers.bank_width_words", "ifmap_layout": "buffers.ifmap_layout",
+    "filter_layout": "buffers.filter_layout", "ofmap_layout": "buffers.ofmap_layout",
+    "memory": "memory.dram (a DRAM preset or file; null for the simple channel)",
+    "dram_bw_bytes_per_cycle": "memory.bw_bytes_per_cycle", "dram_mode": "memory.mode",
+    "dram_channels": "memory.channels", "dram_page_policy": "memory.page_policy",
+    "arrays": "system.arrays", "array_shapes": "system.shapes", "partition": "system.partition",
+    "freq_ghz": "clock_ghz", "clock_mhz": "clock_ghz (in GHz)",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayConfig:
+    """An N:M systolic array (or a system of them): composed of four parts, each validated on its
+    own, plus what ties them together.
+
+    ``pe`` (:class:`PEArray`: shape, dataflow, N:M multiplexers, datapath widths), ``buffers``
+    (:class:`Buffers`: operand SRAM sizes and banking), ``memory`` (:class:`Memory`: a simple
+    channel or a DRAM model), ``system`` (:class:`System`: scale-out). In YAML and sweep specs
+    their fields have dotted names (``pe.rows``, ``buffers.ifmap_kb``, ``memory.channels``); a
+    file may nest them instead. :meth:`replace` derives a variant by dotted names and validates
+    it again. The config holds hardware only: what a run shares with others (a system's memory
+    share) is passed to the models, never written into it.
+
+    Parameters
+    ----------
+    clock_ghz : float
+        The array's clock: cycles to seconds, and array cycles to DRAM clocks with a DRAM model.
+        Every block's clock has this name and unit.
+    name : str
+        Free-form label carried into reports.
+    """
+
+    PARTS: ClassVar[dict[str, type]] = {"pe": PEArray, "buffers": Buffers, "memory": Memory, "system": System}
+    RENAMED: ClassVar[dict[str, str]] = RENAMED
+
+    pe: PEArray
+    buffers: Buffers = field(default_factory=Buffers)
+    memory: Memory = field(default_factory=Memory)
+    system: System = field(default_factory=System)
+    clock_ghz: float = 1.0
+    name: str = "array"
+
+    def __post_init__(self) -> None:
+        src = "ArrayConfig"
+        for part, cls in self.PARTS.items():
+            if not isinstance(getattr(self, part), cls):
+                raise SparsimInputError(src, part, type(getattr(self, part)).__name__, f"a {cls.__name__}")
+        if not isinstance(self.name, str):
+            raise SparsimInputError(src, "name", self.name, "a string")
+        check_number(src, "clock_ghz", self.clock_ghz, 0.01, 100, unit="GHz")
+        b, pe = self.buffers, self.pe
+        if b.banks:
+            # the cost table of one access shape: line-set residues x the widest access (a column of
+            # N:M groups, rows x M words); bounded so that no layer's tables take minutes to build
+            work = b.banks * b.bank_width_words * max(pe.rows, pe.cols) * max(pe.supported_m)
+            if work > MAX_SRAM_TABLE_WORDS:
+                raise SparsimInputError(
+                    src, "buffers.banks", b.banks,
+                    f"buffers.banks x buffers.bank_width_words x max(pe.rows, pe.cols) x largest pe.supported_m at "
+                    f"most {MAX_SRAM_TABLE_WORDS:,} (here {work:,})",
+                )  # fmt: skip
+
+    # the PE array's shape, read everywhere: shorthands of ``pe``
+    @property
+    def rows(self) -> int:
+        return self.pe.rows
+
+    @property
+    def cols(self) -> int:
+        return self.pe.cols
+
     @property
     def pes(self) -> int:
-        """Number of processing elements."""
-        return self.rows * self.cols
+        """Number of processing elements (of one array)."""
+        return self.pe.rows * self.pe.cols
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "array config") -> ArrayConfig:
+        """A config from a mapping as a YAML file writes it: parts nested (``{"pe": {"rows": 32}}``)
+        or dotted (``{"pe.rows": 32}``)."""
+        from simulator.common.config import dataclass_from_mapping
+
+        return dataclass_from_mapping(data, cls, source, "array config")
+
+    def replace(self, changes: dict[str, Any], source: str = "") -> ArrayConfig:
+        """This config with some dotted names changed (``{"pe.rows": 64}``), validated again."""
+        from simulator.common.config import replace_flat
+
+        return replace_flat(self, changes, source)
+
+    def system_arrays(self) -> tuple[ArrayConfig, ...]:
+        """The arrays of the system, each a single-array config (``system.arrays = 1``) of its shape."""
+        shapes = [_shape(s) for s in self.system.shapes] or [(self.rows, self.cols)] * self.system.arrays
+        return tuple(
+            dataclasses.replace(self, pe=dataclasses.replace(self.pe, rows=r, cols=c), system=System(
+                partition=self.system.partition), name=f"{self.name}[{i}]")
+            for i, (r, c) in enumerate(shapes)
+        )  # fmt: skip
+
+    @property
+    def is_system(self) -> bool:
+        """More than one array (:mod:`simulator.nm_array.system` runs it)."""
+        return self.system.arrays > 1
+
+    @property
+    def system_pes(self) -> int:
+        """PEs of every array of the system."""
+        return sum(a.pes for a in self.system_arrays()) if self.is_system else self.pes
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python dict (YAML/JSON friendly) that :func:`arch_from_yaml` accepts back."""
-        d = dataclasses.asdict(self)
-        d["supported_m"] = list(self.supported_m)
-        d["dataflows"] = list(self.dataflows)
-        d["array_shapes"] = list(self.array_shapes)
-        return d
+        """Plain-Python nested dict (YAML/JSON friendly) that :func:`arch_from_yaml` accepts back."""
+
+        def plain(v):
+            return list(v) if isinstance(v, tuple) else v
+
+        out: dict[str, Any] = {"name": self.name, "clock_ghz": self.clock_ghz}
+        for part in self.PARTS:
+            obj = getattr(self, part)
+            out[part] = {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -394,21 +542,24 @@ def arch_from_scalesim_cfg(path: str | Path) -> ArrayConfig:
         raise SparsimInputError(
             src, "[sparsity] OptimizedMapping", "true", "only SCALE-Sim's layer-wise N:M (false) is modelled"
         )
-    kwargs = dict(
-        rows=rows,
-        cols=cols,
-        dataflow=get("architecture_presets", "Dataflow", "ws").lower(),
-        ifmap_sram_kb=float(get_int("architecture_presets", "IfmapSramSzkB")),
-        filter_sram_kb=float(get_int("architecture_presets", "FilterSramSzkB")),
-        ofmap_sram_kb=float(get_int("architecture_presets", "OfmapSramSzkB")),
-        dram_bw_bytes_per_cycle=bw,
-        word_bytes=1,
-        psum_bytes=1,
-        supported_m=(1, 2, 4, 8, 16) if sparse == "true" else (1,),
-        name=get("general", "run_name", path.stem),
-    )
     try:
-        return ArrayConfig(**kwargs)
+        return ArrayConfig(
+            pe=PEArray(
+                rows=rows,
+                cols=cols,
+                dataflow=get("architecture_presets", "Dataflow", "ws").lower(),
+                word_bytes=1,
+                psum_bytes=1,
+                supported_m=(1, 2, 4, 8, 16) if sparse == "true" else (1,),
+            ),
+            buffers=Buffers(
+                ifmap_kb=float(get_int("architecture_presets", "IfmapSramSzkB")),
+                filter_kb=float(get_int("architecture_presets", "FilterSramSzkB")),
+                ofmap_kb=float(get_int("architecture_presets", "OfmapSramSzkB")),
+            ),
+            memory=Memory(bw_bytes_per_cycle=bw),
+            name=get("general", "run_name", path.stem),
+        )
     except SparsimInputError as err:
         raise SparsimInputError(src, err.field, err.value, err.allowed) from None
 
@@ -441,9 +592,9 @@ def load_arch(path: str | Path) -> ArrayConfig:
 
 def check_conflict_free(cfg, where: str) -> None:
     """Refuse a banked config where only conflict-free buffers are modelled (per-cycle model, RTL)."""
-    if cfg.sram_banks:
+    if cfg.buffers.banks:
         raise SparsimInputError(
-            where, "sram_banks", cfg.sram_banks,
+            where, "buffers.banks", cfg.buffers.banks,
             "0 here: the per-cycle model and the RTL have conflict-free buffers (banked SRAM is modelled "
             "at the fold level: sparsim simulate)",
         )  # fmt: skip

@@ -17,7 +17,7 @@ P), a tile being one run per output row. Each run becomes the bursts covering it
 ending mid-burst fetches the whole burst (the DRAM moves whole bursts; ``dram_burst_bytes``
 counts them); a burst two runs of one transfer share is fetched once (a DMA engine merges them).
 
-Timing, per step ``s`` (array cycles converted at ``freq_ghz`` to DRAM clocks)::
+Timing, per step ``s`` (array cycles converted at ``clock_ghz`` to DRAM clocks)::
 
     array   |== step s-1 ==|== step s ======|--stall--|== step s+1 ==|
     DRAM           batch s:  inputs of s+1, outputs of s-1 ........|
@@ -155,21 +155,21 @@ def layer_requests(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.nd
     return addr, wr, idx
 
 
-def simulate_dram(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: str = "fold",
+def simulate_dram(tr: StepTraffic, clock_ghz: float, dram: DramConfig, mode: str = "fold",
                   state: DramState | None = None) -> DramResult:  # fmt: skip
     """Stalls of one layer (all GEMM copies) with its steps' transfers on ``dram``: ``fold`` runs
     the numba kernel :func:`_fold_layer`; ``request`` the per-request controller."""
     if mode == "fold":
-        return _fold_numba(tr, freq_ghz, dram)
-    return simulate_dram_py(tr, freq_ghz, dram, mode, state)
+        return _fold_numba(tr, clock_ghz, dram)
+    return simulate_dram_py(tr, clock_ghz, dram, mode, state)
 
 
-def simulate_dram_py(tr: StepTraffic, freq_ghz: float, dram: DramConfig, mode: str = "fold",
+def simulate_dram_py(tr: StepTraffic, clock_ghz: float, dram: DramConfig, mode: str = "fold",
                      state: DramState | None = None) -> DramResult:  # fmt: skip
     """The same in numpy, batch by batch: the fold mode here is the numpy twin of
     :func:`_fold_layer` (burst lists from :func:`step_requests`, times from
     :func:`simulator.dram.fold.batch_cycles`)."""
-    ratio = dram.freq_ghz / freq_ghz  # DRAM cycles per array cycle
+    ratio = dram.clock_ghz / clock_ghz  # DRAM cycles per array cycle
     steps = tr.windows.size
     engine = (state or DramState(dram)) if mode == "request" else None
     fstate = FoldState(dram)
@@ -259,7 +259,7 @@ def _map_bits(dram: DramConfig):
     return shift, mask
 
 
-def _fold_numba(tr: StepTraffic, freq_ghz: float, dram: DramConfig) -> DramResult:
+def _fold_numba(tr: StepTraffic, clock_ghz: float, dram: DramConfig) -> DramResult:
     tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
     shift, mask = _map_bits(dram)
     p = np.array([dram.cl, dram.cwl, dram.rcd, dram.rp, dram.rtp, dram.rc, dram.ccd_s, dram.ccd_l, dram.bl,
@@ -268,7 +268,7 @@ def _fold_numba(tr: StepTraffic, freq_ghz: float, dram: DramConfig) -> DramResul
                   dram.burst_bytes, dram.capacity_bytes, dram.wr], dtype=np.int64)  # fmt: skip
     out = np.zeros(6)
     _fold_layer(tr.windows.astype(np.float64), tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
-                dram.freq_ghz / freq_ghz, out)  # fmt: skip
+                dram.clock_ghz / clock_ghz, out)  # fmt: skip
     return DramResult(stall_cycles=int(math.ceil(out[0] - 1e-9)), prefetch_cycles=int(out[1]),
                       drain_cycles=int(out[2]), dram_burst_bytes=int(out[3]) * dram.burst_bytes,
                       dram_busy_cycles=int(math.ceil(out[4])), requests=int(out[3]))  # fmt: skip

@@ -46,9 +46,9 @@ def energy_pj(stats: pd.DataFrame, cfg: ArrayConfig, table: EnergyTable = Energy
     reads at ``word_bytes`` and partial-sum writes at ``psum_bytes``. DRAM: every byte moved
     (``dram_bytes``).
     """
-    sram_bytes = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * cfg.word_bytes + stats[
+    sram_bytes = (stats["sram_ifmap_reads"] + stats["sram_filter_reads"]) * cfg.pe.word_bytes + stats[
         "sram_ofmap_writes"
-    ] * cfg.psum_bytes
+    ] * cfg.pe.psum_bytes
     dram_bytes = stats["dram_bytes"]
     out = pd.DataFrame(
         {

@@ -63,8 +63,8 @@ def nm_gemm_fl(
     idx = np.asarray(indices).astype(np.int64).reshape(groups, n, -1)
     integer = np.issubdtype(x.dtype, np.integer) and np.issubdtype(values.dtype, np.integer)
     if integer:
-        bits = 8 if cfg is None else cfg.operand_bits
-        acc = 32 if cfg is None else cfg.acc_bits
+        bits = 8 if cfg is None else cfg.pe.operand_bits
+        acc = 32 if cfg is None else cfg.pe.acc_bits
         check_operand_range(x, bits, "x")
         check_operand_range(values, bits, "values")
         dense = np.zeros((groups, m, values.shape[1]), dtype=np.int64)

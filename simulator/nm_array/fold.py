@@ -91,13 +91,13 @@ STAT_COLUMNS = (
 def check_supported(gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload") -> None:
     """Reject layers whose N:M group size M the array does not support (N = M is dense)."""
     for r in gemms.itertuples(index=False):
-        if r.nm_n != r.nm_m and r.nm_m not in cfg.supported_m:
+        if r.nm_n != r.nm_m and r.nm_m not in cfg.pe.supported_m:
             raise SparsimInputError(
                 f"{source} layer {r.layer} ({r.name})",
                 "Sparsity",
                 f"{r.nm_n}:{r.nm_m}",
                 f"M = {r.nm_m} is not supported by the array config (supported M: "
-                f"{', '.join(map(str, cfg.supported_m))})",
+                f"{', '.join(map(str, cfg.pe.supported_m))})",
             )
 
 
@@ -150,7 +150,7 @@ def simulate_gemms(
     rows = []
     pes = cfg.pes
     for i, r in enumerate(gemms.itertuples(index=False)):
-        mapping = mappings[i] if mappings is not None else Mapping(cfg.dataflow)
+        mapping = mappings[i] if mappings is not None else Mapping(cfg.pe.dataflow)
         df, tiling, sched, n, m, kc = layer_schedule(r, cfg, mapping, source)
         t, k, ncol, copies = int(r.gemm_m), int(r.gemm_k), int(r.gemm_n), int(r.count)
         sram_stall, mem = layer_stalls(sched, cfg, tiling, r, k, n, m, share)

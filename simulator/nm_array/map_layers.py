@@ -36,10 +36,10 @@ def check_mapping_request(mapping: str, objective: str, cfg: ArrayConfig, where:
     """Refuse a request the array or the mapper cannot honour, before any work."""
     if objective not in OBJECTIVES:
         raise SparsimInputError("--objective", "objective", objective, f"one of {', '.join(OBJECTIVES)}")
-    if mapping in ("ws", "os", "is") and mapping not in cfg.allowed_dataflows:
+    if mapping in ("ws", "os", "is") and mapping not in cfg.pe.allowed_dataflows:
         raise SparsimInputError(
             where, "mapping", mapping,
-            f"a dataflow the array runs ({', '.join(cfg.allowed_dataflows)}); a reconfigurable array lists "
+            f"a dataflow the array runs ({', '.join(cfg.pe.allowed_dataflows)}); a reconfigurable array lists "
             f"it in `dataflows:`",
         )  # fmt: skip
     if mapping not in MAPPING_CHOICES and Path(mapping).suffix.lower() not in (".yaml", ".yml", ".csv"):
@@ -63,13 +63,13 @@ def resolve_mappings(
     (the stalls the mapper weighs are those of a system's part)."""
     check_mapping_request(mapping, objective, cfg)
     if mapping == "plain":
-        return [Mapping(cfg.dataflow)] * len(gemms), None
+        return [Mapping(cfg.pe.dataflow)] * len(gemms), None
     if mapping in ("ws", "os", "is"):
         return [Mapping(mapping)] * len(gemms), None
     if mapping != "auto":
         from dataflow.nm_array.mapping_file import read_mapping_file
 
-        return read_mapping_file(mapping, gemms, cfg.allowed_dataflows), None
+        return read_mapping_file(mapping, gemms, cfg.pe.allowed_dataflows), None
     check_supported(gemms, cfg, source)
     memo: dict[Gemm, Choice] = {}
     choices = []

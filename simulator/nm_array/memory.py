@@ -107,16 +107,20 @@ def step_traffic(sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap
     p, kc, ncol = sched.t, sched.kc, sched.ncol
     ext = {"P": p, "K": kc, "N": ncol}
     tiling = tiling.clipped(p, kc, ncol)
-    wbits = cfg.word_bytes * 8 + index_bits(nm_m)
-    ifmap_bytes = int(ifmap_elems * cfg.word_bytes)
-    half = {"X": cfg.ifmap_sram_kb * 1024 / 2, "W": cfg.filter_sram_kb * 1024 / 2, "Y": cfg.ofmap_sram_kb * 1024 / 2}
+    wbits = cfg.pe.word_bytes * 8 + index_bits(nm_m)
+    ifmap_bytes = int(ifmap_elems * cfg.pe.word_bytes)
+    half = {
+        "X": cfg.buffers.ifmap_kb * 1024 / 2,
+        "W": cfg.buffers.filter_kb * 1024 / 2,
+        "Y": cfg.buffers.ofmap_kb * 1024 / 2,
+    }
 
     def nominal(op: str, span: dict[str, int]) -> float:
         if op == "X":
             return span["P"] * span["K"] * ifmap_bytes / (p * kc)
         if op == "W":
             return math.ceil(span["K"] * span["N"] * wbits / 8)
-        return span["P"] * span["N"] * cfg.psum_bytes
+        return span["P"] * span["N"] * cfg.pe.psum_bytes
 
     size = {"P": tiling.pt, "K": tiling.kt, "N": tiling.nt}
     keep = {op: _retained(op, tiling, ext, lambda s, op=op: nominal(op, s), half[op]) for op in OPERAND_DIMS}
@@ -159,7 +163,7 @@ def step_traffic(sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap
 
     # ofmap: accumulate while consecutive steps stay on a tile, spill otherwise (see docstring)
     yk = key("Y")
-    acc = (hi["P"] - lo["P"]) * nu * float(cfg.psum_bytes)
+    acc = (hi["P"] - lo["P"]) * nu * float(cfg.pe.psum_bytes)
     k_tiles = -(-kc // tiling.kt)
     seen = np.zeros(steps, dtype=np.int64)  # K tiles of this Y tile done after this step
     order = np.argsort(yk, kind="stable")
@@ -179,7 +183,7 @@ def step_traffic(sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap
         psum_in = np.where(seen > 1, acc, 0.0)
 
     return StepTraffic(windows=windows, ifmap=ifm, filter=filt, psum_in=psum_in, ofmap=out, lo=lo, hi=hi,
-                       copy=copy, ext=ext, ifmap_bytes=ifmap_bytes, wbits=wbits, psum_bytes=cfg.psum_bytes)  # fmt: skip
+                       copy=copy, ext=ext, ifmap_bytes=ifmap_bytes, wbits=wbits, psum_bytes=cfg.pe.psum_bytes)
 
 
 def simulate_memory(
@@ -201,18 +205,18 @@ def simulate_memory(
     moved = np.zeros(steps)
     moved[:-1] += in_bytes[1:]
     moved[1:] += out_bytes[:-1]
-    bw = cfg.dram_bw_bytes_per_cycle
+    bw = cfg.memory.bw_bytes_per_cycle
     if bw is not None:
         bw = bw / share
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(windows > 0, moved / windows, 0.0)
     required = float(max(need.max(initial=0.0), 0.0))
-    if cfg.memory != "simple":
+    if cfg.memory.is_dram:
         from simulator.nm_array.dram_memory import simulate_dram
 
         # time-sharing with share - 1 other arrays: each DRAM clock is worth that many times more
         # of this array's cycles
-        d = simulate_dram(tr, cfg.freq_ghz * share, cfg.dram_config(), cfg.dram_mode)
+        d = simulate_dram(tr, cfg.clock_ghz * share, cfg.memory.dram_config(), cfg.memory.mode)
         stall, prefetch, drain = d.stall_cycles, d.prefetch_cycles, d.drain_cycles
     elif bw is None:
         stall = prefetch = drain = 0

@@ -23,7 +23,7 @@ written, ``tests/simulator/nm_array/test_scalesim_reports.py``) and leave the ot
     requested, in its own layout; ours are bytes of our memory model, in ``layers.csv``).
 
 The cycle columns equal SCALE-Sim's when the config is SCALE-Sim's (``InterfaceBandwidth: CALC``:
-no stalls); with a finite ``dram_bw_bytes_per_cycle`` the cycles and ``Stall Cycles`` are our
+no stalls); with a finite ``memory.bw_bytes_per_cycle`` the cycles and ``Stall Cycles`` are our
 memory model's, which SCALE-Sim does not have.
 """
 

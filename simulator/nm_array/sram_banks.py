@@ -8,8 +8,8 @@ multi-dimensional intraline layout, which we do not reproduce (its ``[layout]`` 
 and ignored, see :func:`simulator.nm_array.config.arch_from_scalesim_cfg`).
 
 Geometry (all ours). Each operand buffer, ifmap ``X[P, K]``, filter ``W[Kc, N]`` (condensed in N:M
-mode) and ofmap ``Y[P, N]``, has ``sram_banks`` banks of lines ``sram_bank_width_words`` words wide;
-a bank serves ``sram_bank_ports`` distinct lines per cycle. Word address ``a`` is in line
+mode) and ofmap ``Y[P, N]``, has ``buffers.banks`` banks of lines ``buffers.bank_width_words`` words wide;
+a bank serves ``buffers.bank_ports`` distinct lines per cycle. Word address ``a`` is in line
 ``a // w`` of bank ``(a // w) % B``. Each matrix is stored with one dimension contiguous
 (``ifmap_layout`` ``k``: ``a = p*K + k``, ``p``: ``a = k*P + p``; ``filter_layout`` ``n``:
 ``a = k*N + n``, ``k``: ``a = n*Kc + k``; ``ofmap_layout`` ``n``: ``a = p*N + n``, ``p``:
@@ -112,9 +112,9 @@ def access_families(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> list[Fa
     p0, pu, k0, ku, n0, nu = sched.p0, sched.p_used, sched.k0, sched.k_used, sched.n0, sched.n_used
     big_p, kc, big_n = sched.t, sched.kc, sched.ncol
     kx = k if n != m else kc
-    xa, xb = _strides(big_p, kx, cfg.ifmap_layout == "k")
-    wa, wb = _strides(kc, big_n, cfg.filter_layout == "n")
-    ya, yb = _strides(big_p, big_n, cfg.ofmap_layout == "n")
+    xa, xb = _strides(big_p, kx, cfg.buffers.ifmap_layout == "k")
+    wa, wb = _strides(kc, big_n, cfg.buffers.filter_layout == "n")
+    ya, yb = _strides(big_p, big_n, cfg.buffers.ofmap_layout == "n")
     ones = np.ones(f, dtype=np.int64)
     rows = np.full(f, sched.rows, dtype=np.int64)
     x0, xl = x_window(k0, ku, k, n, m)
@@ -188,7 +188,7 @@ def _ap_sum(table: np.ndarray, start: np.ndarray, count: np.ndarray, step: int) 
 def fold_demands(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per operand: ``(demand, window)`` of every fold (cycles its buffer needs, cycles it has)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    w, b, ports = cfg.sram_bank_width_words, cfg.sram_banks, cfg.sram_bank_ports
+    w, b, ports = cfg.buffers.bank_width_words, cfg.buffers.banks, cfg.buffers.bank_ports
     for fam in access_families(sched, cfg, k, n, m):
         demand = np.zeros(sched.folds, dtype=np.int64)
         live = fam.count > 0
@@ -205,7 +205,7 @@ def fold_demands(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> dict[str, 
 
 def sram_stalls(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> np.ndarray:
     """Stall cycles of every fold (zeros for conflict-free buffers, ``sram_banks = 0``)."""
-    if not cfg.sram_banks:
+    if not cfg.buffers.banks:
         return np.zeros(sched.folds, dtype=np.int64)
     excess = [np.maximum(d - win, 0) for d, win in fold_demands(sched, cfg, k, n, m).values()]
     return np.maximum.reduce(excess)

@@ -165,7 +165,7 @@ def _split_run(gemms: pd.DataFrame, cfg: ArrayConfig, parts: _Parts, strategies,
 def _pipeline_run(gemms: pd.DataFrame, per_sample: pd.DataFrame, samples: int, cfg: ArrayConfig, parts: _Parts,
                   private: bool):  # fmt: skip
     arrays = cfg.system_arrays()
-    share = 1 if private else cfg.arrays  # every stage streams at once in steady state
+    share = 1 if private else cfg.system.arrays  # every stage streams at once in steady state
     rows = per_sample.to_dict("records")
     stats = [[parts.stats(r, a, share) for r in rows] for a in arrays]
     costs = np.array([[s["cycles"] for s in per] for per in stats], dtype=np.float64)
@@ -216,7 +216,7 @@ def simulate_system(
         raise SparsimInputError(source, "mapping", mapping,
                                 f"one of {allowed} on a system of arrays (a mapping file names one array)")
     parts = _Parts(mapping, objective, energy, source)
-    want = cfg.partition
+    want = cfg.system.partition
     can_pipe = per_sample is not None and len(per_sample) == len(gemms)
     if want == "pipeline" and not can_pipe:
         raise SparsimInputError(source, "partition", want,

@@ -48,15 +48,15 @@ def _cost(words: list[int], width: int, banks: int, ports: int) -> int:
 
 def twin_fold_stalls(sched: FoldSchedule, cfg, k: int, n: int, m: int) -> list[int]:
     """Stall cycles of every fold, by enumeration."""
-    if not cfg.sram_banks:
+    if not cfg.buffers.banks:
         return [0] * sched.folds
-    w, b, ports = cfg.sram_bank_width_words, cfg.sram_banks, cfg.sram_bank_ports
+    w, b, ports = cfg.buffers.bank_width_words, cfg.buffers.banks, cfg.buffers.bank_ports
     big_p, kc, big_n = sched.t, sched.kc, sched.ncol
     dense = n == m
     kx = kc if dense else k
-    xaddr = _addr(cfg.ifmap_layout == "k", big_p, kx)
-    waddr = _addr(cfg.filter_layout == "n", kc, big_n)
-    yaddr = _addr(cfg.ofmap_layout == "n", big_p, big_n)
+    xaddr = _addr(cfg.buffers.ifmap_layout == "k", big_p, kx)
+    waddr = _addr(cfg.buffers.filter_layout == "n", kc, big_n)
+    yaddr = _addr(cfg.buffers.ofmap_layout == "n", big_p, big_n)
     r = sched.rows
     out = []
     for f in range(sched.folds):

@@ -3,7 +3,7 @@ protocol (``sat``). One row per (layer, pass).
 
 Levels (:mod:`simulator.sat`): the options are :mod:`simulator.sat.config` (the hardware is the
 array's :class:`~simulator.nm_array.config.ArrayConfig`), the cycle model :mod:`simulator.sat.cl`.
-Run parameters: ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``, ``clock_mhz``,
+Run parameters: ``scheme``, ``nm``, ``interleave``, ``pregen``, ``offline``,
 ``batch``, ``sram_kb``, ``mapping``, ``objective``, ``mapping_file``.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from simulator.common.block import Param
-from simulator.common.validate import boolean, choice, positive_int_or_none, positive_number, positive_number_or_none
+from simulator.common.validate import boolean, choice, positive_int_or_none, positive_number_or_none
 from simulator.nm_array.block import (
     ArrayBlock,
     dram_bound_share,
@@ -42,7 +42,6 @@ class SATBlock(ArrayBlock):
         "interleave": Param(True, boolean, "interleave mapping"),
         "pregen": Param(True, boolean, "weight pre-generation"),
         "offline": Param(True, boolean, "offline scheduling"),
-        "clock_mhz": Param(200.0, positive_number, "clock, for seconds and GOPS"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
         "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
         **mapping_params(),
@@ -82,7 +81,6 @@ class SATBlock(ArrayBlock):
         interleave=True,
         pregen=True,
         offline=True,
-        clock_mhz=200.0,
         batch=None,
         mapping="plain",
         objective="cycles",
@@ -95,7 +93,7 @@ class SATBlock(ArrayBlock):
         opts = SATOptions(interleave=interleave, pregen=pregen, offline=offline)
         table = simulate_training_step(layers, config, scheme=scheme, nm=nm_pair(nm), options=opts,
                                        mapping=mapping_file or mapping, objective=objective)  # fmt: skip
-        table["seconds"] = table["cycles"] / (clock_mhz * 1e6)
+        table["seconds"] = table["cycles"] / (config.clock_ghz * 1e9)
         return table, {"workload": layers}
 
     def write(self, result, folder: Path) -> None:
@@ -104,10 +102,10 @@ class SATBlock(ArrayBlock):
         result.table.to_parquet(folder / "passes.parquet", index=False)
         result.workload.to_csv(folder / "workload.csv", index=False)
 
-    def summarize(self, table: pd.DataFrame, config: ArrayConfig, *, clock_mhz=200.0, **params) -> dict[str, Any]:
+    def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         from simulator.sat.cl import training_summary
 
-        out = training_summary(table, clock_mhz)
+        out = training_summary(table, config.clock_ghz)
         out.update(stall_cycles=int(table["stall_cycles"].sum()),
                    sram_stall_cycles=int(table["sram_stall_cycles"].sum()),
                    dram_bound_share=dram_bound_share(table), sram_bound_share=sram_bound_share(table))

@@ -30,8 +30,6 @@ The result is one row per (layer, pass): ``cycles`` is what the pass adds to the
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 
@@ -136,21 +134,21 @@ def _on_system(passes: pd.DataFrame, cfg: ArrayConfig, options: SATOptions, mapp
     passes of one step depend on each other (BP(l) needs BP(l+1)'s output, WU(l) needs both)."""
     from simulator.nm_array.system import simulate_system
 
-    if cfg.partition == "pipeline":
-        raise SparsimInputError("config", "partition", cfg.partition,
+    if cfg.system.partition == "pipeline":
+        raise SparsimInputError("config", "partition", cfg.system.partition,
                                 "auto, split_m or split_n for a training step (its passes are dependent)")
     arrays = cfg.system_arrays()
-    smallest = replace(arrays[0], rows=min(a.rows for a in arrays), cols=min(a.cols for a in arrays))
+    smallest = arrays[0].replace({"pe.rows": min(a.rows for a in arrays), "pe.cols": min(a.cols for a in arrays)})
     mapped = interleave(passes, smallest) if options.interleave else passes
     result = simulate_system(mapped, cfg, mapping=mapping, objective=objective, energy=energy, source="config")
     return result.layers, mapped, None
 
 
-def training_summary(table: pd.DataFrame, clock_mhz: float) -> dict:
-    """The step's totals: cycles (also per pass), seconds at ``clock_mhz``, dense-equivalent
-    GOPS, energy and GOPS/W."""
+def training_summary(table: pd.DataFrame, clock_ghz: float) -> dict:
+    """The step's totals: cycles (also per pass), seconds at the array's ``clock_ghz``,
+    dense-equivalent GOPS, energy and GOPS/W."""
     cycles = int(table["cycles"].sum())
-    seconds = cycles / (clock_mhz * 1e6)
+    seconds = cycles / (clock_ghz * 1e9)
     joules = float(table["energy_pj"].sum()) * 1e-12
     dense_ops = 2.0 * float(table["dense_macs"].sum())
     by_pass = table.groupby("pass")["cycles"].sum()

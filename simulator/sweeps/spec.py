@@ -4,21 +4,25 @@ A spec names a block, a base config, the axes, how to sample them, the workloads
 keep, derived metrics and baselines::
 
     name: nm-array-resnet18
-    block: nm_array                 # nm_array | sat | piuma | mobile (simulator: optional)
-    base: {dram_bw_bytes_per_cycle: 32}
+    block: nm_array                 # nm_array | sat | spgemm | mobile (simulator: optional)
+    base: {memory.bw_bytes_per_cycle: 32}   # config names are dotted: part.field
     axes:
-      rows: [16, 32, 64]                    # a list
-      cols: {range: [16, 128], step: 16}    # inclusive range
-      ifmap_sram_kb: {log2: [32, 512]}      # powers of two
-      clock_mhz: {uniform: [100, 400]}      # continuous: random or lhs sampling only
+      pe.rows: [16, 32, 64]                     # a list
+      pe.cols: {range: [16, 128], step: 16}     # inclusive range
+      buffers.ifmap_kb: {log2: [32, 512]}       # powers of two
+      clock_ghz: {uniform: [0.1, 0.4]}          # continuous: random or lhs sampling only
     sampling: grid                  # or {method: random | lhs, points: 200, seed: 0}
     # or, instead of axes and sampling, an explicit list of settings (a reproduction's points):
-    # points: [{dataflow: ws, mapping: ws}, {dataflow: ws, dataflows: [ws, os], mapping: auto}]
+    # points: [{pe.dataflow: ws, mapping: ws}, {pe.dataflow: ws, pe.dataflows: [ws, os], mapping: auto}]
     workloads: [{zoo: resnet18}]
     metrics: [cycles, energy_pj, area_mm2]
-    baselines: {dense32: {rows: 32, cols: 32, nm: "1:1"}}
+    baselines: {dense32: {pe.rows: 32, pe.cols: 32, nm: "1:1"}}
     derived: {speedup: dense32, perf_per_area: true, energy: true}
-    report: {objective: cycles, top_k: 10, heatmap: [rows, cols]}
+    report: {objective: cycles, top_k: 10, heatmap: [pe.rows, pe.cols]}
+
+``base``, a baseline and a point may also write a part nested (``pe: {rows: 32}``), as a config
+file does; an axis is always one dotted name. A name the array config had before it was
+composed of parts (``rows``, ``ifmap_sram_kb``) is refused with its new name.
 
 Why validate everything first: every point's config is built (``dataclasses.replace`` semantics:
 the dataclass re-validates) and every workload loaded before the first point runs, so a bad axis
@@ -43,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from simulator.common.block import Block, get_block
-from simulator.common.config import read_yaml
+from simulator.common.config import parts_of, read_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.sweeps.blocks import resolve_workload
 
@@ -279,12 +283,24 @@ def _names(mapping: Any, where: str, block: Block, names: tuple[str, ...], path:
         return {}
     if not isinstance(mapping, dict):
         raise SparsimInputError(path, where, mapping, "a mapping of config fields / run parameters")
-    for k in mapping:
+    parts = parts_of(block.config_type) if where != "axes" else {}
+    out = {}
+    for k, v in mapping.items():
+        if k in parts and isinstance(v, dict):  # a part written nested, as in a config file
+            for kk, vv in v.items():
+                out[f"{k}.{kk}"] = vv
+        else:
+            out[k] = v
+    for k in out:
         if k not in names:
+            try:
+                block.check_name(str(k), out[k], path)
+            except SparsimInputError as err:
+                raise SparsimInputError(path, f"{where}.{k}", out[k], err.allowed) from None
             raise SparsimInputError(
-                path, f"{where}.{k}", mapping[k], f"unknown {block.name} parameter; allowed: {', '.join(names)}"
+                path, f"{where}.{k}", out[k], f"unknown {block.name} parameter; allowed: {', '.join(names)}"
             )
-    return dict(mapping)
+    return out
 
 
 def _points_or_axes(data: dict, block: Block, names, path: str) -> tuple[tuple[Axis, ...], dict, tuple[dict, ...]]:

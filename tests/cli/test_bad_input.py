@@ -61,8 +61,8 @@ def sweep_spec(text: str) -> dict[str, str]:
     return {"s.yaml": text}
 
 
-SPEC_OK = "block: nm_array\nbase: {rows: 8}\naxes:\n  cols: [8, 16]\nworkloads: [{zoo: resnet18}]\n"
-GOOD_ARCH = arch("rows: 8\ncols: 8\n")
+SPEC_OK = "block: nm_array\nbase: {pe.rows: 8}\naxes:\n  pe.cols: [8, 16]\nworkloads: [{zoo: resnet18}]\n"
+GOOD_ARCH = arch("pe.rows: 8\npe.cols: 8\n")
 W = "{d}/t.csv"
 PROV = {"name": "x", "block": "nm_array", "simulator": "fold", "axes": ["rows"], "metrics": ["cycles"],
         "points": 1, "derived": {}, "report": {}, "workloads": ["w"], "runs": []}  # fmt: skip
@@ -141,36 +141,36 @@ CASES = [
     Case("map-force-alone", sim("--force", arch=str(CFG)), "only with --write-mapping"),
     # ------------------------------------------------------------- simulate: the array config
     Case("arch-missing", sim(arch="{d}/none.yaml"), "cannot be read"),
-    Case("arch-extension", sim(arch="{d}/a.txt"), "extension", {"a.txt": "rows: 8\n"}),
-    Case("arch-syntax", sim(), "valid YAML", arch("rows: [8\ncols: 8\n")),
-    Case("arch-duplicate-key", sim(), "duplicate key 'rows' (first on line 1)", arch("rows: 8\ncols: 8\nrows: 16\n")),
-    Case("arch-alias", sim(), "aliases are not accepted", arch("rows: &r 8\ncols: *r\n")),
-    Case("arch-python-tag", sim(), "not accepted", arch("rows: !!python/object/apply:os.system ['true']\ncols: 8\n")),
-    Case("arch-custom-tag", sim(), "not accepted", arch("rows: !eight 8\ncols: 8\n")),
-    Case("arch-rows-0", sim(), "rows = 0", arch("rows: 0\ncols: 8\n")),
-    Case("arch-rows-5000", sim(), "rows = 5000: an integer from 1 to 4096", arch("rows: 5000\ncols: 8\n")),
-    Case("arch-rows-2pow70", sim(), "rows = 1180591620717411303424", arch(f"rows: {2**70}\ncols: 8\n")),
-    Case("arch-rows-string", sim(), "rows = '8'", arch("rows: '8'\ncols: 8\n")),
-    Case("arch-rows-float", sim(), "rows = 8.5", arch("rows: 8.5\ncols: 8\n")),
-    Case("arch-rows-bool", sim(), "rows = True", arch("rows: true\ncols: 8\n")),
-    Case("arch-rows-missing", sim(), "rows = None: required", arch("cols: 8\n")),
-    Case("arch-unknown-key", sim(), "warp = 32: unknown key", arch("rows: 8\ncols: 8\nwarp: 32\n")),
+    Case("arch-extension", sim(arch="{d}/a.txt"), "extension", {"a.txt": "pe.rows: 8\n"}),
+    Case("arch-syntax", sim(), "valid YAML", arch("pe.rows: [8\npe.cols: 8\n")),
+    Case("arch-duplicate-key", sim(), "duplicate key 'pe.rows' (first on line 1)", arch("pe.rows: 8\npe.cols: 8\npe.rows: 16\n")),
+    Case("arch-alias", sim(), "aliases are not accepted", arch("pe.rows: &r 8\npe.cols: *r\n")),
+    Case("arch-python-tag", sim(), "not accepted", arch("pe.rows: !!python/object/apply:os.system ['true']\npe.cols: 8\n")),
+    Case("arch-custom-tag", sim(), "not accepted", arch("pe.rows: !eight 8\npe.cols: 8\n")),
+    Case("arch-rows-0", sim(), "pe.rows = 0", arch("pe.rows: 0\npe.cols: 8\n")),
+    Case("arch-rows-5000", sim(), "pe.rows = 5000: an integer from 1 to 4096", arch("pe.rows: 5000\npe.cols: 8\n")),
+    Case("arch-rows-2pow70", sim(), "pe.rows = 1180591620717411303424", arch(f"pe.rows: {2**70}\npe.cols: 8\n")),
+    Case("arch-rows-string", sim(), "pe.rows = '8'", arch("pe.rows: '8'\npe.cols: 8\n")),
+    Case("arch-rows-float", sim(), "pe.rows = 8.5", arch("pe.rows: 8.5\npe.cols: 8\n")),
+    Case("arch-rows-bool", sim(), "pe.rows = True", arch("pe.rows: true\npe.cols: 8\n")),
+    Case("arch-rows-missing", sim(), "pe.rows = None: required", arch("pe.cols: 8\n")),
+    Case("arch-unknown-key", sim(), "warp = 32: unknown key", arch("pe.rows: 8\npe.cols: 8\nwarp: 32\n")),
     Case("arch-list-document", sim(), "<document>", arch("- rows\n- cols\n")),
     Case("arch-empty-file", sim(), "<document> = 'NoneType'", arch("")),
-    Case("arch-tiny-bw", sim(), "dram_bw_bytes_per_cycle = 1e-300", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: 1.0e-300\n")),
-    Case("arch-negative-bw", sim(), "dram_bw_bytes_per_cycle = -1", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: -1\n")),
-    Case("arch-nan-bw", sim(), "dram_bw_bytes_per_cycle = nan", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: .nan\n")),
-    Case("arch-inf-bw", sim(), "dram_bw_bytes_per_cycle = inf", arch("rows: 8\ncols: 8\ndram_bw_bytes_per_cycle: .inf\n")),
-    Case("arch-quoted-number", sim(), "read as a string", arch("rows: 8\ncols: 8\nifmap_sram_kb: '1e2'\n")),
-    Case("arch-sram-0", sim(), "ifmap_sram_kb = 0.0", arch("rows: 8\ncols: 8\nifmap_sram_kb: 0\n")),
-    Case("arch-supported-m-0", sim(), "supported_m", arch("rows: 8\ncols: 8\nsupported_m: [0]\n")),
-    Case("arch-supported-m-dup", sim(), "supported_m", arch("rows: 8\ncols: 8\nsupported_m: [2, 2]\n")),
-    Case("arch-word-bytes-3", sim(), "word_bytes = 3", arch("rows: 8\ncols: 8\nword_bytes: 3\n")),
-    Case("arch-acc-bits", sim(), "acc_bits = 4", arch("rows: 8\ncols: 8\nacc_bits: 4\n")),
-    Case("arch-dataflow", sim(), "dataflow = 'systolic'", arch("rows: 8\ncols: 8\ndataflow: systolic\n")),
-    Case("arch-huge-file", sim(), "at most 4,194,304 bytes", arch("rows: 8\n" + "#" * (5 << 20) + "\ncols: 8\n")),
-    Case("arch-not-utf8", sim(), "UTF-8", {"a.yaml": b"rows: \xff\xfe\n"}),
-    Case("arch-nested-deep", sim(), "valid YAML", arch("rows: " + "[" * 5000 + "]" * 5000 + "\ncols: 8\n")),
+    Case("arch-tiny-bw", sim(), "memory.bw_bytes_per_cycle = 1e-300", arch("pe.rows: 8\npe.cols: 8\nmemory.bw_bytes_per_cycle: 1.0e-300\n")),
+    Case("arch-negative-bw", sim(), "memory.bw_bytes_per_cycle = -1", arch("pe.rows: 8\npe.cols: 8\nmemory.bw_bytes_per_cycle: -1\n")),
+    Case("arch-nan-bw", sim(), "memory.bw_bytes_per_cycle = nan", arch("pe.rows: 8\npe.cols: 8\nmemory.bw_bytes_per_cycle: .nan\n")),
+    Case("arch-inf-bw", sim(), "memory.bw_bytes_per_cycle = inf", arch("pe.rows: 8\npe.cols: 8\nmemory.bw_bytes_per_cycle: .inf\n")),
+    Case("arch-quoted-number", sim(), "read as a string", arch("pe.rows: 8\npe.cols: 8\nbuffers.ifmap_kb: '1e2'\n")),
+    Case("arch-sram-0", sim(), "buffers.ifmap_kb = 0.0", arch("pe.rows: 8\npe.cols: 8\nbuffers.ifmap_kb: 0\n")),
+    Case("arch-supported-m-0", sim(), "supported_m", arch("pe.rows: 8\npe.cols: 8\npe.supported_m: [0]\n")),
+    Case("arch-supported-m-dup", sim(), "supported_m", arch("pe.rows: 8\npe.cols: 8\npe.supported_m: [2, 2]\n")),
+    Case("arch-word-bytes-3", sim(), "pe.word_bytes = 3", arch("pe.rows: 8\npe.cols: 8\npe.word_bytes: 3\n")),
+    Case("arch-acc-bits", sim(), "pe.acc_bits = 4", arch("pe.rows: 8\npe.cols: 8\npe.acc_bits: 4\n")),
+    Case("arch-dataflow", sim(), "pe.dataflow = 'systolic'", arch("pe.rows: 8\npe.cols: 8\npe.dataflow: systolic\n")),
+    Case("arch-huge-file", sim(), "at most 4,194,304 bytes", arch("pe.rows: 8\n" + "#" * (5 << 20) + "\npe.cols: 8\n")),
+    Case("arch-not-utf8", sim(), "UTF-8", {"a.yaml": b"pe.rows: \xff\xfe\n"}),
+    Case("arch-nested-deep", sim(), "valid YAML", arch("pe.rows: " + "[" * 5000 + "]" * 5000 + "\npe.cols: 8\n")),
     Case("cfg-unknown-section", sim(arch="{d}/a.cfg"), "[warp]", {"a.cfg": "[warp]\nx = 1\n"}),
     Case("cfg-height-text", sim(arch="{d}/a.cfg"), "ArrayHeight",
          {"a.cfg": "[architecture_presets]\nArrayHeight : abc\nArrayWidth : 8\n"}),  # fmt: skip
@@ -198,7 +198,7 @@ CASES = [
     Case("workload-sparsity-garbage", sim(workload=W), "2:4:8",
          {**GOOD_ARCH, "t.csv": HEAD + " Sparsity,\nC1, 32, 32, 3, 3, 3, 8, 1, 2:4:8,\n"}),  # fmt: skip
     Case("workload-sparsity-unsupported", sim(workload=W), "M = 16 is not supported",
-         {**arch("rows: 8\ncols: 8\nsupported_m: [1, 4]\n"),
+         {**arch("pe.rows: 8\npe.cols: 8\npe.supported_m: [1, 4]\n"),
           "t.csv": HEAD + " Sparsity,\nC1, 32, 32, 3, 3, 3, 8, 1, 2:16,\n"}),  # fmt: skip
     Case("workload-extra-fields", sim(workload=W), "fields = 10", {**GOOD_ARCH, **topo("C1, 32, 32, 3, 3, 3, 8, 1, 7, 9")}),
     Case("workload-table-missing-column", sim(workload=W), "in_h", {**GOOD_ARCH, "t.csv": "name,op,batch\nx,conv,1\n"}),
@@ -207,7 +207,7 @@ CASES = [
     Case("workload-table-nan", sim(workload=W), "in_h = nan",
          {**GOOD_ARCH, "t.csv": LT_HEAD + "\nx,conv,1,,8,3,8,3,3,1,1,0,0,1,1,1,0,0,0,1,1,K,native\n"}),  # fmt: skip
     Case("workload-too-many-folds", sim(workload=W), "folds",
-         {**arch("rows: 1\ncols: 1\n"),
+         {**arch("pe.rows: 1\npe.cols: 1\n"),
           "t.csv": LT_HEAD + f"\nx,gemm,1,0,0,0,0,0,0,0,0,0,0,0,0,1,1,{1 << 20},{1 << 20},1,1,K,native\n"}),  # fmt: skip
     Case("workload-parquet-corrupt", sim(workload="{d}/t.parquet"), "not a readable Parquet file",
          {**GOOD_ARCH, "t.parquet": b"PAR1 this is not parquet"}),  # fmt: skip
@@ -226,18 +226,30 @@ CASES = [
     Case("training-dense-with-nm", sim("--training", "dense", "--nm", "2:4", arch=str(CFG)), "only with a sparse training"),
     Case("sat-options-twice", sim("--training", "bdwp", "--sat-options", "interleave,interleave", arch=str(CFG)),
          "each option once"),
-    Case("arch-request-mode-simple-memory", sim(), "dram_mode = 'request'", arch("rows: 8\ncols: 8\ndram_mode: request\n")),
-    Case("arch-one-array-shapes", sim(), "empty with arrays: 1", arch("rows: 32\ncols: 32\narrays: 1\narray_shapes: ['64x64']\n")),
-    Case("arch-run-time-state", sim(), "memory_share = 4: unknown key", arch("rows: 8\ncols: 8\nmemory_share: 4\n")),
-    Case("nm-unsupported-inference", sim("--nm", "2:16"), "M must be one of the array's supported_m", arch("rows: 8\ncols: 8\n")),
+    Case("arch-request-mode-simple-memory", sim(), "memory.mode = 'request'", arch("pe.rows: 8\npe.cols: 8\nmemory.mode: request\n")),
+    Case("arch-one-array-shapes", sim(), "empty with system.arrays: 1", arch("pe.rows: 32\npe.cols: 32\nsystem.arrays: 1\nsystem.shapes: ['64x64']\n")),
+    Case("arch-old-flat-key", sim(), "rows = 8: renamed pe.rows (the config is composed of parts",
+         arch("rows: 8\ncols: 8\n")),
+    Case("arch-old-memory-string", sim(), "memory = 'ddr4-3200': renamed memory.dram",
+         arch("pe.rows: 8\npe.cols: 8\nmemory: ddr4-3200\n")),
+    Case("arch-old-freq", sim(), "freq_ghz = 1: renamed clock_ghz", arch("pe.rows: 8\npe.cols: 8\nfreq_ghz: 1\n")),
+    Case("arch-nested-and-dotted", sim(), "pe.rows = 16: given once (nested or dotted, not both)",
+         arch("pe.rows: 8\npe: {rows: 16, cols: 8}\n")),
+    Case("arch-unknown-part-key", sim(), "buffers.sram_kb = 8: unknown key of buffers; allowed: ifmap_kb",
+         arch("pe: {rows: 8, cols: 8}\nbuffers: {sram_kb: 8}\n")),
+    Case("arch-part-not-mapping", sim(), "pe = 8: a mapping of pe keys", arch("pe: 8\n")),
+    Case("sweep-old-flat-axis", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "axes.rows = [8]: renamed pe.rows",
+         sweep_spec("block: nm_array\nbase: {pe.cols: 8}\naxes:\n  rows: [8]\nworkloads: [{zoo: resnet18}]\n")),
+    Case("arch-run-time-state", sim(), "memory_share = 4: unknown key", arch("pe.rows: 8\npe.cols: 8\nmemory_share: 4\n")),
+    Case("nm-unsupported-inference", sim("--nm", "2:16"), "M must be one of the array's pe.supported_m", arch("pe.rows: 8\npe.cols: 8\n")),
     Case("training-unknown", sim("--training", "sgd"), "--training", GOOD_ARCH),
     Case("sat-options-unknown", sim("--training", "bdwp", "--sat-options", "warp"), "option = 'warp'", GOOD_ARCH),
     Case("sat-options-without-training", sim("--sat-options", "all"), "only with --training", GOOD_ARCH),
-    Case("clock-0", sim("--training", "bdwp", "--clock-mhz", "0"), "--clock-mhz", GOOD_ARCH),
-    Case("clock-nan", sim("--training", "bdwp", "--clock-mhz", "nan"), "--clock-mhz", GOOD_ARCH),
-    Case("clock-inf", sim("--training", "bdwp", "--clock-mhz", "inf"), "--clock-mhz", GOOD_ARCH),
-    Case("clock-negative", sim("--training", "bdwp", "--clock-mhz", "-5"), "--clock-mhz", GOOD_ARCH),
-    Case("clock-without-training", sim("--clock-mhz", "100"), "only with --training", GOOD_ARCH),
+    Case("clock-0", sim("--training", "bdwp", "--clock-ghz", "0"), "--clock-ghz", GOOD_ARCH),
+    Case("clock-nan", sim("--training", "bdwp", "--clock-ghz", "nan"), "--clock-ghz", GOOD_ARCH),
+    Case("clock-inf", sim("--training", "bdwp", "--clock-ghz", "inf"), "--clock-ghz", GOOD_ARCH),
+    Case("clock-negative", sim("--training", "bdwp", "--clock-ghz", "-5"), "--clock-ghz", GOOD_ARCH),
+    Case("clock-mhz-renamed", sim("--training", "bdwp", "--clock-mhz", "200"), "renamed --clock-ghz", GOOD_ARCH),
     Case("arch-required", ["simulate", "--workload", str(TOPO), "--out", "{d}/out"], "--arch"),
     # ------------------------------------------------------------- trace
     Case("trace-unknown-model", ["trace", "resnet19", "--out", "{d}/out.csv"], "model = 'resnet19'"),
@@ -309,7 +321,7 @@ CASES = [
     Case("mobile-input-huge", mob("--engine", "dense", "--input", "3,99999,99999"), "from 1 to 16384"),
     Case("mobile-sparsity-dense", mob("--engine", "dense", "--sparsity", "0.5"), "0 with --engine dense"),
     Case("mobile-scope-dense", mob("--engine", "dense", "--scope", "network"), "only for an engine that prunes"),
-    Case("mobile-core-freq", mob("--engine", "dense", "--core", "{d}/c.yaml"), "freq_ghz = 0", {"c.yaml": "freq_ghz: 0\n"}),
+    Case("mobile-core-freq", mob("--engine", "dense", "--core", "{d}/c.yaml"), "clock_ghz = 0", {"c.yaml": "clock_ghz: 0\n"}),
     Case("mobile-core-key", mob("--engine", "dense", "--core", "{d}/c.yaml"), "l4_kb", {"c.yaml": "l4_kb: 8\n"}),
     Case("mobile-core-preset-unknown", mob("--engine", "dense", "--core", "a99"), "core = 'a99'"),
     # ------------------------------------------------------------- dram
@@ -331,12 +343,12 @@ CASES = [
     Case("dram-channels-text", ["dram", "replay", "--trace", "{d}/t.trace", "--channels", "two", "--out",
                                 "{d}/out"], "channels = 'two'", {"t.trace": "LD 0x40\n"}),  # fmt: skip
     Case("dram-arch-simple", ["dram", "trace", "--arch", "{d}/a.yaml", "--workload", str(TOPO), "--out", "{d}/out"],
-         "memory = 'simple'", {"a.yaml": "rows: 8\ncols: 8\n"}),
-    Case("arch-memory-bw", sim(), "dram_bw_bytes_per_cycle = 16", arch("rows: 8\ncols: 8\nmemory: hbm2\n"
-                                                                       "dram_bw_bytes_per_cycle: 16\n")),  # fmt: skip
-    Case("arch-memory-preset", sim(), "memory = 'gddr9'", arch("rows: 8\ncols: 8\nmemory: gddr9\n")),
+         "memory.dram = None", {"a.yaml": "pe.rows: 8\npe.cols: 8\n"}),
+    Case("arch-memory-bw", sim(), "memory.bw_bytes_per_cycle = 16", arch("pe.rows: 8\npe.cols: 8\nmemory.dram: hbm2\n"
+                                                                       "memory.bw_bytes_per_cycle: 16\n")),  # fmt: skip
+    Case("arch-memory-preset", sim(), "memory.dram = 'gddr9'", arch("pe.rows: 8\npe.cols: 8\nmemory.dram: gddr9\n")),
     Case("arch-dram-page", sim(), "page_policy = 'lazy'",
-         arch("rows: 8\ncols: 8\nmemory: hbm2\ndram_page_policy: lazy\n")),
+         arch("pe.rows: 8\npe.cols: 8\nmemory.dram: hbm2\nmemory.page_policy: lazy\n")),
     Case("mobile-core-q-uops", mob("--engine", "dense", "--core", "{d}/c.yaml"), "vec_q_uops = 3",
          {"c.yaml": "vec_q_uops: 3\n"}),
     Case("mobile-core-in-order", mob("--engine", "dense", "--core", "{d}/c.yaml"), "in_order = 'maybe'",
@@ -357,13 +369,13 @@ CASES = [
     Case("sweep-missing-spec", ["sweep", "{d}/none.yaml", "--out", "{d}/out"], "none.yaml"),
     Case("sweep-alias-bomb", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "aliases are not accepted",
          sweep_spec("name: bomb\n" + BOMB + SPEC_OK)),  # fmt: skip
-    Case("sweep-duplicate-axis", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "duplicate key 'cols'",
-         sweep_spec("block: nm_array\nbase: {rows: 8}\naxes:\n  cols: [8]\n  cols: [16]\nworkloads: [{zoo: resnet18}]\n")),
+    Case("sweep-duplicate-axis", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "duplicate key 'pe.cols'",
+         sweep_spec("block: nm_array\nbase: {pe.rows: 8}\naxes:\n  pe.cols: [8]\n  pe.cols: [16]\nworkloads: [{zoo: resnet18}]\n")),
     Case("sweep-huge-range", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "at most 1,000,000 values",
-         sweep_spec("block: nm_array\nbase: {rows: 8}\naxes:\n  cols: {range: [1, 1000000000000]}\n"
+         sweep_spec("block: nm_array\nbase: {pe.rows: 8}\naxes:\n  pe.cols: {range: [1, 1000000000000]}\n"
                     "workloads: [{zoo: resnet18}]\n")),  # fmt: skip
     Case("sweep-float-range-overflow", ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "range",
-         sweep_spec("block: nm_array\nbase: {rows: 8}\naxes:\n  dram_bw_bytes_per_cycle: {range: [1, 2], step: 1.0e-300}\n"
+         sweep_spec("block: nm_array\nbase: {pe.rows: 8}\naxes:\n  memory.bw_bytes_per_cycle: {range: [1, 2], step: 1.0e-300}\n"
                     "workloads: [{zoo: resnet18}]\n")),  # fmt: skip
     Case("sweep-jobs-0", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--jobs", "0"], "--jobs", sweep_spec(SPEC_OK)),
     Case("sweep-jobs-huge", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--jobs", "100000"], "--jobs",
@@ -465,7 +477,7 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys, monkeypatch):
 def test_console_script_prints_no_traceback(tmp_path):
     """Through the real entry point (a new process): a bad file and an unknown option."""
     bad = tmp_path / "a.yaml"
-    bad.write_text("rows: [1\n")
+    bad.write_text("pe.rows: [1\n")
     for argv in (["simulate", "--arch", str(bad), "--workload", str(TOPO), "--out", str(tmp_path / "o")],
                  ["simulate", "--no-such-option"]):  # fmt: skip
         r = subprocess.run([sys.executable, "-m", "simulator.cli", *argv], capture_output=True, text=True)

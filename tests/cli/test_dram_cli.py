@@ -27,7 +27,9 @@ def test_loadstore_format_round_trip(tmp_path):
 
 def test_trace_then_replay(tmp_path, capsys):
     arch = tmp_path / "a.yaml"
-    arch.write_text("rows: 16\ncols: 16\nmemory: lpddr4x-4266\nifmap_sram_kb: 32\nfilter_sram_kb: 32\n")
+    arch.write_text(
+        "pe.rows: 16\npe.cols: 16\nmemory.dram: lpddr4x-4266\nbuffers.ifmap_kb: 32\nbuffers.filter_kb: 32\n"
+    )
     topo = tmp_path / "t.csv"
     topo.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
                     "Strides,\nconv1, 16, 16, 3, 3, 8, 16, 1,\nfc, 1, 1, 1, 1, 256, 10, 1,\n")  # fmt: skip

@@ -14,7 +14,7 @@ GOOD_TOPO = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
     "Conv1,16,16,3,3,8,16,1,\n"
 )
-GOOD_ARCH = "rows: 8\ncols: 8\nsupported_m: [1, 4]\n"
+GOOD_ARCH = "pe.rows: 8\npe.cols: 8\npe.supported_m: [1, 4]\n"
 HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
 
 
@@ -52,11 +52,11 @@ def test_simulate_writes_tables(tmp_path, capsys):
 def test_banked_buffers_show_their_stalls(tmp_path, capsys):
     """8 one-word banks under an 8x8 OS array with a K-contiguous ifmap: every column of X (8 words
     72 apart, all in one bank) takes 8 cycles; the summary names the geometry and the stalls."""
-    rc, io, out = _run(tmp_path, capsys, arch=GOOD_ARCH + "dataflow: os\nsram_banks: 8\n")
+    rc, io, out = _run(tmp_path, capsys, arch=GOOD_ARCH + "pe.dataflow: os\nbuffers.banks: 8\n")
     assert rc == 0
     stats = pd.read_parquet(out / "layers.parquet")
     (tmp_path / "free").mkdir()
-    free_rc, _, free_out = _run(tmp_path / "free", capsys, arch=GOOD_ARCH + "dataflow: os\n")
+    free_rc, _, free_out = _run(tmp_path / "free", capsys, arch=GOOD_ARCH + "pe.dataflow: os\n")
     free = pd.read_parquet(free_out / "layers.parquet")
     assert free_rc == 0 and free.loc[0, "sram_stall_cycles"] == 0
     assert stats.loc[0, "sram_stall_cycles"] > 0
@@ -74,11 +74,11 @@ BAD = {
     "bad_header": ("foo,bar\n1,2\n", GOOD_ARCH, "header"),
     "empty_topology": (HEADER + "\n", GOOD_ARCH, "at least one layer"),
     "unknown_key": (GOOD_TOPO, GOOD_ARCH + "colour: red\n", "colour"),
-    "zero_rows": (GOOD_TOPO, "rows: 0\ncols: 8\n", "rows"),
-    "bad_yaml": (GOOD_TOPO, "rows: [8\n", "valid YAML"),
+    "zero_rows": (GOOD_TOPO, "pe.rows: 0\npe.cols: 8\n", "rows"),
+    "bad_yaml": (GOOD_TOPO, "pe.rows: [8\n", "valid YAML"),
     "bad_sparsity_text": (HEADER + " Sparsity,\nConv1,16,16,3,3,8,16,1,half,\n", GOOD_ARCH, "N:M"),
-    "bad_layout": (GOOD_TOPO, GOOD_ARCH + "sram_banks: 8\nifmap_layout: rows\n", "ifmap_layout"),
-    "negative_banks": (GOOD_TOPO, GOOD_ARCH + "sram_banks: -4\n", "sram_banks"),
+    "bad_layout": (GOOD_TOPO, GOOD_ARCH + "buffers.banks: 8\nbuffers.ifmap_layout: rows\n", "ifmap_layout"),
+    "negative_banks": (GOOD_TOPO, GOOD_ARCH + "buffers.banks: -4\n", "buffers.banks"),
 }
 
 

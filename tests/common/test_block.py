@@ -17,7 +17,7 @@ def _workload(name: str):
     if name in ("nm_array", "sat"):
         from workloads.zoo import load_zoo_trace
 
-        return load_zoo_trace("resnet18").head(4), {"rows": 8, "cols": 8}
+        return load_zoo_trace("resnet18").head(4), {"pe.rows": 8, "pe.cols": 8}
     if name == "spgemm":
         a = sp.random(30, 30, density=0.1, random_state=0, format="csr")
         return (a, a), {"cores": 2, "threads_per_core": 4, "scratchpad_kb": 64, "scratchpad_banks": 4}

@@ -4,7 +4,6 @@ where a tiling avoids it, always an answer, deterministic."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 
@@ -20,7 +19,7 @@ from dataflow.nm_array.mapper import OBJECTIVES, candidate_sizes, map_gemm, obje
 from dataflow.nm_array.mapping import Mapping
 from dataflow.nm_array.schedule import ORDERS, Tiling, condensed_rows
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array.config import ArrayConfig, load_arch
+from simulator.nm_array.config import ArrayConfig, Buffers, Memory, PEArray, load_arch
 from simulator.nm_array.energy import energy_pj
 from simulator.nm_array.fold import simulate_gemms
 from simulator.nm_array.map_layers import resolve_mappings
@@ -40,17 +39,17 @@ def _objective(stats: pd.DataFrame, cfg: ArrayConfig, objective: str) -> np.ndar
 
 def _fits(g: Gemm, cfg: ArrayConfig, t: Tiling) -> bool:
     """Written apart from the cost model: each operand tile in half its buffer."""
-    bits = cfg.word_bytes * 8 + (math.ceil(math.log2(g.m)) if g.m > 1 else 0)
-    x = t.pt * t.kt * g.ifmap_elems * cfg.word_bytes / (g.p * g.kc)
+    bits = cfg.pe.word_bytes * 8 + (math.ceil(math.log2(g.m)) if g.m > 1 else 0)
+    x = t.pt * t.kt * g.ifmap_elems * cfg.pe.word_bytes / (g.p * g.kc)
     w = math.ceil(t.kt * t.nt * bits / 8)
-    y = t.pt * t.nt * cfg.psum_bytes
-    return x <= cfg.ifmap_sram_kb * 512 and w <= cfg.filter_sram_kb * 512 and y <= cfg.ofmap_sram_kb * 512
+    y = t.pt * t.nt * cfg.pe.psum_bytes
+    return x <= cfg.buffers.ifmap_kb * 512 and w <= cfg.buffers.filter_kb * 512 and y <= cfg.buffers.ofmap_kb * 512
 
 
 def brute_force(g: Gemm, cfg: ArrayConfig, objective: str) -> tuple[float, list[Mapping]]:
     """Every mapping of the space (all six orders, no pruning), each run through the fold model."""
     maps = []
-    for name in cfg.allowed_dataflows:
+    for name in cfg.pe.allowed_dataflows:
         df = get_dataflow(name)
         try:
             df.check(g.n, g.m, g.compat, "t")
@@ -79,14 +78,21 @@ def brute_force(g: Gemm, cfg: ArrayConfig, objective: str) -> tuple[float, list[
 def small_cases(draw):
     n, m = draw(st.sampled_from([(1, 1), (1, 1), (2, 4), (1, 4)]))
     cfg = ArrayConfig(
-        rows=draw(st.integers(2, 6)), cols=draw(st.integers(2, 6)), dataflow="ws",
-        dataflows=draw(st.sampled_from([(), ("ws", "os", "is"), ("ws", "os")])),
-        weight_double_buffer=draw(st.booleans()), supported_m=(1, 4),
-        ifmap_sram_kb=draw(st.sampled_from([0.0625, 0.25, 4.0])),
-        filter_sram_kb=draw(st.sampled_from([0.0625, 0.25, 4.0])),
-        ofmap_sram_kb=draw(st.sampled_from([0.0625, 0.25, 4.0])),
-        dram_bw_bytes_per_cycle=draw(st.sampled_from([None, 0.5, 4.0])),
-    )  # fmt: skip
+        pe=PEArray(
+            rows=draw(st.integers(2, 6)),
+            cols=draw(st.integers(2, 6)),
+            dataflow="ws",
+            dataflows=draw(st.sampled_from([(), ("ws", "os", "is"), ("ws", "os")])),
+            weight_double_buffer=draw(st.booleans()),
+            supported_m=(1, 4),
+        ),
+        buffers=Buffers(
+            ifmap_kb=draw(st.sampled_from([0.0625, 0.25, 4.0])),
+            filter_kb=draw(st.sampled_from([0.0625, 0.25, 4.0])),
+            ofmap_kb=draw(st.sampled_from([0.0625, 0.25, 4.0])),
+        ),
+        memory=Memory(bw_bytes_per_cycle=draw(st.sampled_from([None, 0.5, 4.0]))),
+    )
     p, k, ncol = draw(st.integers(1, 40)), draw(st.integers(1, 48)), draw(st.integers(1, 30))
     kc = condensed_rows(k, n, m, "native")
     g = Gemm(p, k, kc, ncol, draw(st.integers(1, 2)), n, m, "native", p * k + draw(st.integers(0, 30)))
@@ -110,7 +116,11 @@ def test_mapper_finds_the_true_optimum_of_its_space(case):
 
 def test_brute_force_is_not_trivial():
     """The space has real choices: on this layer the optimum differs from the plain schedule."""
-    cfg = ArrayConfig(rows=4, cols=4, dataflows=("ws", "os", "is"), ofmap_sram_kb=0.25, dram_bw_bytes_per_cycle=2.0)
+    cfg = ArrayConfig(
+        pe=PEArray(rows=4, cols=4, dataflows=("ws", "os", "is")),
+        buffers=Buffers(ofmap_kb=0.25),
+        memory=Memory(bw_bytes_per_cycle=2.0),
+    )
     g = Gemm(40, 48, 48, 30, 1, 1, 1, "native", 40 * 48)
     best, maps = brute_force(g, cfg, "cycles")
     plain = _objective(simulate_gemms(_row(g), cfg), cfg, "cycles")[0]
@@ -125,13 +135,13 @@ def example_cfg() -> ArrayConfig:
 @pytest.mark.parametrize("net", ["resnet50", "bert_base"])
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_never_worse_than_the_fixed_ws_schedule_on_any_layer(example_cfg, net, objective):
-    for cfg in (example_cfg, dataclasses.replace(example_cfg, dram_bw_bytes_per_cycle=None)):
+    for cfg in (example_cfg, example_cfg.replace({"memory.bw_bytes_per_cycle": None})):
         gemms = lower_to_gemms(load_workload(f"zoo:{net}"))
         maps, _ = resolve_mappings(gemms, cfg, "auto", objective)
         auto = _objective(simulate_gemms(gemms, cfg, mappings=maps), cfg, objective)
         fixed = _objective(simulate_gemms(gemms, cfg), cfg, objective)
         assert (auto <= fixed * (1 + 1e-12)).all(), np.flatnonzero(auto > fixed * (1 + 1e-12))
-        if cfg.dram_bw_bytes_per_cycle is not None and objective in ("cycles", "energy"):
+        if cfg.memory.bw_bytes_per_cycle is not None and objective in ("cycles", "energy"):
             assert auto.sum() < fixed.sum()  # and it does find something better somewhere
 
 
@@ -168,8 +178,11 @@ def test_training_step_is_mapped_per_pass(example_cfg):
        st.sampled_from([0.0625, 1.0, 64.0]), st.sampled_from([None, 1e-3, 8.0]))  # fmt: skip
 def test_always_a_mapping(p, k, ncol, rows, kb, bw):
     """Tiny buffers, a crawling DRAM channel, awkward shapes: the plain schedule is the fallback."""
-    cfg = ArrayConfig(rows=rows, cols=3, dataflows=("ws", "os", "is"), ifmap_sram_kb=kb, filter_sram_kb=kb,
-                      ofmap_sram_kb=kb, dram_bw_bytes_per_cycle=bw)  # fmt: skip
+    cfg = ArrayConfig(
+        pe=PEArray(rows=rows, cols=3, dataflows=("ws", "os", "is")),
+        buffers=Buffers(ifmap_kb=kb, filter_kb=kb, ofmap_kb=kb),
+        memory=Memory(bw_bytes_per_cycle=bw),
+    )
     g = Gemm(p, k, k, ncol, 1, 1, 1, "native", p * k)
     c = map_gemm(g, cfg, "cycles", stall_cycles=lambda mp: 0)
     assert c.mapping.dataflow in ("ws", "os", "is") and c.value > 0 and c.candidates >= 3
@@ -177,12 +190,12 @@ def test_always_a_mapping(p, k, ncol, rows, kb, bw):
 
 def test_deterministic_with_documented_tie_breaks():
     g = Gemm(64, 64, 64, 64, 1, 1, 1, "native", 64 * 64)
-    cfg = ArrayConfig(rows=8, cols=8, dataflows=("ws", "os", "is"))
+    cfg = ArrayConfig(pe=PEArray(rows=8, cols=8, dataflows=("ws", "os", "is")))
     a = map_gemm(g, cfg, "dram_bytes")
     assert a == map_gemm(g, cfg, "dram_bytes")
     # everything fits, so every mapping moves each operand once (a tie on the objective): the
     # tie goes to the least energy, whatever order the config lists the dataflows in
-    b = map_gemm(g, dataclasses.replace(cfg, dataflow="os", dataflows=("os", "is", "ws")), "dram_bytes")
+    b = map_gemm(g, cfg.replace({"pe.dataflow": "os", "pe.dataflows": ("os", "is", "ws")}), "dram_bytes")
     assert a.mapping == b.mapping and a.value == b.value == 3 * 64 * 64 + 3 * 64 * 64
     gemms = pd.concat([_row(g)] * 2, ignore_index=True)
     stats = simulate_gemms(gemms.iloc[:1], cfg, mappings=[a.mapping])
@@ -194,7 +207,7 @@ def test_deterministic_with_documented_tie_breaks():
 
 def test_os_is_not_offered_for_scalesim_nm():
     """OS and IS refuse N:M under SCALE-Sim's conventions: the mapper skips them, never fails."""
-    cfg = ArrayConfig(rows=8, cols=8, dataflows=("ws", "os", "is"), supported_m=(1, 4))
+    cfg = ArrayConfig(pe=PEArray(rows=8, cols=8, dataflows=("ws", "os", "is"), supported_m=(1, 4)))
     g = Gemm(64, 64, condensed_rows(64, 2, 4, "scalesim"), 64, 1, 2, 4, "scalesim", 64 * 64)
     try:
         get_dataflow("os").check(2, 4, "scalesim", "t")
@@ -206,4 +219,4 @@ def test_os_is_not_offered_for_scalesim_nm():
 
 def test_unknown_objective_is_refused():
     with pytest.raises(SparsimInputError, match="objective"):
-        map_gemm(Gemm(4, 4, 4, 4, 1, 1, 1, "native", 16), ArrayConfig(rows=2, cols=2), "speed")
+        map_gemm(Gemm(4, 4, 4, 4, 1, 1, 1, "native", 16), ArrayConfig(pe=PEArray(rows=2, cols=2)), "speed")

@@ -29,7 +29,6 @@ def test_quick_report(tmp_path, capsys):
 
 
 def test_plain_os_in_the_study_is_the_fold_model():
-    import dataclasses
 
     from dataflow.nm_array.mapping import Mapping
     from reports.dataflows_report import ARRAYS
@@ -39,7 +38,7 @@ def test_plain_os_in_the_study_is_the_fold_model():
 
     tot, _ = run_study(quick=True)
     g = lower_to_gemms(load_zoo_trace("resnet18"))
-    cfg = dataclasses.replace(ARRAYS["32x32"], weight_double_buffer=False)
+    cfg = ARRAYS["32x32"].replace({"pe.weight_double_buffer": False})
     r = tot[(tot.network == "resnet18") & (tot.timing == "scalesim") & (tot.memory == "compute-only")
             & (tot.mapping == "os")].cycles.item()  # fmt: skip
     assert r == simulate_gemms(g, cfg, mappings=[Mapping("os")] * len(g)).cycles.sum()

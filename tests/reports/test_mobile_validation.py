@@ -12,7 +12,7 @@ from workloads.mobile_models import MOBILE_MODELS
 def test_published_rows_name_known_phones_and_sources():
     for source, phone, model, ms in PUBLISHED:
         assert source in SOURCES and phone in PHONES and model in MODELS and model in MOBILE_MODELS and ms > 0
-    assert phone_core("Pixel 2 / 2 XL (SD835)").freq_ghz == 2.35
+    assert phone_core("Pixel 2 / 2 XL (SD835)").clock_ghz == 2.35
 
 
 def test_error_is_modelled_over_published():

@@ -50,7 +50,7 @@ def test_derived_metrics(results):
     assert r.macs_per_cycle_per_mm2 == pytest.approx(r.dense_macs / r.cycles / r.area_mm2)
     assert r.energy_per_mac_pj == pytest.approx(r.energy_pj / r.dense_macs)
     # 2:4 issues half the MACs (a little more: K padded to whole groups of 4, e.g. the stem's 147)
-    same = df[(df.rows == 16) & (df.cols == 32) & (df.ifmap_sram_kb == 32)].set_index("nm")
+    same = df[(df["pe.rows"] == 16) & (df["pe.cols"] == 32) & (df["buffers.ifmap_kb"] == 32)].set_index("nm")
     assert 0.5 < same.loc["2:4", "macs"] / same.loc["1:1", "macs"] < 0.501
     assert same.loc["2:4", "dense_macs"] == same.loc["1:1", "dense_macs"]
 
@@ -120,19 +120,19 @@ def test_bound_table_names_the_dram_bound_points():
     ok = pd.DataFrame(
         {
             "workload": ["w"] * 3,
-            "arrays": [1, 4, 16],
+            "system.arrays": [1, 4, 16],
             "cycles": [100, 40, 30],
             "stall_cycles": [0, 20, 25],
             "dram_bound_share": [0.0, DRAM_BOUND_FROM, 0.9],
         }
     )
-    tab, text = _bound_table(ok, ["arrays"], "cycles")
-    assert tab.set_index("arrays")["bound"].to_dict() == {1: "compute", 4: "DRAM", 16: "DRAM"}
-    assert tab.set_index("arrays")["stall_share"].to_dict() == pytest.approx({1: 0.0, 4: 0.5, 16: 25 / 30})
+    tab, text = _bound_table(ok, ["system.arrays"], "cycles")
+    assert tab.set_index("system.arrays")["bound"].to_dict() == {1: "compute", 4: "DRAM", 16: "DRAM"}
+    assert tab.set_index("system.arrays")["stall_share"].to_dict() == pytest.approx({1: 0.0, 4: 0.5, 16: 25 / 30})
     assert text.startswith("2 of 3 points DRAM-bound")
-    assert _bound_table(ok.drop(columns=["dram_bound_share"]), ["arrays"], "cycles")[0].empty
-    by_energy, _ = _bound_table(ok.assign(energy_pj=[3.0, 1.0, 2.0]), ["arrays"], "energy_pj")
-    assert by_energy["arrays"].tolist() == [4, 16, 1] and "energy_pj" in by_energy.columns
+    assert _bound_table(ok.drop(columns=["dram_bound_share"]), ["system.arrays"], "cycles")[0].empty
+    by_energy, _ = _bound_table(ok.assign(energy_pj=[3.0, 1.0, 2.0]), ["system.arrays"], "energy_pj")
+    assert by_energy["system.arrays"].tolist() == [4, 16, 1] and "energy_pj" in by_energy.columns
 
 
 def test_report_says_what_bounds_each_point(report):

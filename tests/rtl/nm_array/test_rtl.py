@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 
 from rtl.tools.runner import Problem, available_simulators, run_nm_array_batch
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 from tests.simulator.nm_array.levels import CASES, DESIGNS, Case, NMArrayLevelTests, Observed, case_config, problem
 from tests.simulator.nm_array.levels import real_k as _real_k
 
@@ -103,7 +103,7 @@ def test_checker_has_teeth(tmp_path, dataflow):
         dataclasses.replace(base, tag="off_by_one", mutation="cycle_off_by_one"),
         dataclasses.replace(base, tag="wrong_index", mutation="wrong_index"),
     ]
-    cfg = ArrayConfig(rows=4, cols=4, supported_m=(1, 4), dataflow=dataflow)
+    cfg = ArrayConfig(pe=PEArray(rows=4, cols=4, supported_m=(1, 4), dataflow=dataflow))
     res = run_nm_array_batch(probs, cfg, lanes=4, build_root=tmp_path, tag="teeth")
     # every emission is checked: WS T x folds x cols (3 row folds x 2 col folds), OS R x folds x cols
     checked = 6 * (3 * 2) * 4 if dataflow == "ws" else 4 * (2 * 2) * 4

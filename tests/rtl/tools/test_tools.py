@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rtl.nm_array.iface import NMArrayPorts, pack_lanes, unpack_lanes
 from rtl.tools.area import gate_equivalents, synthesize_nm_array
 from simulator.cli import main
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 
 
 @given(bits=st.integers(1, 40), data=st.data())
@@ -24,7 +24,7 @@ def test_pack_unpack_roundtrip(bits, data):
 
 
 def test_port_widths_follow_the_signature():
-    ports = NMArrayPorts(ArrayConfig(rows=3, cols=5), 8)
+    ports = NMArrayPorts(ArrayConfig(pe=PEArray(rows=3, cols=5)), 8)
     sig = ports.signature()
     from amaranth.hdl import Shape
 
@@ -56,7 +56,7 @@ def test_generate_writes_verilog_with_interface_ports(tmp_path, capsys):
     )
     text = (tmp_path / "nm_array.v").read_text()
     top = text[text.index("module nm_array(") :]
-    for name, (lanes, bits) in NMArrayPorts(ArrayConfig(rows=3, cols=5), 8).widths().items():
+    for name, (lanes, bits) in NMArrayPorts(ArrayConfig(pe=PEArray(rows=3, cols=5)), 8).widths().items():
         width = lanes * bits
         decl = rf"(input|output)\s+{'' if width == 1 else re.escape(f'[{width - 1}:0]')}\s*{name};"
         assert re.search(decl, top), name
@@ -106,8 +106,8 @@ def test_rtl_test_command_drives_operands_of_the_datapath_width(bits, tmp_path, 
 
 @pytest.mark.rtl
 def test_area_grows_with_activation_lanes():
-    dense = synthesize_nm_array(ArrayConfig(rows=2, cols=2), 1)
-    nm8 = synthesize_nm_array(ArrayConfig(rows=2, cols=2, supported_m=(1, 8)), 8)
+    dense = synthesize_nm_array(ArrayConfig(pe=PEArray(rows=2, cols=2)), 1)
+    nm8 = synthesize_nm_array(ArrayConfig(pe=PEArray(rows=2, cols=2, supported_m=(1, 8))), 8)
     assert dense["ge"].sum() > 0
     assert nm8["ge"].sum() > dense["ge"].sum()
     ff = lambda t: int(t[t.cell.str.contains("DFF")]["count"].sum())  # noqa: E731

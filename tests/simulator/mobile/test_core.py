@@ -180,7 +180,7 @@ def test_prefetch_hides_sequential_misses():
         ({"decode_width": 0}, "decode_width"),
         ({"l1_ways": 3}, "l1_kb"),
         ({"line_bytes": 48}, "line_bytes"),
-        ({"freq_ghz": -1.0}, "freq_ghz"),
+        ({"clock_ghz": -1.0}, "clock_ghz"),
         ({"lat_fmla": 0}, "lat_fmla"),
         ({"perfect_l1": 1}, "perfect_l1"),
         ({"vec_q_uops": 3}, "vec_q_uops"),
@@ -197,7 +197,7 @@ def test_config_rejects(kwargs, field):
 
 def test_load_core_yaml(tmp_path):
     f = tmp_path / "core.yaml"
-    f.write_text("freq_ghz: 2.0\nl2_kb: 256\n")
+    f.write_text("clock_ghz: 2.0\nl2_kb: 256\n")
     assert load_core(f).l2_kb == 256
     f.write_text("l4_kb: 1\n")
     with pytest.raises(SparsimInputError, match="l4_kb"):

@@ -24,7 +24,7 @@ import pytest
 
 from dataflow.nm_array.dataflows import build_schedule
 from simulator.common.bits import wrap_signed
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 from workloads.nm import nm_compress, nm_topn_mask
 
 __all__ = ["Case", "CASES", "DESIGNS", "Problem", "Observed", "NMArrayLevelTests", "problem", "case_config"]
@@ -134,7 +134,9 @@ def problem(case: Case, k: int) -> Problem:
 def case_config(case: Case, dataflow: str = "ws") -> ArrayConfig:
     rows, cols, _ = DESIGNS[case.design]
     return ArrayConfig(
-        rows=rows, cols=cols, supported_m=(1, 2, 4, 8), weight_double_buffer=case.double_buffer, dataflow=dataflow
+        pe=PEArray(
+            rows=rows, cols=cols, supported_m=(1, 2, 4, 8), weight_double_buffer=case.double_buffer, dataflow=dataflow
+        )
     )
 
 
@@ -150,14 +152,14 @@ class Observed:
 def expected_done(case: Case, prob: Problem, cfg: ArrayConfig) -> np.ndarray:
     """Each output's completion cycle from the fold schedule's closed form (the cycle its last
     partial sum leaves the array; see :meth:`dataflow.nm_array.schedule.FoldSchedule.exit_cycle`)."""
-    sched = build_schedule(cfg.dataflow, prob.x.shape[0], prob.values.shape[0], prob.values.shape[1], cfg)
+    sched = build_schedule(cfg.pe.dataflow, prob.x.shape[0], prob.values.shape[0], prob.values.shape[1], cfg)
     done = np.full((case.t, case.ncol), -1, dtype=np.int64)
     for f in range(sched.folds):
         p0, pu, n0, nu = (int(v[f]) for v in (sched.p0, sched.p_used, sched.n0, sched.n_used))
         for a in range(pu):
             for b in range(nu):
                 # (X row, W column) -> (the exit's output index, its array column)
-                idx, col = {"ws": (a, b), "is": (b, a), "os": (a, b)}[cfg.dataflow]
+                idx, col = {"ws": (a, b), "is": (b, a), "os": (a, b)}[cfg.pe.dataflow]
                 done[p0 + a, n0 + b] = max(done[p0 + a, n0 + b], sched.exit_cycle(f, idx, col))
     return done
 
@@ -182,7 +184,7 @@ class NMArrayLevelTests:
         prob = problem(case, k)
         cfg = case_config(case, self.dataflow)
         got = self.observe(case, prob, cfg, runner)
-        want = wrap_signed(prob.x.astype(np.int64) @ prob.w.astype(np.int64), cfg.acc_bits)
+        want = wrap_signed(prob.x.astype(np.int64) @ prob.w.astype(np.int64), cfg.pe.acc_bits)
         np.testing.assert_array_equal(got.y, want)
         if self.timed:
             np.testing.assert_array_equal(got.done, expected_done(case, prob, cfg))

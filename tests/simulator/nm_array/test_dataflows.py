@@ -15,7 +15,7 @@ from dataflow.nm_array.dataflows import build_schedule, get_dataflow
 from dataflow.nm_array.schedule import ORDERS, Tiling, fold_count
 from simulator.common.bits import wrap_signed
 from simulator.nm_array.cl import accumulate_folds, run_nm_array_cycles
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 from workloads.nm import nm_compress, nm_topn_mask
 
 NM = [(1, 1), (1, 2), (2, 4), (1, 4), (3, 4), (1, 8), (2, 8), (4, 8)]
@@ -37,7 +37,7 @@ def cases(draw):
     p, k, ncol = draw(st.integers(1, 14)), draw(st.integers(1, 20)), draw(st.integers(1, 14))
     n, m = draw(st.sampled_from(NM))
     db = draw(st.booleans())
-    cfg = ArrayConfig(rows=r, cols=c, dataflow=df, weight_double_buffer=db, supported_m=(1, 2, 4, 8))
+    cfg = ArrayConfig(pe=PEArray(rows=r, cols=c, dataflow=df, weight_double_buffer=db, supported_m=(1, 2, 4, 8)))
     tiled = draw(st.booleans())
     tiling = None
     if tiled:
@@ -51,24 +51,25 @@ def test_per_cycle_equals_twin_equals_fold_and_the_product(case):
     cfg, p, k, ncol, n, m, tiling, seed = case
     x, w, values, idx = _problem(seed, p, k, ncol, n, m)
     nn, mm = (1, 1) if n == m else (n, m)
-    sched = build_schedule(cfg.dataflow, p, values.shape[0], ncol, cfg, tiling)
-    assert sched.folds == fold_count(get_dataflow(cfg.dataflow), p, values.shape[0], ncol, cfg,
-                                     (tiling or get_dataflow(cfg.dataflow).plain_tiling(p, values.shape[0], ncol, cfg))
+    sched = build_schedule(cfg.pe.dataflow, p, values.shape[0], ncol, cfg, tiling)
+    df = get_dataflow(cfg.pe.dataflow)
+    assert sched.folds == fold_count(df, p, values.shape[0], ncol, cfg,
+                                     (tiling or df.plain_tiling(p, values.shape[0], ncol, cfg))
                                      .clipped(p, values.shape[0], ncol))  # fmt: skip
     fast = run_nm_array_cycles(x, values, idx, nn, mm, cfg, schedule=sched)
     slow = run_nm_array_cycles(x, values, idx, nn, mm, cfg, schedule=sched, engine="numpy")
     np.testing.assert_array_equal(fast.psum_value, slow.psum_value)
     np.testing.assert_array_equal(fast.psum_cycle, slow.psum_cycle)
     assert fast.total_cycles == slow.total_cycles == sched.total_cycles
-    y, done = accumulate_folds(fast, cfg.acc_bits)
-    np.testing.assert_array_equal(y, wrap_signed(x.astype(np.int64) @ w.astype(np.int64), cfg.acc_bits))
+    y, done = accumulate_folds(fast, cfg.pe.acc_bits)
+    np.testing.assert_array_equal(y, wrap_signed(x.astype(np.int64) @ w.astype(np.int64), cfg.pe.acc_bits))
     assert (done >= 0).all() and done.max() <= sched.total_cycles - 1  # every output, all inside the schedule
     assert fast.psum_cycle.max() == sched.total_cycles - 1  # the last emission ends the schedule
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 def test_every_output_leaves_at_its_closed_form_cycle(dataflow):
-    cfg = ArrayConfig(rows=3, cols=4, dataflow=dataflow, supported_m=(1, 4))
+    cfg = ArrayConfig(pe=PEArray(rows=3, cols=4, dataflow=dataflow, supported_m=(1, 4)))
     x, w, values, idx = _problem(7, 9, 22, 7, 2, 4)
     res = run_nm_array_cycles(x, values, idx, 2, 4, cfg)
     s = res.schedule
@@ -83,7 +84,7 @@ def test_every_output_leaves_at_its_closed_form_cycle(dataflow):
 def test_a_schedule_tighter_than_the_hardware_allows_is_a_hazard(dataflow):
     """The per-cycle model has teeth: the double-buffered schedule is the tightest the hardware
     allows (SCALE-Sim's non-overlapped one has slack); one cycle earlier collides and is refused."""
-    cfg = ArrayConfig(rows=3, cols=3, dataflow=dataflow, weight_double_buffer=True)
+    cfg = ArrayConfig(pe=PEArray(rows=3, cols=3, dataflow=dataflow, weight_double_buffer=True))
     x, w, values, idx = _problem(3, 5, 8, 7, 1, 1)
     tight = build_schedule(dataflow, 5, 8, 7, cfg)
     run_nm_array_cycles(x, values, idx, 1, 1, cfg, schedule=tight)
@@ -108,7 +109,7 @@ def test_scalesim_os_is_arithmetic_on_conv2_1a(dataflow, cycles, ifmap, filt, of
     from workloads.io import load_workload
 
     layers = load_workload(scalesim_dir / "topologies" / "resnet18.csv").iloc[[1]]
-    cfg = ArrayConfig(rows=32, cols=32, dataflow=dataflow, word_bytes=1, psum_bytes=1, supported_m=(1,))
+    cfg = ArrayConfig(pe=PEArray(rows=32, cols=32, dataflow=dataflow, word_bytes=1, psum_bytes=1, supported_m=(1,)))
     s = simulate_layers(layers, cfg)
     rep = compute_report(s, cfg)
     assert int(rep["Total Cycles"].iloc[0]) == cycles
@@ -124,6 +125,6 @@ def test_scalesim_nm_is_weight_stationary_only(scalesim_dir):
     from workloads.io import load_workload
 
     layers = load_workload(scalesim_dir / "topologies" / "conv2_1a_2of4.csv")
-    cfg = ArrayConfig(rows=32, cols=32, dataflow="os", supported_m=(1, 4))
+    cfg = ArrayConfig(pe=PEArray(rows=32, cols=32, dataflow="os", supported_m=(1, 4)))
     with pytest.raises(SparsimInputError, match="weight-stationary only"):
         simulate_layers(layers, cfg)

@@ -4,7 +4,6 @@ every dataflow, and the config's memory options."""
 
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 
 import pytest
@@ -28,7 +27,7 @@ ARCH = "examples/arch/nm_ws32x32.yaml"
 
 @lru_cache(maxsize=8)
 def _traffic(model: str, dataflow: str):
-    cfg = dataclasses.replace(arch_from_yaml(ARCH), dataflow=dataflow)
+    cfg = arch_from_yaml(ARCH).replace({"pe.dataflow": dataflow})
     out = []
     for r in lower_to_gemms(load_workload(f"zoo:{model}")).itertuples(index=False):
         _, tiling, sched, _, m, _ = layer_schedule(r, cfg, Mapping(dataflow))
@@ -71,25 +70,29 @@ def test_more_channels_fewer_stalls_and_config_options():
     layers = load_workload("zoo:resnet18")
     base = arch_from_yaml(ARCH)
     simple = simulate_layers(layers, base)
-    ddr = simulate_layers(layers, dataclasses.replace(base, dram_bw_bytes_per_cycle=None, memory="ddr4-3200"))
-    ddr4ch = simulate_layers(layers, dataclasses.replace(base, dram_bw_bytes_per_cycle=None, memory="ddr4-3200",
-                                                         dram_channels=4))  # fmt: skip
-    hbm = simulate_layers(layers, dataclasses.replace(base, dram_bw_bytes_per_cycle=None, memory="hbm2"))
+    ddr = simulate_layers(layers, base.replace({"memory.bw_bytes_per_cycle": None, "memory.dram": "ddr4-3200"}))
+    ddr4ch = simulate_layers(
+        layers, base.replace({"memory.bw_bytes_per_cycle": None, "memory.dram": "ddr4-3200", "memory.channels": 4})
+    )
+    hbm = simulate_layers(layers, base.replace({"memory.bw_bytes_per_cycle": None, "memory.dram": "hbm2"}))
     assert ddr4ch.stall_cycles.sum() < ddr.stall_cycles.sum()
     assert hbm.stall_cycles.sum() < ddr.stall_cycles.sum()
     assert (ddr.compute_cycles == simple.compute_cycles).all() and (ddr.dram_bytes == simple.dram_bytes).all()
-    slow = simulate_layers(layers, dataclasses.replace(base, dram_bw_bytes_per_cycle=None, memory="hbm2",
-                                                       freq_ghz=0.05))  # fmt: skip
+    slow = simulate_layers(layers, base.replace({"memory.bw_bytes_per_cycle": None, "memory.dram": "hbm2",
+                                                 "clock_ghz": 0.05}))  # fmt: skip
     assert slow.stall_cycles.sum() < hbm.stall_cycles.sum()
 
 
 @pytest.mark.parametrize(
     "kwargs,field",
-    [({"memory": "ddr9"}, "memory"), ({"memory": "ddr4-3200", "dram_bw_bytes_per_cycle": 16.0}, "dram_bw"),
-     ({"dram_channels": 2}, "dram_channels"), ({"memory": "ddr4-3200", "dram_channels": 3}, "channels"),
-     ({"memory": "hbm2", "dram_page_policy": "lazy"}, "page_policy"), ({"dram_mode": "exact"}, "dram_mode"),
-     ({"freq_ghz": 0.0}, "freq_ghz")],
+    [({"memory.dram": "ddr9"}, "memory.dram"),
+     ({"memory.dram": "ddr4-3200", "memory.bw_bytes_per_cycle": 16.0}, "memory.bw_bytes_per_cycle"),
+     ({"memory.channels": 2}, "memory.channels"),
+     ({"memory.dram": "ddr4-3200", "memory.channels": 3}, "memory.channels"),
+     ({"memory.dram": "hbm2", "memory.page_policy": "lazy"}, "memory.page_policy"),
+     ({"memory.mode": "exact"}, "memory.mode"), ({"clock_ghz": 0.0}, "clock_ghz")],
 )  # fmt: skip
 def test_config_rejects(kwargs, field):
-    with pytest.raises(SparsimInputError, match=field):
-        ArrayConfig(rows=8, cols=8, **kwargs)
+    with pytest.raises(SparsimInputError) as err:
+        ArrayConfig.from_dict({"pe.rows": 8, "pe.cols": 8, **kwargs})
+    assert err.value.field == field

@@ -18,7 +18,7 @@ class TestCycleLevel(NMArrayLevelTests):
 
     def observe(self, case, prob, cfg, runner):
         res = run_nm_array_cycles(prob.x, prob.values, prob.indices, prob.n, prob.m, cfg)
-        y, done = accumulate_folds(res, cfg.acc_bits)
+        y, done = accumulate_folds(res, cfg.pe.acc_bits)
         return Observed(y=y, done=done)
 
 
@@ -27,7 +27,7 @@ class TestCycleLevelNumpyTwin(NMArrayLevelTests):
 
     def observe(self, case, prob, cfg, runner):
         res = run_nm_array_cycles(prob.x, prob.values, prob.indices, prob.n, prob.m, cfg, engine="numpy")
-        y, done = accumulate_folds(res, cfg.acc_bits)
+        y, done = accumulate_folds(res, cfg.pe.acc_bits)
         return Observed(y=y, done=done)
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, Buffers, PEArray
 from simulator.nm_array.fold import simulate_layers
 from workloads.layers import conv_layer, layer_table
 
@@ -14,7 +12,7 @@ LAYERS = layer_table(
         conv_layer("c2", in_h=14, in_w=14, in_c=256, out_c=256, k_h=3, padding=1, nm=(2, 4)),
     ]
 )
-BASE = ArrayConfig(rows=32, cols=32, ifmap_sram_kb=512, ofmap_sram_kb=512, filter_sram_kb=64)
+BASE = ArrayConfig(pe=PEArray(rows=32, cols=32), buffers=Buffers(ifmap_kb=512, ofmap_kb=512, filter_kb=64))
 
 
 def test_unlimited_bandwidth_never_stalls():
@@ -25,7 +23,7 @@ def test_unlimited_bandwidth_never_stalls():
 
 def test_stalls_shrink_as_bandwidth_grows():
     stalls = [
-        int(simulate_layers(LAYERS, dataclasses.replace(BASE, dram_bw_bytes_per_cycle=bw)).stall_cycles.sum())
+        int(simulate_layers(LAYERS, BASE.replace({"memory.bw_bytes_per_cycle": bw})).stall_cycles.sum())
         for bw in (1, 4, 16, 64, 1024)
     ]
     assert stalls[0] > 0
@@ -42,14 +40,14 @@ def test_filter_traffic_includes_nm_metadata():
 
 def test_small_ifmap_buffer_refetches_per_column_fold():
     big = simulate_layers(LAYERS, BASE)
-    small = simulate_layers(LAYERS, dataclasses.replace(BASE, ifmap_sram_kb=8))
+    small = simulate_layers(LAYERS, BASE.replace({"buffers.ifmap_kb": 8}))
     assert big.loc[0, "dram_ifmap_bytes"] == 56 * 56 * 64
     assert small.loc[0, "dram_ifmap_bytes"] == 2 * 56 * 56 * 64  # two column folds
 
 
 def test_double_buffering_saves_weight_load_time():
     single = simulate_layers(LAYERS, BASE)
-    double = simulate_layers(LAYERS, dataclasses.replace(BASE, weight_double_buffer=True))
+    double = simulate_layers(LAYERS, BASE.replace({"pe.weight_double_buffer": True}))
     assert (double.compute_cycles < single.compute_cycles).all()
     assert (double.macs == single.macs).all()
 
@@ -62,7 +60,7 @@ def test_dram_bound_share_follows_the_bandwidth():
     from simulator.nm_array.block import dram_bound_share
 
     assert dram_bound_share(simulate_layers(LAYERS, BASE)) == 0.0
-    slow = simulate_layers(LAYERS, dataclasses.replace(BASE, dram_bw_bytes_per_cycle=1))
+    slow = simulate_layers(LAYERS, BASE.replace({"memory.bw_bytes_per_cycle": 1}))
     assert (slow.stall_cycles >= slow.compute_cycles).all()
     assert dram_bound_share(slow) == 1.0
     mixed = pd.DataFrame({"cycles": [300, 100], "compute_cycles": [100, 100], "stall_cycles": [200, 0]})

@@ -15,7 +15,7 @@ from dataflow.nm_array.schedule import condensed_rows
 from dataflow.nm_array.weight_stationary import ws_schedule, ws_total_cycles
 from simulator.common.bits import wrap_signed
 from simulator.nm_array.cl import accumulate_folds, run_nm_array_cycles
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, PEArray
 from simulator.nm_array.fl import nm_gemm_fl
 from simulator.nm_array.fold import simulate_gemms
 from workloads.nm import nm_compress, nm_decompress, nm_topn_mask
@@ -68,10 +68,10 @@ def _gemm_row(t, k, ncol, n, m):
 )
 def test_per_cycle_matches_functional_and_fold_model(rows, cols, t, k, ncol, nm, db, seed):
     n, m = nm
-    cfg = ArrayConfig(rows=rows, cols=cols, weight_double_buffer=db)
+    cfg = ArrayConfig(pe=PEArray(rows=rows, cols=cols, weight_double_buffer=db))
     x, w, values, idx = _problem(np.random.default_rng(seed), t, k, ncol, n, m)
     res = run_nm_array_cycles(x, values, idx, n, m, cfg)
-    y, _ = accumulate_folds(res, cfg.acc_bits)
+    y, _ = accumulate_folds(res, cfg.pe.acc_bits)
     # values: bit-exact against the functional model and a plain matmul
     np.testing.assert_array_equal(y, nm_gemm_fl(x, values, idx, n, m, cfg))
     np.testing.assert_array_equal(y, wrap_signed(x @ w, 32))
@@ -84,7 +84,7 @@ def test_per_cycle_matches_functional_and_fold_model(rows, cols, t, k, ncol, nm,
     assert (res.psum_value[np.broadcast_to(unused, res.psum_value.shape)] == 0).all()
     kc = values.shape[0]
     assert res.total_cycles == ws_total_cycles(t, kc, ncol, cfg) == s.total_cycles
-    stats = simulate_gemms(_gemm_row(t, k, ncol, n, m), dataclasses.replace(cfg, supported_m=(1, 2, 4, 8)))
+    stats = simulate_gemms(_gemm_row(t, k, ncol, n, m), cfg.replace({"pe.supported_m": (1, 2, 4, 8)}))
     assert int(stats["compute_cycles"].iloc[0]) == res.total_cycles
 
 
@@ -100,7 +100,7 @@ def test_per_cycle_matches_functional_and_fold_model(rows, cols, t, k, ncol, nm,
 )
 def test_numba_kernel_matches_numpy_twin(rows, cols, t, k, ncol, nm, db, seed):
     n, m = nm
-    cfg = ArrayConfig(rows=rows, cols=cols, weight_double_buffer=db)
+    cfg = ArrayConfig(pe=PEArray(rows=rows, cols=cols, weight_double_buffer=db))
     x, _, values, idx = _problem(np.random.default_rng(seed), t, k, ncol, n, m)
     a = run_nm_array_cycles(x, values, idx, n, m, cfg, engine="numba")
     b = run_nm_array_cycles(x, values, idx, n, m, cfg, engine="numpy")
@@ -112,7 +112,7 @@ def test_numba_kernel_matches_numpy_twin(rows, cols, t, k, ncol, nm, db, seed):
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
 def test_float_mode(engine):
     rng = np.random.default_rng(3)
-    cfg = ArrayConfig(rows=4, cols=3)
+    cfg = ArrayConfig(pe=PEArray(rows=4, cols=3))
     x = rng.standard_normal((7, 13))
     w = rng.standard_normal((13, 5))
     w = w * nm_topn_mask(w, 2, 4)
@@ -126,7 +126,7 @@ def test_float_mode(engine):
 def test_integer_wraparound_is_defined(engine):
     """12-bit accumulators overflow on every column; all levels wrap the same way."""
     rng = np.random.default_rng(5)
-    cfg = ArrayConfig(rows=3, cols=2, acc_bits=12)
+    cfg = ArrayConfig(pe=PEArray(rows=3, cols=2, acc_bits=12))
     x = rng.integers(100, 128, (4, 10))
     w = rng.integers(100, 128, (10, 3))
     values, idx = nm_compress(w, 1, 1)
@@ -160,7 +160,7 @@ def test_functional_matches_decompressed_matmul_k_not_multiple_of_m():
 def test_broken_schedule_is_caught_by_hazard_check():
     """Start double-buffered weight loads one cycle too early: PEs still waiting for the current
     fold's weights would take shifted ones. The per-cycle model must refuse."""
-    cfg = ArrayConfig(rows=4, cols=4, weight_double_buffer=True)
+    cfg = ArrayConfig(pe=PEArray(rows=4, cols=4, weight_double_buffer=True))
     rng = np.random.default_rng(0)
     x, _, values, idx = _problem(rng, 20, 12, 8, 1, 1)
     good = ws_schedule(20, values.shape[0], 8, cfg)
@@ -174,7 +174,7 @@ def test_broken_schedule_is_caught_by_hazard_check():
 def test_wrong_index_select_is_caught():
     """A model whose multiplexer ignores the stored index (always picks 0) must disagree."""
     rng = np.random.default_rng(1)
-    cfg = ArrayConfig(rows=4, cols=4)
+    cfg = ArrayConfig(pe=PEArray(rows=4, cols=4))
     x, w, values, idx = _problem(rng, 6, 16, 4, 2, 4)
     good, _ = accumulate_folds(run_nm_array_cycles(x, values, idx, 2, 4, cfg), 32)
     broken, _ = accumulate_folds(run_nm_array_cycles(x, values, np.zeros_like(idx), 2, 4, cfg), 32)

@@ -3,8 +3,6 @@ hand-derived stalls, and how the stalls flow into a layer's cycles, the mapper a
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +13,7 @@ from dataflow.nm_array.dataflows import build_schedule
 from dataflow.nm_array.schedule import ORDERS, Tiling, condensed_rows
 from simulator.common.bounds import layer_bounds, sram_bound_share
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, Buffers, Memory, PEArray
 from simulator.nm_array.fold import simulate_layers
 from simulator.nm_array.sram_banks import block_cost_table, fold_demands, sram_stalls, stretched
 from simulator.nm_array.twin import twin_fold_stalls
@@ -28,13 +26,21 @@ def banked_case(draw):
     df = draw(st.sampled_from(["ws", "os", "is"]))
     n, m = draw(st.sampled_from([(1, 1), (1, 1), (2, 4), (1, 4), (2, 8), (3, 8)]))
     cfg = ArrayConfig(
-        rows=draw(st.integers(1, 9)), cols=draw(st.integers(1, 9)), dataflow=df,
-        weight_double_buffer=draw(st.booleans()),
-        sram_banks=draw(st.sampled_from([1, 2, 3, 4, 5, 8, 16])), sram_bank_ports=draw(st.integers(1, 3)),
-        sram_bank_width_words=draw(st.sampled_from([1, 2, 3, 4, 8])),
-        ifmap_layout=draw(st.sampled_from("kp")), filter_layout=draw(st.sampled_from("nk")),
-        ofmap_layout=draw(st.sampled_from("np")),
-    )  # fmt: skip
+        pe=PEArray(
+            rows=draw(st.integers(1, 9)),
+            cols=draw(st.integers(1, 9)),
+            dataflow=df,
+            weight_double_buffer=draw(st.booleans()),
+        ),
+        buffers=Buffers(
+            banks=draw(st.sampled_from([1, 2, 3, 4, 5, 8, 16])),
+            bank_ports=draw(st.integers(1, 3)),
+            bank_width_words=draw(st.sampled_from([1, 2, 3, 4, 8])),
+            ifmap_layout=draw(st.sampled_from("kp")),
+            filter_layout=draw(st.sampled_from("nk")),
+            ofmap_layout=draw(st.sampled_from("np")),
+        ),
+    )
     k, p, ncol = draw(st.integers(1, 40)), draw(st.integers(1, 30)), draw(st.integers(1, 20))
     kc = condensed_rows(k, n, m)
     tiling = None
@@ -57,8 +63,10 @@ def test_the_twin_comparison_sees_real_conflicts():
     stalled = 0
     for _ in range(60):
         df = ["ws", "os", "is"][rng.integers(3)]
-        cfg = ArrayConfig(rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)), dataflow=df,
-                          sram_banks=int(rng.choice([2, 4])), ifmap_layout=str(rng.choice(["k", "p"])))  # fmt: skip
+        cfg = ArrayConfig(
+            pe=PEArray(rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)), dataflow=df),
+            buffers=Buffers(banks=int(rng.choice([2, 4])), ifmap_layout=str(rng.choice(["k", "p"]))),
+        )
         sched = build_schedule(df, int(rng.integers(4, 30)), int(rng.integers(4, 40)), int(rng.integers(4, 20)), cfg)
         fast = sram_stalls(sched, cfg, sched.kc, 1, 1)
         assert fast.tolist() == twin_fold_stalls(sched, cfg, sched.kc, 1, 1)
@@ -70,7 +78,9 @@ def test_strided_reads_in_one_bank_cost_one_cycle_per_word():
     """WS with the ifmap stored P-contiguous: a streamed row X[p, k0:k0+4] is 4 words P = 64 apart,
     all in bank p % 8; one port serves them in 4 cycles, two ports in 2."""
     for ports, per_row in ((1, 3), (2, 1)):
-        cfg = ArrayConfig(rows=4, cols=4, dataflow="ws", sram_banks=8, sram_bank_ports=ports, ifmap_layout="p")
+        cfg = ArrayConfig(
+            pe=PEArray(rows=4, cols=4, dataflow="ws"), buffers=Buffers(banks=8, bank_ports=ports, ifmap_layout="p")
+        )
         sched = build_schedule("ws", 64, 8, 4, cfg)  # 2 row folds of 4 x 64 streamed rows
         assert sram_stalls(sched, cfg, 8, 1, 1).tolist() == [64 * per_row] * 2
 
@@ -80,7 +90,7 @@ def test_a_misaligned_row_costs_one_more_line():
     when it starts on a line boundary and 9 (two in one bank: 2 cycles) when it does not. With
     K = 66 the rows of odd p start 2 words into a line: the folds over k 0..31 and 32..63 stall one
     cycle per odd p (5 of P = 10), the fold over k 64..65 (2 words) never."""
-    cfg = ArrayConfig(rows=32, cols=8, dataflow="ws", sram_banks=8, sram_bank_width_words=4)
+    cfg = ArrayConfig(pe=PEArray(rows=32, cols=8, dataflow="ws"), buffers=Buffers(banks=8, bank_width_words=4))
     sched = build_schedule("ws", 10, 66, 8, cfg)
     assert sram_stalls(sched, cfg, 66, 1, 1).tolist() == [5, 5, 0]
     aligned = build_schedule("ws", 10, 64, 8, cfg)
@@ -97,7 +107,10 @@ def test_os_nm_reads_a_group_block_once_for_its_n_rows():
     k, n, m = 16, 2, 4
     kc = condensed_rows(k, n, m)
     for banks, stall in ((8, 0), (2, kc)):
-        cfg = ArrayConfig(rows=2, cols=2, dataflow="os", sram_banks=banks, sram_bank_width_words=1, ifmap_layout="p")
+        cfg = ArrayConfig(
+            pe=PEArray(rows=2, cols=2, dataflow="os"),
+            buffers=Buffers(banks=banks, bank_width_words=1, ifmap_layout="p"),
+        )
         sched = build_schedule("os", 2, kc, 2, cfg)
         demand, window = fold_demands(sched, cfg, k, n, m)["ifmap"]
         assert window.tolist() == [kc] and demand.tolist() == [(k // m) * (1 if banks == 8 else 4)]
@@ -115,19 +128,21 @@ def test_enough_one_word_banks_are_conflict_free_on_resnet18(resnet18):
     on conflict-free buffers; stored the other way it stalls."""
     natural = {"ws": ("k", "n", "n"), "os": ("p", "n", "n"), "is": ("p", "k", "p")}
     for df, (xl, wl, yl) in natural.items():
-        base = ArrayConfig(rows=32, cols=32, dataflow=df)
+        base = ArrayConfig(pe=PEArray(rows=32, cols=32, dataflow=df))
         ideal = simulate_layers(resnet18, base)
-        cfg = dataclasses.replace(base, sram_banks=32, ifmap_layout=xl, filter_layout=wl, ofmap_layout=yl)
+        cfg = base.replace(
+            {"buffers.banks": 32, "buffers.ifmap_layout": xl, "buffers.filter_layout": wl, "buffers.ofmap_layout": yl}
+        )
         banked = simulate_layers(resnet18, cfg)
         assert (banked["sram_stall_cycles"] == 0).all()
         pd.testing.assert_series_equal(banked["cycles"], ideal["cycles"])
-        other = dataclasses.replace(cfg, ifmap_layout="p" if xl == "k" else "k")
+        other = cfg.replace({"buffers.ifmap_layout": "p" if xl == "k" else "k"})
         assert simulate_layers(resnet18, other)["sram_stall_cycles"].sum() > 0
 
 
 def test_stalls_add_to_cycles_and_widen_the_dram_windows(resnet18):
-    base = ArrayConfig(rows=32, cols=32, dataflow="ws", dram_bw_bytes_per_cycle=8.0)
-    cfg = dataclasses.replace(base, sram_banks=16)  # 32-word rows over 16 banks: 2 cycles each
+    base = ArrayConfig(pe=PEArray(rows=32, cols=32, dataflow="ws"), memory=Memory(bw_bytes_per_cycle=8.0))
+    cfg = base.replace({"buffers.banks": 16})  # 32-word rows over 16 banks: 2 cycles each
     plain, banked = simulate_layers(resnet18, base), simulate_layers(resnet18, cfg)
     assert (banked["compute_cycles"] == plain["compute_cycles"]).all()
     assert (banked["cycles"] == banked["compute_cycles"] + banked["stall_cycles"]).all()
@@ -139,7 +154,7 @@ def test_stalls_add_to_cycles_and_widen_the_dram_windows(resnet18):
 
 
 def test_stretched_moves_later_folds():
-    cfg = ArrayConfig(rows=4, cols=4, dataflow="ws")
+    cfg = ArrayConfig(pe=PEArray(rows=4, cols=4, dataflow="ws"))
     sched = build_schedule("ws", 8, 12, 4, cfg)
     s = stretched(sched, np.array([2, 0, 5]))
     assert (s.load_start - sched.load_start).tolist() == [0, 2, 2]
@@ -156,29 +171,29 @@ def test_layer_bounds_and_share():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("sram_banks", -1), ("sram_banks", 1025), ("sram_banks", "8"), ("sram_bank_ports", 0),
-     ("sram_bank_width_words", 0), ("sram_bank_width_words", 512), ("ifmap_layout", "n"), ("filter_layout", "p"),
-     ("ofmap_layout", "K")],
+    [("buffers.banks", -1), ("buffers.banks", 1025), ("buffers.banks", "8"), ("buffers.bank_ports", 0),
+     ("buffers.bank_width_words", 0), ("buffers.bank_width_words", 512), ("buffers.ifmap_layout", "n"),
+     ("buffers.filter_layout", "p"), ("buffers.ofmap_layout", "K")],
 )  # fmt: skip
 def test_bad_banking_fields_name_the_field(field, value):
     with pytest.raises(SparsimInputError) as err:
-        ArrayConfig(rows=4, cols=4, **{field: value})
+        ArrayConfig.from_dict({"pe.rows": 4, "pe.cols": 4, field: value})
     assert err.value.field == field
 
 
 def test_line_set_bounded_before_tables_are_built():
     with pytest.raises(SparsimInputError) as err:
-        ArrayConfig(rows=4, cols=4, sram_banks=1024, sram_bank_width_words=128)
-    assert err.value.field == "sram_bank_width_words"
+        ArrayConfig.from_dict({"pe": {"rows": 4, "cols": 4}, "buffers": {"banks": 1024, "bank_width_words": 128}})
+    assert err.value.field == "buffers.bank_width_words"
 
 
 def test_per_cycle_model_and_rtl_refuse_banked_configs(monkeypatch):
     from simulator.nm_array.cl import run_nm_array_cycles
 
-    cfg = ArrayConfig(rows=2, cols=2, sram_banks=4)
+    cfg = ArrayConfig(pe=PEArray(rows=2, cols=2), buffers=Buffers(banks=4))
     with pytest.raises(SparsimInputError) as err:
         run_nm_array_cycles(np.ones((2, 2)), np.ones((2, 2)), np.zeros((2, 2)), 1, 1, cfg)
-    assert err.value.field == "sram_banks"
+    assert err.value.field == "buffers.banks"
     pytest.importorskip("amaranth")
     import gc
     import warnings
@@ -205,7 +220,9 @@ def test_mapper_steers_around_bank_conflicts(resnet18):
     OS and IS's, which conflict on every access."""
     from simulator.nm_array.block import NMArrayBlock
 
-    cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", dataflows=("ws", "os", "is"), sram_banks=16)
+    cfg = ArrayConfig(
+        pe=PEArray(rows=16, cols=16, dataflow="ws", dataflows=("ws", "os", "is")), buffers=Buffers(banks=16)
+    )
     layers = resnet18.iloc[[1, 7, 12]]
     block = NMArrayBlock()
     auto = block.run(layers, cfg, mapping="auto").table
@@ -219,7 +236,9 @@ def test_block_totals_carry_the_sram_statistics(resnet18):
     from simulator.nm_array.block import NMArrayBlock
 
     block = NMArrayBlock()
-    cfg = ArrayConfig(rows=32, cols=32, dataflow="os", sram_banks=32)  # X read along P, stored K-contiguous
+    cfg = ArrayConfig(
+        pe=PEArray(rows=32, cols=32, dataflow="os"), buffers=Buffers(banks=32)
+    )  # X read along P, stored K-contiguous
     res = block.run(resnet18, cfg)
     table, tot = res.table, res.totals
     assert tot["sram_stall_cycles"] == int(table["sram_stall_cycles"].sum()) > 0
@@ -232,25 +251,27 @@ def test_systems_and_the_training_step_carry_bank_stalls(resnet18):
     from simulator.nm_array.block import NMArrayBlock
     from simulator.sat.block import SATBlock
 
-    cfg = ArrayConfig(rows=16, cols=16, dataflow="ws", sram_banks=8)
+    cfg = ArrayConfig(pe=PEArray(rows=16, cols=16, dataflow="ws"), buffers=Buffers(banks=8))
     layers = resnet18.iloc[:6]
     one = NMArrayBlock().run(layers, cfg).table
-    four = NMArrayBlock().run(layers, dataclasses.replace(cfg, arrays=4, partition="split_m")).table
+    four = NMArrayBlock().run(layers, cfg.replace({"system.arrays": 4, "system.partition": "split_m"})).table
     assert (one["sram_stall_cycles"] > 0).all() and (four["sram_stall_cycles"] > 0).all()
     assert (four["sram_stall_cycles"] < one["sram_stall_cycles"]).all()
     res = SATBlock().run(layers, cfg, scheme="bdwp", nm="2:8")
     step, tot = res.table, res.totals
     assert tot["sram_stall_cycles"] == int(step["sram_stall_cycles"].sum()) > 0
-    dense = SATBlock().run(layers, dataclasses.replace(cfg, sram_banks=0), scheme="bdwp", nm="2:8").table
+    dense = SATBlock().run(layers, cfg.replace({"buffers.banks": 0}), scheme="bdwp", nm="2:8").table
     assert (step["cycles"] >= dense["cycles"]).all() and step["cycles"].sum() > dense["cycles"].sum()
 
 
 def test_cost_table_work_bounded_at_the_config():
     """A table's work (residues x the widest access) is refused before anything is built."""
     with pytest.raises(SparsimInputError) as err:
-        ArrayConfig(rows=4096, cols=4096, sram_banks=1024, sram_bank_width_words=64)
-    assert err.value.field == "sram_banks" and "268,435,456" in err.value.allowed
-    ArrayConfig(rows=4096, cols=4096, sram_banks=0, sram_bank_width_words=64)  # conflict-free: no table
+        ArrayConfig(pe=PEArray(rows=4096, cols=4096), buffers=Buffers(banks=1024, bank_width_words=64))
+    assert err.value.field == "buffers.banks" and "268,435,456" in err.value.allowed
+    ArrayConfig(
+        pe=PEArray(rows=4096, cols=4096), buffers=Buffers(banks=0, bank_width_words=64)
+    )  # conflict-free: no table
 
 
 @pytest.mark.parametrize("df, nm", [("ws", "1:1"), ("os", "1:1"), ("is", "1:1"), ("ws", "2:8"), ("os", "2:4")])
@@ -264,7 +285,7 @@ def test_fast_form_equals_the_twin_on_a_resnet18_layer(resnet18, df, nm):
 
     layers = resnet18 if nm == "1:1" else with_nm(resnet18, nm, None)
     r = list(lower_to_gemms(layers).itertuples(index=False))[-2]
-    cfg = ArrayConfig(rows=32, cols=32, dataflow=df, sram_banks=8, sram_bank_width_words=2)
+    cfg = ArrayConfig(pe=PEArray(rows=32, cols=32, dataflow=df), buffers=Buffers(banks=8, bank_width_words=2))
     _, _, sched, n, m, _ = layer_schedule(r, cfg, Mapping(df))
     fast = sram_stalls(sched, cfg, int(r.gemm_k), n, m)
     assert fast.sum() > 0 and fast.tolist() == twin_fold_stalls(sched, cfg, int(r.gemm_k), n, m)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 import pytest
 
 from dataflow.nm_array.training import interleave
 from simulator.cli import main
 from simulator.common.errors import SparsimInputError
-from simulator.nm_array.config import ArrayConfig
+from simulator.nm_array.config import ArrayConfig, Buffers, PEArray
 from simulator.sat.cl import simulate_training_step, training_summary
 from simulator.sat.config import PruningUnit, SATOptions, parse_sat_options
 from workloads.training import training_passes
 from workloads.zoo import load_zoo_trace
 
-CFG = ArrayConfig(rows=32, cols=32, ifmap_sram_kb=512, filter_sram_kb=512, ofmap_sram_kb=1024)
+CFG = ArrayConfig(pe=PEArray(rows=32, cols=32), buffers=Buffers(ifmap_kb=512, filter_kb=512, ofmap_kb=1024))
 NONE = SATOptions(interleave=False, pregen=False, offline=False)
 
 
@@ -63,7 +61,7 @@ def test_pregen_hides_pruning(r18):
 
 
 def test_offline_scheduling_hides_io_and_reuses_dy(r18):
-    cfg = dataclasses.replace(CFG, dram_bw_bytes_per_cycle=16.0)
+    cfg = CFG.replace({"memory.bw_bytes_per_cycle": 16.0})
     on = simulate_training_step(r18, cfg, scheme="bdwp", nm=(2, 8), options=SATOptions(offline=True))
     off = simulate_training_step(r18, cfg, scheme="bdwp", nm=(2, 8), options=SATOptions(offline=False))
     assert on.exposed_io_cycles.sum() < off.exposed_io_cycles.sum()
@@ -77,7 +75,7 @@ def test_offline_scheduling_hides_io_and_reuses_dy(r18):
 
 def test_energy_and_summary(r18):
     res = simulate_training_step(r18, CFG, scheme="bdwp", nm=(2, 4))
-    s = training_summary(res, clock_mhz=200.0)
+    s = training_summary(res, clock_ghz=0.2)
     assert s["energy_pj"] > 0 and s["gops_per_watt"] > 0 and s["dense_equivalent_gops"] > 0
     assert s["cycles"] == s["cycles_ff"] + s["cycles_bp"] + s["cycles_wu"] == res.cycles.sum()
     parts = res[["energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_prune_pj"]].sum(axis=1)
@@ -93,7 +91,7 @@ def test_parse_options():
 
 def test_cli_training(tmp_path, capsys):
     arch = tmp_path / "a.yaml"
-    arch.write_text("rows: 16\ncols: 16\nsupported_m: [1, 4]\n")
+    arch.write_text("pe.rows: 16\npe.cols: 16\npe.supported_m: [1, 4]\n")
     out = tmp_path / "o"
     rc = main(
         [
@@ -130,4 +128,4 @@ def test_cli_training(tmp_path, capsys):
         ]
     )
     err = capsys.readouterr().err
-    assert rc == 2 and "--nm: nm = '2:8': M must be one of the array's supported_m [1, 4]" in err
+    assert rc == 2 and "--nm: nm = '2:8': M must be one of the array's pe.supported_m [1, 4]" in err

@@ -23,10 +23,15 @@ def array_spec(tmp: Path, rows=(8, 16, 32, 64), cols=(8, 16, 32, 64), sram=(32, 
     data = {
         "name": name,
         "block": "nm_array",
-        "base": {"dram_bw_bytes_per_cycle": 32},
-        "axes": {"rows": list(rows), "cols": list(cols), "nm": ["1:1", "2:4", "1:4"], "ifmap_sram_kb": list(sram)},
+        "base": {"memory.bw_bytes_per_cycle": 32},
+        "axes": {
+            "pe.rows": list(rows),
+            "pe.cols": list(cols),
+            "nm": ["1:1", "2:4", "1:4"],
+            "buffers.ifmap_kb": list(sram),
+        },
         "workloads": [{"zoo": "resnet18"}],
-        "baselines": {"dense16": {"rows": 16, "cols": 16, "nm": "1:1", "ifmap_sram_kb": 64}},
+        "baselines": {"dense16": {"pe.rows": 16, "pe.cols": 16, "nm": "1:1", "buffers.ifmap_kb": 64}},
         "derived": {"speedup": "dense16", "perf_per_area": True, "energy": True},
     }
     p = tmp / f"{name}.yaml"

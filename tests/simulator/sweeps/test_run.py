@@ -36,19 +36,23 @@ def reference(tmp_path_factory):
 
 def test_reference_values_are_the_simulator_s(reference):
     """A stored row is what `simulate` gives for that config (no re-mapping on the way to Parquet)."""
-    from simulator.nm_array.config import ArrayConfig
+    from simulator.nm_array.config import ArrayConfig, Buffers, Memory, PEArray
     from simulator.nm_array.fold import simulate_layers
     from workloads.zoo import load_zoo_trace
 
     _, df = reference
-    r = df[(df.rows == 32) & (df.cols == 16) & (df.nm == "2:4") & (df.ifmap_sram_kb == 128)].iloc[0]
+    r = df[(df["pe.rows"] == 32) & (df["pe.cols"] == 16) & (df.nm == "2:4") & (df["buffers.ifmap_kb"] == 128)].iloc[0]
     layers = load_zoo_trace("resnet18")
     weight = layers.op.isin(("conv", "gemm"))
     layers.loc[weight, ["nm_n", "nm_m"]] = (2, 4)
-    cfg = ArrayConfig(rows=32, cols=16, ifmap_sram_kb=128, dram_bw_bytes_per_cycle=32, supported_m=(1, 4))
+    cfg = ArrayConfig(
+        pe=PEArray(rows=32, cols=16, supported_m=(1, 4)),
+        buffers=Buffers(ifmap_kb=128),
+        memory=Memory(bw_bytes_per_cycle=32),
+    )
     assert r.cycles == simulate_layers(layers, cfg).cycles.sum()
     base = df[df.baseline == "dense16"].iloc[0]
-    assert (base.rows, base.cols, base.nm) == (16, 16, "1:1")
+    assert (base["pe.rows"], base["pe.cols"], base.nm) == (16, 16, "1:1")
 
 
 def test_local_pool_gives_the_serial_results(reference, tmp_path):
@@ -211,21 +215,21 @@ def test_sweep_the_mapper_objective(tmp_path):
     spec = tmp_path / "m.yaml"
     spec.write_text(yaml.safe_dump({
         "name": "mapper", "block": "nm_array",
-        "base": {"cols": 32, "dram_bw_bytes_per_cycle": 16, "mapping": "auto", "ofmap_sram_kb": 256},
-        "axes": {"rows": [16, 32], "objective": ["cycles", "energy", "dram_bytes"]},
+        "base": {"pe.cols": 32, "memory.bw_bytes_per_cycle": 16, "mapping": "auto", "buffers.ofmap_kb": 256},
+        "axes": {"pe.rows": [16, 32], "objective": ["cycles", "energy", "dram_bytes"]},
         "workloads": [{"zoo": "resnet18"}],
-        "baselines": {"plain": {"rows": 32, "mapping": "plain", "objective": "cycles"}},
+        "baselines": {"plain": {"pe.rows": 32, "mapping": "plain", "objective": "cycles"}},
     }, sort_keys=False))  # fmt: skip
     res = run_sweep(spec, tmp_path / "out", jobs=1, progress="off")
     assert (res.ok, res.errors) == (7, 0)
     df = read_points(tmp_path / "out")
     auto = df[df.baseline == ""]
     assert len(auto) == 6
-    for _, g in auto.groupby("rows"):
+    for _, g in auto.groupby("pe.rows"):
         by = g.set_index("objective")
         assert by["cycles"].min() == by.loc["cycles", "cycles"] < by.loc["energy", "cycles"]
         assert by["energy_pj"].min() == pytest.approx(by.loc["energy", "energy_pj"])
         assert by["dram_bytes"].min() == by.loc["dram_bytes", "dram_bytes"]
     plain = df[df.baseline == "plain"].iloc[0]
-    auto32 = auto[(auto.rows == 32) & (auto.objective == "cycles")].iloc[0]
+    auto32 = auto[(auto["pe.rows"] == 32) & (auto.objective == "cycles")].iloc[0]
     assert auto32.cycles < plain.cycles

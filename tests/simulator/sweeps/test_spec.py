@@ -18,8 +18,8 @@ from tests.simulator.sweeps.fixtures import sparsim
 
 BASE = {
     "block": "nm_array",
-    "base": {"rows": 32, "cols": 32},
-    "axes": {"rows": [16, 32]},
+    "base": {"pe.rows": 32, "pe.cols": 32},
+    "axes": {"pe.rows": [16, 32]},
     "workloads": [{"zoo": "resnet18"}],
 }
 
@@ -33,24 +33,27 @@ def spec(tmp_path: Path, **over) -> Path:
 
 def test_axis_forms_expand_to_the_stated_values(tmp_path):
     s = load_spec(
-        spec(tmp_path, axes={"rows": {"range": [8, 32], "step": 8}, "cols": {"log2": [10, 64]}, "nm": ["1:1", "2:4"]})
+        spec(
+            tmp_path,
+            axes={"pe.rows": {"range": [8, 32], "step": 8}, "pe.cols": {"log2": [10, 64]}, "nm": ["1:1", "2:4"]},
+        )
     )
     assert [a.values for a in s.axes] == [(8, 16, 24, 32), (16, 32, 64), ("1:1", "2:4")]
     tasks = expand(s)
     assert len(tasks) == 4 * 3 * 2
     assert len({t.key for t in tasks}) == len(tasks)
-    assert {(t.axes["rows"], t.axes["cols"], t.axes["nm"]) for t in tasks} == {
+    assert {(t.axes["pe.rows"], t.axes["pe.cols"], t.axes["nm"]) for t in tasks} == {
         (r, c, n) for r in (8, 16, 24, 32) for c in (16, 32, 64) for n in ("1:1", "2:4")
     }
 
 
 def test_nm_point_gets_the_cheapest_array_and_its_area(tmp_path):
     tasks = expand(load_spec(spec(tmp_path, axes={"nm": ["1:1", "2:4", "2:8"]})))
-    assert [t.config["supported_m"] for t in tasks] == [[1], [1, 4], [1, 8]]
+    assert [t.config["pe.supported_m"] for t in tasks] == [[1], [1, 4], [1, 8]]
     s = load_spec(
-        spec(tmp_path, base={"rows": 32, "cols": 32, "supported_m": [1, 2, 4, 8]}, axes={"nm": ["1:1", "2:8"]})
+        spec(tmp_path, base={"pe.rows": 32, "pe.cols": 32, "pe.supported_m": [1, 2, 4, 8]}, axes={"nm": ["1:1", "2:8"]})
     )
-    assert [t.config["supported_m"] for t in expand(s)] == [[1, 2, 4, 8]] * 2
+    assert [t.config["pe.supported_m"] for t in expand(s)] == [[1, 2, 4, 8]] * 2
 
 
 @given(n=st.integers(1, 40), seed=st.integers(0, 2**31))
@@ -60,14 +63,14 @@ def test_latin_hypercube_puts_one_point_in_every_stratum(tmp_path_factory, n, se
         spec(
             d,
             block="sat",
-            base={"rows": 16, "cols": 16},
-            axes={"clock_mhz": {"uniform": [100, 500]}},
+            base={"pe.rows": 16, "pe.cols": 16},
+            axes={"clock_ghz": {"uniform": [0.1, 0.5]}},
             sampling={"method": "lhs", "points": n, "seed": seed},
         )
     )
-    clocks = np.array([t.params["clock_mhz"] for t in expand(s)])
+    clocks = np.array([t.config["clock_ghz"] for t in expand(s)])
     assert len(clocks) == n
-    strata = np.floor((clocks - 100) / 400 * n).astype(int)
+    strata = np.floor((clocks - 0.1) / 0.4 * n).astype(int)
     assert sorted(strata.tolist()) == list(range(n))
 
 
@@ -76,7 +79,7 @@ def test_random_sampling_is_seeded(tmp_path):
         s = load_spec(
             spec(
                 tmp_path,
-                axes={"rows": {"range": [4, 128], "step": 4}, "cols": [8, 16, 32]},
+                axes={"pe.rows": {"range": [4, 128], "step": 4}, "pe.cols": [8, 16, 32]},
                 sampling={"method": "random", "points": 30, "seed": seed},
             )
         )
@@ -90,11 +93,11 @@ def test_loguniform_integer_axis_stays_in_bounds(tmp_path):
     s = load_spec(
         spec(
             tmp_path,
-            axes={"rows": {"loguniform": [64, 4096], "integer": True}},
+            axes={"pe.rows": {"loguniform": [64, 4096], "integer": True}},
             sampling={"method": "lhs", "points": 50, "seed": 1},
         )
     )
-    rows = [t.config["rows"] for t in expand(s)]
+    rows = [t.config["pe.rows"] for t in expand(s)]
     assert len(rows) == 50 and all(isinstance(r, int) and 64 <= r <= 4096 for r in rows)
     # log-uniform Latin hypercube: half the strata lie below the geometric mean
     assert abs(sum(r < math.sqrt(64 * 4096) for r in rows) - 25) <= 1
@@ -102,7 +105,7 @@ def test_loguniform_integer_axis_stays_in_bounds(tmp_path):
 
 def test_keys_are_content_hashes(tmp_path):
     a = expand(load_spec(spec(tmp_path)))
-    b = expand(load_spec(spec(tmp_path, name="other", axes={"rows": [32, 16, 64]})))
+    b = expand(load_spec(spec(tmp_path, name="other", axes={"pe.rows": [32, 16, 64]})))
     assert {t.key for t in a} < {t.key for t in b}
     trace = tmp_path / "t.csv"
     from workloads.zoo import TRACE_DIR
@@ -117,23 +120,23 @@ def test_keys_are_content_hashes(tmp_path):
 
 def test_baseline_that_is_a_sweep_point_is_one_task(tmp_path):
     tasks = expand(
-        load_spec(spec(tmp_path, baselines={"b32": {"rows": 32}, "b8": {"rows": 8}}, derived={"speedup": "b32"}))
+        load_spec(spec(tmp_path, baselines={"b32": {"pe.rows": 32}, "b8": {"pe.rows": 8}}, derived={"speedup": "b32"}))
     )
     assert len(tasks) == 3
     assert sorted(t.baseline for t in tasks) == ["", "b32", "b8"]
-    assert next(t for t in tasks if t.baseline == "b8").axes == {"rows": 8}
+    assert next(t for t in tasks if t.baseline == "b8").axes == {"pe.rows": 8}
 
 
 BAD = [
     ({"axes": {"rowz": [16]}}, "axes.rowz"),
-    ({"axes": {"rows": {"range": [64, 16], "step": 16}}}, "empty range"),
-    ({"axes": {"rows": {"log2": [5, 7]}}}, "empty range"),
-    ({"axes": {"rows": []}}, "non-empty list"),
-    ({"axes": {"rows": [16, 0]}}, "axes.rows = 0"),
+    ({"axes": {"pe.rows": {"range": [64, 16], "step": 16}}}, "empty range"),
+    ({"axes": {"pe.rows": {"log2": [5, 7]}}}, "empty range"),
+    ({"axes": {"pe.rows": []}}, "non-empty list"),
+    ({"axes": {"pe.rows": [16, 0]}}, "axes.pe.rows = 0"),
     ({"axes": {"nm": ["2:4", "5:4"]}}, "nm"),
-    ({"base": {"rows": 8, "cols": 8, "supported_m": [1, 2]}, "axes": {"nm": ["2:4"]}}, "supported_m"),
-    ({"base": {"cols": 8}, "axes": {"nm": ["2:4"]}}, "base.rows = None: required"),
-    ({"axes": {"rows": {"uniform": [4, 8]}}}, "grid sampling needs listed values"),
+    ({"base": {"pe.rows": 8, "pe.cols": 8, "pe.supported_m": [1, 2]}, "axes": {"nm": ["2:4"]}}, "supported_m"),
+    ({"base": {"pe.cols": 8}, "axes": {"nm": ["2:4"]}}, "base.pe.rows = None: required"),
+    ({"axes": {"pe.rows": {"uniform": [4, 8]}}}, "grid sampling needs listed values"),
     ({"workloads": [{"zoo": "resnet19"}]}, "zoo = 'resnet19'"),
     ({"metrics": ["cycles", "joules"]}, "metrics = 'joules'"),
     ({"derived": {"speedup": "nope"}}, "derived.speedup"),
@@ -172,9 +175,9 @@ def test_bad_specs_fail_with_one_line_before_any_point(tmp_path, over, needle):
 
 def test_error_names_the_point_and_the_axis(tmp_path):
     with pytest.raises(SparsimInputError) as e:
-        expand(load_spec(spec(tmp_path, axes={"rows": [16], "cols": [8, 5000]})))
+        expand(load_spec(spec(tmp_path, axes={"pe.rows": [16], "pe.cols": [8, 5000]})))
     msg = str(e.value)
-    assert "point 1 (rows=16, cols=5000)" in msg and "axes.cols = 5000" in msg and "1 to 4096" in msg
+    assert "point 1 (pe.rows=16, pe.cols=5000)" in msg and "axes.pe.cols = 5000" in msg and "1 to 4096" in msg
 
 
 def test_parse_spec_rejects_a_non_mapping():
@@ -203,12 +206,12 @@ def test_sram_kb_sets_every_buffer_also_for_a_dense_training_baseline(tmp_path):
         spec(
             tmp_path,
             block="sat",
-            base={"rows": 16, "cols": 16},
+            base={"pe.rows": 16, "pe.cols": 16},
             axes={"nm": ["2:8"], "sram_kb": [128]},
             baselines={"dense": {"scheme": "dense", "sram_kb": 256}},
         )
     )
     t = {x.baseline: x.config for x in expand(s)}
-    assert [t[""][k] for k in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")] == [128] * 3
-    assert [t["dense"][k] for k in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")] == [256] * 3
-    assert (t[""]["supported_m"], t["dense"]["supported_m"]) == ([1, 8], [1, 2, 4, 8])
+    assert [t[""][k] for k in ("buffers.ifmap_kb", "buffers.filter_kb", "buffers.ofmap_kb")] == [128] * 3
+    assert [t["dense"][k] for k in ("buffers.ifmap_kb", "buffers.filter_kb", "buffers.ofmap_kb")] == [256] * 3
+    assert (t[""]["pe.supported_m"], t["dense"]["pe.supported_m"]) == ([1, 8], [1, 2, 4, 8])
