@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -60,7 +62,18 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (how a batch scheduler or ``kill`` stops a job), raised where the program is, so
+    that every ``finally`` and temporary-folder cleanup runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:  # a bare `sparsim`: what there is to do, not argparse's "arguments are required"
@@ -75,9 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SparsimInputError as err:
         print(f"sparsim: error: {_one_line(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sparsim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        terminated = isinstance(err, Terminated)
+        print(f"sparsim: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     except MemoryError:
         print("sparsim: error: out of memory: the input is too large for this machine", file=sys.stderr)
         return 2

@@ -216,10 +216,11 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
 
     opts = parse_sat_options(args.sat_options)
     nm = args.nm or (2, 4)
+    sparse = {} if args.training == "dense" else {"nm": f"{nm[0]}:{nm[1]}"}  # dense: no N:M to give
     with as_options(), input_context(str(args.workload)):
         result = simulate(layers, cfg, training=args.training, mapping=args.mapping, objective=args.objective,
-                          nm=f"{nm[0]}:{nm[1]}", interleave=opts.interleave, pregen=opts.pregen,
-                          offline=opts.offline)  # fmt: skip
+                          interleave=opts.interleave, pregen=opts.pregen, offline=opts.offline,
+                          **sparse)  # fmt: skip
     table, s, params = result.table, result.totals, result.params
     result.to_dir(args.out)
     view = table.groupby("pass", sort=False).agg(
@@ -229,7 +230,8 @@ def _training(args: argparse.Namespace, cfg, layers: pd.DataFrame) -> int:
         energy_uj=("energy_pj", lambda e: round(e.sum() / 1e6, 1)),
     )
     options = {k: params[k] for k in ("interleave", "pregen", "offline")}
-    print(f"training step: {args.workload}, {args.training} {params['nm']}, options {options}")
+    scheme = args.training if args.training == "dense" else f"{args.training} {params['nm']}"
+    print(f"training step: {args.workload}, {scheme}, options {options}")
     print(view.to_string())
     print(
         f"cycles per step {s['cycles']:,}; {s['seconds'] * 1e3:.2f} ms at {cfg.clock_ghz:g} GHz; "

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simulator.common.errors import SparsimInputError
-from simulator.common.outputs import mark_output_dir
+from simulator.common.outputs import mark_sweep_dir, output_lock, verify_output
 from simulator.sweeps.executors import make_executor
 from simulator.sweeps.spec import SweepSpec, Task, expand, load_spec
 from simulator.sweeps.store import Store, read_provenance, schema_for, write_json_atomic
@@ -151,11 +151,16 @@ def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[d
             return prov, False
         if not force:
             raise SparsimInputError("--out", "out", str(out), "holds a sweep: pass --resume to continue it or --force")
+        why = verify_output(out, "sweep")
+        if why is not None:  # --force deletes only what a sweep wrote
+            raise SparsimInputError("--force", "out", str(out), f"not replaced: it {why} (nothing changed)")
         return None, True
     if out.exists() and any(out.iterdir()):
         if is_sparsim_output(out, "sweep"):  # a sweep stopped before it stored anything: nothing to lose
             return None, True
-        raise SparsimInputError("--out", "out", str(out), "an empty or new directory (or a sweep's, with --resume)")
+        why = verify_output(out, "sweep")
+        raise SparsimInputError("--out", "out", str(out), f"an empty or new directory, or a sweep's (with --resume): "
+                                f"it exists and {why} (nothing changed)")  # fmt: skip
     return None, False
 
 
@@ -195,21 +200,22 @@ def run_sweep(
     ex = make_executor(executor, jobs, scheduler)
     _progress_check(progress)
     out = Path(out)
-    prov, replace = _check_dir(out, spec, resume, force)
-    ex.start()  # an unreachable scheduler fails here, before anything is written
-    try:
-        if replace:
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        mark_output_dir(out, "sweep")  # first: a sweep stopped at any moment from here is ours to replace
-        run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-        store = Store(out, schema_for(axis_types, metrics), run_id, flush_every)
+    with output_lock(out):  # one writer: a second sweep (or --force) into this folder is refused
+        prov, replace = _check_dir(out, spec, resume, force)
+        ex.start()  # an unreachable scheduler fails here, before anything is written
         try:
-            return _run(spec, tasks, axis_types, metrics, ex, store, out, prov, run_id, progress, executor_hook)
+            if replace:
+                shutil.rmtree(out)
+            out.mkdir(parents=True, exist_ok=True)
+            mark_sweep_dir(out)  # first: a sweep stopped at any moment from here is ours to replace
+            run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+            store = Store(out, schema_for(axis_types, metrics), run_id, flush_every)
+            try:
+                return _run(spec, tasks, axis_types, metrics, ex, store, out, prov, run_id, progress, executor_hook)
+            finally:
+                store.close()
         finally:
-            store.close()
-    finally:
-        ex.shutdown()
+            ex.shutdown()
 
 
 def _provenance(spec: SweepSpec, tasks, axis_types, metrics, prov: dict | None) -> dict:

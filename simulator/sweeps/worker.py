@@ -64,11 +64,13 @@ def worker_version() -> str:
 
 
 def init_local_worker(driver_pid: int) -> None:
-    """Local pool initializer. Ctrl-C is the driver's to handle (it lets running points finish),
+    """Local pool initializer. Ctrl-C and SIGTERM (a batch scheduler stopping the job's process
+    group) are the driver's to handle (it lets running points finish),
     and a worker ends when its driver does, even one killed with SIGKILL that could not shut the
     pool down (the pool's fork server, not the driver, is the worker's parent, so the worker
     watches the driver's pid through a pidfd)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         fd = os.pidfd_open(driver_pid)
     except (AttributeError, OSError):  # not Linux >= 5.3: fall back to polling

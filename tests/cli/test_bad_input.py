@@ -62,6 +62,18 @@ def sweep_spec(text: str) -> dict[str, str]:
 
 
 SPEC_OK = "block: nm_array\nbase: {pe.rows: 8}\naxes:\n  pe.cols: [8, 16]\nworkloads: [{zoo: resnet18}]\n"
+def _sweep_marker() -> str:
+    """A real sweep's marker (its manifest), as a sweep that stopped before its first point left it."""
+    import tempfile
+
+    from simulator.common.outputs import MARKER, mark_sweep_dir
+
+    with tempfile.TemporaryDirectory() as t:
+        mark_sweep_dir(Path(t))
+        return (Path(t) / MARKER).read_text()
+
+
+SWEEP_MARKER = _sweep_marker()
 GOOD_ARCH = arch("pe.rows: 8\npe.cols: 8\n")
 W = "{d}/t.csv"
 PROV = {"name": "x", "block": "nm_array", "simulator": "fold", "axes": ["rows"], "metrics": ["cycles"],
@@ -418,8 +430,11 @@ CASES = [
     Case("out-is-file", sim(), "exists as a file", {**GOOD_ARCH, "file": "x"}),
     Case("out-under-file", sim(), "is not a directory", {**GOOD_ARCH, "file": "x"}),
     Case("out-user-dir", sim(), "not written by sparsim", {**GOOD_ARCH, "mine/thesis.tex": "x"}),
-    Case("out-sweep-results", sim(), "written by `sparsim sweep`",
-         {**GOOD_ARCH, "mine/.sparsim-output": "sweep\n", "mine/sweep.json": "{}"}),  # fmt: skip
+    Case("out-sweep-results", sim(), "written by `sparsim sweep`, not `sparsim simulate`",
+         {**GOOD_ARCH, "mine/.sparsim-output": SWEEP_MARKER, "mine/sweep.json": "{}"}),
+    Case("out-forged-marker", sim(), "its .sparsim-output is not a manifest sparsim wrote",
+         {**GOOD_ARCH, "mine/.sparsim-output": "simulate\n", "mine/thesis.tex": "x"}),
+    Case("out-symlink", sim(), "not a symbolic link", {**GOOD_ARCH, "real/thesis.tex": "x"}),
 ]
 _OUT = {  # cases whose --out is not {d}/out
     "out-empty": "",
@@ -429,6 +444,8 @@ _OUT = {  # cases whose --out is not {d}/out
     "out-under-file": "{d}/file/sub",
     "out-user-dir": "{d}/mine",
     "out-sweep-results": "{d}/mine",
+    "out-forged-marker": "{d}/mine",
+    "out-symlink": "{d}/link",
 }
 
 
@@ -437,6 +454,8 @@ def _setup(case: Case, d: Path) -> list[str]:
         p = d / name
         p.parent.mkdir(parents=True, exist_ok=True)
         (p.write_bytes if isinstance(content, bytes) else p.write_text)(content)
+    if case.id == "out-symlink":
+        (d / "link").symlink_to(d / "real")
     argv = [a.replace("{d}", str(d)) for a in case.argv]
     if case.id in _OUT:
         argv[argv.index("--out") + 1] = _OUT[case.id].replace("{d}", str(d))
@@ -521,14 +540,19 @@ def test_users_own_directory_survives(argv, tmp_path, capsys):
     assert "not written by sparsim" in capsys.readouterr().err
 
 
-def test_a_commands_own_output_is_replaced_whole(tmp_path):
+def test_a_commands_own_output_is_replaced_whole(tmp_path, capsys):
+    """A rerun replaces the whole folder its manifest lists (a training step's files are gone after
+    an inference run into it); a file a user added keeps the folder as it is."""
     out = tmp_path / "o"
     args = ["simulate", "--arch", str(CFG), "--workload", str(TOPO), "--out", str(out)]
+    assert main([*args, "--training", "dense"]) == 0 and (out / "passes.csv").is_file()
     assert main(args) == 0
-    (out / "stale.txt").write_text("left over")
-    assert main(args) == 0
-    assert not (out / "stale.txt").exists() and (out / "layers.csv").is_file()
+    assert not (out / "passes.csv").exists() and (out / "layers.csv").is_file()
     assert not list(tmp_path.glob(".o.*"))
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(args) == 2 and (out / "notes.txt").read_text() == "mine"
+    assert "holds notes.txt, which sparsim did not write" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

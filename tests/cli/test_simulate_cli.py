@@ -49,6 +49,16 @@ def test_simulate_writes_tables(tmp_path, capsys):
     assert not list(tmp_path.glob(".out.*"))
 
 
+def test_dense_training_step_runs_without_an_nm(tmp_path, capsys):
+    """``--training dense`` (no ``--nm``: a dense step has none) runs and says so; its passes do
+    every dense MAC."""
+    rc, io, out = _run(tmp_path, capsys, extra=["--training", "dense", "--clock-ghz", "0.5"])
+    assert rc == 0, io.err
+    passes = pd.read_csv(out / "passes.csv")
+    assert {"FF", "WU"} <= set(passes["pass"]) and (passes.macs == passes.dense_macs).all()  # one layer: no BP
+    assert "training step: " in io.out and ", dense, options" in io.out and "at 0.5 GHz" in io.out
+
+
 def test_banked_buffers_show_their_stalls(tmp_path, capsys):
     """8 one-word banks under an 8x8 OS array with a K-contiguous ifmap: every column of X (8 words
     72 apart, all in one bank) takes 8 cycles; the summary names the geometry and the stalls."""

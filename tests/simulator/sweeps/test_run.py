@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.outputs import mark_sweep_dir
 from simulator.sweeps.run import run_sweep
 from simulator.sweeps.store import read_points
 from tests.simulator.sweeps.fixtures import (
@@ -172,7 +173,7 @@ def test_a_second_driver_on_the_same_results_is_refused(big, tmp_path):
     try:
         wait_for_points(out, 5, proc)
         r = sparsim("sweep", spec, "--out", out, "--resume", "--progress", "off")
-        assert r.returncode == 2 and "in use by another running sweep" in r.stderr
+        assert r.returncode == 2 and "another sparsim run is writing this folder" in r.stderr
     finally:
         kill_group(proc)
 
@@ -185,7 +186,7 @@ def test_a_sweep_stopped_before_its_first_point_can_be_run_again(tmp_path):
     for flags in ({}, {"resume": True}, {"force": True}):
         out = tmp_path / f"o{len(flags)}{next(iter(flags), '')}"
         (out / "points").mkdir(parents=True)
-        (out / ".sparsim-output").write_text("sweep\n")
+        mark_sweep_dir(out)
         res = run_sweep(spec, out, jobs=1, progress="off", **flags)
         assert res.status == "complete" and res.ok == res.points > 0
     foreign = tmp_path / "foreign"
