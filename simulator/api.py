@@ -26,6 +26,7 @@ from simulator.common.config import replace_flat
 from simulator.common.errors import SparsimInputError, input_context
 from simulator.common.result import Result
 from simulator.common.validate import check_int
+from simulator.common.work import limits
 
 if TYPE_CHECKING:
     from simulator.sweeps.spec import SweepSpec
@@ -171,6 +172,8 @@ def simulate(
     mapping: str | None = None,
     objective: str | None = None,
     training: str | None = None,
+    max_work: float | str | None = None,
+    progress: str | None = None,
     **params: Any,
 ) -> Result:
     """Run ``workload`` on ``arch``: build -> check -> run -> summarise, as ``sparsim`` does.
@@ -185,6 +188,9 @@ def simulate(
     objective : what ``mapping="auto"`` minimises (``cycles``, ``energy``, ``edp``, ``dram_bytes``).
     training : a training step under this N:M scheme (block ``sat``): ``bdwp``, ``forward-only``,
         ``transposable``, ``dense``.
+    max_work : refuse a run estimated to take longer (seconds or ``"30m"``, ``"2h"``; default one
+        hour, :mod:`simulator.common.work`); the refusal names the estimate.
+    progress : ``"auto"`` (a bar on a terminal for runs over ~2 s), ``"on"`` or ``"off"``.
     **params : the block's declared parameters (``get_block(name).params``), e.g. ``nm="2:4"``,
         ``batch=8``, ``sram_kb=128`` (config shorthands are applied to the config first).
 
@@ -218,7 +224,7 @@ def simulate(
     with input_context(PARAMS):  # a parameter the hardware cannot honour: it names the parameter
         b.check_config(cfg, checked)
     label = workload if isinstance(workload, str | Path) else "workload"
-    with input_context(str(label)):
+    with limits(max_work, progress, "max_work"), input_context(str(label)):
         wl = load_workload(workload, block=name, batch=batch)
         return b.run(wl, cfg, **b.run_params(checked))
 
@@ -258,6 +264,7 @@ def sweep(
     jobs: int | None = None,
     scheduler: str | None = None,
     tables: bool = False,
+    max_work: float | str | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run a sweep spec (a YAML path, the same mapping in memory, or a parsed
     :class:`~simulator.sweeps.spec.SweepSpec`) and return its points.
@@ -272,7 +279,9 @@ def sweep(
 
     ``tables=True`` returns ``(points, rows)``: ``rows`` holds every point's per-row table (one
     row per layer / pass / run, as :func:`simulate` gives it) with the point's ``key`` in front,
-    so a report can join them on ``key``. A reproduction is built this way: in-memory specs (most
+    so a report can join them on ``key``. ``max_work``: refuse a sweep whose estimated time (its
+    points times a representative point's, over the workers) is longer (default one hour).
+    A reproduction is built this way: in-memory specs (most
     with ``points:``, an explicit list of settings) and a render function of their tables.
     """
     import tempfile
@@ -294,7 +303,7 @@ def sweep(
         parsed = parse_spec(plain, "spec", yaml.safe_dump(plain, sort_keys=False))
     else:
         raise SparsimInputError("spec", "spec", type(spec).__name__, "a sweep spec mapping or the path of its YAML")
-    with tempfile.TemporaryDirectory(prefix="sparsim-sweep-") as tmp:
+    with limits(max_work, None, "max_work"), tempfile.TemporaryDirectory(prefix="sparsim-sweep-") as tmp:
         target = Path(out) if out is not None else Path(tmp) / "points"
         outcome = run_sweep(parsed, target, executor=executor, jobs=jobs, scheduler=scheduler, progress="off",
                             keep_tables=tables)  # fmt: skip

@@ -116,6 +116,22 @@ def _grid(df, g: Gemm, cfg: ArrayConfig) -> tuple[np.ndarray, np.ndarray, np.nda
     return pt, kt, nt
 
 
+def candidate_folds(g: Gemm, cfg: ArrayConfig) -> np.ndarray:
+    """Folds of every candidate tiling on the grid (all dataflows the array runs, fitting tiles):
+    what simulating a candidate costs, for the work estimate (folds do not depend on the order)."""
+    out = []
+    for name in cfg.pe.allowed_dataflows:
+        df = get_dataflow(name)
+        try:
+            df.check(g.n, g.m, g.compat, "layer")
+        except SparsimInputError:
+            continue
+        pt, kt, nt = _grid(df, g, cfg)
+        cf = closed_form(df, g, cfg, pt, kt, nt, ORDERS[0])
+        out.append(cf["folds"][cf["fits"] & (cf["folds"] <= MAX_FOLDS)])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
 def map_gemm(
     g: Gemm,
     cfg: ArrayConfig,

@@ -84,7 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        from simulator.common.work import limits
+
+        with limits(getattr(args, "max_work", None), getattr(args, "progress", None), "--max-work"):
+            return args.func(args)
     except SparsimInputError as err:
         print(f"sparsim: error: {_one_line(err)}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import contextlib
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["int_arg", "positive_int", "nm_arg", "number_arg", "as_options"]
+__all__ = ["int_arg", "positive_int", "nm_arg", "number_arg", "as_options", "add_work_options"]
 
 
 def int_arg(lo: int, hi: int, why: str = ""):
@@ -79,6 +79,19 @@ def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
         return name.strip(), tuple(parse_int(p.strip(), "", "", 1, 1 << 24) for p in parts)
     except SparsimInputError as err:
         raise argparse.ArgumentTypeError(f"{text!r}: {err.allowed}") from None
+
+
+def add_work_options(parser: argparse.ArgumentParser, progress: bool = True) -> None:
+    """``--max-work`` and ``--progress`` (see :mod:`simulator.common.work`); ``main`` applies them
+    around the command."""
+    from simulator.common.work import DEFAULT_MAX_WORK, format_duration
+
+    parser.add_argument("--max-work", default=None, metavar="DURATION",
+                        help=f"refuse a run whose estimated time is over this (default "
+                        f"{format_duration(DEFAULT_MAX_WORK)}; e.g. 600, 30m, 2h, 1d)")  # fmt: skip
+    if progress:
+        parser.add_argument("--progress", default="auto", choices=("auto", "on", "off"),
+                            help="progress bar: auto (on a terminal, for runs over ~2 s), on, off")  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from simulator.dram.checker import check
     from simulator.dram.cl import DramState
     from simulator.dram.config import load_dram
-    from simulator.dram.fl import CMD_NAMES
+    from simulator.dram.fl import CMD_NAMES, row_hit_rate
     from workloads.dram_trace import read_loadstore
 
     check_output_dir(args.out, "dram")
@@ -54,7 +54,6 @@ def run_replay(args: argparse.Namespace) -> int:
     bad = check(cfg, log)
     cycles = int(done.max())
     counts = {name: int((log[:, 2] == i).sum()) for i, name in enumerate(CMD_NAMES)}
-    col = counts["RD"] + counts["WR"]
     summary = {
         "dram": cfg.name,
         "requests": int(addr.size),
@@ -62,7 +61,7 @@ def run_replay(args: argparse.Namespace) -> int:
         "seconds": cycles * cfg.tck_ps * 1e-12,
         "bandwidth_gbps": addr.size * cfg.burst_bytes / (cycles * cfg.tck_ps / 1000),
         "peak_gbps": cfg.peak_gbps,
-        "row_hit_rate": 1 - counts["ACT"] / col if col else 0.0,
+        "row_hit_rate": row_hit_rate(log),
         "commands": counts,
         "timing_violations": len(bad),
     }

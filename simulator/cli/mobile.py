@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli._args import add_work_options
+
 __all__ = ["add_parser"]
 
 
@@ -42,6 +44,7 @@ def add_parser(sub) -> None:
     )  # fmt: skip
     mb.add_argument("--measure-host", action="store_true", help="also run the host kernels and time them")
     mb.add_argument("--out", required=True, help="output directory (replaced only if sparsim wrote it)")
+    add_work_options(mb)
     mb.set_defaults(func=run)
 
 

@@ -13,6 +13,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.cli._args import add_work_options
+
 __all__ = ["add_parser", "STUDIES", "Study"]
 
 
@@ -58,6 +60,7 @@ def add_parser(sub) -> None:
     for name, (default, what) in _DATA.items():
         r.add_argument(f"--{name.replace('_', '-')}", default=None,
                        help=f"{what} (dataflows; default {default} when it exists)")  # fmt: skip
+    add_work_options(r)
     r.set_defaults(func=run)
 
 

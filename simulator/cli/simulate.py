@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.cli._args import as_options, nm_arg, number_arg, positive_int
+from simulator.cli._args import add_work_options, as_options, nm_arg, number_arg, positive_int
 from simulator.common.errors import SparsimInputError
 
 __all__ = ["add_parser", "summary_table"]
@@ -55,6 +55,7 @@ def add_parser(sub) -> None:
     )  # fmt: skip
     p.add_argument("--write-mapping", default=None, help="also write the mappings used to this .yaml/.csv file")
     p.add_argument("--force", action="store_true", help="replace an existing --write-mapping file")
+    add_work_options(p)
     p.set_defaults(func=run)
 
 

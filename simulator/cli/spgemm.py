@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli._args import add_work_options
+
 __all__ = ["add_parser"]
 
 
 def add_parser(sub) -> None:
     sg = sub.add_parser("spgemm", help="C = A x B on the PIUMA-like machine model")
-    sg.add_argument("--algorithm", default=None,
-                    help="required (unless --list): inner, outer, gustavson_spa, hash, smash_v1/v2/v3")
+    sg.add_argument(
+        "--algorithm", default=None, help="required (unless --list): inner, outer, gustavson_spa, hash, smash_v1/v2/v3"
+    )
     sg.add_argument("--matrix", default=None, help="required (unless --list): built-in name (see --list) or FILE.mtx")
     sg.add_argument("--b", default=None, help="right operand (default: the same matrix)")
     sg.add_argument("--machine", default=None, help="machine config YAML (PiumaConfig keys)")
     sg.add_argument("--out", default=None, help="required (unless --list): output directory")
     sg.add_argument("--list", action="store_true", help="list algorithms and built-in matrices")
+    add_work_options(sg)
     sg.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simulator.cli._args import int_arg
+from simulator.cli._args import add_work_options, int_arg
 
 __all__ = ["add_parser"]
 
@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
     sw.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping stored points")
     sw.add_argument("--force", action="store_true", help="replace a sweep already in --out")
     sw.add_argument("--progress", default="auto", help="progress bar: auto (on a terminal), on, off")
+    add_work_options(sw, progress=False)
     sw.set_defaults(func=run_sweep_cmd)
 
     rp = sub.add_parser("report", help="HTML/Markdown/PNG report of a sweep's results")

@@ -44,6 +44,7 @@ import pandas as pd
 from simulator.common.config import config_from_flat, field_names, flat_values, parts_of, renamed_message
 from simulator.common.errors import SparsimInputError
 from simulator.common.result import Result
+from simulator.common.work import Work, check_work, progress
 
 __all__ = ["Param", "Block", "REGISTRY", "get_block", "SHARED_COLUMNS"]
 
@@ -104,7 +105,10 @@ class Block(ABC):
                 raise SparsimInputError("", key, params[key], "a config shorthand: give it to simulator.simulate() "
                                         "or a sweep, or set the config fields it stands for")  # fmt: skip
         params = self.run_params(self.check_params(params))
-        table, extras = self._run(workload, config, **params)
+        work = self.estimate(workload, config, **params)
+        check_work(work, self.name)
+        with progress(work, self.name):
+            table, extras = self._run(workload, config, **params)
         totals = self.summarize(table, config, **params)
         return Result(block=self.name, level=self.level(config), table=table, totals=totals, config=config,
                       params=params, **extras)  # fmt: skip
@@ -113,6 +117,12 @@ class Block(ABC):
     def _run(self, workload: Any, config: Any, **params: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
         """The block's model: its tidy table and the named extras of :class:`Result` (``workload``,
         ``arrays``, ``info``). Parameters arrive checked, defaults filled in."""
+
+    def estimate(self, workload: Any, config: Any, **params: Any) -> Work:
+        """The run's work before it runs (:mod:`simulator.common.work`): :meth:`run` refuses it
+        over the cap and shows a progress bar over its steps. Parameters arrive as for
+        :meth:`_run`. A block whose runs are always short may keep this default (no work)."""
+        return Work(0, "steps", 0.0)
 
     @abstractmethod
     def summarize(self, table: pd.DataFrame, config: Any, **params: Any) -> dict[str, Any]:
@@ -163,6 +173,15 @@ class Block(ABC):
 
     def check_config(self, config: Any, params: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Refuse a (config, params) pair that cannot run, before anything runs."""
+
+    def resolve_file(self, name: str, value: Any, base_dir: Path) -> Any:
+        """A config value that names a file, made relative to ``base_dir`` (the directory of the
+        file that names it); any other value as it is. Blocks whose configs name files override."""
+        return value
+
+    def file_names(self) -> tuple[str, ...]:
+        """The config names whose value may be a file (a point's key hashes that file's content)."""
+        return ()
 
     def check_name(self, name: str, value: Any, source: str = "") -> None:
         """Refuse a name that is neither a config field nor a parameter (an old config name is told

@@ -25,9 +25,21 @@ import yaml
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["MAX_YAML_BYTES", "read_yaml", "parse_yaml", "dataclass_from_mapping", "dataclass_from_yaml",
-           "preset_names", "preset_or_yaml", "parts_of", "field_names", "flat_values", "config_from_flat",
-           "replace_flat", "renamed_message"]
+__all__ = [
+    "MAX_YAML_BYTES",
+    "read_yaml",
+    "parse_yaml",
+    "dataclass_from_mapping",
+    "dataclass_from_yaml",
+    "preset_names",
+    "preset_or_yaml",
+    "parts_of",
+    "field_names",
+    "flat_values",
+    "config_from_flat",
+    "replace_flat",
+    "renamed_message",
+]
 
 #: a config or sweep spec is a few kilobytes; anything near this is not one
 MAX_YAML_BYTES = 4 << 20
@@ -46,6 +58,11 @@ class _StrictLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise _YAMLError(event.start_mark.line, f"alias *{event.anchor} (YAML aliases are not accepted)")
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):  # an explicit tag, even a standard one (!!int "5"): plain values only
+            short = tag.replace("tag:yaml.org,2002:", "!!")
+            raise _YAMLError(event.start_mark.line, f"tag {short} is not accepted (plain values only)")
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):

@@ -37,10 +37,12 @@ from simulator.common.errors import SparsimInputError
 from simulator.dram.config import DramConfig
 from simulator.dram.fl import bank_index, decode
 
-__all__ = ["DramState", "params", "simulate", "MAX_REQUESTS"]
+__all__ = ["DramState", "params", "simulate", "MAX_REQUESTS", "MAX_LOG_BYTES"]
 
 #: requests one call may simulate (arrays are allocated per request and per command)
 MAX_REQUESTS = 50_000_000
+#: the command log a replay keeps for the checker (6 + 7 int64 columns a command while it is built)
+MAX_LOG_BYTES = 2 << 30
 NEG = -(1 << 40)
 # parameter slots
 (_CL, _CWL, _RCD, _RP, _RAS, _RC, _WR, _RTP, _CCDS, _CCDL, _RRDS, _RRDL, _FAW, _WTRS, _WTRL, _BL, _RFC, _REFI,
@@ -111,15 +113,28 @@ def simulate(state: DramState, arrive, addr, is_write, log: bool = False):
         sel = np.flatnonzero(f["ch"] == ch)
         if sel.size == 0:
             continue
-        cap = 4 * sel.size + 8 + 2 * cfg.ranks * cfg.banks_per_channel * (
-            1 + (int(arrive[sel[-1]]) + 64 * sel.size * (cfg.rc + cfg.rfc)) // cfg.refi
-        ) if log else 0  # fmt: skip
-        cmd = np.zeros((cap, 6), dtype=np.int64)
-        out = np.zeros(sel.size, dtype=np.int64)
-        n = _run_channel(
-            arrive[sel], f["ra"][sel], f["bg"][sel], bank[sel], f["ro"][sel], is_write[sel], out, state.p,
-            state.bank[ch], state.rank[ch], state.group[ch], state.chan[ch], cmd,
-        )  # fmt: skip
+        # the log: room for a few commands per request first; the kernel counts every command it
+        # issues, so a run that needed more is run once again from the same state with exactly that
+        cap = min(4 * sel.size + 64, MAX_LOG_BYTES // 104) if log else 0
+        saved = [a.copy() for a in (state.bank[ch], state.rank[ch], state.group[ch], state.chan[ch])] if log else []
+        while True:
+            cmd = np.zeros((cap, 6), dtype=np.int64)
+            out = np.zeros(sel.size, dtype=np.int64)
+            n = _run_channel(
+                arrive[sel], f["ra"][sel], f["bg"][sel], bank[sel], f["ro"][sel], is_write[sel], out, state.p,
+                state.bank[ch], state.rank[ch], state.group[ch], state.chan[ch], cmd,
+            )  # fmt: skip
+            if not log or n <= cap:
+                break
+            if n * 13 * 8 > MAX_LOG_BYTES:
+                allowed = (
+                    f"a command log of at most {MAX_LOG_BYTES >> 30} GiB: these need {n:,} commands "
+                    f"({n * 104 / 2**30:.1f} GiB); replay fewer requests"
+                )
+                raise SparsimInputError("dram", "requests", f"{sel.size:,} on channel {ch}", allowed)
+            for a, s in zip((state.bank[ch], state.rank[ch], state.group[ch], state.chan[ch]), saved, strict=True):
+                a[...] = s
+            cap = n
         done[sel] = out
         if log:
             c = np.zeros((n, 7), dtype=np.int64)
@@ -170,7 +185,7 @@ def _pre_ready(b, p, bank):
 
 @numba.njit(cache=True)
 def _log(cmd, n, t, c, r, g, b, row):
-    if cmd.shape[0] > 0:
+    if n < cmd.shape[0]:  # counted always, stored while there is room (the caller sizes it exactly)
         cmd[n, 0] = t
         cmd[n, 1] = c
         cmd[n, 2] = r

@@ -88,8 +88,9 @@ class DramConfig:
                               "rows": (1, 1 << 20), "row_bytes": (64, 1 << 16), "burst_bytes": (8, 1024),
                               "tck_ps": (100, 100_000), "queue_depth": (1, 1024)}.items():  # fmt: skip
             check_int(src, key, getattr(self, key), lo, hi)
-        for key in _TIMINGS:
-            check_int(src, key, getattr(self, key), 1, 1_000_000)
+        for key in _TIMINGS:  # real devices: tens to hundreds of cycles, refresh a few thousand
+            hi = {"refi": 1_000_000, "rfc": 65_536}.get(key, 4096)
+            check_int(src, key, getattr(self, key), 1, hi, "DRAM clock cycles")
         for key in ("channels", "ranks", "bankgroups", "banks", "rows", "row_bytes", "burst_bytes"):
             v = getattr(self, key)
             if v & (v - 1):
@@ -103,8 +104,12 @@ class DramConfig:
             raise SparsimInputError(src, "address_map", self.address_map, allowed)
         if self.rc < self.ras:
             raise SparsimInputError(src, "rc", self.rc, f"at least ras ({self.ras}): ACT to ACT includes ACT to PRE")
-        if self.refi <= self.rfc:
-            raise SparsimInputError(src, "refi", self.refi, f"more than rfc ({self.rfc})")
+        # between two refreshes a bank must be able to open a row, write a burst and close it
+        # again, or a request could wait for ever (refresh would always come first)
+        window = self.rc + self.rcd + self.cwl + self.bl + self.wr + self.rp
+        if self.refi < self.rfc + window:
+            raise SparsimInputError(src, "refi", self.refi, f"at least rfc + rc + rcd + cwl + bl + wr + rp "
+                                    f"({self.rfc + window}): room between refreshes for one request")  # fmt: skip
         if self.ccd_l < self.ccd_s or self.rrd_l < self.rrd_s or self.wtr_l < self.wtr_s:
             raise SparsimInputError(src, "ccd_l", self.ccd_l, "each _l timing at least its _s timing")
         if self.ccd_s < self.bl:

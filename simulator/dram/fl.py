@@ -55,3 +55,26 @@ def bursts_of_runs(cfg: DramConfig, starts: np.ndarray, lengths: np.ndarray) -> 
     rep = np.repeat(first, n)
     off = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
     return (rep + off) * b
+
+
+def row_hit_rate(log: np.ndarray) -> float:
+    """Share of column commands (RD, WR) that found their row open: on its bank, the command
+    before it was not an ACT. A refresh closes every row, so a request that a refresh catches
+    between its ACT and its column command is one miss (its second ACT), never a negative rate.
+    ``log``: the controller's ``int64 [n, 7]`` commands (cycle, channel, command, rank, bank
+    group, bank, row), in issue order."""
+    log = np.asarray(log)
+    if log.size == 0:
+        return 0.0
+    banked = log[log[:, 2] != CMD_NAMES.index("REF")]  # REF has no bank of its own
+    order = np.lexsort((np.arange(len(banked)), banked[:, 0], banked[:, 5], banked[:, 4], banked[:, 3], banked[:, 1]))
+    b = banked[order]
+    col = (b[:, 2] == CMD_NAMES.index("RD")) | (b[:, 2] == CMD_NAMES.index("WR"))
+    if not col.any():
+        return 0.0
+    same_bank = np.zeros(len(b), dtype=bool)
+    same_bank[1:] = np.all(b[1:, [1, 3, 4, 5]] == b[:-1, [1, 3, 4, 5]], axis=1)
+    prev_act = np.zeros(len(b), dtype=bool)
+    prev_act[1:] = b[:-1, 2] == CMD_NAMES.index("ACT")
+    miss = col & same_bank & prev_act
+    return float(1.0 - miss.sum() / col.sum())

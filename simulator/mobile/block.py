@@ -29,6 +29,7 @@ import pandas as pd
 from simulator.common.block import Block, Param
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import boolean, choice, fraction
+from simulator.common.work import Work
 from simulator.mobile.config import CoreConfig
 from simulator.mobile.latency import ENGINES, PRUNED_OPS
 
@@ -93,6 +94,20 @@ def _pruned(
     return layers, prune_layers(layers, engine, sparsity, scope, padding), info
 
 
+#: seconds per MAC of the core model (measured: MobileNet-v2 at 224, 448 and 896 pixels,
+#: 2.8e-8 to 3.2e-8; benchmarks/bench_work_estimate.py)
+PER_MAC = 3.0e-8
+#: seconds per MAC of the real host kernels (numpy/numba, timed several times each)
+PER_HOST_MAC = 2.0e-9
+
+
+@functools.lru_cache(maxsize=8)
+def _own_layers(model: str, elementwise: bool) -> list:
+    from workloads.mobile_models import load_mobile_model
+
+    return load_mobile_model(model, None, elementwise)
+
+
 class MobileBlock(Block):
     """Per-layer latency on the modelled core (:func:`simulator.mobile.latency.network_latency`)."""
 
@@ -112,8 +127,9 @@ class MobileBlock(Block):
             False, boolean, "zoo models: also run the element-wise operators (hard-swish, add, SE scale, pooling)"
         ),
         "compare_dense": Param(False, boolean, "add each layer's dense-engine cycles and the speed-up over them"),
-        "measure_host": Param(False, boolean, "also run and time the real host kernels (one run only: wall time)",
-                              sweep=False),
+        "measure_host": Param(
+            False, boolean, "also run and time the real host kernels (one run only: wall time)", sweep=False
+        ),
     }
     totals = {
         "cycles": "int",
@@ -144,6 +160,21 @@ class MobileBlock(Block):
         from simulator.mobile.config import preset_name
 
         return f"core:{preset_name(config) or 'custom'}"
+
+    def estimate(self, workload: MobileModel, config: CoreConfig, **params: Any) -> Work:
+        """MACs of the model at its input shape. Why scaled from the model's own shape: tracing
+        at a 4096x4096 input is itself the long run (a real forward pass); a CNN's MACs grow
+        with the input's area. The core model costs about :data:`PER_MAC` per MAC (its
+        instruction streams and cache simulation are per output tile); ``compare_dense`` runs
+        it twice, ``measure_host`` adds the real kernels (:data:`PER_HOST_MAC`)."""
+        layers = _own_layers(workload.model, bool(params.get("elementwise")))
+        macs = float(sum(L.macs for L in layers))
+        own = layers[0].in_h * layers[0].in_w if layers else 1
+        if workload.input_shape:
+            macs *= workload.input_shape[1] * workload.input_shape[2] / max(own, 1)
+        runs = 2 if params.get("compare_dense") and params.get("engine") != "dense" else 1
+        seconds = runs * macs * PER_MAC + (runs * macs * PER_HOST_MAC if params.get("measure_host") else 0.0)
+        return Work(macs, "MACs", seconds, len(layers) * runs, "layers")
 
     def _run(
         self,

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.common.errors import SparsimInputError
+from simulator.common.work import advance
 from simulator.mobile.cl import STAT_NAMES, CoreState
 from simulator.mobile.config import CoreConfig
 from simulator.mobile.streams import (
@@ -221,6 +222,7 @@ def network_latency(
         row["seconds"] = row["cycles"] / (core.clock_ghz * 1e9)
         row.update({k: s1[k] - s0[k] for k in STAT_NAMES})
         rows.append(row)
+        advance()
     return pd.DataFrame(rows)
 
 

@@ -34,10 +34,19 @@ from simulator.common.validate import (
     positive_int_or_none,
     positive_number_or_none,
 )
+from simulator.common.work import Work
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["NMArrayBlock", "with_nm", "ArrayBlock", "nm_pair", "nm_text", "mapping_params", "dram_bound_share",
-           "sram_bound_share"]
+__all__ = [
+    "NMArrayBlock",
+    "with_nm",
+    "ArrayBlock",
+    "nm_pair",
+    "nm_text",
+    "mapping_params",
+    "dram_bound_share",
+    "sram_bound_share",
+]
 
 
 def nm_text(value: Any, field: str) -> str:
@@ -90,8 +99,13 @@ def mapping_params() -> dict[str, Param]:
     return {
         "mapping": Param("plain", choice(*MAPPING_CHOICES), "plain schedule, auto (the mapper) or one dataflow"),
         "objective": Param("cycles", choice(*OBJECTIVES), "what the mapper minimises (mapping: auto)"),
-        "mapping_file": Param(None, _mapping_file, "a mapping file (.yaml/.csv) pinning every layer's mapping; "
-                              "replaces mapping (one run only, not a sweep axis)", sweep=False),
+        "mapping_file": Param(
+            None,
+            _mapping_file,
+            "a mapping file (.yaml/.csv) pinning every layer's mapping; "
+            "replaces mapping (one run only, not a sweep axis)",
+            sweep=False,
+        ),
     }
 
 
@@ -110,6 +124,14 @@ class ArrayBlock(Block):
     def _sparse_nm(self, params: dict) -> str | None:
         """The N:M the array must run (None: dense or the workload's own annotation)."""
         return params.get("nm")
+
+    def file_names(self) -> tuple[str, ...]:
+        return ("memory.dram",)
+
+    def resolve_file(self, name: str, value: Any, base_dir: Path) -> Any:
+        from simulator.nm_array.config import dram_relative_to
+
+        return dram_relative_to(value, base_dir) if name == "memory.dram" else value
 
     def adjust_config(self, fields: dict, params: dict) -> dict:
         if params.get("sram_kb") is not None:
@@ -159,7 +181,6 @@ class ArrayBlock(Block):
                 where, "workload", entry, f"a mapping with one of: {', '.join(self.workload_kinds)}"
             )
         if "layers" in entry:
-
             from workloads.layers import layer_table
 
             rows = entry["layers"]
@@ -195,6 +216,18 @@ class ArrayBlock(Block):
 
         return load_workload(load["path"])
 
+    def estimate(self, workload: pd.DataFrame, config: ArrayConfig, **params: Any) -> Work:
+        """Folds (or DRAM requests) of the workload's GEMMs (:mod:`simulator.nm_array.estimate`)."""
+        from simulator.nm_array.estimate import estimate_gemms
+
+        return estimate_gemms(self._gemms(workload, params), config, params.get("mapping_file") or params["mapping"])
+
+    def _gemms(self, workload: pd.DataFrame, params: dict) -> pd.DataFrame:
+        """The GEMMs a run lowers ``workload`` to (a training step's: its passes)."""
+        from workloads.lowering import lower_to_gemms
+
+        return lower_to_gemms(with_nm(workload, params.get("nm"), params.get("batch")))
+
     @staticmethod
     def _area(cfg: ArrayConfig) -> dict[str, float]:
         """The array's area, or the sum of a system's arrays' (each with its own SRAMs)."""
@@ -217,8 +250,12 @@ class NMArrayBlock(ArrayBlock):
         "nm": Param(None, nm_text_or_none, "N:M on every weight (null: the workload's own)"),
         "batch": Param(None, positive_int_or_none, "batch size of every layer (null: the workload's own)"),
         "sram_kb": Param(None, positive_number_or_none, "all three operand buffers, KiB", config_only=True),
-        "private_memory": Param(False, boolean, "a system of arrays: each array gets its own copy of the memory "
-                                "(no contention: the counterfactual that separates partitioning from sharing)"),
+        "private_memory": Param(
+            False,
+            boolean,
+            "a system of arrays: each array gets its own copy of the memory "
+            "(no contention: the counterfactual that separates partitioning from sharing)",
+        ),
         **mapping_params(),
     }
     totals = {
@@ -290,8 +327,10 @@ class NMArrayBlock(ArrayBlock):
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         cycles = int(table["cycles"].sum())
         dense = int(table["dense_macs"].sum())
-        out = {k: int(table[k].sum())
-               for k in ("cycles", "compute_cycles", "stall_cycles", "sram_stall_cycles", "macs", "dram_bytes")}
+        out = {
+            k: int(table[k].sum())
+            for k in ("cycles", "compute_cycles", "stall_cycles", "sram_stall_cycles", "macs", "dram_bytes")
+        }
         out.update(
             dense_macs=dense,
             utilization=utilization(dense, config.system_pes, cycles),

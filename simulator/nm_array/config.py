@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from simulator.common.config import dataclass_from_yaml
+from simulator.common.config import dataclass_from_mapping, dataclass_from_yaml
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_bool, check_choice, check_int, check_number, is_int
 
@@ -175,6 +175,15 @@ class Buffers:
         check_choice(src, "ifmap_layout", self.ifmap_layout, ("k", "p"))
         check_choice(src, "filter_layout", self.filter_layout, ("n", "k"))
         check_choice(src, "ofmap_layout", self.ofmap_layout, ("n", "p"))
+        if not self.banks:  # conflict-free buffers have no layout to speak of: a layout there does nothing
+            for key, default in (("ifmap_layout", "k"), ("filter_layout", "n"), ("ofmap_layout", "n")):
+                if getattr(self, key) != default:
+                    allowed = f"{default} (the default) with banks: 0; a layout matters only with banked buffers"
+                    raise SparsimInputError(src, key, getattr(self, key), allowed)
+            for key in ("bank_ports", "bank_width_words"):
+                if getattr(self, key) != 1:
+                    raise SparsimInputError(src, key, getattr(self, key), "1 (the default) with banks: 0; only "
+                                            "banked buffers (buffers.banks > 0) have ports and lines")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,9 +260,10 @@ class Memory:
             if err.field == "preset":
                 raise SparsimInputError("memory", "dram", self.dram, "null or " + err.allowed) from None
             field = {"channels": "channels", "page_policy": "page_policy"}.get(err.field)
-            if field is not None:
+            if field is not None and err.source == "dram":
                 raise SparsimInputError("memory", field, err.value, err.allowed) from None
-            raise
+            # an error inside the DRAM file: this config names the file, the message names its field
+            raise SparsimInputError("memory", "dram", self.dram, f"a valid DRAM file; in it, {err}") from None
 
     @property
     def label(self) -> str:
@@ -435,10 +445,34 @@ def _dram_cached(memory: str, over: tuple):
     return load_dram(memory, **dict(over))
 
 
+def dram_relative_to(value: Any, base_dir: Path) -> Any:
+    """``memory.dram`` as a file named relative to ``base_dir`` (the directory of the file that
+    names it, as compilers, docker-compose and ZigZag resolve paths); a preset name, an absolute
+    path or anything else is returned as it is."""
+    from simulator.dram.config import dram_presets
+
+    if not isinstance(value, str) or not value or value in dram_presets() or Path(value).is_absolute():
+        return value
+    if Path(value).suffix.lower() not in (".yaml", ".yml") and "/" not in value and "\\" not in value:
+        return value  # a name (a misspelt preset): refused as itself, not as a path
+    return str(Path(base_dir) / value)
+
+
 def arch_from_yaml(path: str | Path) -> ArrayConfig:
-    """Load an array config from YAML (keys are :class:`ArrayConfig` fields; see
-    :mod:`simulator.common.config` for what the reader refuses)."""
-    return dataclass_from_yaml(path, ArrayConfig, "array config")
+    """Load an array config from YAML (keys are :class:`ArrayConfig` fields, nested by part or
+    dotted; see :mod:`simulator.common.config` for what the reader refuses). A DRAM file it names
+    (``memory.dram``) is relative to this file's directory."""
+    from simulator.common.config import read_yaml
+
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        base = Path(path).resolve().parent
+        data = dict(data)
+        if "memory.dram" in data:
+            data["memory.dram"] = dram_relative_to(data["memory.dram"], base)
+        if isinstance(data.get("memory"), dict) and "dram" in data["memory"]:
+            data["memory"] = {**data["memory"], "dram": dram_relative_to(data["memory"]["dram"], base)}
+    return dataclass_from_mapping(data, ArrayConfig, str(path), "array config")
 
 
 # SCALE-Sim .cfg keys we understand, by section. Keys that only affect SCALE-Sim's address traces

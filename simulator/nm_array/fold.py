@@ -36,6 +36,7 @@ from dataflow.nm_array.mapping import Mapping
 from dataflow.nm_array.schedule import MAX_FOLDS, condensed_rows, fold_count
 from simulator.common.bounds import utilization
 from simulator.common.errors import SparsimInputError
+from simulator.common.work import advance
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.memory import simulate_memory
 from simulator.nm_array.sram_banks import sram_stalls, stretched
@@ -138,7 +139,10 @@ def layer_stalls(sched, cfg: ArrayConfig, tiling, r, k: int, n: int, m: int, sha
 
 
 def simulate_gemms(
-    gemms: pd.DataFrame, cfg: ArrayConfig, source: str = "workload", mappings: Sequence[Mapping] | None = None,
+    gemms: pd.DataFrame,
+    cfg: ArrayConfig,
+    source: str = "workload",
+    mappings: Sequence[Mapping] | None = None,
     share: int = 1,
 ) -> pd.DataFrame:
     """Per-layer statistics for a lowered GEMM table (see :func:`workloads.lowering.lower_to_gemms`);
@@ -199,6 +203,7 @@ def simulate_gemms(
                 dram_bw_required=mem.dram_bw_required,
             )
         )
+        advance()
     out = pd.DataFrame(rows, columns=list(STAT_COLUMNS))
     if "pass" in gemms.columns:  # training passes (workloads.training) keep their label
         out.insert(2, "pass", gemms["pass"].to_numpy())

@@ -21,6 +21,7 @@ from dataflow.nm_array.cost import Gemm
 from dataflow.nm_array.mapper import OBJECTIVES, Choice, map_gemm
 from dataflow.nm_array.mapping import Mapping
 from simulator.common.errors import SparsimInputError
+from simulator.common.work import advance
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
 from simulator.nm_array.fold import check_supported, gemm_of, layer_schedule, layer_stalls
@@ -85,6 +86,7 @@ def resolve_mappings(
             where = f"{source} layer {r.layer} ({r.name})"
             memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where)
         choices.append(memo[g])
+        advance()
     cols = pd.DataFrame(
         {
             "objective": [c.objective for c in choices],

@@ -44,6 +44,7 @@ import pandas as pd
 from dataflow.nm_array.partition import SPLITS, choose_split, pipeline_cycles, pipeline_stages, widths
 from simulator.common.bounds import utilization
 from simulator.common.errors import SparsimInputError
+from simulator.common.work import advance, quiet
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
 from simulator.nm_array.fold import STAT_COLUMNS, check_supported, simulate_gemms
@@ -92,9 +93,10 @@ class _Parts:
             from simulator.nm_array.map_layers import resolve_mappings
 
             table = pd.DataFrame([part])
-            mappings, _ = resolve_mappings(table, acfg, self.mapping, self.objective, energy=self.energy,
-                                           source=self.source, share=share)  # fmt: skip
-            self.memo[key] = simulate_gemms(table, acfg, self.source, mappings, share=share).iloc[0].to_dict()
+            with quiet():  # the system's bar counts its layers, not its parts
+                mappings, _ = resolve_mappings(table, acfg, self.mapping, self.objective, energy=self.energy,
+                                               source=self.source, share=share)  # fmt: skip
+                self.memo[key] = simulate_gemms(table, acfg, self.source, mappings, share=share).iloc[0].to_dict()
         return self.memo[key]
 
 
@@ -159,6 +161,7 @@ def _split_run(gemms: pd.DataFrame, cfg: ArrayConfig, parts: _Parts, strategies,
         layer_rows.append(_combine(row, [(a, s) for a, s, _ in runs], cfg.system_pes, choice.strategy,
                                    choice.quantum))  # fmt: skip
         array_rows += _array_rows(row, runs, arrays, choice.strategy)
+        advance()
     return layer_rows, array_rows
 
 
@@ -213,14 +216,19 @@ def simulate_system(
         check_supported(gemms, a, source)
     if mapping not in MAPPING_CHOICES:
         allowed = ", ".join(MAPPING_CHOICES)
-        raise SparsimInputError(source, "mapping", mapping,
-                                f"one of {allowed} on a system of arrays (a mapping file names one array)")
+        raise SparsimInputError(
+            source, "mapping", mapping, f"one of {allowed} on a system of arrays (a mapping file names one array)"
+        )
     parts = _Parts(mapping, objective, energy, source)
     want = cfg.system.partition
     can_pipe = per_sample is not None and len(per_sample) == len(gemms)
     if want == "pipeline" and not can_pipe:
-        raise SparsimInputError(source, "partition", want,
-                                "split_m, split_n or auto here (a pipeline needs an inference's per-sample layers)")
+        raise SparsimInputError(
+            source,
+            "partition",
+            want,
+            "split_m, split_n or auto here (a pipeline needs an inference's per-sample layers)",
+        )
     result = None
     if want != "pipeline":
         strategies = SPLITS if want == "auto" else (want,)

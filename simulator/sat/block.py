@@ -96,6 +96,12 @@ class SATBlock(ArrayBlock):
         table["seconds"] = table["cycles"] / (config.clock_ghz * 1e9)
         return table, {"workload": layers}
 
+    def _gemms(self, workload: pd.DataFrame, params: dict) -> pd.DataFrame:
+        from workloads.training import training_passes
+
+        layers = workload if params.get("batch") is None else workload.assign(batch=params["batch"])
+        return training_passes(layers, params["scheme"], nm_pair(params["nm"]))
+
     def write(self, result, folder: Path) -> None:
         """``passes.csv``/``.parquet`` (one row per layer and pass) and ``workload.csv``."""
         result.table.to_csv(folder / "passes.csv", index=False)
@@ -106,8 +112,11 @@ class SATBlock(ArrayBlock):
         from simulator.sat.cl import training_summary
 
         out = training_summary(table, config.clock_ghz)
-        out.update(stall_cycles=int(table["stall_cycles"].sum()),
-                   sram_stall_cycles=int(table["sram_stall_cycles"].sum()),
-                   dram_bound_share=dram_bound_share(table), sram_bound_share=sram_bound_share(table))
+        out.update(
+            stall_cycles=int(table["stall_cycles"].sum()),
+            sram_stall_cycles=int(table["sram_stall_cycles"].sum()),
+            dram_bound_share=dram_bound_share(table),
+            sram_bound_share=sram_bound_share(table),
+        )
         out.update(self._area(config))
         return {k: out[k] for k in self.totals}

@@ -15,6 +15,7 @@ import pandas as pd
 from simulator.common.block import Block, Param
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_int, choice
+from simulator.common.work import Work
 from simulator.spgemm.config import ALGORITHMS, PiumaConfig
 
 __all__ = ["SpgemmBlock"]
@@ -25,8 +26,9 @@ def _operands(workload) -> tuple:
     import scipy.sparse as sp
 
     if not isinstance(workload, tuple | list) or len(workload) != 2:
-        raise SparsimInputError("workload", "workload", type(workload).__name__,
-                                "a pair (A, B) of scipy.sparse matrices")
+        raise SparsimInputError(
+            "workload", "workload", type(workload).__name__, "a pair (A, B) of scipy.sparse matrices"
+        )
     a, b = workload
     for name, m in (("A", a), ("B", b)):
         if not sp.issparse(m) or m.ndim != 2:
@@ -34,6 +36,14 @@ def _operands(workload) -> tuple:
     if a.shape[1] != b.shape[0]:
         raise SparsimInputError("workload", "shape", f"{a.shape} x {b.shape}", "A.shape[1] == B.shape[0]")
     return a.tocsr(), b.tocsr()
+
+
+#: seconds per partial product and per row of A on the machine model (numba), measured by
+#: benchmarks/bench_work_estimate.py
+PER_FLOP = 2.0e-7
+PER_ROW = 2.0e-6
+#: seconds per row/column pair of the inner-product algorithm (it merges every pair)
+PER_PAIR = 1.5e-6
 
 
 class SpgemmBlock(Block):
@@ -65,6 +75,22 @@ class SpgemmBlock(Block):
         "windows": "int",
         "table_overflows": "int",
     }
+
+    def estimate(self, workload, config: PiumaConfig, **params: Any) -> Work:
+        """Partial products (``A[i,k] * B[k,j]``, the flops every algorithm makes and merges): a
+        sparse matrix-vector product of A with B's row lengths, so the estimate costs O(nnz(A)).
+        The machine model costs about :data:`PER_FLOP` per partial product (its threads' issue,
+        hash probes and memory requests are per product)."""
+        import numpy as np
+
+        from simulator.spgemm.config import algorithm as algorithm_of
+
+        a, b = _operands(workload)
+        flops = float((a @ np.diff(b.indptr).astype(np.float64)).sum())
+        if algorithm_of(params.get("algorithm", "smash_v3")).dataflow == "inner":  # every row x column pair
+            pairs = float((np.diff(a.indptr) > 0).sum()) * float((np.diff(b.tocsc().indptr) > 0).sum())
+            return Work(pairs, "row/column pairs", pairs * PER_PAIR + flops * PER_FLOP, 0, "rows")
+        return Work(flops, "partial products", a.shape[0] * PER_ROW + flops * PER_FLOP, 0, "rows")
 
     def _run(self, workload, config: PiumaConfig, *, algorithm: str = "smash_v3") -> tuple[pd.DataFrame, dict]:
         from simulator.spgemm.machine import STAT_COLUMNS, simulate_spgemm

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import shutil
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.common.errors import SparsimInputError
 from simulator.common.outputs import mark_sweep_dir, output_lock, verify_output
+from simulator.common.work import Work, check_work, terminal_size
+from simulator.sweeps.blocks import load_workload
 from simulator.sweeps.executors import make_executor
 from simulator.sweeps.spec import SweepSpec, Task, expand, load_spec
 from simulator.sweeps.store import Store, read_provenance, schema_for, write_json_atomic
@@ -164,6 +167,55 @@ def _check_dir(out: Path, spec: SweepSpec, resume: bool, force: bool) -> tuple[d
     return None, False
 
 
+def _middle(spec: SweepSpec) -> dict[str, Any]:
+    """A representative point: every axis at its middle value (a listed axis its middle entry, a
+    range its (geometric) midpoint), or the middle one of an explicit ``points:`` list."""
+    if spec.sampling["method"] == "points":
+        return dict(spec.points[len(spec.points) // 2]) if spec.points else {}
+    out: dict[str, Any] = {}
+    for a in spec.axes:
+        if a.values:
+            out[a.name] = a.values[len(a.values) // 2]
+        else:
+            mid = math.sqrt(a.low * a.high) if a.log else (a.low + a.high) / 2
+            out[a.name] = int(round(mid)) if a.integer else mid
+    return out
+
+
+def point_count(spec: SweepSpec) -> int:
+    """Points a spec makes per workload (before deduplication), baselines included."""
+    method = spec.sampling["method"]
+    if method == "points":
+        n = len(spec.points)
+    elif method == "grid":
+        n = math.prod(len(a.values) for a in spec.axes)
+    else:
+        n = int(spec.sampling["points"])
+    return n + len(spec.baselines)
+
+
+def estimate_sweep(spec: SweepSpec, jobs: int | None = None) -> Work:
+    """The sweep's work before any point is built: its points times the block's estimate of a
+    representative point (:func:`_middle`) per workload, over the worker processes. Why before
+    :func:`expand`: building a million configs is itself minutes of work."""
+    block = spec.block
+    per_point, unit = 0.0, "points"
+    for w in spec.workloads:
+        try:
+            cfg, params = block.build({**spec.base, **_middle(spec)})
+        except SparsimInputError:
+            try:
+                cfg, params = block.build(dict(spec.base))
+            except SparsimInputError:
+                continue  # expand() names the bad point
+        est = block.estimate(load_workload(block.name, w["load"]), cfg, **block.run_params(params))
+        per_point += est.seconds
+    count = point_count(spec) * len(spec.workloads)
+    workers = max(1, min(jobs or os.cpu_count() or 1, count))
+    seconds = per_point / max(1, len(spec.workloads)) * count / workers
+    return Work(count, unit, seconds, count, "points")
+
+
 def run_sweep(
     spec_path: str | Path | SweepSpec,
     out: str | Path,
@@ -185,6 +237,8 @@ def run_sweep(
 
     check_output_path(out)
     spec = spec_path if isinstance(spec_path, SweepSpec) else load_spec(spec_path)
+    _progress_check(progress)
+    check_work(estimate_sweep(spec, jobs if executor == "local" else None), spec.path)
     tasks = expand(spec)
     if keep_tables:
         tasks = [dataclasses.replace(t, keep_table=True) for t in tasks]
@@ -198,7 +252,6 @@ def run_sweep(
     if clash:
         raise SparsimInputError(spec.path, "axes", sorted(clash)[0], "an axis may not share a result column's name")
     ex = make_executor(executor, jobs, scheduler)
-    _progress_check(progress)
     out = Path(out)
     with output_lock(out):  # one writer: a second sweep (or --force) into this folder is refused
         prov, replace = _check_dir(out, spec, resume, force)
@@ -349,6 +402,7 @@ def _progress(mode: str, total: int, name: str):
     tqdm.monitor_interval = 0  # no monitor thread (the pool forks after this)
     return tqdm(
         total=total,
+        **terminal_size(),
         unit="pt",
         desc=name,
         file=sys.stderr,

@@ -49,6 +49,7 @@ import numpy as np
 from simulator.common.block import Block, get_block
 from simulator.common.config import parts_of, read_yaml
 from simulator.common.errors import SparsimInputError
+from simulator.common.files import file_digest
 from simulator.sweeps.blocks import resolve_workload
 
 __all__ = ["SweepSpec", "Task", "load_spec", "parse_spec", "expand", "point_key", "MAX_POINTS"]
@@ -228,6 +229,7 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
     baselines and derived metrics, the report.
     """
     block = _top(data, path)
+    data = _files_relative(data, block, Path(path).resolve().parent)
     names = block.names()
     base = _names(data.get("base"), "base", block, names, path)
     axes, sampling, points = _points_or_axes(data, block, names, path)
@@ -255,6 +257,41 @@ def parse_spec(data: Any, path: str, text: str = "") -> SweepSpec:
         points=points,
     )
     return _with_sha(spec)
+
+
+def _files_relative(data: dict, block: Block, base_dir: Path) -> dict:
+    """Every config value that names a file (a DRAM YAML as ``memory.dram``) made relative to the
+    spec's directory, in ``base``, ``axes``, ``points`` and ``baselines``, dotted or nested."""
+    names = block.file_names()
+    if not names:
+        return data
+
+    def fix(mapping: Any, axis: bool = False) -> Any:
+        if not isinstance(mapping, dict):
+            return mapping
+        out = dict(mapping)
+        for name in names:
+            head, _, tail = name.partition(".")
+            if name in out:
+                v = out[name]
+                if axis and isinstance(v, list):
+                    out[name] = [block.resolve_file(name, x, base_dir) for x in v]
+                elif not axis:
+                    out[name] = block.resolve_file(name, v, base_dir)
+            if not axis and tail and isinstance(out.get(head), dict) and tail in out[head]:
+                out[head] = {**out[head], tail: block.resolve_file(name, out[head][tail], base_dir)}
+        return out
+
+    data = dict(data)
+    if "base" in data:
+        data["base"] = fix(data["base"])
+    if "axes" in data:
+        data["axes"] = fix(data["axes"], axis=True)
+    if isinstance(data.get("points"), list):
+        data["points"] = [fix(p) for p in data["points"]]
+    if isinstance(data.get("baselines"), dict):
+        data["baselines"] = {k: fix(v) for k, v in data["baselines"].items()}
+    return data
 
 
 def _top(data: Any, path: str) -> Block:
@@ -507,7 +544,10 @@ def expand(spec: SweepSpec) -> list[Task]:
         return block.config_dict(cfg), params
 
     def task(config: dict, params: dict, w: dict, axes: dict, **role) -> Task:
-        key = point_key(block.name, block.simulator, config, params, w["id"], __version__)
+        files = {n: file_digest(Path(config[n])) for n in block.file_names()
+                 if isinstance(config.get(n), str) and Path(config[n]).is_file()}  # fmt: skip
+        key = point_key(block.name, block.simulator, {**config, **{f"{n}#sha256": d for n, d in files.items()}},
+                        params, w["id"], __version__)  # fmt: skip
         return Task(key, block.name, block.simulator, config, params, w["label"], w["load"], axes, **role)
 
     for i, values in enumerate(_samples(spec)):

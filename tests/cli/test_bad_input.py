@@ -435,6 +435,30 @@ CASES = [
     Case("out-forged-marker", sim(), "its .sparsim-output is not a manifest sparsim wrote",
          {**GOOD_ARCH, "mine/.sparsim-output": "simulate\n", "mine/thesis.tex": "x"}),
     Case("out-symlink", sim(), "not a symbolic link", {**GOOD_ARCH, "real/thesis.tex": "x"}),
+    # ------------------------------------------------------------- work estimated before it runs
+    Case("work-over-cap", sim("--max-work", "0.001"), "estimated work", GOOD_ARCH),
+    Case("work-cap-text", sim("--max-work", "soon"), "max_work = 'soon': a duration", GOOD_ARCH),
+    Case("work-cap-zero", sim("--max-work", "0"), "max_work = '0'", GOOD_ARCH),
+    Case("work-cap-negative", sim("--max-work=-5m"), "max_work = '-5m'", GOOD_ARCH),
+    Case("work-million-point-sweep", ["sweep", "{d}/s.yaml", "--out", "{d}/out", "--jobs", "2"], "1,000,000 points",
+         sweep_spec("block: nm_array\naxes:\n  pe.rows: {range: [1, 1000]}\n  pe.cols: {range: [1, 1000]}\n"
+                    "workloads: [{zoo: resnet50}]\n")),  # fmt: skip
+    # ------------------------------------------------------------- refused because they would do nothing
+    Case("arch-layout-without-banks", sim(), "ifmap_layout = 'p': k (the default) with banks: 0",
+         arch("pe.rows: 8\npe.cols: 8\nbuffers.ifmap_layout: p\n")),  # fmt: skip
+    Case("arch-ports-without-banks", sim(), "bank_ports = 2: 1 (the default) with banks: 0",
+         arch("pe.rows: 8\npe.cols: 8\nbuffers.bank_ports: 2\n")),  # fmt: skip
+    Case("dram-yaml-tag", sim(), "tag", {**arch("pe.rows: 8\npe.cols: 8\nmemory.dram: d.yaml\n"),
+                                         "d.yaml": "name: d\nrcd: !!int 22\n"}),  # fmt: skip
+    Case("dram-yaml-refresh-no-room", sim(), "room between refreshes",
+         {**arch("pe.rows: 8\npe.cols: 8\nmemory.dram: d.yaml\n"), "d.yaml": "name: d\nrefi: 600\n"}),  # fmt: skip
+    Case("dram-yaml-timing-huge", sim(), "ras = 1000000: an integer from 1 to 4096",
+         {**arch("pe.rows: 8\npe.cols: 8\nmemory.dram: d.yaml\n"), "d.yaml": "name: d\nras: 1000000\nrc: 1000000\n"}),  # fmt: skip
+    Case("dram-replay-device", ["dram", "replay", "--trace", "/dev/zero", "--out", "{d}/out"], "a regular trace file"),
+    Case("dram-trace-underscore", ["dram", "replay", "--trace", "{d}/t.trace", "--out", "{d}/out"],
+         "address = '1_000'", {"t.trace": "LD 1_000\n"}),  # fmt: skip
+    Case("dram-trace-plus", ["dram", "replay", "--trace", "{d}/t.trace", "--out", "{d}/out"], "address = '+64'",
+         {"t.trace": "LD +64\n"}),  # fmt: skip
 ]
 _OUT = {  # cases whose --out is not {d}/out
     "out-empty": "",

@@ -269,9 +269,10 @@ def test_cost_table_work_bounded_at_the_config():
     with pytest.raises(SparsimInputError) as err:
         ArrayConfig(pe=PEArray(rows=4096, cols=4096), buffers=Buffers(banks=1024, bank_width_words=64))
     assert err.value.field == "buffers.banks" and "268,435,456" in err.value.allowed
-    ArrayConfig(
-        pe=PEArray(rows=4096, cols=4096), buffers=Buffers(banks=0, bank_width_words=64)
-    )  # conflict-free: no table
+    ArrayConfig(pe=PEArray(rows=4096, cols=4096), buffers=Buffers(banks=0))  # conflict-free: no table
+    with pytest.raises(SparsimInputError) as err:  # a line width means nothing without banks
+        Buffers(banks=0, bank_width_words=64)
+    assert err.value.field == "bank_width_words" and "banks: 0" in err.value.allowed
 
 
 @pytest.mark.parametrize("df, nm", [("ws", "1:1"), ("os", "1:1"), ("is", "1:1"), ("ws", "2:8"), ("os", "2:4")])
