@@ -80,7 +80,50 @@ def load_results(results: str | Path) -> tuple[dict, pd.DataFrame]:
     df = read_points(root, schema)
     if df.empty:
         raise SparsimInputError(str(root), "points", 0, "at least one finished point (run or resume the sweep)")
+    check_points(df, prov, str(root / "points"))
     return prov, derive(df, prov)
+
+
+#: metrics that count or measure something, and so are never negative
+_NON_NEGATIVE = ("cycles", "seconds", "bytes", "energy", "macs", "instructions", "uops", "loads", "stores",
+                 "misses", "flops", "nnz", "probes", "accesses", "atomics", "area", "_ge", "utilization",
+                 "share")  # fmt: skip
+
+
+def check_points(df: pd.DataFrame, prov: dict, where: str) -> None:
+    """Physical sense before anything is drawn: one row per point key, no negative count or
+    measure, finite where a point finished, no string longer than a name may be (a results store
+    edited or written by something else is refused with one line naming the row and column)."""
+    from simulator.sweeps.spec import MAX_POINTS
+    from simulator.sweeps.store import MAX_NAME
+
+    if len(df) > 2 * MAX_POINTS:
+        raise SparsimInputError(where, "points", f"{len(df):,} rows", f"at most {2 * MAX_POINTS:,}")
+    if "key" not in df.columns:
+        raise SparsimInputError(where, "key", "absent", "a key column (written by sparsim sweep)")
+    dup = df["key"][df["key"].duplicated()]
+    if len(dup):
+        raise SparsimInputError(where, "key", str(dup.iloc[0])[:80], "unique: each point stored once")
+    ok = df["status"] == "ok" if "status" in df.columns else pd.Series(True, index=df.index)
+    for col in df.columns:
+        values = df[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            long = values.map(lambda v: isinstance(v, str) and len(v) > MAX_NAME)
+            if long.any():
+                i = long.to_numpy().argmax()
+                raise SparsimInputError(where, col, f"{len(values.iloc[i]):,} characters in point "
+                                        f"{str(df['key'].iloc[i])[:16]}", f"at most {MAX_NAME:,}")  # fmt: skip
+            continue
+        if col not in prov.get("metrics", ()) or not pd.api.types.is_numeric_dtype(values):
+            continue
+        x = values[ok].to_numpy(dtype=np.float64)
+        bad = np.isinf(x)  # NaN is allowed: a ratio of nothing (utilisation of zero cycles)
+        if any(w in col for w in _NON_NEGATIVE):
+            bad |= x < 0
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            key = str(df["key"][ok].iloc[i])[:16]
+            raise SparsimInputError(where, col, f"{x[i]} in point {key}", "a finite count or measure, not negative")
 
 
 def derive(df: pd.DataFrame, prov: dict) -> pd.DataFrame:

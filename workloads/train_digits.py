@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from simulator.common.errors import SparsimInputError
 from workloads.trace_torch import require_torch
 
 __all__ = ["RUNS", "train_digits", "accuracy_table"]
@@ -114,13 +116,43 @@ def accuracy_table(seeds=(0, 1, 2), epochs: int = 40) -> pd.DataFrame:
     return pd.DataFrame([train_digits(s, nm, seed=seed, epochs=epochs) for s, nm in RUNS for seed in seeds])
 
 
+def _ints(text: str, lo: int, hi: int, what: str) -> tuple[int, ...]:
+    from simulator.common.validate import parse_int
+
+    parts = [p.strip() for p in str(text).split(",")]
+    if not 1 <= len(parts) <= 32:
+        raise SparsimInputError(what, what.lstrip("-"), text, f"1 to 32 comma-separated integers from {lo} to {hi}")
+    return tuple(parse_int(p, what, what.lstrip("-"), lo, hi) for p in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line: one line and exit 2 for bad input or a missing extra (checked before
+    any training), never a traceback."""
+    import sys
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--epochs", default="40", help="epochs per run (1 to 1000)")
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    ap.add_argument("--out", default=None, help="write every run's row to this .csv (not replaced if it exists)")
     args = ap.parse_args(argv)
-    table = accuracy_table(tuple(int(s) for s in args.seeds.split(",")), args.epochs)
+    try:
+        from simulator.common.optional import require
+        from simulator.common.threads import configure_threads
+
+        configure_threads(1)
+        (epochs,) = _ints(args.epochs, 1, 1000, "--epochs")
+        seeds = _ints(args.seeds, 0, 2**32 - 1, "--seeds")
+        if args.out is not None and (Path(args.out).suffix.lower() != ".csv" or Path(args.out).exists()):
+            raise SparsimInputError("--out", "out", args.out, "a new .csv file (an existing file is not replaced)")
+        require("torch", "torch")  # every extra before the first epoch
+        require("sklearn", "torch")
+        table = accuracy_table(seeds, epochs)
+    except SparsimInputError as err:
+        print(f"train_digits: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("train_digits: interrupted", file=sys.stderr)
+        return 130
     summary = table.groupby(["scheme", "nm"], sort=False).test_accuracy.agg(["mean", "std", "count"])
     print(summary.to_string())
     if args.out:

@@ -31,7 +31,10 @@ from dataflow.nm_array.schedule import ORDERS, Tiling
 from simulator.common.errors import SparsimInputError
 from simulator.common.validate import check_int
 
-__all__ = ["read_mapping_file", "mapping_records", "write_mapping_file", "MAPPING_FIELDS", "MAX_MAPPING_BYTES"]
+__all__ = [
+    "read_mapping_file", "read_system_mapping_file", "mapping_records", "write_mapping_file", "MAPPING_FIELDS",
+    "MAX_MAPPING_BYTES",
+]  # fmt: skip
 
 MAPPING_FIELDS = ("layer", "name", "dataflow", "tile_p", "tile_k", "tile_n", "loop_order")
 MAX_MAPPING_BYTES = 16 << 20
@@ -102,7 +105,7 @@ def _records(path: Path) -> list[tuple[str, dict]]:
         if missing:
             need = f"needs columns {', '.join(MAPPING_FIELDS)} (missing {', '.join(missing)})"
             raise SparsimInputError(f"{path}:1", "header", ", ".join(map(str, df.columns[:9])), need)
-        cols = list(MAPPING_FIELDS) + (["pass"] if "pass" in df.columns else [])
+        cols = list(MAPPING_FIELDS) + [c for c in ("pass", "array") if c in df.columns]
         return [(f"{path}:{i + 2}", rec) for i, rec in enumerate(df[cols].to_dict("records"))]
     raise SparsimInputError(str(path), "extension", path.suffix, "allowed: .yaml, .yml, .csv")
 
@@ -117,23 +120,48 @@ def _int(where: str, field: str, value, lo: int) -> int:
 
 def read_mapping_file(path: str | Path, gemms: pd.DataFrame, allowed: tuple[str, ...]) -> list[Mapping]:
     """One :class:`Mapping` per row of ``gemms``, from a mapping file (see the module docstring);
-    ``allowed``: the dataflows the array can run."""
+    ``allowed``: the dataflows the array can run. A file with an ``array`` column is a system's
+    (:func:`read_system_mapping_file`) and is refused for one array."""
+    out = read_system_mapping_file(path, gemms, [allowed], single=True)
+    return [row[0] for row in out]
+
+
+def read_system_mapping_file(
+    path: str | Path, gemms: pd.DataFrame, allowed: list[tuple[str, ...]], single: bool = False
+) -> list[list[Mapping]]:
+    """Per row of ``gemms``, one :class:`Mapping` per array of a system (``allowed[a]``: the
+    dataflows array ``a`` runs). A record with ``array: a`` maps that array's part of the layer;
+    a record without maps every array's part (an ``array`` record overrides it). Every part needs
+    a record. Why per array: on a heterogeneous system the best tiles of a 64x16 array are not a
+    32x32 array's, and a split gives each array its own part of every layer."""
     path = Path(path)
     has_pass = "pass" in gemms.columns
+    arrays = len(allowed)
     by_key: dict[tuple, tuple[str, Mapping, str]] = {}
     for where, rec in _records(path):
-        unknown = set(rec) - set(MAPPING_FIELDS) - {"pass"}
+        unknown = set(rec) - set(MAPPING_FIELDS) - {"pass", "array"}
         if unknown:
             raise SparsimInputError(
-                where, sorted(map(str, unknown))[0], "", f"fields: {', '.join(MAPPING_FIELDS)}, pass"
+                where, sorted(map(str, unknown))[0], "", f"fields: {', '.join(MAPPING_FIELDS)}, pass, array"
             )
+        array = None
+        if rec.get("array") not in (None, ""):  # a blank CSV cell or null: every array
+            if single:
+                raise SparsimInputError(where, "array", rec["array"], "no array column for a single array "
+                                        "(a system's mapping file names its arrays)")  # fmt: skip
+            array = _int(where, "array", rec["array"], 0)
+            if array >= arrays:
+                raise SparsimInputError(where, "array", array, f"an array of the system: 0 to {arrays - 1}")
         for f in MAPPING_FIELDS:
             if f not in rec:
                 raise SparsimInputError(where, f, "(missing)", f"every record needs {', '.join(MAPPING_FIELDS)}")
         layer = _int(where, "layer", rec["layer"], 0)
         df = rec["dataflow"]
-        if df not in allowed:
-            raise SparsimInputError(where, "dataflow", df, f"one the array runs: {', '.join(allowed)}")
+        runs = allowed[array] if array is not None else tuple(d for d in allowed[0] if all(d in a for a in allowed))
+        if df not in runs:
+            who = "the array" if array is None and arrays == 1 else (f"array {array}" if array is not None
+                                                                      else "every array")  # fmt: skip
+            raise SparsimInputError(where, "dataflow", df, f"one {who} runs: {', '.join(runs)}")
         order = rec["loop_order"]
         tiles = [_int(where, f, rec[f], 0) for f in ("tile_p", "tile_k", "tile_n")]
         if order == "plain":
@@ -152,22 +180,32 @@ def read_mapping_file(path: str | Path, gemms: pd.DataFrame, allowed: tuple[str,
             key = (layer, str(rec["pass"]))
         else:
             key = (layer,)
+        key = (*key, array)
         if key in by_key:
             raise SparsimInputError(where, "layer", "/".join(map(str, key)), f"once (also at {by_key[key][0]})")
         by_key[key] = (where, mp, str(rec["name"]))
     out = []
+    used: set = set()
     for r in gemms.to_dict("records"):
-        key = (int(r["layer"]), r["pass"]) if has_pass else (int(r["layer"]),)
-        if key not in by_key:
-            raise SparsimInputError(str(path), "layer", "/".join(map(str, key)) + f" ({r['name']})",
-                                    "a record for every layer of the workload (this one has none)")  # fmt: skip
-        where, mp, name = by_key.pop(key)
-        if name != r["name"]:
-            raise SparsimInputError(where, "name", name, f"{r['name']!r}, the workload's layer {key[0]}")
-        out.append(mp)
-    if by_key:
-        key, (where, _, _) = next(iter(by_key.items()))
+        base = (int(r["layer"]), r["pass"]) if has_pass else (int(r["layer"]),)
+        row = []
+        for a in range(arrays):
+            key = (*base, a) if (*base, a) in by_key else (*base, None)
+            if key not in by_key:
+                what = "" if arrays == 1 else f", array {a}"
+                raise SparsimInputError(str(path), "layer", "/".join(map(str, base)) + f" ({r['name']}{what})",
+                                        "a record for every layer of the workload (this one has none)")  # fmt: skip
+            where, mp, name = by_key[key]
+            used.add(key)
+            if name != r["name"]:
+                raise SparsimInputError(where, "name", name, f"{r['name']!r}, the workload's layer {base[0]}")
+            row.append(mp)
+        out.append(row)
+    left = [k for k in by_key if k not in used]
+    if left:
+        where = by_key[left[0]][0]
         raise SparsimInputError(
-            where, "layer", "/".join(map(str, key)), "a layer of the workload (it has no such layer)"
-        )
+            where, "layer", "/".join(str(x) for x in left[0] if x is not None),
+            "a layer of the workload (it has no such layer)",
+        )  # fmt: skip
     return out

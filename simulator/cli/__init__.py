@@ -72,6 +72,9 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from simulator.common.threads import configure_threads
+
+    configure_threads(1)  # before numpy, numba or torch start their pools (simulator.common.threads)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser()

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from simulator.common.coldstart import announce_cold_start
 from simulator.common.config import config_from_flat, field_names, flat_values, parts_of, renamed_message
 from simulator.common.errors import SparsimInputError
 from simulator.common.result import Result
@@ -107,6 +108,7 @@ class Block(ABC):
         params = self.run_params(self.check_params(params))
         work = self.estimate(workload, config, **params)
         check_work(work, self.name)
+        announce_cold_start(self.numba_modules(config), f"the {self.name} block")
         with progress(work, self.name):
             table, extras = self._run(workload, config, **params)
         totals = self.summarize(table, config, **params)
@@ -123,6 +125,11 @@ class Block(ABC):
         over the cap and shows a progress bar over its steps. Parameters arrive as for
         :meth:`_run`. A block whose runs are always short may keep this default (no work)."""
         return Work(0, "steps", 0.0)
+
+    def numba_modules(self, config: Any) -> tuple[str, ...]:
+        """The modules of numba kernels a run of ``config`` compiles on first use (a cold start
+        is said on screen, :mod:`simulator.common.coldstart`)."""
+        return ()
 
     @abstractmethod
     def summarize(self, table: pd.DataFrame, config: Any, **params: Any) -> dict[str, Any]:

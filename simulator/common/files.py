@@ -13,7 +13,35 @@ from typing import Any
 
 from simulator.common.errors import SparsimInputError
 
-__all__ = ["file_digest", "spec_file", "package_data"]
+__all__ = ["file_digest", "spec_file", "package_data", "read_text", "MAX_TEXT_BYTES"]
+
+#: the largest text input read whole (configs, mapping files): larger is not a config
+MAX_TEXT_BYTES = 16 << 20
+
+
+def read_text(path: str | Path, what: str = "text file", max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """A user's text file, whole: a regular file of at most ``max_bytes``, UTF-8 with or without a
+    byte-order mark (Excel and Notepad write one), no NUL bytes. Anything else, binary data
+    included, is one :class:`SparsimInputError` naming the file."""
+    p = Path(path)
+    src = str(path)
+    try:
+        if not p.exists():
+            raise SparsimInputError(src, "file", src, f"an existing {what} (no such file)")
+        if not p.is_file():
+            raise SparsimInputError(src, "file", src, f"a {what} (not a directory, device or FIFO)")
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise SparsimInputError(src, "file", f"{size:,} bytes", f"a {what} of at most {max_bytes:,} bytes")
+        data = p.read_bytes()
+    except OSError as err:
+        raise SparsimInputError(src, "file", src, f"cannot be read ({err.strerror})") from None
+    if b"\x00" in data:
+        raise SparsimInputError(src, "file", src, f"a {what} (it holds binary data: a NUL byte at {data.index(0)})")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise SparsimInputError(src, "file", src, f"a UTF-8 {what} (byte {err.start} is not UTF-8)") from None
 
 
 def file_digest(path: Path) -> str:

@@ -176,6 +176,9 @@ class MobileBlock(Block):
         seconds = runs * macs * PER_MAC + (runs * macs * PER_HOST_MAC if params.get("measure_host") else 0.0)
         return Work(macs, "MACs", seconds, len(layers) * runs, "layers")
 
+    def numba_modules(self, config: CoreConfig) -> tuple[str, ...]:
+        return ("simulator.mobile.cl", "simulator.mobile.fl", "simulator.mobile.streams")
+
     def _run(
         self,
         workload: MobileModel,

@@ -154,17 +154,12 @@ class ArrayBlock(Block):
                     "", "nm", nm, f"M must be one of the array's pe.supported_m {list(config.pe.supported_m)}"
                 )
         if "mapping" in params:
-            from simulator.nm_array.map_layers import MAPPING_CHOICES, check_mapping_request
+            from simulator.nm_array.map_layers import check_mapping_request
 
             if params.get("mapping_file") is not None and params["mapping"] != "plain":
                 raise SparsimInputError("", "mapping", params["mapping"],
                                         "plain (the default) when mapping_file pins the mappings")  # fmt: skip
             check_mapping_request(_mapping(params), params["objective"], config, "mapping")
-            if config.is_system and _mapping(params) not in MAPPING_CHOICES:
-                allowed = ", ".join(MAPPING_CHOICES)
-                raise SparsimInputError("", "mapping_file", _mapping(params),
-                                        f"null on a system of arrays; mapping one of {allowed} "
-                                        "(a mapping file names one array)")  # fmt: skip
             if params["mapping"] != "auto" and params["objective"] != "cycles":
                 raise SparsimInputError("", "objective", params["objective"], "only with mapping: auto (the mapper's)")
         from simulator.nm_array.area import array_area
@@ -221,6 +216,10 @@ class ArrayBlock(Block):
         from simulator.nm_array.estimate import estimate_gemms
 
         return estimate_gemms(self._gemms(workload, params), config, params.get("mapping_file") or params["mapping"])
+
+    def numba_modules(self, config: ArrayConfig) -> tuple[str, ...]:
+        """The DRAM model's kernels (the fold model itself is numpy)."""
+        return ("simulator.nm_array.dram_memory", "simulator.dram.cl") if config.memory.is_dram else ()
 
     def _gemms(self, workload: pd.DataFrame, params: dict) -> pd.DataFrame:
         """The GEMMs a run lowers ``workload`` to (a training step's: its passes)."""

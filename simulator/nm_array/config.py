@@ -522,13 +522,12 @@ def arch_from_scalesim_cfg(path: str | Path) -> ArrayConfig:
     ``SparsitySupport: true`` enables its layer-wise N:M, i.e. ``supported_m = (1, 2, 4, 8, 16)``.
     ``OptimizedMapping: true`` (its row-wise variant) is not modelled and is rejected.
     """
+    from simulator.common.files import read_text
+
     path = Path(path)
     parser = configparser.ConfigParser()
     try:
-        with path.open() as fh:
-            parser.read_file(fh)
-    except OSError as err:
-        raise SparsimInputError(str(path), "file", str(path), f"cannot be read ({err.strerror})") from None
+        parser.read_string(read_text(path, "SCALE-Sim .cfg file", 1 << 20), str(path))
     except configparser.Error as err:
         raise SparsimInputError(str(path), "<ini>", str(err).splitlines()[0], "a valid SCALE-Sim INI config") from None
     src = str(path)

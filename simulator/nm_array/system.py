@@ -81,23 +81,35 @@ class SystemResult:
 class _Parts:
     """Runs one part on one array (memoised: a homogeneous split has at most two distinct parts)."""
 
-    def __init__(self, mapping: str, objective: str, energy: EnergyTable, source: str):
+    def __init__(self, mapping: str, objective: str, energy: EnergyTable, source: str,
+                 pinned: dict | None = None):  # fmt: skip
         self.mapping, self.objective, self.energy, self.source = mapping, objective, energy, source
+        #: a mapping file's mappings: (layer[, pass]) -> one Mapping per array
+        self.pinned = pinned
         self.memo: dict = {}
 
-    def stats(self, part: dict, acfg: ArrayConfig, share: int) -> dict:
+    def stats(self, part: dict, acfg: ArrayConfig, share: int, array: int = 0) -> dict:
         """``share``: arrays streaming through the memory at once (run-time state of the system,
-        passed to the memory model, never written into a config)."""
-        key = (acfg, share, tuple(part[c] for c in _GEMM_KEY))
+        passed to the memory model, never written into a config); ``array``: which array runs
+        the part (a mapping file maps each array's part)."""
+        pinned = self.pinned[_row_key(part)][array] if self.pinned is not None else None
+        key = (acfg, share, pinned, tuple(part[c] for c in _GEMM_KEY))
         if key not in self.memo:
             from simulator.nm_array.map_layers import resolve_mappings
 
             table = pd.DataFrame([part])
             with quiet():  # the system's bar counts its layers, not its parts
-                mappings, _ = resolve_mappings(table, acfg, self.mapping, self.objective, energy=self.energy,
-                                               source=self.source, share=share)  # fmt: skip
+                if pinned is not None:
+                    mappings = [pinned]
+                else:
+                    mappings, _ = resolve_mappings(table, acfg, self.mapping, self.objective, energy=self.energy,
+                                                   source=self.source, share=share)  # fmt: skip
                 self.memo[key] = simulate_gemms(table, acfg, self.source, mappings, share=share).iloc[0].to_dict()
         return self.memo[key]
+
+
+def _row_key(row: dict) -> tuple:
+    return (int(row["layer"]), str(row["pass"])) if "pass" in row else (int(row["layer"]),)
 
 
 def _combine(row: dict, runs: list[tuple[int, dict]], pes: int, partition: str, quantum: int) -> dict:
@@ -152,12 +164,12 @@ def _split_run(gemms: pd.DataFrame, cfg: ArrayConfig, parts: _Parts, strategies,
         def cost(plist, row=row):
             active = [(a, p) for a, p in enumerate(plist) if p is not None]
             share = 1 if private else len(active)
-            return max(parts.stats(p, arrays[a], share)["cycles"] for a, p in active)
+            return max(parts.stats(p, arrays[a], share, a)["cycles"] for a, p in active)
 
         choice = choose_split(row, shapes, cost, strategies, spread)
         active = [(a, p) for a, p in enumerate(choice.parts) if p is not None]
         share = 1 if private else len(active)
-        runs = [(a, parts.stats(p, arrays[a], share), p) for a, p in active]
+        runs = [(a, parts.stats(p, arrays[a], share, a), p) for a, p in active]
         layer_rows.append(_combine(row, [(a, s) for a, s, _ in runs], cfg.system_pes, choice.strategy,
                                    choice.quantum))  # fmt: skip
         array_rows += _array_rows(row, runs, arrays, choice.strategy)
@@ -170,7 +182,7 @@ def _pipeline_run(gemms: pd.DataFrame, per_sample: pd.DataFrame, samples: int, c
     arrays = cfg.system_arrays()
     share = 1 if private else cfg.system.arrays  # every stage streams at once in steady state
     rows = per_sample.to_dict("records")
-    stats = [[parts.stats(r, a, share) for r in rows] for a in arrays]
+    stats = [[parts.stats(r, acfg, share, a) for r in rows] for a, acfg in enumerate(arrays)]
     costs = np.array([[s["cycles"] for s in per] for per in stats], dtype=np.float64)
     stages = pipeline_stages(costs, samples)
     stage_t = [int(costs[a, lo:hi].sum()) for a, (lo, hi) in enumerate(stages)]
@@ -214,12 +226,15 @@ def simulate_system(
     arrays = cfg.system_arrays()
     for a in arrays:
         check_supported(gemms, a, source)
-    if mapping not in MAPPING_CHOICES:
-        allowed = ", ".join(MAPPING_CHOICES)
-        raise SparsimInputError(
-            source, "mapping", mapping, f"one of {allowed} on a system of arrays (a mapping file names one array)"
-        )
-    parts = _Parts(mapping, objective, energy, source)
+    pinned = None
+    if mapping not in MAPPING_CHOICES:  # a mapping file: each array's part of each layer
+        from dataflow.nm_array.mapping_file import read_system_mapping_file
+
+        per_row = read_system_mapping_file(mapping, gemms, [a.pe.allowed_dataflows for a in arrays])
+        pinned = {_row_key(r): m for r, m in zip(gemms.to_dict("records"), per_row, strict=True)}
+        if per_sample is not None:  # the pipeline's per-sample rows are the same layers
+            pinned.update({_row_key(r): pinned[_row_key(r)] for r in per_sample.to_dict("records")})
+    parts = _Parts(mapping, objective, energy, source, pinned)
     want = cfg.system.partition
     can_pipe = per_sample is not None and len(per_sample) == len(gemms)
     if want == "pipeline" and not can_pipe:

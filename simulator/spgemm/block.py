@@ -92,6 +92,10 @@ class SpgemmBlock(Block):
             return Work(pairs, "row/column pairs", pairs * PER_PAIR + flops * PER_FLOP, 0, "rows")
         return Work(flops, "partial products", a.shape[0] * PER_ROW + flops * PER_FLOP, 0, "rows")
 
+    def numba_modules(self, config: PiumaConfig) -> tuple[str, ...]:
+        return ("simulator.spgemm.cl", "simulator.spgemm.fl", "simulator.spgemm.hashing", "simulator.spgemm.host",
+                "dataflow.spgemm.windows")  # fmt: skip
+
     def _run(self, workload, config: PiumaConfig, *, algorithm: str = "smash_v3") -> tuple[pd.DataFrame, dict]:
         from simulator.spgemm.machine import STAT_COLUMNS, simulate_spgemm
 

@@ -87,7 +87,10 @@ class LocalExecutor:
                 ["simulator.sweeps.worker", "simulator.sweeps.blocks", "simulator.nm_array.fold"]
             )
         self._pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=init_local_worker, initargs=(os.getpid(),)
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=init_local_worker,
+            initargs=(os.getpid(), self.workers),
         )
 
     def submit(self, task: Task) -> cf.Future:

@@ -227,6 +227,10 @@ _PROVENANCE = {
 }
 
 
+#: the longest name (axis, metric, workload label) or string cell a results store may hold
+MAX_NAME = 4096
+
+
 def read_provenance(root: str | Path) -> dict | None:
     """A results directory's ``sweep.json`` (None when there is none), checked field by field."""
     meta = Path(root) / "sweep.json"
@@ -245,9 +249,15 @@ def read_provenance(root: str | Path) -> dict | None:
         v = prov.get(key)
         if not isinstance(v, ty) or (ty is int and isinstance(v, bool)):
             raise SparsimInputError(str(meta), key, v, f"a JSON {ty.__name__} (written by sparsim sweep)")
+    from simulator.sweeps.spec import MAX_POINTS
+
+    if not 0 <= prov["points"] <= 2 * MAX_POINTS:  # points and baselines, per workload at most MAX_POINTS
+        allowed = f"from 0 to {2 * MAX_POINTS:,} (a sweep's count)"
+        raise SparsimInputError(str(meta), "points", prov["points"], allowed)
     for key in ("axes", "metrics", "workloads"):
-        if not all(isinstance(x, str) for x in prov[key]):
-            raise SparsimInputError(str(meta), key, prov[key], "a list of names")
+        if not all(isinstance(x, str) and len(x) <= MAX_NAME for x in prov[key]):
+            raise SparsimInputError(str(meta), key, f"{str(prov[key])[:60]}...",
+                                    f"a list of names of at most {MAX_NAME} characters")  # fmt: skip
     rep = prov["report"]
     if not isinstance(rep.get("objective", "cycles"), str) or not isinstance(rep.get("top_k", 10), int):
         raise SparsimInputError(str(meta), "report", rep, "objective (a metric name) and top_k (an integer)")

@@ -65,14 +65,18 @@ def worker_version() -> str:
     return __version__
 
 
-def init_local_worker(driver_pid: int) -> None:
+def init_local_worker(driver_pid: int, workers: int = 1) -> None:
     """Local pool initializer. Ctrl-C and SIGTERM (a batch scheduler stopping the job's process
     group) are the driver's to handle (it lets running points finish),
     and a worker ends when its driver does, even one killed with SIGKILL that could not shut the
     pool down (the pool's fork server, not the driver, is the worker's parent, so the worker
-    watches the driver's pid through a pidfd)."""
+    watches the driver's pid through a pidfd). Its thread pools get the cores over ``workers``
+    (:mod:`simulator.common.threads`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from simulator.common.threads import configure_threads
+
+    configure_threads(workers)  # workers x threads within the cores
     try:
         fd = os.pidfd_open(driver_pid)
     except (AttributeError, OSError):  # not Linux >= 5.3: fall back to polling

@@ -457,6 +457,8 @@ CASES = [
     Case("dram-replay-device", ["dram", "replay", "--trace", "/dev/zero", "--out", "{d}/out"], "a regular trace file"),
     Case("dram-trace-underscore", ["dram", "replay", "--trace", "{d}/t.trace", "--out", "{d}/out"],
          "address = '1_000'", {"t.trace": "LD 1_000\n"}),  # fmt: skip
+    Case("arch-binary-cfg", sim(arch="{d}/a.cfg"), "binary data", {"a.cfg": bytes(range(256))}),
+    Case("arch-latin1-cfg", sim(arch="{d}/a.cfg"), "is not UTF-8", {"a.cfg": "[general]\nrun_name = caf\xe9\n".encode("latin-1")}),
     Case("dram-trace-plus", ["dram", "replay", "--trace", "{d}/t.trace", "--out", "{d}/out"], "address = '+64'",
          {"t.trace": "LD +64\n"}),  # fmt: skip
 ]

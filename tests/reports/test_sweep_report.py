@@ -172,3 +172,53 @@ def test_counts_and_a_front_of_equal_x_are_worded(tmp_path):
     assert [f for f, *_ in figures] == ["pareto_energy_pj_vs_cycles.png"]  # no vertical line drawn
     assert notes == ["No cycles vs area_mm2 front: every point has the same area_mm2 (2), so the front is the "
                      "single best cycles, 10."]  # fmt: skip
+
+
+def _tampered(results, tmp_path, change):
+    """A copy of the results store whose points were rewritten by ``change(df) -> df``."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "tampered"
+    shutil.copytree(results, out)
+    parts = sorted((out / "points").glob("part-*.parquet"))
+    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    for p in parts:
+        p.unlink()
+    df = change(table.to_pandas())
+    pq.write_table(
+        pa.Table.from_pandas(df, schema=table.schema, preserve_index=False), out / "points" / "part-0.parquet"
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (lambda df: df.assign(cycles=-df["cycles"]), "cycles = "),
+        (lambda df: pd.concat([df, df.iloc[:1]], ignore_index=True), "unique: each point stored once"),
+        (lambda df: df.assign(workload="w" * (8 << 20)), "8,388,608 characters"),
+        (lambda df: df.assign(energy_pj=np.inf), "a finite count or measure"),
+    ],
+    ids=["negative-cycles", "duplicate-key", "8MB-string", "infinite-energy"],
+)
+def test_report_inputs_are_checked_for_physical_sense(results, tmp_path, change, needle):
+    """Results edited or written by something else: one line naming the row and column, before
+    anything is drawn (no report folder)."""
+    bad = _tampered(results, tmp_path, change)
+    r = sparsim("report", bad, "--out", tmp_path / "rep")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_sweep_json_claiming_a_quadrillion_points_is_refused(results, tmp_path):
+    import json
+
+    bad = _tampered(results, tmp_path, lambda df: df)
+    meta = json.loads((bad / "sweep.json").read_text())
+    (bad / "sweep.json").write_text(json.dumps({**meta, "points": 10**15}))
+    r = sparsim("report", bad)
+    assert r.returncode == 2 and "points = 1000000000000000" in r.stderr, r.stderr

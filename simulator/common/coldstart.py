@@ -1,0 +1,60 @@
+"""One-time costs said on screen: numba compiles a block's kernels on its first run (tens of
+seconds on 2 cores; cached on disk afterwards, ``cache=True`` on every kernel), and a user who
+sees nothing for a minute thinks the tool hangs.
+
+Why by looking for the cache files: numba keeps a kernel's compiled code in ``*.nbi``/``*.nbc``
+files beside its module (``__pycache__``) or under ``NUMBA_CACHE_DIR``; a module with no index
+file there has never been compiled on this machine (or its source changed). Checking costs a
+directory listing, and imports nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["numba_cold", "announce_cold_start"]
+
+_SAID: set[str] = set()
+
+
+def _cache_dirs(origin: Path) -> list[Path]:
+    dirs = [origin.parent / "__pycache__"]
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    if env:  # numba mirrors the source tree under it
+        dirs += [Path(env) / p for p in (origin.parent.relative_to(origin.anchor),)]
+    return dirs
+
+
+def numba_cold(modules: tuple[str, ...]) -> list[str]:
+    """The modules of ``modules`` whose numba kernels have no on-disk cache yet."""
+    cold = []
+    for mod in modules:
+        try:
+            spec = importlib.util.find_spec(mod)
+        except ModuleNotFoundError:  # its package is not installed
+            continue
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        if not any(any(d.glob(f"{origin.stem}.*.nbi")) for d in _cache_dirs(origin) if d.is_dir()):
+            cold.append(mod)
+    return cold
+
+
+def announce_cold_start(modules: tuple[str, ...], what: str) -> None:
+    """One line on a terminal's standard error when ``modules`` will compile their numba kernels
+    in this run (once per process; never off a terminal, where it would be noise in logs)."""
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty or what in _SAID:
+        return
+    cold = numba_cold(modules)
+    if cold:
+        _SAID.add(what)
+        print(f"sparsim: first run of {what} on this machine: compiling {len(cold)} module(s) of numba kernels "
+              f"(about a minute; cached for later runs)", file=sys.stderr, flush=True)  # fmt: skip
