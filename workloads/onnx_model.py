@@ -151,6 +151,17 @@ def read_onnx(path: str | Path):
         raise SparsimInputError(str(p), "file", p.name, f"not a readable ONNX model ({type(err).__name__})") from None
 
 
+def _check_opsets(model, p: Path, onnx) -> None:
+    """The default domain's opset must be one this onnx knows: an unknown (future or made-up)
+    opset's operators have no schema, so their shapes and meaning would be guesses."""
+    known = onnx.defs.onnx_opset_version()
+    for op in model.opset_import:
+        if op.domain in ("", "ai.onnx") and not 1 <= op.version <= known:
+            raise SparsimInputError(
+                str(p), "opset", op.version, f"an ONNX opset from 1 to {known} (onnx {onnx.__version__})"
+            )
+
+
 def load_onnx(
     path: str | Path,
     *,
@@ -173,6 +184,7 @@ def load_onnx(
     p = Path(path)
     if model is None:
         model = read_onnx(p)
+    _check_opsets(model, p, onnx)
     init_names = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in init_names]
     bound = _bind_inputs(p, inputs, batch, seq_len, dict(dims or {}), dict(input_shapes or {}))

@@ -122,6 +122,10 @@ def trace_onnx(
                 unsupported.append((name, "Conv with asymmetric padding"))
                 compute.append((name, "Conv with asymmetric padding"))
                 continue
+            groups = int(a.get("group", 1))
+            if w[1] * groups != x[1]:  # a weight for another input (shape inference does not check this)
+                raise SparsimInputError(f"{p} node {name}", "weight in_c", f"{w[1]} x group {groups}",
+                                        f"the input's {x[1]} channels (weight {list(w)}, input {list(x)})")  # fmt: skip
             rows.append(conv_layer(name, in_h=x[2], in_w=x[3], in_c=x[1], out_c=w[0], k_h=w[2], k_w=w[3],
                                    stride=tuple(a.get("strides", [1, 1])), padding=pads,
                                    dilation=tuple(a.get("dilations", [1, 1])), groups=int(a.get("group", 1)),

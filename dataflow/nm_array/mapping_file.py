@@ -110,8 +110,10 @@ def _records(path: Path) -> list[tuple[str, dict]]:
     raise SparsimInputError(str(path), "extension", path.suffix, "allowed: .yaml, .yml, .csv")
 
 
-def _int(where: str, field: str, value, lo: int) -> int:
-    if isinstance(value, str):
+def _int(where: str, field: str, value, lo: int, text_ok: bool = True) -> int:
+    """An integer field; ``text_ok``: a CSV cell (text by nature), else a YAML value, where a
+    quoted '512' is a string the user did not mean as a number and is refused."""
+    if isinstance(value, str) and text_ok:
         from simulator.common.validate import parse_int
 
         return parse_int(value.strip(), where, field, lo, _MAX_TILE)
@@ -135,6 +137,7 @@ def read_system_mapping_file(
     a record. Why per array: on a heterogeneous system the best tiles of a 64x16 array are not a
     32x32 array's, and a split gives each array its own part of every layer."""
     path = Path(path)
+    csv = path.suffix.lower() == ".csv"
     has_pass = "pass" in gemms.columns
     arrays = len(allowed)
     by_key: dict[tuple, tuple[str, Mapping, str]] = {}
@@ -149,13 +152,13 @@ def read_system_mapping_file(
             if single:
                 raise SparsimInputError(where, "array", rec["array"], "no array column for a single array "
                                         "(a system's mapping file names its arrays)")  # fmt: skip
-            array = _int(where, "array", rec["array"], 0)
+            array = _int(where, "array", rec["array"], 0, csv)
             if array >= arrays:
                 raise SparsimInputError(where, "array", array, f"an array of the system: 0 to {arrays - 1}")
         for f in MAPPING_FIELDS:
             if f not in rec:
                 raise SparsimInputError(where, f, "(missing)", f"every record needs {', '.join(MAPPING_FIELDS)}")
-        layer = _int(where, "layer", rec["layer"], 0)
+        layer = _int(where, "layer", rec["layer"], 0, csv)
         df = rec["dataflow"]
         runs = allowed[array] if array is not None else tuple(d for d in allowed[0] if all(d in a for a in allowed))
         if df not in runs:
@@ -163,7 +166,7 @@ def read_system_mapping_file(
                                                                       else "every array")  # fmt: skip
             raise SparsimInputError(where, "dataflow", df, f"one {who} runs: {', '.join(runs)}")
         order = rec["loop_order"]
-        tiles = [_int(where, f, rec[f], 0) for f in ("tile_p", "tile_k", "tile_n")]
+        tiles = [_int(where, f, rec[f], 0, csv) for f in ("tile_p", "tile_k", "tile_n")]
         if order == "plain":
             if any(tiles):
                 raise SparsimInputError(where, "tile_p/tile_k/tile_n", tiles, "0 with loop_order plain")

@@ -80,8 +80,9 @@ PROV = {"name": "x", "block": "nm_array", "simulator": "fold", "axes": ["rows"],
         "points": 1, "derived": {}, "report": {}, "workloads": ["w"], "runs": []}  # fmt: skip
 
 
-def _tiny_onnx(batch_dim: str | None = None) -> bytes:
-    """A one-Conv ONNX model (input ``x``: [N, 3, 8, 8]; ``batch_dim`` makes N symbolic)."""
+def _tiny_onnx(batch_dim: str | None = None, opset: int = 13, cin: int = 3) -> bytes:
+    """A one-Conv ONNX model (input ``x``: [N, 3, 8, 8]; ``batch_dim`` makes N symbolic; ``cin``:
+    the weight's input channels, ``opset``: the default domain's)."""
     try:
         import numpy as np
         from onnx import TensorProto, helper, numpy_helper
@@ -89,9 +90,9 @@ def _tiny_onnx(batch_dim: str | None = None) -> bytes:
         return b"onnx missing"
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch_dim or 1, 3, 8, 8])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    w = numpy_helper.from_array(np.ones((4, 3, 1, 1), dtype=np.float32), "w")
+    w = numpy_helper.from_array(np.ones((4, cin, 1, 1), dtype=np.float32), "w")
     g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "g", [x], [y], [w])
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
 
 
 def _topo_names() -> list[str]:
@@ -133,6 +134,9 @@ CASES = [
     Case("map-duplicate-layer", msim(), "once (also at", mapfile(REC0 % (1, 1, "PKN"))),
     Case("map-bad-order", msim(), "loop_order", mapfile(REC0 % (4, 4, "PXN"), skip=0)),
     Case("map-negative-tile", msim(), "tile_p", mapfile(REC0 % (-4, 4, "PKN"), skip=0)),
+    Case("map-quoted-tile", msim(), "tile_p = '512'", mapfile(REC0 % ("'512'", 4, "PKN"), skip=0)),
+    Case("map-array-on-one-array", msim(), "no array column for a single array",
+         mapfile("  - {layer: 0, name: Conv1, array: 0, dataflow: ws, tile_p: 0, tile_k: 0, tile_n: 0, loop_order: plain}")),  # fmt: skip
     Case("map-huge-tile", msim(), "tile_k", mapfile(REC0 % (4, 2**70, "PKN"), skip=0)),
     Case("map-float-tile", msim(), "tile_p", mapfile(REC0 % (4.5, 4, "PKN"), skip=0)),
     Case("map-plain-with-tiles", msim(), "0 with loop_order plain", mapfile(REC0 % (4, 4, "plain"), skip=0)),
@@ -272,6 +276,10 @@ CASES = [
          {"m.onnx": _tiny_onnx()}),  # fmt: skip
     Case("trace-onnx-unbound-dim", ["trace", "{d}/m.onnx", "--out", "{d}/out.csv"], "input x dimension 0",
          {"m.onnx": _tiny_onnx("batch")}),  # fmt: skip
+    Case("trace-onnx-opset-999", ["trace", "{d}/m.onnx", "--out", "{d}/out.csv"], "opset = 999: an ONNX opset from 1",
+         {"m.onnx": _tiny_onnx(opset=999)}),  # fmt: skip
+    Case("trace-onnx-channel-mismatch", ["trace", "{d}/m.onnx", "--out", "{d}/out.csv"],
+         "weight in_c = '4096 x group 1': the input's 3 channels", {"m.onnx": _tiny_onnx(cin=4096)}),  # fmt: skip
     Case("trace-onnx-unknown-dim", ["trace", "{d}/m.onnx", "--dim", "rows=3", "--out", "{d}/out.csv"],
          "rows", {"m.onnx": _tiny_onnx()}),  # fmt: skip
     Case("trace-onnx-dim-malformed", ["trace", "{d}/m.onnx", "--dim", "rows", "--out", "{d}/out.csv"],
