@@ -170,6 +170,8 @@ def _api_call(argv: list[str]):
         return None
     if a.command == "simulate":
         kw = {"mapping": a.mapping, "objective": a.objective, "batch": a.batch}
+        if a.max_work is not None:
+            kw["max_work"] = a.max_work
         if a.nm is not None:
             kw["nm"] = f"{a.nm[0]}:{a.nm[1]}"
         if a.training != "none":

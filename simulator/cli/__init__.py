@@ -72,6 +72,22 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The entry point: a Ctrl-C or SIGTERM at any moment, even while the subcommands' modules
+    are still importing, is one line and exit 130/143, never a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as err:
+        terminated = isinstance(err, Terminated)
+        print(f"sparsim: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:  # a process of its own (not a caller's main(argv)): the run is over, and a late
+        # Ctrl-C during the interpreter's exit (pool finalizers) must not kill it with SIGINT
+        if argv is None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from simulator.common.threads import configure_threads
 
     configure_threads(1)  # before numpy, numba or torch start their pools (simulator.common.threads)

@@ -259,9 +259,8 @@ class Memory:
         except SparsimInputError as err:
             if err.field == "preset":
                 raise SparsimInputError("memory", "dram", self.dram, "null or " + err.allowed) from None
-            field = {"channels": "channels", "page_policy": "page_policy"}.get(err.field)
-            if field is not None and err.source == "dram":
-                raise SparsimInputError("memory", field, err.value, err.allowed) from None
+            if err.field in over and err.value == over[err.field]:  # this part's override, not the file's
+                raise SparsimInputError("memory", err.field, err.value, err.allowed) from None
             # an error inside the DRAM file: this config names the file, the message names its field
             raise SparsimInputError("memory", "dram", self.dram, f"a valid DRAM file; in it, {err}") from None
 

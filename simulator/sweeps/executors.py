@@ -26,6 +26,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -71,6 +72,26 @@ class SerialExecutor:
         self._queue = []
 
 
+def _start_forkserver_quietly() -> None:
+    """Start the pool's fork server with SIGINT and SIGTERM ignored. Why: it runs in the
+    driver's process group, so Ctrl-C reaches it too, and while it imports the preloaded modules
+    Python would print a KeyboardInterrupt traceback of its own (5 of 18 tries, issue 29). An
+    ignored signal stays ignored across its exec, and its workers (forked from it) ignore SIGINT
+    anyway (:func:`~simulator.sweeps.worker.init_local_worker`); the driver handles the signal."""
+    import signal
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+
+
 class LocalExecutor:
     """A process pool (``concurrent.futures``), forkserver-started on POSIX."""
 
@@ -86,6 +107,8 @@ class LocalExecutor:
             ctx.set_forkserver_preload(
                 ["simulator.sweeps.worker", "simulator.sweeps.blocks", "simulator.nm_array.fold"]
             )
+        if ctx.get_start_method() == "forkserver":
+            _start_forkserver_quietly()
         self._pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,
