@@ -42,8 +42,13 @@ PER_FOLD = 2.5e-6
 PER_DRAM_GEMM = 2.5e-3
 #: seconds per DRAM burst through the per-request controller (``memory.mode: request``)
 PER_REQUEST = 3.5e-6
-#: seconds per fold of a candidate the mapper simulates (one vectorised memory-model pass)
+#: seconds per fold of a candidate the mapper simulates (one vectorised memory-model pass): small
+#: schedules stay in cache (VGG-16 at batch 64-256: 0.2 us a fold), a schedule of millions of
+#: folds does not (a 1.8 M-fold candidate of VGG-16 at batch 1024: 1.25 us a fold)
 PER_SIMULATED_FOLD = 2.0e-7
+PER_SIMULATED_FOLD_BIG = 1.25e-6
+#: folds from which a candidate's schedule no longer fits in cache
+BIG_SCHEDULE = 100_000
 #: which quantile of a GEMM's candidate fold counts stands for the candidates the mapper
 #: simulates (it takes them in lower-bound order, and big tiles, few folds, come first)
 SIMULATED_QUANTILE = 0.25
@@ -82,14 +87,20 @@ def estimate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, mapping: str = "plain"
     seconds = len(rows) * PER_GEMM + folds * PER_FOLD
     stalls = cfg.memory.bw_bytes_per_cycle is not None or cfg.memory.is_dram or bool(cfg.buffers.banks)
     steps = len(rows)
-    mapped_folds = 0.0  # folds the mapper simulates per run of every distinct GEMM
+    mapped_folds = mapped_seconds = 0.0  # folds the mapper simulates (every distinct GEMM), their time
     if mapping == "auto":
         seconds += len(distinct) * PER_MAPPED_GEMM
         if stalls:  # the mapper simulates candidates; their folds are the grid's, not the plain ones
             for g in distinct:
                 cand = candidate_folds(g, cfg)
-                mapped_folds += MAPPER_SIMULATED * (float(np.quantile(cand, SIMULATED_QUANTILE)) if cand.size else 0.0)
-            seconds += mapped_folds * PER_SIMULATED_FOLD
+                typical = float(np.quantile(cand, SIMULATED_QUANTILE)) if cand.size else 0.0
+                mapped_folds += MAPPER_SIMULATED * typical
+                mapped_seconds += (
+                    MAPPER_SIMULATED
+                    * typical
+                    * (PER_SIMULATED_FOLD_BIG if typical >= BIG_SCHEDULE else PER_SIMULATED_FOLD)
+                )
+            seconds += mapped_seconds
         steps += len(rows)
     requests = 0.0
     if cfg.memory.is_dram and cfg.memory.mode == "request":
@@ -103,7 +114,7 @@ def estimate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, mapping: str = "plain"
         split = (cfg.system.partition,) if cfg.system.partition in SPLITS else SPLITS
         parts = sum(w * len(quanta(s, shapes[:w])) for w in widths(len(arrays)) for s in split)
         tries = sum(len(quanta(s, shapes[:w])) for w in widths(len(arrays)) for s in split)
-        seconds += len(rows) * parts * PER_PART + tries * (folds * PER_FOLD + mapped_folds * PER_SIMULATED_FOLD)
+        seconds += len(rows) * parts * PER_PART + tries * (folds * PER_FOLD + mapped_seconds)
         if cfg.system.partition in ("pipeline", "auto"):
             seconds += len(rows) * len(set(shapes)) * PER_PART
     if requests:
