@@ -47,11 +47,11 @@ PER_REQUEST = 3.5e-6
 #: folds does not (a 1.8 M-fold candidate of VGG-16 at batch 1024: 1.25 us a fold)
 PER_SIMULATED_FOLD = 2.0e-7
 PER_SIMULATED_FOLD_BIG = 1.25e-6
-#: folds from which a candidate's schedule no longer fits in cache
-BIG_SCHEDULE = 100_000
+#: folds from which a candidate's schedule no longer fits in cache (the rate rises linearly to it)
+BIG_SCHEDULE = 1_000_000
 #: which quantile of a GEMM's candidate fold counts stands for the candidates the mapper
 #: simulates (it takes them in lower-bound order, and big tiles, few folds, come first)
-SIMULATED_QUANTILE = 0.25
+SIMULATED_QUANTILE = 0.1
 #: seconds per distinct GEMM for the mapper's closed-form candidate grid
 PER_MAPPED_GEMM = 2.0e-2
 #: candidates the mapper simulates per distinct GEMM when stalls matter (typical, measured)
@@ -95,11 +95,9 @@ def estimate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, mapping: str = "plain"
                 cand = candidate_folds(g, cfg)
                 typical = float(np.quantile(cand, SIMULATED_QUANTILE)) if cand.size else 0.0
                 mapped_folds += MAPPER_SIMULATED * typical
-                mapped_seconds += (
-                    MAPPER_SIMULATED
-                    * typical
-                    * (PER_SIMULATED_FOLD_BIG if typical >= BIG_SCHEDULE else PER_SIMULATED_FOLD)
-                )
+                big = min(1.0, typical / BIG_SCHEDULE)  # how far its schedule has left the cache
+                rate = PER_SIMULATED_FOLD + (PER_SIMULATED_FOLD_BIG - PER_SIMULATED_FOLD) * big
+                mapped_seconds += MAPPER_SIMULATED * typical * rate
             seconds += mapped_seconds
         steps += len(rows)
     requests = 0.0
