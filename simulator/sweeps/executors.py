@@ -73,23 +73,34 @@ class SerialExecutor:
 
 
 def _start_forkserver_quietly() -> None:
-    """Start the pool's fork server with SIGINT and SIGTERM ignored. Why: it runs in the
-    driver's process group, so Ctrl-C reaches it too, and while it imports the preloaded modules
-    Python would print a KeyboardInterrupt traceback of its own (5 of 18 tries, issue 29). An
-    ignored signal stays ignored across its exec, and its workers (forked from it) ignore SIGINT
-    anyway (:func:`~simulator.sweeps.worker.init_local_worker`); the driver handles the signal."""
+    """Start the pool's fork server with SIGINT and SIGTERM ignored and its standard error on
+    /dev/null. Why: it runs in the driver's process group, so Ctrl-C reaches it too, and while it
+    imports the preloaded modules Python would print a KeyboardInterrupt traceback of its own (5
+    of 10 tries, issue 29); and a worker it forks just as the interrupted driver removes the
+    pool's semaphores prints a FileNotFoundError traceback. An ignored signal and the stderr
+    stay with it across its exec and into its workers, which ignore SIGINT anyway
+    (:func:`~simulator.sweeps.worker.init_local_worker`); a worker's failure still reaches the
+    driver through the pool (one line, the traceback saved), so nothing a user needs is lost."""
     import signal
     from multiprocessing import forkserver
 
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    main = threading.current_thread() is threading.main_thread()
+    old = (
+        (signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)) if main else None
+    )
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
+        sys.stderr.flush()
+        os.dup2(null, 2)
         forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGTERM, old[1])
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+        if old is not None:
+            signal.signal(signal.SIGINT, old[0])
+            signal.signal(signal.SIGTERM, old[1])
 
 
 class LocalExecutor:

@@ -205,25 +205,31 @@ def test_cli_system_and_its_errors(tmp_path):
     assert (by_layer["macs"].sum().to_numpy() == layers["macs"].to_numpy()).all()
     assert (by_layer["busy_cycles"].max().to_numpy() == layers["cycles"].to_numpy()).all()
     assert "array 1 (8x32)" in ok.stdout
-    bad = subprocess.run([*run, "--out", str(tmp_path / "p"), "--mapping", str(tmp_path / "o" / "layers.csv")],
+    # the run's own layers.csv is a mapping file for every array's part: the same cycles again
+    again = subprocess.run([*run, "--out", str(tmp_path / "p"), "--mapping", str(tmp_path / "o" / "layers.csv")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert pd.read_csv(tmp_path / "p" / "layers.csv")["cycles"].tolist() == layers["cycles"].tolist()
+    m = pd.read_csv(tmp_path / "o" / "layers.csv").assign(array=5)  # no array 5 in a system of 2
+    m.to_csv(tmp_path / "m.csv", index=False)
+    bad = subprocess.run([*run, "--out", str(tmp_path / "r"), "--mapping", str(tmp_path / "m.csv")],
                          capture_output=True, text=True)  # fmt: skip
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "mapping" in bad.stderr
-    assert not (tmp_path / "p").exists()
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "array = 5" in bad.stderr
+    assert not (tmp_path / "r").exists()
     arch.write_text('pe.rows: 16\npe.cols: 16\nsystem.arrays: 3\nsystem.shapes: ["16x16"]\n')
     bad = subprocess.run([*run, "--out", str(tmp_path / "q")], capture_output=True, text=True)
     assert bad.returncode == 2 and "system.shapes" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_block_refuses_a_mapping_file_on_a_system(tmp_path):
-    """The block protocol (sweeps, reports) checks a system's mapping before running anything."""
+def test_block_takes_a_mapping_file_on_a_system(tmp_path):
+    """The block protocol (sweeps, reports) takes a mapping file on a system too (per array, see
+    test_system_mapping_file.py); a mapper choice as before."""
     from simulator.nm_array.block import NMArrayBlock
 
     cfg = ArrayConfig(pe=PEArray(rows=8, cols=8), system=System(arrays=2))
     block = NMArrayBlock()
-    block.check_config(cfg, {"mapping": "auto", "objective": "cycles"})  # a mapper choice is fine
-    with pytest.raises(SparsimInputError) as err:
-        block.check_config(cfg, {"mapping": "plain", "objective": "cycles", "mapping_file": str(tmp_path / "m.yaml")})
-    assert err.value.field == "mapping_file" and "system of arrays" in str(err.value)
+    block.check_config(cfg, {"mapping": "auto", "objective": "cycles"})
+    block.check_config(cfg, {"mapping": "plain", "objective": "cycles", "mapping_file": str(tmp_path / "m.yaml")})
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
