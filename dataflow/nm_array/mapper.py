@@ -116,16 +116,22 @@ def _grid(df, g: Gemm, cfg: ArrayConfig) -> tuple[np.ndarray, np.ndarray, np.nda
     return pt, kt, nt
 
 
+def _runnable(g: Gemm, cfg: ArrayConfig, where: str):
+    """``(index, name, dataflow)`` of every dataflow the array runs that can run ``g``."""
+    for di, name in enumerate(cfg.pe.allowed_dataflows):
+        df = get_dataflow(name)
+        try:
+            df.check(g.n, g.m, g.compat, where)
+        except SparsimInputError:
+            continue
+        yield di, name, df
+
+
 def candidate_folds(g: Gemm, cfg: ArrayConfig) -> np.ndarray:
     """Folds of every candidate tiling on the grid (all dataflows the array runs, fitting tiles):
     what simulating a candidate costs, for the work estimate (folds do not depend on the order)."""
     out = []
-    for name in cfg.pe.allowed_dataflows:
-        df = get_dataflow(name)
-        try:
-            df.check(g.n, g.m, g.compat, "layer")
-        except SparsimInputError:
-            continue
+    for _, _, df in _runnable(g, cfg, "layer"):
         pt, kt, nt = _grid(df, g, cfg)
         cf = closed_form(df, g, cfg, pt, kt, nt, ORDERS[0])
         out.append(cf["folds"][cf["fits"] & (cf["folds"] <= MAX_FOLDS)])
@@ -162,12 +168,7 @@ def map_gemm(
     tiles: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     wmin: list[np.ndarray] = []
     allowed = cfg.pe.allowed_dataflows
-    for di, name in enumerate(allowed):
-        df = get_dataflow(name)
-        try:
-            df.check(g.n, g.m, g.compat, where)
-        except SparsimInputError:
-            continue
+    for di, name, df in _runnable(g, cfg, where):
         pt, kt, nt = _grid(df, g, cfg)
         plain = df.plain_tiling(g.p, g.kc, g.ncol, cfg).clipped(g.p, g.kc, g.ncol)
         code = (-(-g.p // pt) > 1) * 4 + (-(-g.kc // kt) > 1) * 2 + (-(-g.ncol // nt) > 1)

@@ -67,15 +67,8 @@ def write_mapping_file(path: str | Path, records: pd.DataFrame) -> bytes:
 
 
 def _records(path: Path) -> list[tuple[str, dict]]:
-    """``(where, record)`` for every record of the file."""
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise SparsimInputError(str(path), "file", str(path), f"cannot be read ({err.strerror})") from None
-    if not path.is_file():
-        raise SparsimInputError(str(path), "file", str(path), "a mapping file (.yaml, .yml or .csv)")
-    if size > MAX_MAPPING_BYTES:
-        raise SparsimInputError(str(path), "file", f"{size:,} bytes", f"at most {MAX_MAPPING_BYTES:,} bytes")
+    """``(where, record)`` for every record of the file (read, bounded and decoded by
+    :func:`~simulator.common.config.read_yaml` or :func:`~simulator.common.files.read_text`)."""
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         from simulator.common.config import read_yaml
@@ -92,11 +85,11 @@ def _records(path: Path) -> list[tuple[str, dict]]:
             out.append((f"{path} mappings[{i}]", rec))
         return out
     if suffix == ".csv":
+        from simulator.common.files import read_text
+
+        text = read_text(path, "mapping CSV", MAX_MAPPING_BYTES)
         try:
-            text = path.read_bytes().decode("utf-8-sig")
             df = pd.read_csv(io.StringIO(text), skipinitialspace=True, dtype=str, keep_default_na=False)
-        except UnicodeDecodeError as err:
-            raise SparsimInputError(str(path), "file", str(path), f"UTF-8 text needed (byte {err.start})") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise SparsimInputError(
                 str(path), "file", path.name, f"not a readable CSV ({str(err).splitlines()[0]})"

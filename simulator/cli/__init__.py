@@ -110,10 +110,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except SparsimInputError as err:
         print(f"sparsim: error: {_one_line(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as err:
-        terminated = isinstance(err, Terminated)
-        print(f"sparsim: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return 143 if terminated else 130
     except MemoryError:
         print("sparsim: error: out of memory: the input is too large for this machine", file=sys.stderr)
         return 2

@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from simulator.common.work import stderr_is_terminal
+
 __all__ = ["numba_cold", "announce_cold_start", "announce", "yosys_cold"]
 
 _SAID: set[str] = set()
@@ -44,16 +46,9 @@ def numba_cold(modules: tuple[str, ...]) -> list[str]:
     return cold
 
 
-def _tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def announce(what: str, message: str) -> None:
     """``message`` once per process on a terminal's standard error (never off a terminal)."""
-    if _tty() and what not in _SAID:
+    if stderr_is_terminal() and what not in _SAID:
         _SAID.add(what)
         print(f"sparsim: {message}", file=sys.stderr, flush=True)
 
@@ -71,14 +66,9 @@ def yosys_cold() -> bool:
 def announce_cold_start(modules: tuple[str, ...], what: str) -> None:
     """One line on a terminal's standard error when ``modules`` will compile their numba kernels
     in this run (once per process; never off a terminal, where it would be noise in logs)."""
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty or what in _SAID:
-        return
+    if not stderr_is_terminal() or what in _SAID:
+        return  # the cache is looked at only when the line could be shown
     cold = numba_cold(modules)
     if cold:
-        _SAID.add(what)
-        print(f"sparsim: first run of {what} on this machine: compiling {len(cold)} module(s) of numba kernels "
-              f"(about a minute; cached for later runs)", file=sys.stderr, flush=True)  # fmt: skip
+        announce(what, f"first run of {what} on this machine: compiling {len(cold)} module(s) of numba kernels "
+                 f"(about a minute; cached for later runs)")  # fmt: skip

@@ -119,19 +119,9 @@ def parse_yaml(text: str, source: str) -> Any:
 def read_yaml(path: str | Path) -> Any:
     """A user's YAML file through :func:`parse_yaml`; a missing, unreadable, oversized or
     non-UTF-8 file is one :class:`SparsimInputError`."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise SparsimInputError(str(path), "file", str(path), "a YAML file (it is not a regular file)")
-        if size > MAX_YAML_BYTES:
-            raise SparsimInputError(str(path), "file", f"{size:,} bytes", f"at most {MAX_YAML_BYTES:,} bytes")
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as err:
-        raise SparsimInputError(str(path), "file", str(path), f"cannot be read ({err.strerror})") from None
-    except UnicodeDecodeError as err:
-        raise SparsimInputError(str(path), "file", str(path), f"UTF-8 text needed (byte {err.start})") from None
-    return parse_yaml(text, str(path))
+    from simulator.common.files import read_text
+
+    return parse_yaml(read_text(path, "YAML file", MAX_YAML_BYTES), str(path))
 
 
 def _field_wants_float(f: dataclasses.Field) -> bool:

@@ -26,22 +26,21 @@ def read_text(path: str | Path, what: str = "text file", max_bytes: int = MAX_TE
     p = Path(path)
     src = str(path)
     try:
-        if not p.exists():
-            raise SparsimInputError(src, "file", src, f"an existing {what} (no such file)")
+        size = p.stat().st_size  # a missing file: "cannot be read (No such file or directory)"
         if not p.is_file():
-            raise SparsimInputError(src, "file", src, f"a {what} (not a directory, device or FIFO)")
-        size = p.stat().st_size
+            raise SparsimInputError(src, "file", src, f"a {what} (it is not a regular file: a directory, device "
+                                    "or FIFO)")  # fmt: skip
         if size > max_bytes:
-            raise SparsimInputError(src, "file", f"{size:,} bytes", f"a {what} of at most {max_bytes:,} bytes")
+            raise SparsimInputError(src, "file", f"{size:,} bytes", f"at most {max_bytes:,} bytes")
         data = p.read_bytes()
     except OSError as err:
         raise SparsimInputError(src, "file", src, f"cannot be read ({err.strerror})") from None
     if b"\x00" in data:
-        raise SparsimInputError(src, "file", src, f"a {what} (it holds binary data: a NUL byte at {data.index(0)})")
+        raise SparsimInputError(src, "file", src, f"a UTF-8 {what}, not binary data (a NUL byte at {data.index(0)})")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SparsimInputError(src, "file", src, f"a UTF-8 {what} (byte {err.start} is not UTF-8)") from None
+        raise SparsimInputError(src, "file", src, f"UTF-8 text needed (byte {err.start} is not UTF-8)") from None
 
 
 def file_digest(path: Path) -> str:

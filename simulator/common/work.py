@@ -38,6 +38,7 @@ from simulator.common.errors import SparsimInputError
 __all__ = [
     "Work", "DEFAULT_MAX_WORK", "BAR_FROM_SECONDS", "PROGRESS_MODES", "limits", "current_limits",
     "parse_duration", "format_duration", "check_work", "progress", "advance", "quiet", "terminal_size",
+    "stderr_is_terminal",
 ]  # fmt: skip
 
 #: the default cap on a command's estimated time, seconds
@@ -62,10 +63,6 @@ class Work:
 
     def describe(self) -> str:
         return f"{_count(self.amount)} {self.unit} (about {format_duration(self.seconds)})"
-
-    def times(self, k: int, step_unit: str | None = None) -> Work:
-        """``k`` runs of this work (a sweep's points): ``k`` progress steps."""
-        return Work(self.amount * k, self.unit, self.seconds * k, k, step_unit or self.step_unit)
 
 
 def _count(x: float) -> str:
@@ -128,7 +125,7 @@ def current_limits() -> Limits:
 @contextlib.contextmanager
 def limits(max_work: Any = None, progress: str | None = None, source: str = "--max-work") -> Iterator[Limits]:
     """Set the cap and the progress mode for the code inside (unset values keep the outer ones)."""
-    outer = _LIMITS.get() or _DEFAULT
+    outer = current_limits()
     cap = outer.max_work if max_work is None else parse_duration(max_work, "max_work", source)
     mode = outer.progress if progress is None else progress
     if mode not in PROGRESS_MODES:
@@ -143,7 +140,7 @@ def limits(max_work: Any = None, progress: str | None = None, source: str = "--m
 
 def check_work(work: Work, what: str) -> None:
     """Refuse ``work`` over the cap: one line naming the estimate, the cap and how to raise it."""
-    lim = _LIMITS.get() or _DEFAULT
+    lim = current_limits()
     if work.seconds <= lim.max_work:
         return
     need = format_duration(min(MAX_MAX_WORK, 2 ** math.ceil(math.log2(max(work.seconds, 1.0)))))
@@ -155,16 +152,20 @@ def check_work(work: Work, what: str) -> None:
 
 
 def _bar_wanted(work: Work) -> bool:
-    mode = (_LIMITS.get() or _DEFAULT).progress
+    mode = current_limits().progress
     if mode == "off" or work.steps <= 0:
         return False
     if mode == "on":
         return True
+    return stderr_is_terminal() and work.seconds >= BAR_FROM_SECONDS
+
+
+def stderr_is_terminal() -> bool:
+    """Is standard error a terminal (a replaced or closed stream counts as not)?"""
     try:
-        tty = sys.stderr.isatty()
+        return sys.stderr.isatty()
     except (AttributeError, ValueError):
-        tty = False
-    return tty and work.seconds >= BAR_FROM_SECONDS
+        return False
 
 
 @contextlib.contextmanager

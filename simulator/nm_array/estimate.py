@@ -60,9 +60,8 @@ MAPPER_SIMULATED = 12
 PER_PART = 2.0e-3
 
 
-def _plain(r, cfg: ArrayConfig, dataflow: str) -> tuple[int, float]:
-    """Folds and DRAM bytes of one lowered GEMM row under ``dataflow``'s plain tiling."""
-    g = gemm_of(r)
+def _plain(g, cfg: ArrayConfig, dataflow: str) -> tuple[int, float]:
+    """Folds and DRAM bytes of one lowered GEMM (:func:`gemm_of`) under ``dataflow``'s plain tiling."""
     df = get_dataflow(dataflow)
     tiling = df.plain_tiling(g.p, g.kc, g.ncol, cfg).clipped(g.p, g.kc, g.ncol)
     folds = fold_count(df, g.p, g.kc, g.ncol, cfg, tiling, g.copies)
@@ -78,23 +77,23 @@ def estimate_gemms(gemms: pd.DataFrame, cfg: ArrayConfig, mapping: str = "plain"
     dataflow = mapping if mapping in ("ws", "os", "is") else cfg.pe.dataflow
     rows = list(gemms.itertuples(index=False))
     folds = dram = 0.0
-    distinct: dict = {}
+    distinct: set = set()
     for r in rows:
-        f, d = _plain(r, cfg, dataflow)
+        g = gemm_of(r)
+        f, d = _plain(g, cfg, dataflow)
         folds += f
         dram += d
-        distinct.setdefault(gemm_of(r), f)
+        distinct.add(g)
     seconds = len(rows) * PER_GEMM + folds * PER_FOLD
     stalls = cfg.memory.bw_bytes_per_cycle is not None or cfg.memory.is_dram or bool(cfg.buffers.banks)
     steps = len(rows)
-    mapped_folds = mapped_seconds = 0.0  # folds the mapper simulates (every distinct GEMM), their time
+    mapped_seconds = 0.0  # time of the candidates the mapper simulates (every distinct GEMM)
     if mapping == "auto":
         seconds += len(distinct) * PER_MAPPED_GEMM
         if stalls:  # the mapper simulates candidates; their folds are the grid's, not the plain ones
             for g in distinct:
                 cand = candidate_folds(g, cfg)
                 typical = float(np.quantile(cand, SIMULATED_QUANTILE)) if cand.size else 0.0
-                mapped_folds += MAPPER_SIMULATED * typical
                 big = min(1.0, typical / BIG_SCHEDULE)  # how far its schedule has left the cache
                 rate = PER_SIMULATED_FOLD + (PER_SIMULATED_FOLD_BIG - PER_SIMULATED_FOLD) * big
                 mapped_seconds += MAPPER_SIMULATED * typical * rate

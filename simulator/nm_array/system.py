@@ -231,9 +231,8 @@ def simulate_system(
         from dataflow.nm_array.mapping_file import read_system_mapping_file
 
         per_row = read_system_mapping_file(mapping, gemms, [a.pe.allowed_dataflows for a in arrays])
+        # keyed by layer (and pass): the pipeline's per-sample rows are the same layers
         pinned = {_row_key(r): m for r, m in zip(gemms.to_dict("records"), per_row, strict=True)}
-        if per_sample is not None:  # the pipeline's per-sample rows are the same layers
-            pinned.update({_row_key(r): pinned[_row_key(r)] for r in per_sample.to_dict("records")})
     parts = _Parts(mapping, objective, energy, source, pinned)
     want = cfg.system.partition
     can_pipe = per_sample is not None and len(per_sample) == len(gemms)

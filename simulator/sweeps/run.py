@@ -199,21 +199,19 @@ def estimate_sweep(spec: SweepSpec, jobs: int | None = None) -> Work:
     representative point (:func:`_middle`) per workload, over the worker processes. Why before
     :func:`expand`: building a million configs is itself minutes of work."""
     block = spec.block
-    per_point, unit = 0.0, "points"
-    for w in spec.workloads:
-        try:
-            cfg, params = block.build({**spec.base, **_middle(spec)})
-        except SparsimInputError:
-            try:
-                cfg, params = block.build(dict(spec.base))
-            except SparsimInputError:
-                continue  # expand() names the bad point
-        est = block.estimate(load_workload(block.name, w["load"]), cfg, **block.run_params(params))
-        per_point += est.seconds
     count = point_count(spec) * len(spec.workloads)
+    try:
+        cfg, params = block.build({**spec.base, **_middle(spec)})
+    except SparsimInputError:
+        try:
+            cfg, params = block.build(dict(spec.base))
+        except SparsimInputError:  # expand() names the bad point
+            return Work(count, "points", 0.0, count, "points")
+    run = block.run_params(params)
+    per_point = sum(block.estimate(load_workload(block.name, w["load"]), cfg, **run).seconds for w in spec.workloads)
     workers = max(1, min(jobs or os.cpu_count() or 1, count))
     seconds = per_point / max(1, len(spec.workloads)) * count / workers
-    return Work(count, unit, seconds, count, "points")
+    return Work(count, "points", seconds, count, "points")
 
 
 def run_sweep(
