@@ -108,8 +108,8 @@ class Block(ABC):
         params = self.run_params(self.check_params(params))
         work = self.estimate(workload, config, **params)
         check_work(work, self.name)
-        announce_cold_start(self.numba_modules(config), f"the {self.name} block")
-        with progress(work, self.name):
+        compile_s = announce_cold_start(self.numba_modules(config), f"the {self.name} block")
+        with progress(dataclasses.replace(work, seconds=work.seconds + compile_s), self.name):
             table, extras = self._run(workload, config, **params)
         totals = self.summarize(table, config, **params)
         return Result(block=self.name, level=self.level(config), table=table, totals=totals, config=config,
