@@ -46,6 +46,10 @@ def _block_for(arch: Any, block: str | None, training: str | None) -> str:
         return block
     if training is not None:
         return "sat"
+    from workloads.llm.model import LLMConfig
+
+    if isinstance(arch, LLMConfig):
+        raise SparsimInputError("arch", "arch", "an LLMConfig", "the hardware; the model is the workload")
     from simulator.mobile.config import CoreConfig
     from simulator.spgemm.config import PiumaConfig
 
@@ -74,7 +78,7 @@ def load_arch(arch: Any, *, block: str = "nm_array") -> Any:
         return arch
     if isinstance(arch, Mapping):
         return dataclass_from_mapping(dict(arch), cls, "arch", f"{cls.__name__} field")
-    if b.name in ("nm_array", "sat"):
+    if b.name in ("nm_array", "sat", "llm"):
         from simulator.nm_array.config import load_arch as load_array
 
         return load_array(_path_or_name(arch))
@@ -106,6 +110,8 @@ def load_workload(workload: Any, *, block: str = "nm_array", batch: int | None =
     b = get_block(block, "block")
     if b.name in ("nm_array", "sat"):
         return _layers(workload, batch)
+    if b.name == "llm":
+        return _llm(workload)
     if batch is not None:
         raise SparsimInputError("batch", "batch", batch, f"null for block {b.name} (it has no batch)")
     if b.name == "mobile":
@@ -121,6 +127,21 @@ def load_workload(workload: Any, *, block: str = "nm_array", batch: int | None =
         load_mobile_model(model.model)  # an unknown name or a bad file: one line now, not mid-run
         return model
     return _matrices(workload)
+
+
+def _llm(workload: Any) -> Any:
+    from workloads.llm.model import LLMConfig, from_hf_config, load_llm
+
+    if isinstance(workload, LLMConfig):
+        return workload
+    if isinstance(workload, Mapping):  # a parsed Hugging Face config.json
+        return from_hf_config(dict(workload), "workload")
+    if isinstance(workload, Path):
+        workload = str(workload)
+    if not isinstance(workload, str):
+        raise SparsimInputError("workload", "workload", type(workload).__name__,
+                                "zoo:NAME, a config.json path, its parsed dict or an LLMConfig")  # fmt: skip
+    return load_llm(workload if workload.startswith("zoo:") or Path(workload).suffix else f"zoo:{workload}")
 
 
 def _layers(workload: Any, batch: int | None) -> pd.DataFrame:
@@ -213,6 +234,13 @@ def simulate(
         params["scheme"] = training
     if name in ("nm_array", "sat"):
         _mapping_params(params, mapping, objective)
+    elif name == "llm":
+        if objective is not None:
+            if mapping != "auto":
+                raise SparsimInputError("objective", "objective", objective, "only with mapping='auto' (the mapper's)")
+            params["objective"] = objective
+        if mapping is not None:
+            params["mapping"] = mapping
     elif mapping is not None or objective is not None:
         field = "mapping" if mapping is not None else "objective"
         raise SparsimInputError(field, field, mapping if mapping is not None else objective,

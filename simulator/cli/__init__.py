@@ -22,7 +22,7 @@ from simulator.common.errors import SparsimInputError
 __all__ = ["main", "build_parser"]
 
 #: subcommand modules, each with ``add_parser(subparsers)``
-_COMMANDS = ("simulate", "trace", "spgemm", "mobile", "reproduce", "sweep", "rtl", "dram")
+_COMMANDS = ("simulate", "llm", "trace", "spgemm", "mobile", "reproduce", "sweep", "rtl", "dram")
 
 
 class _Parser(argparse.ArgumentParser):

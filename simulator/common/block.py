@@ -248,6 +248,7 @@ REGISTRY: dict[str, str] = {
     "sat": "simulator.sat.block:SATBlock",
     "spgemm": "simulator.spgemm.block:SpgemmBlock",
     "mobile": "simulator.mobile.block:MobileBlock",
+    "llm": "simulator.llm.block:LLMBlock",
 }
 _INSTANCES: dict[str, Block] = {}
 #: names blocks had before sparsim named each after its package (a spec that uses one is told)

@@ -11,7 +11,7 @@ import pytest
 from simulator.common.block import REGISTRY, get_block
 
 LEVELS = ("config", "fl", "cl", "twin", "block")
-PACKAGES = ("nm_array", "sat", "spgemm", "mobile", "dram", "hash_unit")
+PACKAGES = ("nm_array", "sat", "spgemm", "mobile", "dram", "hash_unit", "llm")
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -1,0 +1,183 @@
+"""The LLM block: a serving run of a decoder-only transformer (prefill, then decode steps) on the
+N:M array or a system of arrays, behind the block protocol (``llm``). One row per step.
+
+Run parameters: ``batch`` (sequences), ``prompt`` (tokens per prompt), ``generate`` (new tokens
+per sequence: the prefill makes the first, each decode step one more), ``nm`` (N:M on every
+weight linear of the transformer layers), ``attention_block`` (the causal prefill's tile),
+``mapping``, ``objective``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulator.common.block import Param
+from simulator.common.errors import SparsimInputError
+from simulator.common.validate import check_int, choice
+from simulator.common.work import Work
+from simulator.nm_array.block import ArrayBlock, nm_pair, nm_text_or_none
+from simulator.nm_array.config import ArrayConfig
+
+__all__ = ["LLMBlock"]
+
+
+def _tokens(hi: int):
+    def check(value: Any, field: str) -> int:
+        return check_int("", field, value, 1, hi)
+
+    return check
+
+
+def _dense(params: dict) -> tuple[int, int]:
+    return (1, 1) if params.get("nm") is None else nm_pair(params["nm"])
+
+
+class LLMBlock(ArrayBlock):
+    """LLM inference in phases (:mod:`simulator.llm.cl`): one row per step, the prefill first."""
+
+    name = "llm"
+    simulator = "serving"
+    command = "llm"
+    workload_type = "decoder-only transformer (workloads.llm.model.LLMConfig)"
+    workload_kinds = ("model",)
+    params = {
+        "batch": Param(1, _tokens(1 << 16), "sequences served at once"),
+        "prompt": Param(128, _tokens(1 << 22), "prompt tokens per sequence (prefill)"),
+        "generate": Param(1, _tokens(1 << 22), "tokens generated per sequence (the first by the prefill)"),
+        "nm": Param(None, nm_text_or_none, "N:M on every weight linear of the transformer layers (null: dense)"),
+        "attention_block": Param(128, _tokens(1 << 16), "the causal prefill's attention tile (tokens)"),
+        "mapping": Param("plain", lambda v, f: _mapping_choice(v, f), "plain, auto (the mapper) or ws/os/is"),
+        "objective": Param("cycles", lambda v, f: _objective(v, f), "what the mapper minimises (mapping: auto)"),
+    }
+    totals = {
+        "cycles": "int",
+        "seconds": "float",
+        "ttft_s": "float",
+        "tpot_s": "float",
+        "tokens_per_s": "float",
+        "decode_tokens_per_s": "float",
+        "energy_pj": "float",
+        "energy_per_token_j": "float",
+        "dram_bytes": "int",
+        "dense_macs": "int",
+        "macs": "int",
+        "prefill_bound_ratio": "float",
+        "decode_bound_ratio": "float",
+        "memory_bound_share": "float",
+        "weight_bytes": "float",
+        "kv_cache_bytes": "float",
+        "pe_ge": "float",
+        "sram_ge": "float",
+        "area_ge": "float",
+        "area_mm2": "float",
+    }
+
+    def file_names(self) -> tuple[str, ...]:
+        return ("memory.dram",)
+
+    # ------------------------------------------------------------------ workloads
+    def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
+        """``{model: zoo:NAME}`` or ``{model: config.json}`` (relative to the spec)."""
+        from simulator.common.files import file_digest, spec_file
+
+        if not isinstance(entry, dict) or set(entry) != {"model"} or not isinstance(entry["model"], str):
+            raise SparsimInputError(where, "workload", entry, "a mapping {model: zoo:NAME or a config.json file}")
+        spec = entry["model"]
+        if spec.startswith("zoo:"):
+            from workloads.llm.model import builtin
+
+            builtin(spec[4:])
+            return {"label": spec[4:], "id": {"model": spec}, "load": {"model": spec}}
+        path = spec_file(spec, base_dir, where, "model")
+        self.load_workload({"model": str(path)})  # refused now, not in a worker
+        return {"label": path.parent.name if path.name == "config.json" else path.stem,
+                "id": {"model": path.name, "sha": file_digest(path)}, "load": {"model": str(path)}}  # fmt: skip
+
+    def load_workload(self, load: dict[str, Any]) -> Any:
+        from workloads.llm.model import load_llm
+
+        return load_llm(load["model"])
+
+    # ------------------------------------------------------------------ running
+    def numba_modules(self, config: ArrayConfig) -> tuple[str, ...]:
+        return ("simulator.nm_array.dram_memory", "simulator.dram.cl") if config.memory.is_dram else ()
+
+    def estimate(self, workload: Any, config: ArrayConfig, **params: Any) -> Work:
+        """The prefill's GEMMs, one decode step's and the attention pair at each context: the
+        distinct GEMMs the run simulates (:mod:`simulator.llm.cl`), costed as the array block
+        costs a layer table; the attention pairs from up to 16 contexts, scaled."""
+        import numpy as np
+
+        from simulator.nm_array.estimate import estimate_gemms
+        from workloads.llm.phases import check_run, decode_step, prefill
+        from workloads.lowering import lower_to_gemms
+
+        model, nm = workload, _dense(params)
+        b, s, t = params["batch"], params["prompt"], params["generate"]
+        check_run(model, b, s, t, params["attention_block"])
+        tables = [prefill(model, b, s, nm, params["attention_block"]).gemms]
+        steps = t - 1
+        if steps:
+            tables.append(decode_step(model, b, s + 1, nm).gemms)
+        gemms = lower_to_gemms(pd.concat(tables, ignore_index=True).drop(columns=["part", "repeat"]))
+        work = estimate_gemms(gemms, config, params["mapping"])
+        if steps > 1:
+            sample = np.unique(np.linspace(s + 2, s + t - 1, min(16, steps - 1)).astype(int))
+            att = pd.concat([decode_step(model, b, int(c), nm).gemms.query("part == 'attention'") for c in sample])
+            one = estimate_gemms(lower_to_gemms(att.drop(columns=["part", "repeat"])), config, params["mapping"])
+            scale = (steps - 1) / len(sample)
+            work = Work(work.amount + one.amount * scale, work.unit, work.seconds + one.seconds * scale, steps + 1,
+                        "steps")  # fmt: skip
+        else:
+            work = Work(work.amount, work.unit, work.seconds, steps + 1, "steps")
+        return work
+
+    def _run(self, workload: Any, config: ArrayConfig, *, batch=1, prompt=128, generate=1, nm=None,
+             attention_block=128, mapping="plain", objective="cycles",
+             ) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
+        from simulator.common.work import advance
+        from simulator.llm.cl import simulate_serving
+
+        run = simulate_serving(workload, config, batch=batch, prompt=prompt, generate=generate,
+                               nm=_dense({"nm": nm}), attention_block=attention_block, mapping=mapping,
+                               objective=objective)  # fmt: skip
+        advance(generate)
+        return run.steps, {"workload": workload, "arrays": run.arrays, "info": {"layers": run.layers, **run.info}}
+
+    def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
+        from simulator.llm.metrics import serving_totals
+
+        out = serving_totals(table, params.get("batch", 1))
+        out.update(self._area(config))
+        return {k: out[k] for k in self.totals}
+
+    def write(self, result, folder: Path) -> None:
+        """``steps.csv``/``.parquet`` (one row per step), ``layers.csv``/``.parquet`` (per phase
+        and operator), ``arrays.csv`` (a system), ``model.json`` and ``totals.json``."""
+        result.table.to_csv(folder / "steps.csv", index=False)
+        result.table.to_parquet(folder / "steps.parquet", index=False)
+        layers = result.info["layers"]
+        layers.to_csv(folder / "layers.csv", index=False)
+        layers.to_parquet(folder / "layers.parquet", index=False)
+        if result.arrays is not None:
+            result.arrays.to_csv(folder / "arrays.csv", index=False)
+        (folder / "model.json").write_text(json.dumps(result.workload.to_dict(), indent=2) + "\n")
+        facts = {k: v for k, v in result.info.items() if k != "layers"}
+        (folder / "totals.json").write_text(json.dumps({"totals": dict(result.totals), "facts": facts}, indent=2,
+                                                       default=float) + "\n")  # fmt: skip
+
+
+def _mapping_choice(value: Any, field: str) -> str:
+    from simulator.nm_array.map_layers import MAPPING_CHOICES
+
+    return choice(*MAPPING_CHOICES)(value, field)
+
+
+def _objective(value: Any, field: str) -> str:
+    from dataflow.nm_array.mapper import OBJECTIVES
+
+    return choice(*OBJECTIVES)(value, field)

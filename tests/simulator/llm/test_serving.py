@@ -1,0 +1,92 @@
+"""The LLM serving model (simulator.llm.cl): the whole run's shared simulation against each step
+simulated on its own, the physical bounds, and capacity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.common.errors import SparsimInputError
+from simulator.llm.cl import simulate_phase, simulate_serving
+from simulator.nm_array.config import ArrayConfig, Buffers, Memory, PEArray, System
+from workloads.llm.model import BUILTINS, LLMConfig
+from workloads.llm.phases import decode_step, prefill
+
+TINY = LLMConfig(name="tiny", family="llama", layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16, ffn=96,
+                 vocab=200, gated_mlp=True, max_positions=4096)  # fmt: skip
+
+
+def array(rows=8, cols=8, dataflow="ws", bw=8.0, dram=None, arrays=1, kb=4.0):
+    mem = Memory(dram=dram) if dram else Memory(bw_bytes_per_cycle=bw)
+    return ArrayConfig(pe=PEArray(rows=rows, cols=cols, dataflow=dataflow, supported_m=(1, 4)),
+                       buffers=Buffers(ifmap_kb=kb, filter_kb=kb, ofmap_kb=kb), memory=mem,
+                       system=System(arrays=arrays, partition="split_n" if arrays > 1 else "split_m"))  # fmt: skip
+
+
+@pytest.mark.parametrize("cfg", [array(), array(dataflow="os", bw=2.0), array(dram="lpddr4x-4266"),
+                                 array(arrays=2)], ids=["ws", "os", "dram", "system"])  # fmt: skip
+def test_decode_over_64_steps_equals_each_step_simulated_alone(cfg):
+    """The shared simulation (every distinct GEMM once) gives every step's figures exactly as
+    simulating that step's whole table on its own."""
+    run = simulate_serving(TINY, cfg, batch=2, prompt=9, generate=65, nm=(2, 4), attention_block=4)
+    steps = run.steps
+    assert list(steps["step"]) == list(range(65)) and list(steps["context"]) == [9, *range(10, 74)]
+    alone = [simulate_phase(TINY, cfg, prefill(TINY, 2, 9, (2, 4), 4), 2, (2, 4))]
+    alone += [simulate_phase(TINY, cfg, decode_step(TINY, 2, c, (2, 4)), 2, (2, 4), step=c - 9)
+              for c in range(10, 74)]  # fmt: skip
+    pd.testing.assert_frame_equal(steps, pd.concat(alone, ignore_index=True), check_exact=False, rtol=1e-12)
+    assert steps["cycles"].dtype == np.int64 and (steps["cycles"] > 0).all()
+    # the layer table adds up to the steps
+    for phase in ("prefill", "decode"):
+        lay = run.layers[run.layers["phase"] == phase]
+        st_ = steps[steps["phase"] == phase]
+        assert lay["cycles"].sum() == st_["cycles"].sum()
+        assert lay["dram_bytes"].sum() == st_["dram_bytes"].sum()
+        assert lay["share"].sum() == pytest.approx(1.0)
+
+
+def test_prefill_counts_the_causal_tiles():
+    run = simulate_serving(TINY, array(), batch=1, prompt=10, generate=1, attention_block=4)
+    assert (run.info["causal_tiles"], run.info["dense_tiles"]) == (6, 9)  # 3 query blocks: 1 + 2 + 3 of 3x3
+    qk = run.layers[(run.layers["phase"] == "prefill") & (run.layers["name"] == "qk")]
+    # every computed tile's MACs: query blocks of 4, 4, 2 against 4, 8, 10 keys, per group of 2 q heads
+    g, dh = TINY.group, TINY.head_dim
+    macs = TINY.layers * TINY.kv_heads * sum(g * q * dh * k for q, k in [(4, 4), (4, 8), (2, 10)])
+    assert int(qk["dense_macs"].iloc[0]) == macs
+    assert len(run.steps) == 1  # generate 1: the prefill's token only
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.sampled_from([4, 8, 16]), cols=st.sampled_from([4, 8, 16]), df=st.sampled_from(["ws", "os", "is"]),
+       bw=st.sampled_from([0.5, 2.0, 16.0, 256.0]), batch=st.integers(1, 4), prompt=st.integers(1, 40),
+       generate=st.integers(1, 6), nm=st.sampled_from([(1, 1), (2, 4), (1, 4)]),
+       kv=st.sampled_from([1, 2, 4]), arrays=st.sampled_from([1, 2, 3]),
+       kb=st.sampled_from([0.5, 4.0, 64.0]))  # fmt: skip
+def test_no_step_is_below_its_physical_bound(rows, cols, df, bw, batch, prompt, generate, nm, kv, arrays, kb):
+    model = LLMConfig(name="p", family="llama", layers=1, hidden=32, heads=4, kv_heads=kv, head_dim=8, ffn=48,
+                      vocab=64, gated_mlp=True)  # fmt: skip
+    cfg = array(rows, cols, df, bw, arrays=arrays, kb=kb)
+    steps = simulate_serving(model, cfg, batch=batch, prompt=prompt, generate=generate, nm=nm).steps
+    assert (steps["cycles"] >= np.floor(steps["compute_bound_cycles"])).all()
+    assert (steps["cycles"] >= np.floor(steps["memory_bound_cycles"])).all()
+    assert (steps["bound_ratio"] >= 1 - 1e-9).all()
+    # the bytes the bound counts are moved at least once
+    assert (steps["dram_bytes"] >= steps["weight_bytes"] + steps["kv_read_bytes"] - 1).all()
+
+
+def test_kv_bytes_per_token_and_parameters():
+    m = BUILTINS["llama3_8b"]
+    assert m.kv_bytes_per_token(2) == 2 * 32 * 8 * 128 * 2
+    assert m.parameter_count() == pytest.approx(8.03e9, rel=5e-3)
+
+
+def test_a_model_that_does_not_fit_is_one_line():
+    cfg = array(dram="lpddr4x-4266")
+    cap = cfg.memory.dram_config().capacity_bytes
+    with pytest.raises(SparsimInputError) as err:
+        simulate_serving(BUILTINS["llama3_70b"], cfg, batch=1, prompt=16, generate=2)
+    msg = str(err.value)
+    assert "memory" in msg and "the memory holds" in msg and f"{cap / 1e9:.2f} GB" in msg
