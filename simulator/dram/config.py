@@ -25,7 +25,11 @@ rate), then along a row; so a sequential stream keeps every bank group's row ope
 
 Presets (``simulator/dram/presets/NAME.yaml``, every value cited): ``ddr4-3200`` (one 64-bit
 channel of DDR4-3200AA, 8 Gb x8 devices), ``lpddr4x-4266`` (four x16 channels, a phone's memory),
-``hbm2`` (one stack at 2 Gb/s per pin, 16 pseudo channels of 64 bits).
+``lpddr5x-8533`` (four x16 channels), ``hbm2`` (one 8 GB stack at 2 Gb/s per pin, 16 pseudo
+channels of 64 bits), ``hbm3`` (one 16 GB stack at 6.4 Gb/s per pin, 32 pseudo channels of 32
+bits; its DRAM-core timings are HBM2's in nanoseconds, a stated rule). Each preset's capacity
+(:attr:`DramConfig.capacity_bytes`) is its geometry, equal to the cited device's; more stacks or
+packages are ``channels`` (a power of two, at most 256).
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ class DramConfig:
         src = f"dram {self.name}"
         if not isinstance(self.name, str) or not self.name:
             raise SparsimInputError("dram", "name", self.name, "a non-empty string")
-        for key, (lo, hi) in {"channels": (1, 64), "ranks": (1, 8), "bankgroups": (1, 16), "banks": (1, 32),
+        for key, (lo, hi) in {"channels": (1, 256), "ranks": (1, 8), "bankgroups": (1, 16), "banks": (1, 32),
                               "rows": (1, 1 << 20), "row_bytes": (64, 1 << 16), "burst_bytes": (8, 1024),
                               "tck_ps": (100, 100_000), "queue_depth": (1, 1024)}.items():  # fmt: skip
             check_int(src, key, getattr(self, key), lo, hi)

@@ -195,9 +195,10 @@ class Memory:
     dram : str or None
         ``None``: one analytical channel of ``bw_bytes_per_cycle``
         (:mod:`simulator.nm_array.memory`). A DRAM preset (``ddr4-3200``, ``lpddr4x-4266``,
-        ``hbm2``) or DRAM YAML file: every step's transfers become DRAM requests and the stalls
-        come from the DRAM model (:mod:`simulator.nm_array.dram_memory`); :meth:`dram_config` is
-        its :class:`~simulator.dram.config.DramConfig`.
+        ``lpddr5x-8533``, ``hbm2``, ``hbm3``) or DRAM YAML file: every step's transfers become
+        DRAM requests and the stalls come from the DRAM model
+        (:mod:`simulator.nm_array.dram_memory`); :meth:`dram_config` is its
+        :class:`~simulator.dram.config.DramConfig`.
     bw_bytes_per_cycle : float or None
         The simple channel's bandwidth in bytes per array cycle. ``None`` means unlimited: no
         stalls, and the report states the bandwidth that *would* be needed (SCALE-Sim's
@@ -240,7 +241,7 @@ class Memory:
                                         "needs a DRAM model (memory.dram)")  # fmt: skip
         else:
             if self.channels is not None:
-                check_int(src, "channels", self.channels, 1, 64)
+                check_int(src, "channels", self.channels, 1, 256)
             self.dram_config()  # validates the preset and the overrides
 
     @property
