@@ -156,7 +156,7 @@ def test_sweep_in_memory():
 
 
 # --------------------------------------------------------------------------- bad input
-_API = ("simulate", "spgemm", "mobile")
+_API = ("simulate", "spgemm", "mobile", "llm")
 
 
 def _api_call(argv: list[str]):
@@ -188,6 +188,11 @@ def _api_call(argv: list[str]):
         if a.clock_mhz is not None:
             return None  # a renamed option: the CLI's refusal, nothing the API takes
         return lambda: simulate(a.workload, arch, **kw)
+    if a.command == "llm":
+        nm = None if a.nm is None else f"{a.nm[0]}:{a.nm[1]}"
+        kw = {"mapping": a.mapping, "objective": a.objective, "batch": a.batch, "prompt": a.prompt,
+              "generate": a.generate, "nm": nm, "attention_block": a.attention_block}  # fmt: skip
+        return lambda: simulate(a.model, a.arch, block="llm", **kw)
     if a.command == "spgemm":
         b = a.b or a.matrix
         return lambda: simulate((a.matrix, b), a.machine, block="spgemm", algorithm=a.algorithm)

@@ -57,6 +57,19 @@ def mob(*extra: str) -> list[str]:
     return ["mobile", "--model", "mobilenet_v1", "--input", "3,32,32", "--out", "{d}/out", *extra]
 
 
+def llm(*extra: str, model: str = "zoo:gpt2", arch_: str = "nm_ws32x32") -> list[str]:
+    return ["llm", "--model", model, "--arch", arch_, "--out", "{d}/out", *extra]
+
+
+LLAMA_CFG = json.dumps({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100})  # fmt: skip
+
+
+def hf(**change) -> dict[str, str]:
+    cfg = {**json.loads(LLAMA_CFG), **change}
+    return {"config.json": json.dumps({k: v for k, v in cfg.items() if v != "DROP"})}
+
+
 def sweep_spec(text: str) -> dict[str, str]:
     return {"s.yaml": text}
 
@@ -338,6 +351,25 @@ CASES = [
     Case("mobile-input-short", mob("--engine", "dense", "--input", "3,64"), "input = '3,64'"),
     Case("mobile-input-text", mob("--engine", "dense", "--input", "3,64,x"), "input"),
     Case("mobile-input-zero", mob("--engine", "dense", "--input", "0,64,64"), "input"),
+    Case("llm-prompt-0", llm("--prompt", "0"), "prompt"),
+    Case("llm-prompt-huge", llm("--prompt", "1000000000000"), "prompt"),
+    Case("llm-generate-0", llm("--generate", "0"), "generate"),
+    Case("llm-batch-text", llm("--batch", "lots"), "batch"),
+    Case("llm-context-over-positions", llm("--prompt", "1000", "--generate", "100"), "1,024 positions"),
+    Case("llm-zoo-unknown", llm(model="zoo:llama9"), "zoo = 'llama9'"),
+    Case("llm-nm-unsupported", llm("--nm", "2:16"), "nm"),
+    Case("llm-objective-plain", llm("--objective", "energy"), "objective"),
+    Case("llm-does-not-fit", llm(model="zoo:llama3_70b", arch_="{d}/a.yaml"), "the memory holds",
+         arch("pe.rows: 8\npe.cols: 8\nmemory.dram: lpddr4x-4266\n")),
+    Case("llm-hf-kv-heads", llm(model="{d}/config.json"), "num_key_value_heads", hf(num_key_value_heads=3)),
+    Case("llm-hf-zero-layers", llm(model="{d}/config.json"), "num_hidden_layers", hf(num_hidden_layers=0)),
+    Case("llm-hf-heads-divide", llm(model="{d}/config.json"), "num_attention_heads", hf(hidden_size=66)),
+    Case("llm-hf-absurd", llm(model="{d}/config.json"), "intermediate_size", hf(intermediate_size=10**13)),
+    Case("llm-hf-family", llm(model="{d}/config.json"), "model_type", hf(model_type="bert")),
+    Case("llm-hf-missing", llm(model="{d}/config.json"), "vocab_size", hf(vocab_size="DROP")),
+    Case("llm-hf-not-json", llm(model="{d}/config.json"), "JSON", {"config.json": "{model_type: llama"}),
+    Case("llm-hf-binary", llm(model="{d}/config.json"), "binary", {"config.json": b"\x00\x01"}),
+    Case("llm-arch-bad", llm(arch_="{d}/a.yaml"), "pe.rows", arch("pe.rows: 0\npe.cols: 8\n")),
     Case("mobile-input-huge", mob("--engine", "dense", "--input", "3,99999,99999"), "from 1 to 16384"),
     Case("mobile-sparsity-dense", mob("--engine", "dense", "--sparsity", "0.5"), "0 with --engine dense"),
     Case("mobile-scope-dense", mob("--engine", "dense", "--scope", "network"), "only for an engine that prunes"),

@@ -92,6 +92,7 @@ def test_every_output_command_keeps_a_users_file_on_a_rerun(tmp_path):
         "dram-replay": ["dram", "replay", "--trace", str(trace)],
         "rtl": ["rtl", "generate", "nm_array"],
         "spgemm": ["spgemm", "--matrix", "er8", "--algorithm", "hash"],
+        "llm": ["llm", "--model", "zoo:gpt2", "--arch", str(ARCH), "--prompt", "16", "--generate", "3"],
         "report": ["report", str(tmp_path / "sw")],
         "reproduce": ["reproduce", "dataflows", "--quick"],
     }  # fmt: skip

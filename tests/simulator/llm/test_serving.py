@@ -90,3 +90,27 @@ def test_a_model_that_does_not_fit_is_one_line():
         simulate_serving(BUILTINS["llama3_70b"], cfg, batch=1, prompt=16, generate=2)
     msg = str(err.value)
     assert "memory" in msg and "the memory holds" in msg and f"{cap / 1e9:.2f} GB" in msg
+
+
+def test_a_sweep_of_the_llm_block(tmp_path):
+    """batch, nm, arrays and memory as axes of one sweep; 2:4 weights move fewer bytes."""
+    import json
+
+    from simulator import sweep
+
+    cfg = tmp_path / "config.json"
+    model = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 96, "vocab_size": 256,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}  # fmt: skip
+    cfg.write_text(json.dumps(model))
+    spec = {"block": "llm", "base": {"pe.rows": 8, "pe.cols": 8, "pe.supported_m": [1, 4], "prompt": 8,
+                                     "generate": 3},
+            "axes": {"batch": [1, 2], "nm": [None, "2:4"], "system.arrays": [1, 2],
+                     "memory.dram": ["lpddr5x-8533", "hbm3"]},
+            "workloads": [{"model": str(cfg)}]}  # fmt: skip
+    points = sweep(spec, jobs=1)
+    assert len(points) == 16 and (points["status"] == "ok").all()
+    assert {"ttft_s", "tpot_s", "tokens_per_s", "energy_per_token_j", "decode_bound_ratio"} <= set(points.columns)
+    dense = points[points["nm"].isna()].set_index(["batch", "system.arrays", "memory.dram"]).sort_index()
+    sparse = points[points["nm"] == "2:4"].set_index(["batch", "system.arrays", "memory.dram"]).sort_index()
+    assert (sparse["weight_bytes"] < dense["weight_bytes"]).all()
+    assert (sparse["dram_bytes"] < dense["dram_bytes"]).all()
