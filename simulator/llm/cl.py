@@ -50,7 +50,7 @@ from workloads.llm.phases import Phase, decode_step, prefill
 from workloads.lowering import lower_to_gemms
 
 __all__ = ["ServingRun", "simulate_serving", "simulate_phase", "peak_bytes_per_cycle", "check_capacity",
-           "run_phases", "STEP_COLUMNS", "LAYER_COLUMNS"]  # fmt: skip
+           "run_phases", "decode_attention_kernel", "STEP_COLUMNS", "LAYER_COLUMNS"]  # fmt: skip
 
 STEP_COLUMNS = ("phase", "step", "context", "tokens", "cycles", "seconds", "gemm_cycles", "io_cycles",
                 "eltwise_cycles", "stall_cycles", "dram_bytes", "weight_bytes", "kv_read_bytes", "kv_write_bytes",
@@ -116,9 +116,10 @@ def _gb(x: float) -> str:
     return f"{x / 1e9:.2f} GB"
 
 
-def _simulate_gemms(layers: pd.DataFrame, cfg: ArrayConfig, mapping: str, objective: str,
-                    energy: EnergyTable) -> tuple[pd.DataFrame, pd.DataFrame | None]:  # fmt: skip
-    """Fold-model statistics (plus energy) of every row of a layer table, on an array or a system."""
+def _simulate_gemms(layers: pd.DataFrame, cfg: ArrayConfig, mapping: str, objective: str, energy: EnergyTable,
+                    pinned: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:  # fmt: skip
+    """Fold-model statistics (plus energy) of every row of a layer table, on an array or a system;
+    ``pinned``: operator name -> the mapping its rows run with (the decode attention kernel)."""
     # every row comes from a checked layer table (workloads.llm.phases; the attention pairs from a
     # checked template with only their bounded context changed): not checked again row by row
     gemms = lower_to_gemms(layers.drop(columns=["part", "repeat"]), validate=False)
@@ -131,7 +132,11 @@ def _simulate_gemms(layers: pd.DataFrame, cfg: ArrayConfig, mapping: str, object
         from simulator.nm_array.fold import simulate_gemms
         from simulator.nm_array.map_layers import resolve_mappings
 
-        mappings, _ = resolve_mappings(gemms, cfg, mapping, objective, energy=energy)
+        fixed = gemms["name"].isin(list(pinned or {})).to_numpy()
+        mappings = [pinned[n] if f else None for n, f in zip(gemms["name"], fixed, strict=True)]
+        if not fixed.all():
+            free = iter(resolve_mappings(gemms[~fixed], cfg, mapping, objective, energy=energy)[0])
+            mappings = [m if m is not None else next(free) for m in mappings]
         stats, arrays = simulate_gemms(gemms, cfg, mappings=mappings), None
     e = energy_pj(stats, cfg, energy)
     stats = stats.assign(energy_pj=e["energy_pj"].to_numpy())
@@ -174,7 +179,8 @@ def _eltwise_rows(el: pd.DataFrame, cfg: ArrayConfig, peak: float | None, energy
 
 
 def run_phases(phases: list[Phase], cfg: ArrayConfig, *, mapping: str = "plain", objective: str = "cycles",
-               energy: EnergyTable = EnergyTable()) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:  # fmt: skip
+               energy: EnergyTable = EnergyTable(), pinned: dict | None = None,
+               ) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:  # fmt: skip
     """Per phase, one row per GEMM and element-wise row (with ``phase``, ``part``, ``name``,
     ``repeat`` and the figures of :data:`_SUMS` per occurrence): every distinct GEMM of all the
     phases simulated once (see the module docstring)."""
@@ -185,7 +191,8 @@ def run_phases(phases: list[Phase], cfg: ArrayConfig, *, mapping: str = "plain",
     for i, k in enumerate(keys):
         first.setdefault(k, i)
     uniq_idx = sorted(first.values())
-    stats, arrays = _simulate_gemms(allg.iloc[uniq_idx].reset_index(drop=True), cfg, mapping, objective, energy)
+    stats, arrays = _simulate_gemms(allg.iloc[uniq_idx].reset_index(drop=True), cfg, mapping, objective, energy,
+                                    pinned)  # fmt: skip
     per_unique = _gemm_rows(stats, cfg, peak)
     pos = {k: j for j, k in enumerate(keys[i] for i in uniq_idx)}
     out, start = [], 0
@@ -246,10 +253,11 @@ def _step_table(tot: dict[str, np.ndarray], kind: str, steps: np.ndarray, contex
 
 def simulate_phase(model: LLMConfig, cfg: ArrayConfig, phase: Phase, batch: int, nm: tuple[int, int], *,
                    step: int = 0, mapping: str = "plain", objective: str = "cycles",
-                   energy: EnergyTable = EnergyTable()) -> pd.DataFrame:  # fmt: skip
+                   energy: EnergyTable = EnergyTable(), pinned: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """One phase simulated on its own, every row of it: its one-row steps table. The twin of
-    :func:`simulate_serving`'s shared simulation of all steps (tests compare them per step)."""
-    (rows,), _ = run_phases([phase], cfg, mapping=mapping, objective=objective, energy=energy)
+    :func:`simulate_serving`'s shared simulation of all steps (tests compare them per step);
+    ``pinned``: the run's decode attention kernel (:func:`decode_attention_kernel`)."""
+    (rows,), _ = run_phases([phase], cfg, mapping=mapping, objective=objective, energy=energy, pinned=pinned)
     tot = {k: np.array([v]) for k, v in _totals(rows).items()}
     return _step_table(tot, phase.kind, np.array([step]), np.array([phase.context]), phase.tokens, batch, model, cfg,
                        _weight_bytes(model, cfg, nm), peak_bytes_per_cycle(cfg))  # fmt: skip
@@ -264,6 +272,24 @@ def _attention_phase(template: Phase, contexts: np.ndarray) -> Phase:
     g["gemm_n"] = np.where(np.arange(2 * n) % 2 == 0, np.repeat(contexts, 2), g["gemm_n"].to_numpy())
     g["gemm_k"] = np.where(np.arange(2 * n) % 2 == 1, np.repeat(contexts, 2), g["gemm_k"].to_numpy())
     return Phase("decode", 1, int(contexts[-1]), g, template.eltwise.iloc[:0])
+
+
+def decode_attention_kernel(template: Phase, cfg: ArrayConfig, mapping: str, objective: str,
+                            energy: EnergyTable = EnergyTable()) -> dict | None:  # fmt: skip
+    """The mappings of the decode attention pair (``qk``, ``pv``) every decode step runs with.
+
+    Ours: a serving system compiles one decode-attention kernel and runs it at every context; it
+    is not re-tuned per step. With ``mapping: auto`` the mapper chooses it for the first decode
+    step's context, and every step keeps it (on one array; a system's parts are mapped per
+    GEMM). None: no mapper (every row runs the one dataflow asked for)."""
+    if mapping != "auto" or cfg.is_system:
+        return None
+    from simulator.nm_array.map_layers import resolve_mappings
+
+    att = template.gemms[template.gemms["part"] == "attention"]
+    gemms = lower_to_gemms(att.drop(columns=["part", "repeat"]), validate=False)
+    chosen, _ = resolve_mappings(gemms, cfg, mapping, objective, energy=energy)
+    return dict(zip(att["name"], chosen, strict=True))
 
 
 def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: int, generate: int,
@@ -281,11 +307,12 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     weights = _weight_bytes(model, cfg, nm)
     pre = prefill(model, batch, prompt, nm, attention_block)
     contexts = np.arange(prompt + 1, prompt + generate, dtype=np.int64)
-    phases = [pre]
+    phases, pinned = [pre], None
     if len(contexts):
         template = decode_step(model, batch, int(contexts[0]), nm)
         phases += [template, _attention_phase(template, contexts)]
-    per_phase, arrays = run_phases(phases, cfg, mapping=mapping, objective=objective, energy=energy)
+        pinned = decode_attention_kernel(template, cfg, mapping, objective, energy)
+    per_phase, arrays = run_phases(phases, cfg, mapping=mapping, objective=objective, energy=energy, pinned=pinned)
     first = {k: np.array([v]) for k, v in _totals(per_phase[0]).items()}
     tables = [_step_table(first, "prefill", np.array([0]), np.array([prompt]), prompt, batch, model, cfg, weights,
                           peak)]  # fmt: skip
@@ -314,6 +341,7 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
         layers.append(_layer_rows("decode", dec, len(contexts)))
     steps = pd.concat(tables, ignore_index=True)
     nb = len(pre.gemms[pre.gemms["part"] == "attention"]) // 2
+    facts.update(decode_attention_kernel={k: v.describe() for k, v in (pinned or {}).items()})
     facts.update(causal_tiles=nb * (nb + 1) // 2, dense_tiles=nb * nb, peak_bytes_per_cycle=peak,
                  kv_bytes_per_token=model.kv_bytes_per_token(cfg.pe.word_bytes),
                  parameters=model.parameter_count())  # fmt: skip
