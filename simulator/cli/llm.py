@@ -80,6 +80,9 @@ def summary(result) -> str:
         + (f", decode {t['decode_bound_ratio']:.2f}x" if p["generate"] > 1 else "")
         + f"; {t['memory_bound_share']:.0%} of the time in memory-bound steps",
     ]  # fmt: skip
+    if result.config.is_system:
+        lines.append(f"{result.config.system.arrays} arrays: prefill {info['prefill_partition']}"
+                     + (f", decode {info['decode_partition']}" if "decode_partition" in info else ""))  # fmt: skip
     layers = info["layers"]
     for phase, g in layers.groupby("phase", sort=False):
         top = g.sort_values("cycles", ascending=False).head(5)

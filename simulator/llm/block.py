@@ -76,8 +76,17 @@ class LLMBlock(ArrayBlock):
         "area_mm2": "float",
     }
 
+    partitions = ("auto", "tensor", "pipeline")
+
     def file_names(self) -> tuple[str, ...]:
         return ("memory.dram",)
+
+    def check_config(self, config: ArrayConfig, params: dict) -> None:
+        super().check_config(config, params)
+        if config.is_system and config.system.shapes:
+            raise SparsimInputError("", "system.shapes", list(config.system.shapes),
+                                    "empty for an LLM (tensor and pipeline parallelism give every array the same "
+                                    "slice: arrays of one shape)")  # fmt: skip
 
     # ------------------------------------------------------------------ workloads
     def workload_spec(self, entry: Any, base_dir: Path, where: str) -> dict[str, Any]:
@@ -146,7 +155,7 @@ class LLMBlock(ArrayBlock):
                                nm=_dense({"nm": nm}), attention_block=attention_block, mapping=mapping,
                                objective=objective)  # fmt: skip
         advance(generate)
-        return run.steps, {"workload": workload, "arrays": run.arrays, "info": {"layers": run.layers, **run.info}}
+        return run.steps, {"workload": workload, "arrays": None, "info": {"layers": run.layers, **run.info}}
 
     def summarize(self, table: pd.DataFrame, config: ArrayConfig, **params) -> dict[str, Any]:
         from simulator.llm.metrics import serving_totals

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dataflow.llm_parallel import allreduce_rows, micro_batches, pipeline_stage_layers, tensor_parallel_rows
 from dataflow.nm_array.schedule import condensed_rows
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
@@ -49,16 +50,16 @@ from workloads.llm.model import LLMConfig
 from workloads.llm.phases import Phase, decode_step, prefill
 from workloads.lowering import lower_to_gemms
 
-__all__ = ["ServingRun", "simulate_serving", "simulate_phase", "peak_bytes_per_cycle", "check_capacity",
-           "run_phases", "decode_attention_kernel", "STEP_COLUMNS", "LAYER_COLUMNS"]  # fmt: skip
+__all__ = ["ServingRun", "Plan", "plans", "simulate_serving", "simulate_phase", "peak_bytes_per_cycle",
+           "check_capacity", "run_phases", "decode_attention_kernel", "STEP_COLUMNS", "LAYER_COLUMNS"]  # fmt: skip
 
 STEP_COLUMNS = ("phase", "step", "context", "tokens", "cycles", "seconds", "gemm_cycles", "io_cycles",
                 "eltwise_cycles", "stall_cycles", "dram_bytes", "weight_bytes", "kv_read_bytes", "kv_write_bytes",
                 "dense_macs", "macs", "energy_pj", "compute_bound_cycles", "memory_bound_cycles", "bound_cycles",
                 "bound_ratio", "bound")  # fmt: skip
-LAYER_COLUMNS = ("phase", "part", "name", "repeat", "steps", "cycles", "gemm_cycles", "io_cycles", "stall_cycles",
-                 "dram_bytes", "dense_macs", "macs", "energy_pj", "compute_bound_cycles", "memory_bound_cycles",
-                 "bound", "share")  # fmt: skip
+LAYER_COLUMNS = ("phase", "part", "name", "repeat", "steps", "partition", "cycles", "gemm_cycles", "io_cycles",
+                 "stall_cycles", "dram_bytes", "dense_macs", "macs", "energy_pj", "compute_bound_cycles",
+                 "memory_bound_cycles", "bound", "share")  # fmt: skip
 _SUMS = ("cycles", "gemm_cycles", "io_cycles", "stall_cycles", "dram_bytes", "dense_macs", "macs", "energy_pj",
          "compute_bound_cycles", "memory_bound_cycles")  # fmt: skip
 
@@ -66,8 +67,9 @@ _SUMS = ("cycles", "gemm_cycles", "io_cycles", "stall_cycles", "dram_bytes", "de
 @dataclass(frozen=True)
 class ServingRun:
     """``steps`` (:data:`STEP_COLUMNS`: the prefill, then each decode step) and ``layers``
-    (:data:`LAYER_COLUMNS`: per phase and operator, summed over repeats and steps), the system's
-    per-array table (or None) and named facts."""
+    (:data:`LAYER_COLUMNS`: per phase and operator, summed over repeats and steps, with how each
+    was spread over a system's arrays), ``arrays`` (None: every array of a plan runs the same
+    slice, so one array's figures are the table's) and named facts."""
 
     steps: pd.DataFrame
     layers: pd.DataFrame
@@ -116,52 +118,122 @@ def _gb(x: float) -> str:
     return f"{x / 1e9:.2f} GB"
 
 
-def _simulate_gemms(layers: pd.DataFrame, cfg: ArrayConfig, mapping: str, objective: str, energy: EnergyTable,
-                    pinned: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:  # fmt: skip
-    """Fold-model statistics (plus energy) of every row of a layer table, on an array or a system;
-    ``pinned``: operator name -> the mapping its rows run with (the decode attention kernel)."""
+@dataclass(frozen=True)
+class Plan:
+    """How a phase runs on the hardware (:mod:`dataflow.llm_parallel`): ``one`` array,
+    ``tensor`` parallel over the system's arrays, or a ``pipeline`` of ``micro`` micro-batches."""
+
+    kind: str
+    micro: int = 1
+
+    def describe(self, arrays: int, layers: int) -> str:
+        if self.kind == "pipeline":
+            return (f"pipeline: {arrays} stages of at most {pipeline_stage_layers(layers, arrays)} layers, "
+                    f"{self.micro} micro-batch(es)")  # fmt: skip
+        return "tensor" if self.kind == "tensor" else "one array"
+
+
+def plans(cfg: ArrayConfig, batch: int) -> list[Plan]:
+    """The plans a run may choose from: one array; or, on a system, tensor parallelism and/or a
+    pipeline with every useful micro-batch count (``system.partition``: tensor, pipeline, auto)."""
+    if not cfg.is_system:
+        return [Plan("one")]
+    want = cfg.system.partition
+    out = [Plan("tensor")] if want in ("tensor", "auto") else []
+    if want in ("pipeline", "auto"):
+        out += [Plan("pipeline", m) for m in micro_batches(batch, cfg.system.arrays)]
+    return out
+
+
+def _issued_macs(gemms: pd.DataFrame) -> np.ndarray:
+    """MACs the hardware issues for lowered GEMMs (N:M-skipped ones are not)."""
+    kc = [condensed_rows(int(k), int(a), int(b)) if a != b else int(k)
+          for k, a, b in zip(gemms["gemm_k"], gemms["nm_n"], gemms["nm_m"], strict=True)]  # fmt: skip
+    return gemms["count"].to_numpy() * gemms["gemm_m"].to_numpy() * np.array(kc) * gemms["gemm_n"].to_numpy()
+
+
+def _slices(p: Phase, plan: Plan, cfg: ArrayConfig, model: LLMConfig):
+    """``(rows one array runs, how each row is split, bytes/MACs scale, time factor per row,
+    extra element-wise rows)`` of a phase under ``plan``."""
+    g = p.gemms
+    if plan.kind == "one":
+        return g, ["one array"] * len(g), 1, np.ones(len(g)), []
+    arrays = cfg.system.arrays
+    if plan.kind == "tensor":
+        part, how = tensor_parallel_rows(g, arrays, model.heads, model.kv_heads, model.head_dim)
+        extra = [(n, r, e, re_ * cfg.pe.psum_bytes // cfg.pe.word_bytes, w)
+                 for n, r, e, re_, w in allreduce_rows(g, arrays)]  # fmt: skip
+        return part, how, arrays, np.ones(len(g)), extra
+    m = plan.micro
+    part = g.assign(batch=g["batch"] // m)
+    stage = pipeline_stage_layers(model.layers, arrays)
+    fill = m + arrays - 1
+    factor = np.where(g["repeat"].to_numpy() == model.layers, fill * stage / model.layers, float(fill))
+    return part, [plan.describe(arrays, model.layers)] * len(g), m, factor, []
+
+
+def run_phases(phases: list[Phase], cfg: ArrayConfig, model: LLMConfig, plan: Plan, *, mapping: str = "plain",
+               objective: str = "cycles", energy: EnergyTable = EnergyTable(), pinned: dict | None = None,
+               ) -> list[pd.DataFrame]:  # fmt: skip
+    """Per phase, one row per GEMM and element-wise row (``part``, ``name``, ``repeat``,
+    ``partition`` and the figures of :data:`_SUMS` per occurrence) under ``plan``: every distinct
+    GEMM slice of all the phases simulated once (see the module docstring); ``pinned``: operator
+    name -> the mapping its rows run with (the decode attention kernel)."""
+    from simulator.nm_array.fold import simulate_gemms
+    from simulator.nm_array.map_layers import resolve_mappings
+
+    peak = peak_bytes_per_cycle(cfg)
+    acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
+    share = cfg.system.arrays if cfg.is_system else 1
+    sl = [_slices(p, plan, cfg, model) for p in phases]
+    allg = pd.concat([s[0] for s in sl], ignore_index=True)
+    keys = [tuple(r) for r in allg[list(_KEY)].itertuples(index=False, name=None)]
+    first: dict[tuple, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    uniq_idx = sorted(first.values())
     # every row comes from a checked layer table (workloads.llm.phases; the attention pairs from a
     # checked template with only their bounded context changed): not checked again row by row
-    gemms = lower_to_gemms(layers.drop(columns=["part", "repeat"]), validate=False)
-    if cfg.is_system:
-        from simulator.nm_array.system import simulate_system
-
-        res = simulate_system(gemms, cfg, mapping=mapping, objective=objective, energy=energy)
-        stats, arrays = res.layers, res.arrays
-    else:
-        from simulator.nm_array.fold import simulate_gemms
-        from simulator.nm_array.map_layers import resolve_mappings
-
-        fixed = gemms["name"].isin(list(pinned or {})).to_numpy()
-        mappings = [pinned[n] if f else None for n, f in zip(gemms["name"], fixed, strict=True)]
-        if not fixed.all():
-            free = iter(resolve_mappings(gemms[~fixed], cfg, mapping, objective, energy=energy)[0])
-            mappings = [m if m is not None else next(free) for m in mappings]
-        stats, arrays = simulate_gemms(gemms, cfg, mappings=mappings), None
-    e = energy_pj(stats, cfg, energy)
-    stats = stats.assign(energy_pj=e["energy_pj"].to_numpy())
-    return stats.reset_index(drop=True), arrays
+    uniq = lower_to_gemms(allg.iloc[uniq_idx].drop(columns=["part", "repeat"]), validate=False)
+    uniq = uniq.reset_index(drop=True)
+    fixed = uniq["name"].isin(list(pinned or {})).to_numpy()
+    mappings = [pinned[n] if f else None for n, f in zip(uniq["name"], fixed, strict=True)]
+    if not fixed.all():
+        free = iter(resolve_mappings(uniq[~fixed], acfg, mapping, objective, energy=energy, share=share)[0])
+        mappings = [m if m is not None else next(free) for m in mappings]
+    stats = simulate_gemms(uniq, acfg, mappings=mappings, share=share)
+    stats["energy_pj"] = energy_pj(stats, acfg, energy)["energy_pj"].to_numpy()
+    pos = {k: j for j, k in enumerate(keys[i] for i in uniq_idx)}
+    out, start = [], 0
+    for p, (_, how, scale, factor, extra) in zip(phases, sl, strict=True):
+        st = stats.iloc[[pos[keys[start + i]] for i in range(len(p.gemms))]].reset_index(drop=True)
+        start += len(p.gemms)
+        whole = lower_to_gemms(p.gemms.drop(columns=["part", "repeat"]), validate=False)
+        io = (st["prefetch_cycles"] + st["drain_cycles"]).to_numpy()
+        macs = _issued_macs(whole)
+        dram = st["dram_bytes"].to_numpy() * scale
+        g = pd.DataFrame({
+            "part": p.gemms["part"].to_numpy(), "name": p.gemms["name"].to_numpy(),
+            "repeat": p.gemms["repeat"].to_numpy(), "partition": how,
+            "cycles": (st["cycles"].to_numpy() + io) * factor, "gemm_cycles": st["cycles"].to_numpy() * factor,
+            "io_cycles": io * factor, "stall_cycles": st["stall_cycles"].to_numpy() * factor, "dram_bytes": dram,
+            "dense_macs": whole["dense_macs"].to_numpy(), "macs": macs,
+            "energy_pj": st["energy_pj"].to_numpy() * scale, "compute_bound_cycles": macs / cfg.system_pes,
+            "memory_bound_cycles": dram / peak if peak else 0.0 * dram,
+        })  # fmt: skip
+        el = p.eltwise
+        if extra:
+            el = pd.concat([el, pd.DataFrame(extra, columns=el.columns)], ignore_index=True)
+        e = _eltwise_rows(el, cfg, peak, energy)
+        e.insert(0, "partition", "vector units" if cfg.is_system else "one array")
+        e.insert(0, "repeat", el["repeat"].to_numpy())
+        e.insert(0, "name", el["name"].to_numpy())
+        e.insert(0, "part", "eltwise")
+        out.append(pd.concat([g, e], ignore_index=True))
+    return out
 
 
 _KEY = ("op", "batch", "groups", "gemm_m", "gemm_k", "gemm_n", "nm_n", "nm_m")
-
-
-def _gemm_rows(stats: pd.DataFrame, cfg: ArrayConfig, peak: float | None) -> pd.DataFrame:
-    """Per simulated GEMM: the step-time figures of the module docstring."""
-    io = stats["prefetch_cycles"] + stats["drain_cycles"]
-    pes = cfg.system_pes
-    return pd.DataFrame({
-        "cycles": stats["cycles"] + io,
-        "gemm_cycles": stats["cycles"],
-        "io_cycles": io,
-        "stall_cycles": stats["stall_cycles"],
-        "dram_bytes": stats["dram_bytes"],
-        "dense_macs": stats["dense_macs"],
-        "macs": stats["macs"],
-        "energy_pj": stats["energy_pj"],
-        "compute_bound_cycles": stats["macs"] / pes,
-        "memory_bound_cycles": stats["dram_bytes"] / peak if peak else 0.0 * stats["dram_bytes"],
-    })  # fmt: skip
 
 
 def _eltwise_rows(el: pd.DataFrame, cfg: ArrayConfig, peak: float | None, energy: EnergyTable) -> pd.DataFrame:
@@ -176,39 +248,6 @@ def _eltwise_rows(el: pd.DataFrame, cfg: ArrayConfig, peak: float | None, energy
         "energy_pj": nbytes * energy.dram_pj_per_byte + el["elements"] * energy.mac_pj,
         "compute_bound_cycles": compute, "memory_bound_cycles": nbytes / peak if peak else 0.0 * compute,
     })  # fmt: skip
-
-
-def run_phases(phases: list[Phase], cfg: ArrayConfig, *, mapping: str = "plain", objective: str = "cycles",
-               energy: EnergyTable = EnergyTable(), pinned: dict | None = None,
-               ) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:  # fmt: skip
-    """Per phase, one row per GEMM and element-wise row (with ``phase``, ``part``, ``name``,
-    ``repeat`` and the figures of :data:`_SUMS` per occurrence): every distinct GEMM of all the
-    phases simulated once (see the module docstring)."""
-    peak = peak_bytes_per_cycle(cfg)
-    allg = pd.concat([p.gemms for p in phases], ignore_index=True)
-    keys = [tuple(r) for r in allg[list(_KEY)].itertuples(index=False, name=None)]
-    first: dict[tuple, int] = {}
-    for i, k in enumerate(keys):
-        first.setdefault(k, i)
-    uniq_idx = sorted(first.values())
-    stats, arrays = _simulate_gemms(allg.iloc[uniq_idx].reset_index(drop=True), cfg, mapping, objective, energy,
-                                    pinned)  # fmt: skip
-    per_unique = _gemm_rows(stats, cfg, peak)
-    pos = {k: j for j, k in enumerate(keys[i] for i in uniq_idx)}
-    out, start = [], 0
-    for p in phases:
-        rows = [pos[keys[start + i]] for i in range(len(p.gemms))]
-        start += len(p.gemms)
-        g = per_unique.iloc[rows].reset_index(drop=True)
-        g.insert(0, "name", p.gemms["name"].to_numpy())
-        g.insert(0, "repeat", p.gemms["repeat"].to_numpy())
-        g.insert(0, "part", p.gemms["part"].to_numpy())
-        e = _eltwise_rows(p.eltwise, cfg, peak, energy)
-        e.insert(0, "name", p.eltwise["name"].to_numpy())
-        e.insert(0, "repeat", p.eltwise["repeat"].to_numpy())
-        e.insert(0, "part", "eltwise")
-        out.append(pd.concat([g, e], ignore_index=True))
-    return out, arrays
 
 
 def _totals(rows: pd.DataFrame) -> dict[str, float]:
@@ -253,11 +292,15 @@ def _step_table(tot: dict[str, np.ndarray], kind: str, steps: np.ndarray, contex
 
 def simulate_phase(model: LLMConfig, cfg: ArrayConfig, phase: Phase, batch: int, nm: tuple[int, int], *,
                    step: int = 0, mapping: str = "plain", objective: str = "cycles",
-                   energy: EnergyTable = EnergyTable(), pinned: dict | None = None) -> pd.DataFrame:  # fmt: skip
+                   energy: EnergyTable = EnergyTable(), pinned: dict | None = None,
+                   plan: Plan | None = None) -> pd.DataFrame:  # fmt: skip
     """One phase simulated on its own, every row of it: its one-row steps table. The twin of
     :func:`simulate_serving`'s shared simulation of all steps (tests compare them per step);
-    ``pinned``: the run's decode attention kernel (:func:`decode_attention_kernel`)."""
-    (rows,), _ = run_phases([phase], cfg, mapping=mapping, objective=objective, energy=energy, pinned=pinned)
+    ``pinned`` and ``plan``: the run's decode attention kernel and its plan for the phase (its
+    ``info``; default: the first of :func:`plans`)."""
+    plan = plan or plans(cfg, batch)[0]
+    (rows,) = run_phases([phase], cfg, model, plan, mapping=mapping, objective=objective, energy=energy,
+                         pinned=pinned)  # fmt: skip
     tot = {k: np.array([v]) for k, v in _totals(rows).items()}
     return _step_table(tot, phase.kind, np.array([step]), np.array([phase.context]), phase.tokens, batch, model, cfg,
                        _weight_bytes(model, cfg, nm), peak_bytes_per_cycle(cfg))  # fmt: skip
@@ -274,22 +317,37 @@ def _attention_phase(template: Phase, contexts: np.ndarray) -> Phase:
     return Phase("decode", 1, int(contexts[-1]), g, template.eltwise.iloc[:0])
 
 
-def decode_attention_kernel(template: Phase, cfg: ArrayConfig, mapping: str, objective: str,
-                            energy: EnergyTable = EnergyTable()) -> dict | None:  # fmt: skip
+def decode_attention_kernel(template: Phase, cfg: ArrayConfig, model: LLMConfig, plan: Plan, mapping: str,
+                            objective: str, energy: EnergyTable = EnergyTable()) -> dict | None:  # fmt: skip
     """The mappings of the decode attention pair (``qk``, ``pv``) every decode step runs with.
 
     Ours: a serving system compiles one decode-attention kernel and runs it at every context; it
     is not re-tuned per step. With ``mapping: auto`` the mapper chooses it for the first decode
-    step's context, and every step keeps it (on one array; a system's parts are mapped per
-    GEMM). None: no mapper (every row runs the one dataflow asked for)."""
-    if mapping != "auto" or cfg.is_system:
+    step's context (its slice under ``plan``), and every step keeps it. None: no mapper (every
+    row runs the one dataflow asked for)."""
+    if mapping != "auto":
         return None
     from simulator.nm_array.map_layers import resolve_mappings
 
-    att = template.gemms[template.gemms["part"] == "attention"]
+    part = _slices(template, plan, cfg, model)[0]
+    att = part[part["part"] == "attention"]
     gemms = lower_to_gemms(att.drop(columns=["part", "repeat"]), validate=False)
-    chosen, _ = resolve_mappings(gemms, cfg, mapping, objective, energy=energy)
+    acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
+    share = cfg.system.arrays if cfg.is_system else 1
+    chosen, _ = resolve_mappings(gemms, acfg, mapping, objective, energy=energy, share=share)
     return dict(zip(att["name"], chosen, strict=True))
+
+
+def _best(phase: Phase, cfg: ArrayConfig, model: LLMConfig, batch: int, mapping: str, objective: str,
+          energy: EnergyTable) -> tuple[Plan, dict[str, float]]:  # fmt: skip
+    """The plan (:func:`plans`) under which ``phase`` takes the fewest cycles (ties: the first
+    listed: tensor before pipeline, fewer micro-batches first); every plan's cycles."""
+    tried = {}
+    for plan in plans(cfg, batch):
+        (rows,) = run_phases([phase], cfg, model, plan, mapping=mapping, objective=objective, energy=energy)
+        tried[plan] = _totals(rows)["cycles"]
+    best = min(tried, key=lambda p: tried[p])
+    return best, {p.describe(cfg.system.arrays if cfg.is_system else 1, model.layers): c for p, c in tried.items()}
 
 
 def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: int, generate: int,
@@ -301,24 +359,29 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     Every decode step has the same linears, LM head and element-wise rows but the softmax; its
     attention pair is the only GEMM that changes. The run simulates the prefill, one decode
     step (the template) and the attention pair at every context, once each, and adds them up per
-    step (:func:`simulate_phase` is the step-by-step twin)."""
+    step (:func:`simulate_phase` is the step-by-step twin). On a system, the prefill and the
+    decode phase each take the plan that is fastest for them (the decode's judged on its first
+    step, then kept: a server does not repartition per token)."""
     facts = check_capacity(model, cfg, batch, prompt, generate, nm)
     peak = peak_bytes_per_cycle(cfg)
     weights = _weight_bytes(model, cfg, nm)
+    arrays = cfg.system.arrays if cfg.is_system else 1
     pre = prefill(model, batch, prompt, nm, attention_block)
     contexts = np.arange(prompt + 1, prompt + generate, dtype=np.int64)
-    phases, pinned = [pre], None
-    if len(contexts):
-        template = decode_step(model, batch, int(contexts[0]), nm)
-        phases += [template, _attention_phase(template, contexts)]
-        pinned = decode_attention_kernel(template, cfg, mapping, objective, energy)
-    per_phase, arrays = run_phases(phases, cfg, mapping=mapping, objective=objective, energy=energy, pinned=pinned)
-    first = {k: np.array([v]) for k, v in _totals(per_phase[0]).items()}
+    pre_plan, pre_tried = _best(pre, cfg, model, batch, mapping, objective, energy)
+    (pre_rows,) = run_phases([pre], cfg, model, pre_plan, mapping=mapping, objective=objective, energy=energy)
+    first = {k: np.array([v]) for k, v in _totals(pre_rows).items()}
     tables = [_step_table(first, "prefill", np.array([0]), np.array([prompt]), prompt, batch, model, cfg, weights,
                           peak)]  # fmt: skip
-    layers = [_layer_rows("prefill", per_phase[0], 1)]
+    layers = [_layer_rows("prefill", pre_rows, 1)]
+    facts.update(prefill_partition=pre_plan.describe(arrays, model.layers), prefill_plans_tried=pre_tried)
     if len(contexts):
-        tmpl_rows, att_rows = per_phase[1], per_phase[2]
+        template = decode_step(model, batch, int(contexts[0]), nm)
+        plan, tried = _best(template, cfg, model, batch, mapping, objective, energy)
+        pinned = decode_attention_kernel(template, cfg, model, plan, mapping, objective, energy)
+        both = [template, _attention_phase(template, contexts)]
+        tmpl_rows, att_rows = run_phases(both, cfg, model, plan, mapping=mapping, objective=objective, energy=energy,
+                                         pinned=pinned)  # fmt: skip
         varying = tmpl_rows["name"].isin(["qk", "pv", "softmax"]).to_numpy()
         const = _totals(tmpl_rows[~varying])
         soft = template.eltwise[template.eltwise["name"] == "softmax"]
@@ -335,17 +398,19 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
         )
         tables.append(_step_table(tot, "decode", np.arange(1, generate), contexts, 1, batch, model, cfg, weights,
                                   peak))  # fmt: skip
+        soft_rows.insert(0, "partition", tmpl_rows.loc[tmpl_rows["name"] == "softmax", "partition"].iloc[0])
         soft_rows.insert(0, "name", "softmax")
         soft_rows.insert(0, "part", "eltwise")
         dec = pd.concat([tmpl_rows[~varying].assign(times=len(contexts)), att_rows, soft_rows], ignore_index=True)
         layers.append(_layer_rows("decode", dec, len(contexts)))
+        facts.update(decode_partition=plan.describe(arrays, model.layers), decode_plans_tried=tried,
+                     decode_attention_kernel={k: v.describe() for k, v in (pinned or {}).items()})  # fmt: skip
     steps = pd.concat(tables, ignore_index=True)
     nb = len(pre.gemms[pre.gemms["part"] == "attention"]) // 2
-    facts.update(decode_attention_kernel={k: v.describe() for k, v in (pinned or {}).items()})
     facts.update(causal_tiles=nb * (nb + 1) // 2, dense_tiles=nb * nb, peak_bytes_per_cycle=peak,
                  kv_bytes_per_token=model.kv_bytes_per_token(cfg.pe.word_bytes),
                  parameters=model.parameter_count())  # fmt: skip
-    return ServingRun(steps, _finish_layers(layers), arrays, facts)
+    return ServingRun(steps, _finish_layers(layers), None, facts)
 
 
 def _layer_rows(kind: str, rows: pd.DataFrame, steps: int) -> pd.DataFrame:
@@ -357,8 +422,10 @@ def _layer_rows(kind: str, rows: pd.DataFrame, steps: int) -> pd.DataFrame:
     weighted["part"], weighted["name"] = rows["part"].to_numpy(), names.to_numpy()
     g = weighted.groupby(["part", "name"], sort=False).sum().reset_index()
     g.insert(0, "phase", kind)
-    g.insert(3, "repeat", rows["repeat"].groupby([rows["part"], names], sort=False).first().to_numpy())
+    first = rows.groupby([rows["part"], names], sort=False)
+    g.insert(3, "repeat", first["repeat"].first().to_numpy())
     g.insert(4, "steps", steps)
+    g.insert(5, "partition", first["partition"].first().to_numpy())
     g["bound"] = np.where(g["memory_bound_cycles"] > g["compute_bound_cycles"], "memory", "compute")
     total = g["cycles"].sum()
     g["share"] = g["cycles"] / total if total else 0.0

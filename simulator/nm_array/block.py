@@ -143,7 +143,13 @@ class ArrayBlock(Block):
             fields["pe.supported_m"] = (1,) if n == m else (1, m)
         return fields
 
+    #: the system partitions this block runs (``tensor`` is an LLM's: block ``llm``)
+    partitions = ("auto", "split_m", "split_n", "pipeline")
+
     def check_config(self, config: ArrayConfig, params: dict) -> None:
+        if config.is_system and config.system.partition not in self.partitions:
+            raise SparsimInputError("", "system.partition", config.system.partition,
+                                    f"one of {', '.join(self.partitions)} for block {self.name}")  # fmt: skip
         if params.get("private_memory") and not config.is_system:
             raise SparsimInputError("", "private_memory", True, "false on one array (it has its memory to itself)")
         nm = self._sparse_nm(params)

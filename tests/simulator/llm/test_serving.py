@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.common.errors import SparsimInputError
-from simulator.llm.cl import decode_attention_kernel, simulate_phase, simulate_serving
+from simulator.llm.cl import decode_attention_kernel, plans, simulate_phase, simulate_serving
 from simulator.nm_array.config import ArrayConfig, Buffers, Memory, PEArray, System
 from workloads.llm.model import BUILTINS, LLMConfig
 from workloads.llm.phases import decode_step, prefill
@@ -19,30 +19,33 @@ TINY = LLMConfig(name="tiny", family="llama", layers=2, hidden=64, heads=4, kv_h
                  vocab=200, gated_mlp=True, max_positions=4096)  # fmt: skip
 
 
-def array(rows=8, cols=8, dataflow="ws", bw=8.0, dram=None, arrays=1, kb=4.0, dataflows=()):
+def array(rows=8, cols=8, dataflow="ws", bw=8.0, dram=None, arrays=1, kb=4.0, dataflows=(), partition="auto"):
     mem = Memory(dram=dram) if dram else Memory(bw_bytes_per_cycle=bw)
     return ArrayConfig(pe=PEArray(rows=rows, cols=cols, dataflow=dataflow, supported_m=(1, 4), dataflows=dataflows),
                        buffers=Buffers(ifmap_kb=kb, filter_kb=kb, ofmap_kb=kb), memory=mem,
-                       system=System(arrays=arrays, partition="split_n" if arrays > 1 else "split_m"))  # fmt: skip
+                       system=System(arrays=arrays, partition=partition))  # fmt: skip
 
 
 @pytest.mark.parametrize(("cfg", "mapping"), [(array(), "plain"), (array(dataflow="os", bw=2.0), "plain"),
-                         (array(dram="lpddr4x-4266"), "plain"), (array(arrays=2), "plain"),
+                         (array(dram="lpddr4x-4266"), "plain"), (array(arrays=2, partition="tensor"), "plain"),
+                         (array(arrays=3, partition="pipeline"), "plain"), (array(arrays=2, bw=4.0), "auto"),
                          (array(dataflows=("ws", "os", "is"), bw=4.0), "auto")],
-                         ids=["ws", "os", "dram", "system", "mapper"])  # fmt: skip
+                         ids=["ws", "os", "dram", "tensor", "pipeline", "system-auto", "mapper"])  # fmt: skip
 def test_decode_over_64_steps_equals_each_step_simulated_alone(cfg, mapping):
     """The shared simulation (every distinct GEMM once) gives every step's figures exactly as
     simulating that step's whole table on its own (with the mapper: the run's one decode
     attention kernel, chosen at the first decode step)."""
     run = simulate_serving(TINY, cfg, batch=2, prompt=9, generate=65, nm=(2, 4), attention_block=4,
                            mapping=mapping)  # fmt: skip
-    kernel = decode_attention_kernel(decode_step(TINY, 2, 10, (2, 4)), cfg, mapping, "cycles")
+    plans_ = {p.describe(cfg.system.arrays, TINY.layers): p for p in plans(cfg, 2)}
+    pre_plan, dec_plan = plans_[run.info["prefill_partition"]], plans_[run.info["decode_partition"]]
+    kernel = decode_attention_kernel(decode_step(TINY, 2, 10, (2, 4)), cfg, TINY, dec_plan, mapping, "cycles")
     assert (kernel is not None) == (mapping == "auto")
     steps = run.steps
     assert list(steps["step"]) == list(range(65)) and list(steps["context"]) == [9, *range(10, 74)]
-    alone = [simulate_phase(TINY, cfg, prefill(TINY, 2, 9, (2, 4), 4), 2, (2, 4), mapping=mapping)]
+    alone = [simulate_phase(TINY, cfg, prefill(TINY, 2, 9, (2, 4), 4), 2, (2, 4), mapping=mapping, plan=pre_plan)]
     alone += [simulate_phase(TINY, cfg, decode_step(TINY, 2, c, (2, 4)), 2, (2, 4), step=c - 9, mapping=mapping,
-                             pinned=kernel) for c in range(10, 74)]  # fmt: skip
+                             pinned=kernel, plan=dec_plan) for c in range(10, 74)]  # fmt: skip
     pd.testing.assert_frame_equal(steps, pd.concat(alone, ignore_index=True), check_exact=False, rtol=1e-12)
     assert steps["cycles"].dtype == np.int64 and (steps["cycles"] > 0).all()
     # the layer table adds up to the steps
