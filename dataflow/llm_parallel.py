@@ -19,10 +19,15 @@ Tensor parallelism over ``A`` arrays (Shoeybi et al., "Megatron-LM", 2019; ours 
 - the largest slice sets the time (slices are ``ceil``), every array streams through the shared
   memory at once (each gets ``1 / A`` of it), and traffic and MACs are the ``A`` slices'.
 
+Data parallelism (ours, a system sharing one memory): the rows of every GEMM (sequences x tokens)
+are split evenly over the arrays, each array reading the whole weight; attention products (one
+per sequence and KV head) go whole to the arrays. No communication, but every array streams every
+weight: the plan for long prompts and large batches (:func:`data_parallel_rows`).
+
 Pipeline parallelism: the layers in ``A`` contiguous stages (``ceil(L / A)`` layers on the
 slowest), the batch in ``m`` micro-batches of ``B / m`` sequences; the phase takes
-``(m + A - 1)`` stage times (GPipe's fill and drain, Huang et al. 2019), every stage streaming at
-once in steady state. It cannot help a single sequence (``m = 1``: the stages run one after
+``(m + A - 1)`` stage times (GPipe's fill and drain, Huang et al. 2019), ``min(m, A)`` stages
+streaming through the memory at once. It cannot help a single sequence (``m = 1``: the stages run one after
 another); it saves the all-reduces. :func:`micro_batches` lists the ``m`` worth trying.
 """
 
@@ -32,8 +37,8 @@ import math
 
 import pandas as pd
 
-__all__ = ["COLUMN_PARALLEL", "ROW_PARALLEL", "tensor_parallel_rows", "allreduce_rows", "micro_batches",
-           "pipeline_stage_layers"]  # fmt: skip
+__all__ = ["COLUMN_PARALLEL", "ROW_PARALLEL", "tensor_parallel_rows", "data_parallel_rows", "allreduce_rows",
+           "micro_batches", "pipeline_stage_layers"]  # fmt: skip
 
 COLUMN_PARALLEL = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "lm_head")
 ROW_PARALLEL = ("o_proj", "down_proj")
@@ -68,6 +73,23 @@ def tensor_parallel_rows(gemms: pd.DataFrame, arrays: int, heads: int, kv_heads:
             how.append("tensor: column-parallel")
         else:
             raise ValueError(f"no tensor-parallel rule for {r.name}")
+    return out, how
+
+
+def data_parallel_rows(gemms: pd.DataFrame, arrays: int) -> tuple[pd.DataFrame, list[str]]:
+    """One array's share of every row: ``ceil(rows / A)`` of a linear's ``batch x m`` rows, or
+    ``ceil(products / A)`` whole attention products."""
+    out = gemms.copy()
+    how = []
+    col = out.columns.get_loc
+    for i, r in enumerate(gemms.itertuples(index=False)):
+        out.iat[i, col("batch")] = 1
+        if r.part == "attention":
+            out.iat[i, col("groups")] = _ceil(int(r.batch) * int(r.groups), arrays)
+            how.append("data: products")
+        else:
+            out.iat[i, col("gemm_m")] = _ceil(int(r.batch) * int(r.gemm_m), arrays)
+            how.append("data: rows")
     return out, how
 
 

@@ -76,7 +76,7 @@ class LLMBlock(ArrayBlock):
         "area_mm2": "float",
     }
 
-    partitions = ("auto", "tensor", "pipeline")
+    partitions = ("auto", "tensor", "data", "pipeline")
 
     def file_names(self) -> tuple[str, ...]:
         return ("memory.dram",)

@@ -40,7 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dataflow.llm_parallel import allreduce_rows, micro_batches, pipeline_stage_layers, tensor_parallel_rows
+from dataflow.llm_parallel import (
+    allreduce_rows,
+    data_parallel_rows,
+    micro_batches,
+    pipeline_stage_layers,
+    tensor_parallel_rows,
+)
 from dataflow.nm_array.schedule import condensed_rows
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
@@ -121,7 +127,8 @@ def _gb(x: float) -> str:
 @dataclass(frozen=True)
 class Plan:
     """How a phase runs on the hardware (:mod:`dataflow.llm_parallel`): ``one`` array,
-    ``tensor`` parallel over the system's arrays, or a ``pipeline`` of ``micro`` micro-batches."""
+    ``tensor`` or ``data`` parallel over the system's arrays, or a ``pipeline`` of ``micro``
+    micro-batches."""
 
     kind: str
     micro: int = 1
@@ -130,7 +137,7 @@ class Plan:
         if self.kind == "pipeline":
             return (f"pipeline: {arrays} stages of at most {pipeline_stage_layers(layers, arrays)} layers, "
                     f"{self.micro} micro-batch(es)")  # fmt: skip
-        return "tensor" if self.kind == "tensor" else "one array"
+        return {"tensor": "tensor", "data": "data"}.get(self.kind, "one array")
 
 
 def plans(cfg: ArrayConfig, batch: int) -> list[Plan]:
@@ -140,6 +147,7 @@ def plans(cfg: ArrayConfig, batch: int) -> list[Plan]:
         return [Plan("one")]
     want = cfg.system.partition
     out = [Plan("tensor")] if want in ("tensor", "auto") else []
+    out += [Plan("data")] if want in ("data", "auto") else []
     if want in ("pipeline", "auto"):
         out += [Plan("pipeline", m) for m in micro_batches(batch, cfg.system.arrays)]
     return out
@@ -154,22 +162,25 @@ def _issued_macs(gemms: pd.DataFrame) -> np.ndarray:
 
 def _slices(p: Phase, plan: Plan, cfg: ArrayConfig, model: LLMConfig):
     """``(rows one array runs, how each row is split, bytes/MACs scale, time factor per row,
-    extra element-wise rows)`` of a phase under ``plan``."""
+    extra element-wise rows, arrays streaming at once)`` of a phase under ``plan``."""
     g = p.gemms
     if plan.kind == "one":
-        return g, ["one array"] * len(g), 1, np.ones(len(g)), []
+        return g, ["one array"] * len(g), 1, np.ones(len(g)), [], 1
     arrays = cfg.system.arrays
+    if plan.kind == "data":
+        part, how = data_parallel_rows(g, arrays)
+        return part, how, arrays, np.ones(len(g)), [], arrays
     if plan.kind == "tensor":
         part, how = tensor_parallel_rows(g, arrays, model.heads, model.kv_heads, model.head_dim)
         extra = [(n, r, e, re_ * cfg.pe.psum_bytes // cfg.pe.word_bytes, w)
                  for n, r, e, re_, w in allreduce_rows(g, arrays)]  # fmt: skip
-        return part, how, arrays, np.ones(len(g)), extra
+        return part, how, arrays, np.ones(len(g)), extra, arrays
     m = plan.micro
     part = g.assign(batch=g["batch"] // m)
     stage = pipeline_stage_layers(model.layers, arrays)
     fill = m + arrays - 1
     factor = np.where(g["repeat"].to_numpy() == model.layers, fill * stage / model.layers, float(fill))
-    return part, [plan.describe(arrays, model.layers)] * len(g), m, factor, []
+    return part, [plan.describe(arrays, model.layers)] * len(g), m, factor, [], min(m, arrays)
 
 
 def run_phases(phases: list[Phase], cfg: ArrayConfig, model: LLMConfig, plan: Plan, *, mapping: str = "plain",
@@ -184,8 +195,8 @@ def run_phases(phases: list[Phase], cfg: ArrayConfig, model: LLMConfig, plan: Pl
 
     peak = peak_bytes_per_cycle(cfg)
     acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
-    share = cfg.system.arrays if cfg.is_system else 1
     sl = [_slices(p, plan, cfg, model) for p in phases]
+    share = sl[0][5]
     allg = pd.concat([s[0] for s in sl], ignore_index=True)
     keys = [tuple(r) for r in allg[list(_KEY)].itertuples(index=False, name=None)]
     first: dict[tuple, int] = {}
@@ -205,7 +216,7 @@ def run_phases(phases: list[Phase], cfg: ArrayConfig, model: LLMConfig, plan: Pl
     stats["energy_pj"] = energy_pj(stats, acfg, energy)["energy_pj"].to_numpy()
     pos = {k: j for j, k in enumerate(keys[i] for i in uniq_idx)}
     out, start = [], 0
-    for p, (_, how, scale, factor, extra) in zip(phases, sl, strict=True):
+    for p, (_, how, scale, factor, extra, _) in zip(phases, sl, strict=True):
         st = stats.iloc[[pos[keys[start + i]] for i in range(len(p.gemms))]].reset_index(drop=True)
         start += len(p.gemms)
         whole = lower_to_gemms(p.gemms.drop(columns=["part", "repeat"]), validate=False)
@@ -329,11 +340,11 @@ def decode_attention_kernel(template: Phase, cfg: ArrayConfig, model: LLMConfig,
         return None
     from simulator.nm_array.map_layers import resolve_mappings
 
-    part = _slices(template, plan, cfg, model)[0]
+    sliced = _slices(template, plan, cfg, model)
+    part, share = sliced[0], sliced[5]
     att = part[part["part"] == "attention"]
     gemms = lower_to_gemms(att.drop(columns=["part", "repeat"]), validate=False)
     acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
-    share = cfg.system.arrays if cfg.is_system else 1
     chosen, _ = resolve_mappings(gemms, acfg, mapping, objective, energy=energy, share=share)
     return dict(zip(att["name"], chosen, strict=True))
 

@@ -36,7 +36,7 @@ __all__ = [
 _DATAFLOWS = ("ws", "os", "is")
 #: arrays a system may have: the partition mapper simulates every array's part of every layer
 MAX_ARRAYS = 256
-PARTITION_CHOICES = ("auto", "split_m", "split_n", "pipeline", "tensor")
+PARTITION_CHOICES = ("auto", "split_m", "split_n", "pipeline", "tensor", "data")
 #: banks per operand buffer, and words in one line of every bank (the banked model keeps a cost
 #: table of that many entries per access shape)
 MAX_SRAM_BANKS = 1024
@@ -288,8 +288,8 @@ class System:
         ``split_n``, ``pipeline`` (layers in stages, one array per stage, samples of the batch
         flowing through) or ``auto`` (the partition mapper's choice per layer, and pipeline
         against it for the whole network). An LLM (block ``llm``, :mod:`dataflow.llm_parallel`)
-        takes ``tensor`` (Megatron tensor parallelism), ``pipeline`` (layers in stages,
-        micro-batches) or ``auto`` (the faster of them per phase).
+        takes ``tensor`` (Megatron tensor parallelism), ``data`` (rows split, weights shared),
+        ``pipeline`` (layers in stages, micro-batches) or ``auto`` (the fastest per phase).
     """
 
     arrays: int = 1

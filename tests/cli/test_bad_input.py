@@ -352,7 +352,7 @@ CASES = [
     Case("mobile-input-text", mob("--engine", "dense", "--input", "3,64,x"), "input"),
     Case("mobile-input-zero", mob("--engine", "dense", "--input", "0,64,64"), "input"),
     Case("llm-prompt-0", llm("--prompt", "0"), "prompt"),
-    Case("llm-partition-split", llm(arch_="{d}/a.yaml"), "one of auto, tensor, pipeline for block llm",
+    Case("llm-partition-split", llm(arch_="{d}/a.yaml"), "one of auto, tensor, data, pipeline for block llm",
          arch("pe.rows: 8\npe.cols: 8\nsystem.arrays: 2\nsystem.partition: split_n\n")),
     Case("llm-heterogeneous", llm(arch_="{d}/a.yaml"), "system.shapes",
          arch("pe.rows: 8\npe.cols: 8\nsystem.arrays: 2\nsystem.shapes: [8x8, 16x16]\n")),

@@ -28,9 +28,10 @@ def array(rows=8, cols=8, dataflow="ws", bw=8.0, dram=None, arrays=1, kb=4.0, da
 
 @pytest.mark.parametrize(("cfg", "mapping"), [(array(), "plain"), (array(dataflow="os", bw=2.0), "plain"),
                          (array(dram="lpddr4x-4266"), "plain"), (array(arrays=2, partition="tensor"), "plain"),
-                         (array(arrays=3, partition="pipeline"), "plain"), (array(arrays=2, bw=4.0), "auto"),
+                         (array(arrays=3, partition="pipeline"), "plain"), (array(arrays=3, partition="data"), "plain"),
+                         (array(arrays=2, bw=4.0), "auto"),
                          (array(dataflows=("ws", "os", "is"), bw=4.0), "auto")],
-                         ids=["ws", "os", "dram", "tensor", "pipeline", "system-auto", "mapper"])  # fmt: skip
+                         ids=["ws", "os", "dram", "tensor", "pipeline", "data", "system-auto", "mapper"])  # fmt: skip
 def test_decode_over_64_steps_equals_each_step_simulated_alone(cfg, mapping):
     """The shared simulation (every distinct GEMM once) gives every step's figures exactly as
     simulating that step's whole table on its own (with the mapper: the run's one decode
