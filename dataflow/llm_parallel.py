@@ -105,9 +105,9 @@ def allreduce_rows(gemms: pd.DataFrame, arrays: int) -> list[tuple[str, int, int
 
 
 def micro_batches(batch: int, arrays: int) -> list[int]:
-    """Micro-batch counts worth trying: the divisors of ``batch`` up to ``4 * arrays`` (more only
-    shrinks each micro-batch's GEMMs once the pipeline is full)."""
-    return [m for m in range(1, min(batch, 4 * arrays) + 1) if batch % m == 0]
+    """Micro-batch counts worth trying (ours): one (the whole batch), as many as stages (the
+    pipeline just full) and one per sequence; those that divide the batch."""
+    return sorted({m for m in (1, min(batch, arrays), batch) if batch % m == 0})
 
 
 def pipeline_stage_layers(layers: int, arrays: int) -> int:

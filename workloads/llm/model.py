@@ -32,6 +32,7 @@ one weight per operand is what N:M pruning and tensor parallelism split.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,16 @@ class LLMConfig:
             total += self.vocab * self.hidden
         return total + self.vocab * self.lm_head_bias
 
+    def weight_bytes(self, element_bytes: float, nm: tuple[int, int] = (1, 1)) -> float:
+        """Bytes of every weight a forward pass reads: the layers' linears N:M condensed along
+        their inputs (``ceil(in / M) * N`` kept values per output, each with ``ceil(log2 M)``
+        index bits) and the dense LM head (SparseGPT and Wanda leave it dense)."""
+        n, m = nm
+        sparse = n != m
+        bits = element_bytes * 8 + (math.ceil(math.log2(m)) if sparse and m > 1 else 0)
+        kept = sum((-(-i // m) * n if sparse else i) * o for _, i, o in self.linears())
+        return self.layers * kept * bits / 8 + self.hidden * self.vocab * element_bytes
+
     def kv_bytes_per_token(self, element_bytes: float) -> float:
         """Bytes the KV cache holds per token: K and V of every layer's KV heads."""
         return 2 * self.layers * self.kv_heads * self.head_dim * element_bytes
@@ -174,6 +185,9 @@ BUILTINS: dict[str, LLMConfig] = {
     # meta-llama/Meta-Llama-3-8B: 8.03 B parameters
     "llama3_8b": _builtin(name="llama3_8b", family="llama", layers=32, hidden=4096, heads=32, kv_heads=8,
                           head_dim=128, ffn=14336, vocab=128256, gated_mlp=True, max_positions=8192),
+    # meta-llama/Llama-3.1-8B: Llama 3's shapes with a 131,072-token context (rope scaling)
+    "llama3_1_8b": _builtin(name="llama3_1_8b", family="llama", layers=32, hidden=4096, heads=32, kv_heads=8,
+                            head_dim=128, ffn=14336, vocab=128256, gated_mlp=True, max_positions=131072),
     # meta-llama/Meta-Llama-3-70B: 70.6 B
     "llama3_70b": _builtin(name="llama3_70b", family="llama", layers=80, hidden=8192, heads=64, kv_heads=8,
                            head_dim=128, ffn=28672, vocab=128256, gated_mlp=True, max_positions=8192),
