@@ -188,6 +188,14 @@ def _api_call(argv: list[str]):
         if a.clock_mhz is not None:
             return None  # a renamed option: the CLI's refusal, nothing the API takes
         return lambda: simulate(a.workload, arch, **kw)
+    if a.command == "llm" and a.training != "none":
+        if a.generate != 1:
+            return None  # the command line's own pairing of options: the API has no generate for training
+        from workloads.llm.model import load_llm
+        from workloads.llm.phases import training_step
+
+        kw = {} if a.nm is None else {"nm": f"{a.nm[0]}:{a.nm[1]}"}
+        return lambda: simulate(training_step(load_llm(a.model), a.batch, a.prompt), a.arch, training=a.training, **kw)
     if a.command == "llm":
         nm = None if a.nm is None else f"{a.nm[0]}:{a.nm[1]}"
         kw = {"mapping": a.mapping, "objective": a.objective, "batch": a.batch, "prompt": a.prompt,

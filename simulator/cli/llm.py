@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
                    help="plain (the config's dataflow), auto (the mapper per GEMM) or one dataflow")  # fmt: skip
     p.add_argument("--objective", default=None, choices=("cycles", "energy", "edp", "dram_bytes"),
                    help="what --mapping auto minimises (default cycles)")  # fmt: skip
+    p.add_argument("--training", default="none", choices=("none", "bdwp", "forward-only", "transposable", "dense"),
+                   help="a causal-LM training step (FF, BP and WU at --prompt tokens per sequence) under this N:M "
+                   "scheme, through the SAT block, instead of serving")  # fmt: skip
     p.add_argument("--out", required=True, help="output directory (replaced only if sparsim wrote it)")
     add_work_options(p)
     p.set_defaults(func=run)
@@ -50,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_arch(args.arch)
     model = load_llm(args.model)
     nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
+    if args.training != "none":
+        return _training(args, model, cfg, nm)
     params = dict(batch=args.batch, prompt=args.prompt, generate=args.generate, nm=nm,
                   attention_block=args.attention_block)  # fmt: skip
     with as_options(), input_context(str(args.model)):
@@ -58,6 +63,32 @@ def run(args: argparse.Namespace) -> int:
     print(summary(result))
     extra = ", arrays.csv" if result.arrays is not None else ""
     print(f"wrote {args.out}/steps.csv, steps.parquet, layers.csv, layers.parquet{extra}, model.json, totals.json")
+    return 0
+
+
+def _training(args: argparse.Namespace, model, cfg, nm: str | None) -> int:
+    """One training step of the model at batch x prompt tokens (block ``sat``)."""
+    from simulator.api import simulate
+    from simulator.cli._args import as_options
+    from simulator.common.errors import SparsimInputError, input_context
+    from workloads.llm.phases import training_step
+
+    if args.generate != 1:
+        raise SparsimInputError("--generate", "generate", args.generate, "1 (the default) with --training: a "
+                                "training step generates nothing")  # fmt: skip
+    if args.training == "dense" and nm is not None:
+        raise SparsimInputError("--nm", "nm", nm, "only with a sparse training scheme (bdwp, forward-only, "
+                                "transposable)")  # fmt: skip
+    table = training_step(model, args.batch, args.prompt, args.attention_block)
+    kw = {"nm": nm} if nm is not None else {}
+    with as_options(), input_context(str(args.model)):
+        result = simulate(table, cfg, training=args.training, mapping=args.mapping, objective=args.objective, **kw)
+    result.to_dir(args.out, "llm")
+    t = result.totals
+    print(f"{model.name}: one training step ({args.training}) at batch {args.batch} x {args.prompt:,} tokens: "
+          f"{t['cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms): FF {t['cycles_ff']:,}, BP {t['cycles_bp']:,}, "
+          f"WU {t['cycles_wu']:,}; {t['energy_pj'] / 1e9:.3f} mJ")  # fmt: skip
+    print(f"wrote {args.out}/passes.csv, passes.parquet, workload.csv")
     return 0
 
 

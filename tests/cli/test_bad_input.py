@@ -352,6 +352,8 @@ CASES = [
     Case("mobile-input-text", mob("--engine", "dense", "--input", "3,64,x"), "input"),
     Case("mobile-input-zero", mob("--engine", "dense", "--input", "0,64,64"), "input"),
     Case("llm-prompt-0", llm("--prompt", "0"), "prompt"),
+    Case("llm-train-generate", llm("--training", "bdwp", "--generate", "4"), "generate = 4"),
+    Case("llm-train-dense-nm", llm("--training", "dense", "--nm", "2:4"), "only with a sparse training scheme"),
     Case("llm-partition-split", llm(arch_="{d}/a.yaml"), "one of auto, tensor, data, pipeline for block llm",
          arch("pe.rows: 8\npe.cols: 8\nsystem.arrays: 2\nsystem.partition: split_n\n")),
     Case("llm-heterogeneous", llm(arch_="{d}/a.yaml"), "system.shapes",

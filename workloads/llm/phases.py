@@ -46,7 +46,7 @@ from workloads.layers import gemm_layer, layer_table
 from workloads.llm.model import LLMConfig
 
 __all__ = ["Phase", "ELTWISE_COLUMNS", "prefill", "decode_step", "MAX_TOKENS", "MAX_BATCH", "causal_blocks",
-           "check_run"]  # fmt: skip
+           "check_run", "training_step"]  # fmt: skip
 
 ELTWISE_COLUMNS = ("name", "repeat", "elements", "read_elems", "write_elems")
 #: a prompt or generation longer than this is not a serving run (Llama 3.1's context is 131,072)
@@ -156,3 +156,26 @@ def decode_step(model: LLMConfig, batch: int, context: int, nm: tuple[int, int] 
     check_run(model, batch, context, 1)
     rows = _linears(model, batch, 1, nm) + _attention(model, batch, [(1, context)], "") + _head(model, batch)
     return _phase("decode", 1, context, rows, _eltwise(model, batch, 1, context))
+
+
+def training_step(model: LLMConfig, batch: int, seq: int, block: int = 128) -> pd.DataFrame:
+    """The forward pass of a causal-LM training step at ``batch`` x ``seq`` tokens, every layer
+    written out (``L{i}.q_proj``, ...), as a layer table: the SAT block lowers it to its FF, BP and
+    WU GEMMs (:mod:`workloads.training`), so a training step of an LLM runs the path a CNN's does.
+
+    Unlike serving, every position's logits are computed (the loss needs them all), and the
+    causal attention is tiled as in :func:`prefill` (``block``); the backward pass of a tiled
+    kernel computes the same tiles."""
+    check_run(model, batch, seq, 1, block)
+    if model.layers * (len(model.linears()) + 2 * len(causal_blocks(seq, block))) > 200_000:
+        raise SparsimInputError("", "seq", seq, f"a training step of at most 200,000 GEMMs (block {block})")
+    rows = []
+    pairs = causal_blocks(seq, block)
+    for i in range(model.layers):
+        for r in _linears(model, batch, seq, (1, 1)) + _attention(model, batch, pairs, "b"):
+            r.pop("repeat")
+            r.pop("part")
+            r["name"] = f"L{i}.{r['name']}"
+            rows.append(r)
+    rows.append(gemm_layer("lm_head", m=seq, k=model.hidden, n=model.vocab, batch=batch))
+    return layer_table(rows, f"{model.name} training step")

@@ -124,3 +124,28 @@ def test_a_sweep_of_the_llm_block(tmp_path):
     sparse = points[points["nm"] == "2:4"].set_index(["batch", "system.arrays", "memory.dram"]).sort_index()
     assert (sparse["weight_bytes"] < dense["weight_bytes"]).all()
     assert (sparse["dram_bytes"] < dense["dram_bytes"]).all()
+
+
+@pytest.mark.parametrize("model", [BUILTINS["gpt2"], TINY], ids=["gpt2-small", "llama-style"])
+def test_a_causal_lm_training_step_runs_the_sat_path(model):
+    """FF, BP and WU of every layer of a causal LM at sequence S, through the SAT block: every
+    layer's linears and tiled causal attention, the LM head on every position; BDWP 2:4 issues
+    fewer MACs than dense and is not slower."""
+    from simulator import simulate
+    from workloads.llm.phases import training_step
+
+    seq = 64
+    table = training_step(model, 2, seq, block=32)
+    assert len(table) == model.layers * (len(model.linears()) + 2 * 2) + 1
+    cfg = array(16, 16, bw=64.0, kb=64.0)
+    dense = simulate(table, cfg, training="dense")
+    bdwp = simulate(table, cfg, training="bdwp", nm="2:4")
+    passes = bdwp.table
+    assert set(passes["pass"]) == {"FF", "BP", "WU"}
+    ff = passes[passes["pass"] == "FF"]
+    q = ff[ff["name"] == "L0.q_proj"].iloc[0]
+    assert (q.gemm_m, q.gemm_k, q.gemm_n) == (2 * seq, model.hidden, model.q_width)
+    head = ff[ff["name"] == "lm_head"].iloc[0]
+    assert (head.gemm_m, head.gemm_n) == (2 * seq, model.vocab)
+    assert bdwp.totals["macs"] < dense.totals["macs"] and bdwp.totals["dense_macs"] == dense.totals["dense_macs"]
+    assert bdwp.totals["cycles"] <= dense.totals["cycles"]
