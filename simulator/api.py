@@ -301,7 +301,9 @@ def sweep(
     reportable by ``sparsim report``); without, they run into a private temporary folder that
     is removed afterwards, and only the returned table remains. One row per point: its key, the
     axes, the workload and the block's totals. Files an in-memory spec names are relative to
-    the current directory. A point that fails is one :class:`SparsimInputError` naming it.
+    the current directory. A point that fails is one :class:`SparsimInputError` naming it; an
+    interrupted sweep (Ctrl-C, SIGTERM) raises :class:`KeyboardInterrupt` once its running points
+    have finished (with ``out``, they stay stored for a resumed run).
     ``executor``: ``local`` (worker processes; ``jobs=1`` runs in this process), ``dask-local``
     or ``dask`` (with ``scheduler``, the address of a running Dask scheduler).
 
@@ -335,6 +337,8 @@ def sweep(
         target = Path(out) if out is not None else Path(tmp) / "points"
         outcome = run_sweep(parsed, target, executor=executor, jobs=jobs, scheduler=scheduler, progress="off",
                             keep_tables=tables)  # fmt: skip
+        if outcome.status == "interrupted":  # Ctrl-C or SIGTERM: its running points finished; not a result
+            raise KeyboardInterrupt
         if outcome.errors or outcome.infra_failures:
             first = outcome.first_infra_error or (outcome.messages[0] if outcome.messages else "")
             raise SparsimInputError("sweep", "points", f"{outcome.errors + outcome.infra_failures} failed",

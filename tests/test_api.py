@@ -268,3 +268,24 @@ def test_sweep_from_a_program_on_standard_input(tmp_path):
     res = subprocess.run([sys.executable, "-"], input=code, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1] == "[16942120, 32422352]"
+
+
+def test_an_interrupted_sweep_raises_keyboard_interrupt(monkeypatch):
+    """Ctrl-C or SIGTERM during a sweep: run_sweep waits for the running points and reports
+    ``interrupted``; the library must not return a partial table as if it were the result (a
+    reproduction would index points that never ran)."""
+    import simulator.sweeps.run as run
+    from simulator import sweep
+
+    real = run.run_sweep
+
+    def interrupted(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.status = "interrupted"
+        return res
+
+    monkeypatch.setattr(run, "run_sweep", interrupted)
+    spec = {"block": "nm_array", "base": {"pe.rows": 8, "pe.cols": 8}, "axes": {"batch": [1]},
+            "workloads": [{"zoo": "resnet18"}]}  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        sweep(spec, jobs=1)
