@@ -130,14 +130,18 @@ class LLMBlock(ArrayBlock):
         check_run(model, b, s, t, params["attention_block"])
         tables = [prefill(model, b, s, nm, params["attention_block"]).gemms]
         steps = t - 1
+        template = decode_step(model, b, s + 1, nm) if steps else None
         if steps:
-            tables.append(decode_step(model, b, s + 1, nm).gemms)
-        gemms = lower_to_gemms(pd.concat(tables, ignore_index=True).drop(columns=["part", "repeat"]))
+            tables.append(template.gemms)
+        gemms = lower_to_gemms(pd.concat(tables, ignore_index=True).drop(columns=["part", "repeat"]), validate=False)
         work = estimate_gemms(gemms, config, params["mapping"])
         if steps > 1:
-            sample = np.unique(np.linspace(s + 2, s + t - 1, min(16, steps - 1)).astype(int))
-            att = pd.concat([decode_step(model, b, int(c), nm).gemms.query("part == 'attention'") for c in sample])
-            one = estimate_gemms(lower_to_gemms(att.drop(columns=["part", "repeat"])), config, params["mapping"])
+            from simulator.llm.cl import _attention_phase
+
+            sample = np.unique(np.linspace(s + 2, s + t - 1, min(16, steps - 1)).astype(np.int64))
+            att = _attention_phase(template, sample).gemms
+            one = estimate_gemms(lower_to_gemms(att.drop(columns=["part", "repeat"]), validate=False), config,
+                                 params["mapping"])  # fmt: skip
             scale = (steps - 1) / len(sample)
             work = Work(work.amount + one.amount * scale, work.unit, work.seconds + one.seconds * scale, steps + 1,
                         "steps")  # fmt: skip

@@ -346,15 +346,17 @@ def decode_attention_kernel(template: Phase, cfg: ArrayConfig, model: LLMConfig,
 
 
 def _best(phase: Phase, cfg: ArrayConfig, model: LLMConfig, batch: int, mapping: str, objective: str,
-          energy: EnergyTable) -> tuple[Plan, dict[str, float]]:  # fmt: skip
+          energy: EnergyTable) -> tuple[Plan, dict[str, float], pd.DataFrame]:  # fmt: skip
     """The plan (:func:`plans`) under which ``phase`` takes the fewest cycles (ties: the first
-    listed: tensor before pipeline, fewer micro-batches first); every plan's cycles."""
+    listed: tensor, data, then pipelines with fewer micro-batches first), every plan's cycles,
+    and the phase's rows under the chosen plan."""
     tried = {}
     for plan in plans(cfg, batch):
         (rows,) = run_phases([phase], cfg, model, plan, mapping=mapping, objective=objective, energy=energy)
-        tried[plan] = _totals(rows)["cycles"]
-    best = min(tried, key=lambda p: tried[p])
-    return best, {p.describe(cfg.system.arrays if cfg.is_system else 1, model.layers): c for p, c in tried.items()}
+        tried[plan] = (_totals(rows)["cycles"], rows)
+    best = min(tried, key=lambda p: tried[p][0])
+    arrays = cfg.system.arrays if cfg.is_system else 1
+    return best, {p.describe(arrays, model.layers): c for p, (c, _) in tried.items()}, tried[best][1]
 
 
 def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: int, generate: int,
@@ -375,8 +377,7 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     arrays = cfg.system.arrays if cfg.is_system else 1
     pre = prefill(model, batch, prompt, nm, attention_block)
     contexts = np.arange(prompt + 1, prompt + generate, dtype=np.int64)
-    pre_plan, pre_tried = _best(pre, cfg, model, batch, mapping, objective, energy)
-    (pre_rows,) = run_phases([pre], cfg, model, pre_plan, mapping=mapping, objective=objective, energy=energy)
+    pre_plan, pre_tried, pre_rows = _best(pre, cfg, model, batch, mapping, objective, energy)
     first = {k: np.array([v]) for k, v in _totals(pre_rows).items()}
     tables = [_step_table(first, "prefill", np.array([0]), np.array([prompt]), prompt, batch, model, cfg, weights,
                           peak)]  # fmt: skip
@@ -384,11 +385,12 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     facts.update(prefill_partition=pre_plan.describe(arrays, model.layers), prefill_plans_tried=pre_tried)
     if len(contexts):
         template = decode_step(model, batch, int(contexts[0]), nm)
-        plan, tried = _best(template, cfg, model, batch, mapping, objective, energy)
+        # the template's rows under its plan are what the pinned kernel gives it: the mapper chose
+        # that kernel for exactly its attention pair
+        plan, tried, tmpl_rows = _best(template, cfg, model, batch, mapping, objective, energy)
         pinned = decode_attention_kernel(template, cfg, model, plan, mapping, objective, energy)
-        both = [template, _attention_phase(template, contexts)]
-        tmpl_rows, att_rows = run_phases(both, cfg, model, plan, mapping=mapping, objective=objective, energy=energy,
-                                         pinned=pinned)  # fmt: skip
+        (att_rows,) = run_phases([_attention_phase(template, contexts)], cfg, model, plan, mapping=mapping,
+                                 objective=objective, energy=energy, pinned=pinned)  # fmt: skip
         varying = tmpl_rows["name"].isin(["qk", "pv", "softmax"]).to_numpy()
         const = _totals(tmpl_rows[~varying])
         soft = template.eltwise[template.eltwise["name"] == "softmax"]
