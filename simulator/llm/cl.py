@@ -8,11 +8,20 @@ one before (a transformer's data dependences), so a step's cycles are the sum ov
                + the row's exposed first load and last write-back (prefetch, drain)
     element-wise row = max(elements / lanes, bytes / peak bytes per cycle)
 
-times the row's repeat (the layer count). The fold model's own ``cycles`` leave the first load
-and the last write-back out (:mod:`simulator.nm_array.memory`); a step must not, or a decode
-step (a few folds per layer, each waiting on its weights) would look free. The element-wise
-operators run on a vector unit of one lane per array column (ours), streaming their tensors at the
-memory's peak.
+times the row's repeat (the layer count)::
+
+    decode step at context c (one token per sequence):
+    |emb|norm|q|k|v|rot| qk(c) |softmax(c)| pv(c) |o|+|norm|gate|up|act|down|+|  x layers  |norm|head|
+    one GEMM row:  [prefetch: first tiles in][ folds: compute + SRAM/DRAM stalls ][drain: last out]
+
+The attention products are unfused (ours, the conservative case): QK^T writes its scores and
+PV reads the probabilities through the memory, as two GEMMs and a softmax row; a fused kernel
+(FlashAttention) would keep them on chip, which matters most for long prompts.
+
+The fold model's own ``cycles`` leave the first load and the last write-back out
+(:mod:`simulator.nm_array.memory`); a step must not, or a decode step (a few folds per layer,
+each waiting on its weights) would look free. The element-wise operators run on a vector unit of
+one lane per array column (ours), streaming their tensors at the memory's peak.
 
 Why no step is simulated twice. A decode step's linears and LM head have the same shapes at
 every step; only the two attention products grow with the context. Every distinct GEMM of the
