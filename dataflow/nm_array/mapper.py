@@ -26,7 +26,10 @@ The space (ours):
 
 Lower bound on cycles with a DRAM channel of ``B`` bytes/cycle: every byte but the first tile's
 inputs and the last tile's outputs moves during some tile's compute window, so
-``cycles >= max(compute, (dram_bytes - first inputs - last outputs) / B)``.
+``cycles >= max(compute, (dram_bytes - first inputs - last outputs) / B)``. Behind a DRAM model
+``B`` is its data-bus peak per array cycle: no schedule streams faster, so the bound holds and the
+stalls of a DRAM are simulated like a channel's (before, a DRAM config was costed as if it had
+no bandwidth limit, and the mapper could pick a mapping that thrashes it).
 """
 
 from __future__ import annotations
@@ -146,14 +149,21 @@ def map_gemm(
     stall_cycles: Callable[[Mapping], int] | None = None,
     energy: EnergyTable = EnergyTable(),
     where: str = "layer",
+    share: int = 1,
 ) -> Choice:
     """The best mapping of ``g`` on ``cfg`` for ``objective`` (see the module docstring).
 
     ``stall_cycles(mapping)``: the memory model's stall cycles of one candidate; needed only when
-    the array has a finite DRAM bandwidth and the objective involves cycles.
+    the array has a finite DRAM bandwidth and the objective involves cycles. ``share``: arrays
+    streaming through the memory at once (the part gets ``1 / share`` of its bandwidth, as the
+    callback's memory model does), so the bound and the no-stall test use that share.
     """
     objective_value(objective, 0, 0, 0)  # validates the name
     bw = cfg.memory.bw_bytes_per_cycle
+    if cfg.memory.is_dram:  # the DRAM's data-bus peak per array cycle: no schedule streams faster
+        bw = cfg.memory.dram_config().peak_gbps / cfg.clock_ghz
+    if bw is not None:
+        bw = bw / share
     # bank conflicts (sram_banks > 0) are not in the closed form: every candidate in bound order is
     # simulated until the bound (its compute cycles) passes the best
     banked = bool(cfg.buffers.banks)

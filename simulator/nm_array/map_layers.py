@@ -84,7 +84,7 @@ def resolve_mappings(
                 return sram + mem.stall_cycles
 
             where = f"{source} layer {r.layer} ({r.name})"
-            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where)
+            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where, share=share)
         choices.append(memo[g])
         advance()
     cols = pd.DataFrame(

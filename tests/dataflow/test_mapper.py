@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -220,3 +221,27 @@ def test_os_is_not_offered_for_scalesim_nm():
 def test_unknown_objective_is_refused():
     with pytest.raises(SparsimInputError, match="objective"):
         map_gemm(Gemm(4, 4, 4, 4, 1, 1, 1, "native", 16), ArrayConfig(pe=PEArray(rows=2, cols=2)), "speed")
+
+
+def test_behind_a_dram_shared_by_arrays_the_mapper_weighs_its_stalls():
+    """A DRAM config has no ``bw_bytes_per_cycle``: the mapper used to cost it as unlimited (and,
+    on a system, to test "no stall" at the whole memory's rate, not the part's share), and chose
+    for a 2:4 GEMM slice a mapping that stalled 40x its compute: 7x slower than the dense slice.
+    The stalls are now simulated at the part's share, and the sparse slice is not slower."""
+    from simulator.nm_array.config import load_arch
+    from simulator.nm_array.fold import simulate_gemms
+    from simulator.nm_array.map_layers import resolve_mappings
+    from workloads.layers import gemm_layer, layer_table
+    from workloads.lowering import lower_to_gemms
+
+    cfg = load_arch(str(Path(__file__).resolve().parents[2] / "examples" / "arch" / "llm_16x128_hbm3.yaml"))
+    part = cfg.system_arrays()[0]
+    cycles = {}
+    for nm in ((1, 1), (2, 4)):
+        g = lower_to_gemms(layer_table([gemm_layer("o_proj", m=8192, k=256, n=4096, nm=nm)], "x"))
+        maps, cols = resolve_mappings(g, part, "auto", "cycles", share=16)
+        assert isinstance(cols, pd.DataFrame) and cols["mapping_simulated"].iloc[0] > 0
+        stats = simulate_gemms(g, part, mappings=maps, share=16).iloc[0]
+        assert cols["objective_value"].iloc[0] == stats.cycles  # the mapper's value is the simulated one
+        cycles[nm] = stats.cycles
+    assert cycles[(2, 4)] <= cycles[(1, 1)]
