@@ -18,6 +18,12 @@ def _workload(name: str):
         from workloads.zoo import load_zoo_trace
 
         return load_zoo_trace("resnet18").head(4), {"pe.rows": 8, "pe.cols": 8}
+    if name == "llm":
+        from workloads.llm.model import LLMConfig
+
+        model = LLMConfig(name="tiny", family="llama", layers=2, hidden=32, heads=4, kv_heads=2, head_dim=8, ffn=48,
+                          vocab=64, gated_mlp=True)  # fmt: skip
+        return model, {"pe.rows": 8, "pe.cols": 8, "prompt": 16, "generate": 3}
     if name == "spgemm":
         a = sp.random(30, 30, density=0.1, random_state=0, format="csr")
         return (a, a), {"cores": 2, "threads_per_core": 4, "scratchpad_kb": 64, "scratchpad_banks": 4}
@@ -59,7 +65,7 @@ def test_parameters_are_checked_by_name(name):
 
 
 def test_unknown_block_is_one_line():
-    with pytest.raises(SparsimInputError, match="allowed: nm_array, sat, spgemm, mobile"):
+    with pytest.raises(SparsimInputError, match="allowed: nm_array, sat, spgemm, mobile, llm"):
         get_block("systolic")
 
 
