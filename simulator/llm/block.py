@@ -17,9 +17,9 @@ import pandas as pd
 
 from simulator.common.block import Param
 from simulator.common.errors import SparsimInputError
-from simulator.common.validate import check_int, choice
+from simulator.common.validate import check_int
 from simulator.common.work import Work
-from simulator.nm_array.block import ArrayBlock, nm_pair, nm_text_or_none
+from simulator.nm_array.block import ArrayBlock, mapping_params, nm_pair, nm_text_or_none
 from simulator.nm_array.config import ArrayConfig
 
 __all__ = ["LLMBlock"]
@@ -50,8 +50,8 @@ class LLMBlock(ArrayBlock):
         "generate": Param(1, _tokens(1 << 22), "tokens generated per sequence (the first by the prefill)"),
         "nm": Param(None, nm_text_or_none, "N:M on every weight linear of the transformer layers (null: dense)"),
         "attention_block": Param(128, _tokens(1 << 16), "the causal prefill's attention tile (tokens)"),
-        "mapping": Param("plain", lambda v, f: _mapping_choice(v, f), "plain, auto (the mapper) or ws/os/is"),
-        "objective": Param("cycles", lambda v, f: _objective(v, f), "what the mapper minimises (mapping: auto)"),
+        # the array's mapping parameters; no mapping file (its rows are a layer table's, not a phase's)
+        **{k: p for k, p in mapping_params().items() if k != "mapping_file"},
     }
     totals = {
         "cycles": "int",
@@ -77,9 +77,6 @@ class LLMBlock(ArrayBlock):
     }
 
     partitions = ("auto", "tensor", "data", "pipeline")
-
-    def file_names(self) -> tuple[str, ...]:
-        return ("memory.dram",)
 
     def check_config(self, config: ArrayConfig, params: dict) -> None:
         super().check_config(config, params)
@@ -112,9 +109,6 @@ class LLMBlock(ArrayBlock):
         return load_llm(load["model"])
 
     # ------------------------------------------------------------------ running
-    def numba_modules(self, config: ArrayConfig) -> tuple[str, ...]:
-        return ("simulator.nm_array.dram_memory", "simulator.dram.cl") if config.memory.is_dram else ()
-
     def estimate(self, workload: Any, config: ArrayConfig, **params: Any) -> Work:
         """The prefill's GEMMs, one decode step's and the attention pair at each context: the
         distinct GEMMs the run simulates (:mod:`simulator.llm.cl`), costed as the array block
@@ -182,15 +176,3 @@ class LLMBlock(ArrayBlock):
         facts = {k: v for k, v in result.info.items() if k != "layers"}
         (folder / "totals.json").write_text(json.dumps({"totals": dict(result.totals), "facts": facts}, indent=2,
                                                        default=float) + "\n")  # fmt: skip
-
-
-def _mapping_choice(value: Any, field: str) -> str:
-    from simulator.nm_array.map_layers import MAPPING_CHOICES
-
-    return choice(*MAPPING_CHOICES)(value, field)
-
-
-def _objective(value: Any, field: str) -> str:
-    from dataflow.nm_array.mapper import OBJECTIVES
-
-    return choice(*OBJECTIVES)(value, field)
