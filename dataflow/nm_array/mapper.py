@@ -34,6 +34,7 @@ no bandwidth limit, and the mapper could pick a mapping that thrashes it).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,6 +148,7 @@ def map_gemm(
     objective: str = "cycles",
     *,
     stall_cycles: Callable[[Mapping], int] | None = None,
+    stall_bound: Callable[[Mapping], float] | None = None,
     energy: EnergyTable = EnergyTable(),
     where: str = "layer",
     share: int = 1,
@@ -154,7 +156,9 @@ def map_gemm(
     """The best mapping of ``g`` on ``cfg`` for ``objective`` (see the module docstring).
 
     ``stall_cycles(mapping)``: the memory model's stall cycles of one candidate; needed only when
-    the array has a finite DRAM bandwidth and the objective involves cycles. ``share``: arrays
+    the array has a finite DRAM bandwidth and the objective involves cycles. ``stall_bound(mapping)``:
+    optional, a lower bound on those stall cycles, cheaper than the memory model; candidates whose
+    bound cannot win are never simulated. ``share``: arrays
     streaming through the memory at once (the part gets ``1 / share`` of its bandwidth, as the
     callback's memory model does), so the bound and the no-stall test use that share.
     """
@@ -216,9 +220,11 @@ def map_gemm(
     if need_stalls and bw is not None:
         x_tile, w_tile, y_tile = pt * kt * ibytes / (g.p * g.kc), np.ceil(kt * nt * bits / 8), pt * nt * psum
         lb_cycles = np.maximum(compute, np.ceil((dram - np.ceil(x_tile) - w_tile - y_tile - 3) / bw))
-        # no step can stall when the most any step moves fits in the shortest step window
+        # on a channel, no step can stall when the most any step moves fits in the shortest step
+        # window; a DRAM adds latency (activate, CAS) to every batch, so there nothing is proven
+        # stall-free in closed form (the step-traffic bound and the model decide)
         no_stall = np.ceil((x_tile + w_tile + 2 * y_tile + 3) / bw) <= np.concatenate(wmin)
-        no_stall &= not banked
+        no_stall &= not banked and not cfg.memory.is_dram
     else:
         lb_cycles = compute
         no_stall = np.zeros(count, dtype=bool)
@@ -239,21 +245,28 @@ def map_gemm(
         i = int(idx[0])
         return Choice(mapping_of(i), objective, float(lb[i]), count, 0)
 
-    best, best_val, best_key, simulated = None, math.inf, None, 0
-    for i in idx.tolist():
-        key = (spills[i], dram[i], e[i])
-        if lb[i] > best_val or (lb[i] == best_val and key >= best_key):
-            break
-        mp = mapping_of(i)
+    # best-first search over (bound, tie-break key, position) with bounds refined lazily: a
+    # candidate's closed-form bound, then the step-traffic bound (``stall_bound``), then its exact
+    # stalls. The first exact value popped is the optimum (every other candidate's bound, and so
+    # its value, is not below it), and it is the candidate the plain scan in bound order would keep
+    # (same objective, same tie-break key, earliest position).
+    heap = [(float(lb[i]), int(spills[i]), float(dram[i]), float(e[i]), pos, 0, i)
+            for pos, i in enumerate(idx.tolist())]  # fmt: skip
+    heapq.heapify(heap)
+    simulated = 0
+    while True:
+        bound, sp, dr, en, pos, stage, i = heapq.heappop(heap)
+        if stage == 2:
+            return Choice(mapping_of(i), objective, bound, count, simulated)
         if no_stall[i]:
-            cycles = compute[i]
+            cycles, stage = compute[i], 2
+        elif stage == 0 and stall_bound is not None:
+            cycles, stage = max(lb_cycles[i], compute[i] + math.floor(stall_bound(mapping_of(i)) * (1 - 1e-9))), 1
         else:
-            cycles = compute[i] + stall_cycles(mp)
+            cycles, stage = compute[i] + stall_cycles(mapping_of(i)), 2
             simulated += 1
-        val = cycles if objective == "cycles" else e[i] * cycles
-        if val < best_val or (val == best_val and key < best_key):
-            best, best_val, best_key = mp, val, key
-    return Choice(best, objective, float(best_val), count, simulated)
+        val = float(cycles) if objective == "cycles" else float(e[i] * cycles)
+        heapq.heappush(heap, (max(val, bound) if stage == 1 else val, sp, dr, en, pos, stage, i))
 
 
 def _min_window(df, g: Gemm, cfg: ArrayConfig, pt: np.ndarray, kt: np.ndarray, nt: np.ndarray) -> np.ndarray:

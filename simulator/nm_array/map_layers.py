@@ -25,6 +25,7 @@ from simulator.common.work import advance
 from simulator.nm_array.config import ArrayConfig
 from simulator.nm_array.energy import EnergyTable
 from simulator.nm_array.fold import check_supported, gemm_of, layer_schedule, layer_stalls
+from simulator.nm_array.memory import stall_lower_bound
 
 __all__ = ["MAPPING_CHOICES", "resolve_mappings", "gemm_of", "MAPPER_COLUMNS"]
 
@@ -83,8 +84,13 @@ def resolve_mappings(
                 sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share)
                 return sram + mem.stall_cycles
 
+            def bound(mp: Mapping, r=r) -> float:
+                _, tiling, sched, _, m, _ = layer_schedule(r, cfg, mp, source)
+                return stall_lower_bound(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m, share=share)
+
             where = f"{source} layer {r.layer} ({r.name})"
-            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where, share=share)
+            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, stall_bound=bound, energy=energy, where=where,
+                               share=share)  # fmt: skip
         choices.append(memo[g])
         advance()
     cols = pd.DataFrame(

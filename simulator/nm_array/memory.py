@@ -42,7 +42,8 @@ import numpy as np
 from dataflow.nm_array.schedule import DIMS, FoldSchedule, Tiling
 from simulator.nm_array.config import ArrayConfig
 
-__all__ = ["MemoryResult", "StepTraffic", "simulate_memory", "step_traffic", "index_bits", "OPERAND_DIMS"]
+__all__ = ["MemoryResult", "StepTraffic", "simulate_memory", "stall_lower_bound", "step_traffic", "index_bits",
+           "OPERAND_DIMS"]  # fmt: skip
 
 #: the GEMM dimensions each operand depends on
 OPERAND_DIMS = {"X": ("P", "K"), "W": ("K", "N"), "Y": ("P", "N")}
@@ -234,3 +235,61 @@ def simulate_memory(
         drain_cycles=drain,
         dram_bw_required=required,
     )
+
+
+def peak_bytes_per_cycle(cfg: ArrayConfig, share: int = 1) -> float | None:
+    """The most bytes per array cycle the memory can move for one of ``share`` arrays: the
+    channel's rate, or a DRAM's data-bus peak (every channel moving a burst every ``BL`` clocks);
+    ``None`` for unlimited bandwidth."""
+    bw = cfg.memory.bw_bytes_per_cycle
+    if cfg.memory.is_dram:
+        bw = cfg.memory.dram_config().peak_gbps / cfg.clock_ghz
+    return None if bw is None else bw / share
+
+
+def stall_lower_bound(
+    sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap_elems: int, nm_m: int, share: int = 1
+) -> float:
+    """A lower bound on the stall cycles (SRAM plus memory) of :func:`layer stalls
+    <simulator.nm_array.fold.layer_stalls>`, at the cost of the step traffic only (no DRAM model):
+    ``sum over steps of max(0, T_s - w_s)`` with ``T_s`` a floor on the time step ``s``'s batch
+    (inputs of ``s+1``, outputs of ``s-1``) takes and ``w_s`` its window.
+
+    Why it holds: both memory forms stall step ``s`` by ``max(0, time of its batch - w_s)``.
+
+    - Channel: the batch takes ``ceil(bytes / B)``; ``T_s = bytes / B``.
+    - DRAM: each operand's transfer is whole bursts covering its bytes (``ceil(bytes / burst)``
+      at least: runs round out to bursts, a burst two runs of one transfer share is one request,
+      operands never share a request). The busiest channel gets at least ``ceil(bursts /
+      channels)``; its data bus carries one every ``max(tCCD_S, BL)`` clocks and the last one
+      ends at least ``min(CL, CWL) + BL`` after its command: ``T_s = (n - 1) max(tCCD_S, BL) +
+      min(CL, CWL) + BL`` DRAM clocks, the fold form's refresh factor ``tREFI / (tREFI - tRFC)``
+      on top (the per-request form refreshes when due, so not there). At ``share`` the DRAM clock
+      is worth ``share`` times as many array cycles.
+    - Bank conflicts lengthen folds by ``sigma_s``; the memory stall shrinks by at most that, so
+      SRAM plus memory stalls are at least the sum over unstretched windows.
+
+    The mapper uses this to skip the DRAM model for candidates that cannot win
+    (:mod:`dataflow.nm_array.mapper`); a property test holds it below the simulated stalls for
+    every DRAM form, page policy and share."""
+    bw = peak_bytes_per_cycle(cfg, share)
+    if bw is None:
+        return 0.0
+    tr = step_traffic(sched, cfg, tiling, ifmap_elems=ifmap_elems, nm_m=nm_m)
+    ops_in = (np.floor(tr.filter), np.floor(tr.ifmap), np.floor(tr.psum_in))
+    if not cfg.memory.is_dram:
+        moved = np.zeros(tr.windows.size)
+        moved[:-1] += sum(ops_in)[1:]
+        moved[1:] += np.floor(tr.ofmap[:-1])
+        return float(np.maximum(moved / bw - tr.windows, 0.0).sum())
+    d = cfg.memory.dram_config()
+    bursts = np.zeros(tr.windows.size)
+    for b in ops_in:
+        bursts[:-1] += np.ceil(b[1:] / d.burst_bytes)
+    bursts[1:] += np.ceil(np.floor(tr.ofmap[:-1]) / d.burst_bytes)
+    per_channel = np.ceil(bursts / d.channels)
+    clocks = np.where(bursts > 0, (per_channel - 1) * max(d.ccd_s, d.bl) + min(d.cl, d.cwl) + d.bl, 0.0)
+    if cfg.memory.mode == "fold":
+        clocks = clocks * d.refi / (d.refi - d.rfc)
+    ratio = d.clock_ghz / (cfg.clock_ghz * share)  # DRAM clocks per array cycle
+    return float(np.maximum(clocks / ratio - tr.windows, 0.0).sum())
