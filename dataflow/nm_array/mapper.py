@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,7 +148,7 @@ def map_gemm(
     objective: str = "cycles",
     *,
     stall_cycles: Callable[[Mapping], int] | None = None,
-    stall_bound: Callable[[Mapping], float] | None = None,
+    stall_bounds: Sequence[Callable[[Mapping], float]] = (),
     energy: EnergyTable = EnergyTable(),
     where: str = "layer",
     share: int = 1,
@@ -156,9 +156,10 @@ def map_gemm(
     """The best mapping of ``g`` on ``cfg`` for ``objective`` (see the module docstring).
 
     ``stall_cycles(mapping)``: the memory model's stall cycles of one candidate; needed only when
-    the array has a finite DRAM bandwidth and the objective involves cycles. ``stall_bound(mapping)``:
-    optional, a lower bound on those stall cycles, cheaper than the memory model; candidates whose
-    bound cannot win are never simulated. ``share``: arrays
+    the array has a finite DRAM bandwidth and the objective involves cycles. ``stall_bounds``:
+    lower bounds on those stall cycles, cheaper than the memory model, in increasing cost and
+    tightness; a candidate is refined through them only while it could still win, and simulated
+    only if it survives them all. ``share``: arrays
     streaming through the memory at once (the part gets ``1 / share`` of its bandwidth, as the
     callback's memory model does), so the bound and the no-stall test use that share.
     """
@@ -246,27 +247,29 @@ def map_gemm(
         return Choice(mapping_of(i), objective, float(lb[i]), count, 0)
 
     # best-first search over (bound, tie-break key, position) with bounds refined lazily: a
-    # candidate's closed-form bound, then the step-traffic bound (``stall_bound``), then its exact
-    # stalls. The first exact value popped is the optimum (every other candidate's bound, and so
-    # its value, is not below it), and it is the candidate the plain scan in bound order would keep
-    # (same objective, same tie-break key, earliest position).
+    # candidate's closed-form bound, then each of ``stall_bounds`` in turn, then its exact stalls
+    # (stage ``last``). The first exact value popped is the optimum (every other candidate's
+    # bound, and so its value, is not below it), and it is the candidate the plain scan in bound
+    # order would keep (same objective, same tie-break key, earliest position).
+    last = len(stall_bounds) + 1
     heap = [(float(lb[i]), int(spills[i]), float(dram[i]), float(e[i]), pos, 0, i)
             for pos, i in enumerate(idx.tolist())]  # fmt: skip
     heapq.heapify(heap)
     simulated = 0
     while True:
         bound, sp, dr, en, pos, stage, i = heapq.heappop(heap)
-        if stage == 2:
+        if stage == last:
             return Choice(mapping_of(i), objective, bound, count, simulated)
         if no_stall[i]:
-            cycles, stage = compute[i], 2
-        elif stage == 0 and stall_bound is not None:
-            cycles, stage = max(lb_cycles[i], compute[i] + math.floor(stall_bound(mapping_of(i)) * (1 - 1e-9))), 1
+            cycles, stage = compute[i], last
+        elif stage < len(stall_bounds):
+            floor = math.floor(stall_bounds[stage](mapping_of(i)) * (1 - 1e-9))
+            cycles, stage = max(lb_cycles[i], compute[i] + floor), stage + 1
         else:
-            cycles, stage = compute[i] + stall_cycles(mapping_of(i)), 2
+            cycles, stage = compute[i] + stall_cycles(mapping_of(i)), last
             simulated += 1
         val = float(cycles) if objective == "cycles" else float(e[i] * cycles)
-        heapq.heappush(heap, (max(val, bound) if stage == 1 else val, sp, dr, en, pos, stage, i))
+        heapq.heappush(heap, (val if stage == last else max(val, bound), sp, dr, en, pos, stage, i))
 
 
 def _min_window(df, g: Gemm, cfg: ArrayConfig, pt: np.ndarray, kt: np.ndarray, nt: np.ndarray) -> np.ndarray:

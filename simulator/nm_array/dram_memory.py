@@ -465,3 +465,191 @@ def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
     out[2] = np.ceil(d / ratio)
     out[3] = bursts
     out[4] = busy / ratio
+
+
+# ------------------------------------------------------- a floor on every batch's time (the mapper)
+def _floor_params(dram: DramConfig, mode: str) -> np.ndarray:
+    """The timings the floor uses; ``turn`` only in the fold form (whose term it is: the
+    per-request controller has its own turnaround)."""
+    fold = mode == "fold"
+    turn = max(0, dram.cl + dram.bl + 2 - dram.cwl - dram.ccd_s) if fold else 0
+    return np.array([max(dram.ccd_s, dram.bl), dram.cl, dram.cwl, dram.bl, turn, int(fold), dram.ccd_l],
+                    dtype=np.int64)  # fmt: skip
+
+
+def _group_bits(dram: DramConfig) -> np.ndarray:
+    """Shift and mask of the channel, rank and bank-group fields of a burst index, the groups per
+    channel (ranks x bank groups), bank groups per rank, and the period (bursts) after which the
+    (channel, rank, bank group) of consecutive bursts repeats."""
+    shift, mask = _map_bits(dram)
+    top = max((int(shift[i]) + int(mask[i]).bit_length() for i in (1, 2, 5) if mask[i]), default=0)
+    return np.array([shift[5], mask[5], shift[1], mask[1], shift[2], mask[2], dram.ranks * dram.bankgroups,
+                     dram.bankgroups, 1 << top], dtype=np.int64)  # fmt: skip
+
+
+def _floor_of_counts(grp: np.ndarray, n: np.ndarray, w: np.ndarray, q: np.ndarray) -> float:
+    """Per-(channel, rank, bank group) bursts and per-channel bursts and writes -> the batch's
+    floor in DRAM clocks (see :func:`batch_floors`)."""
+    gap, cl, cwl, bl, turn, fold, ccd_l = (int(x) for x in q)
+    if not n.any():
+        return 0.0
+    mg = grp.reshape(n.size, -1).max(axis=1)
+    bus = np.maximum((n - 1) * gap, np.maximum(mg - 1, 0) * ccd_l)
+    mixed = (w > 0) & (w < n)
+    tail = np.where(w > 0, cwl, cl) if fold else min(cl, cwl)
+    t = np.where(n > 0, bus + mixed * turn + tail + bl, 0)
+    return float(t.max())
+
+
+def batch_floors(tr: StepTraffic, dram: DramConfig, mode: str = "fold") -> np.ndarray:
+    """A floor on the DRAM clocks of the batch issued at each step (inputs of ``s+1``, outputs
+    of ``s-1``), from its bursts' channels and bank groups alone: numba (:func:`_floors_layer`),
+    whole periods of a run counted at once.
+
+    Why a floor: a channel's data bus carries its ``n`` bursts one every ``max(tCCD_S, BL)``
+    clocks, the ``m`` of its busiest bank group one every ``tCCD_L``, and its last ends ``CL``
+    (reads) or ``CWL`` (writes) plus ``BL`` after its command. In the fold form (:func:`_batch`)
+    that is each channel's ``bus + tail`` term, turnaround included, before the activation, row
+    and refresh terms, which only add; the per-request controller cannot beat a data bus or
+    tCCD_L either, so there the floor takes the smaller latency and no turnaround. Burst lists
+    are exactly :func:`step_requests`' (the same runs, a burst two runs of a transfer share
+    once)."""
+    tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
+    p = np.array([dram.burst_bytes, dram.capacity_bytes], dtype=np.int64)
+    out = np.zeros(tr.windows.size)
+    _floors_layer(tot, lo, hi, a, inner_off, pitch, base, p, _group_bits(dram), _floor_params(dram, mode), out)
+    return out
+
+
+def batch_floors_py(tr: StepTraffic, dram: DramConfig, mode: str = "fold") -> np.ndarray:
+    """The numpy twin of :func:`batch_floors`, from :func:`step_requests`' burst lists."""
+    g = _group_bits(dram)
+    q = _floor_params(dram, mode)
+    out = np.zeros(tr.windows.size)
+    for s in range(tr.windows.size):
+        addr, wr = step_requests(tr, dram, s)
+        x = addr // dram.burst_bytes
+        ch = (x >> g[0]) & g[1]
+        key = ch * g[6] + ((x >> g[2]) & g[3]) * g[7] + ((x >> g[4]) & g[5])
+        grp = np.bincount(key, minlength=dram.channels * int(g[6]))
+        n = np.bincount(ch, minlength=dram.channels)
+        w = np.bincount(ch[wr], minlength=dram.channels)
+        out[s] = _floor_of_counts(grp, n, w, q)
+    return out
+
+
+@numba.njit(cache=True)
+def _count(op, s, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, flag):
+    """Add operand ``op``'s bursts at step ``s`` to the group and channel counts (the runs of
+    :func:`_emit`, consecutive duplicates once).
+
+    Why it is cheap: the (channel, rank, bank group) of a burst depends only on its index modulo
+    the period ``g[8]``, so a run's whole periods are added at once, and the rest of each run is a
+    (residue, length) pattern: the rows of a matrix tile repeat a few patterns (their pitch is
+    regular), each counted burst by burst once and added times its rows (up to 16 patterns; any
+    further one is counted directly)."""
+    total = tot[op, s]
+    if total <= 0:
+        return
+    rows = hi[op, s] - lo[op, s]
+    step = total / rows
+    period = g[8]
+    ngrp = grp.shape[0]
+    nch = n.shape[0]
+    pr = np.empty(16, dtype=np.int64)
+    pl = np.empty(16, dtype=np.int64)
+    pm = np.zeros(16, dtype=np.int64)
+    npat = 0
+    last = -1
+    for j in range(rows):
+        ln = np.int64(np.floor((j + 1) * step)) - np.int64(np.floor(j * step))
+        if ln <= 0:
+            continue
+        start = base[op] + np.int64(np.floor((a[op, s] + lo[op, s] + j) * pitch[op] + inner_off[op, s]))
+        b0 = start // bb
+        b1 = (start + ln - 1) // bb
+        if b0 % nb_cap == last:
+            b0 += 1
+        last = b1 % nb_cap
+        if b0 > b1:
+            continue
+        full = (b1 - b0 + 1) // period
+        if full > 0:
+            per_grp = full * (period // ngrp)
+            for k in range(ngrp):
+                grp[k] += per_grp
+            per_ch = full * (period // nch)
+            for c in range(nch):
+                n[c] += per_ch
+                if flag:
+                    w[c] += per_ch
+            b0 += full * period
+        if b0 > b1:
+            continue
+        r = b0 % period
+        length = b1 - b0 + 1
+        found = -1
+        for k in range(npat):
+            if pr[k] == r and pl[k] == length:
+                found = k
+                break
+        if found < 0 and npat < 16:
+            pr[npat] = r
+            pl[npat] = length
+            found = npat
+            npat += 1
+        if found >= 0:
+            pm[found] += 1
+            continue
+        _count_range(r, length, g, grp, n, w, flag, 1)
+    for k in range(npat):
+        _count_range(pr[k], pl[k], g, grp, n, w, flag, pm[k])
+
+
+@numba.njit(cache=True, inline="always")
+def _count_range(r, length, g, grp, n, w, flag, times):
+    """``times`` x the bursts ``r .. r + length - 1`` (indices modulo the period)."""
+    for b in range(r, r + length):
+        c = (b >> g[0]) & g[1]
+        grp[c * g[6] + ((b >> g[2]) & g[3]) * g[7] + ((b >> g[4]) & g[5])] += times
+        n[c] += times
+        if flag:
+            w[c] += times
+
+
+@numba.njit(cache=True)
+def _floors_layer(tot, lo, hi, a, inner_off, pitch, base, p, g, q, out):
+    bb, cap = p[0], p[1]
+    nb_cap = cap // bb
+    gap, cl, cwl, bl, turn, fold, ccd_l = q[0], q[1], q[2], q[3], q[4], q[5], q[6]
+    nch = g[1] + 1
+    ng = g[6]
+    steps = out.shape[0]
+    grp = np.zeros(nch * ng, dtype=np.int64)
+    n = np.zeros(nch, dtype=np.int64)
+    w = np.zeros(nch, dtype=np.int64)
+    for s in range(steps):
+        grp[:] = 0
+        n[:] = 0
+        w[:] = 0
+        if s + 1 < steps:
+            for op in range(3):
+                _count(op, s + 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, False)
+        if s >= 1:
+            _count(3, s - 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, True)
+        best = 0
+        for c in range(nch):
+            if n[c] == 0:
+                continue
+            mg = 0
+            for k in range(ng):
+                mg = max(mg, grp[c * ng + k])
+            t = max((n[c] - 1) * gap, (mg - 1) * ccd_l) + bl
+            if fold == 1:
+                t += cwl if w[c] > 0 else cl
+                if w[c] > 0 and w[c] < n[c]:
+                    t += turn
+            else:
+                t += min(cl, cwl)
+            best = max(best, t)
+        out[s] = best

@@ -13,6 +13,7 @@ for stall cycles under a finite DRAM bandwidth, which only the memory model
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -84,13 +85,17 @@ def resolve_mappings(
                 sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share)
                 return sram + mem.stall_cycles
 
-            def bound(mp: Mapping, r=r) -> float:
+            def bound(mp: Mapping, tight: bool, r=r) -> float:
                 _, tiling, sched, _, m, _ = layer_schedule(r, cfg, mp, source)
-                return stall_lower_bound(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m, share=share)
+                return stall_lower_bound(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m, share=share,
+                                         tight=tight)  # fmt: skip
 
+            # behind a DRAM: byte counts first (cheap), then the batches' channels and bank groups
+            bounds = [functools.partial(bound, tight=False)] + ([functools.partial(bound, tight=True)]
+                                                               if cfg.memory.is_dram else [])  # fmt: skip
             where = f"{source} layer {r.layer} ({r.name})"
-            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, stall_bound=bound, energy=energy, where=where,
-                               share=share)  # fmt: skip
+            memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where,
+                               share=share, stall_bounds=bounds)  # fmt: skip
         choices.append(memo[g])
         advance()
     cols = pd.DataFrame(

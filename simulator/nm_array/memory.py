@@ -248,24 +248,25 @@ def peak_bytes_per_cycle(cfg: ArrayConfig, share: int = 1) -> float | None:
 
 
 def stall_lower_bound(
-    sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap_elems: int, nm_m: int, share: int = 1
+    sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap_elems: int, nm_m: int, share: int = 1,
+    tight: bool = True,
 ) -> float:
     """A lower bound on the stall cycles (SRAM plus memory) of :func:`layer stalls
     <simulator.nm_array.fold.layer_stalls>`, at the cost of the step traffic only (no DRAM model):
     ``sum over steps of max(0, T_s - w_s)`` with ``T_s`` a floor on the time step ``s``'s batch
-    (inputs of ``s+1``, outputs of ``s-1``) takes and ``w_s`` its window.
+    (inputs of ``s+1``, outputs of ``s-1``) takes and ``w_s`` its window. Behind a DRAM it costs
+    a pass over the batches' runs (a tenth of the DRAM model or less).
 
     Why it holds: both memory forms stall step ``s`` by ``max(0, time of its batch - w_s)``.
 
     - Channel: the batch takes ``ceil(bytes / B)``; ``T_s = bytes / B``.
-    - DRAM: each operand's transfer is whole bursts covering its bytes (``ceil(bytes / burst)``
-      at least: runs round out to bursts, a burst two runs of one transfer share is one request,
-      operands never share a request). The busiest channel gets at least ``ceil(bursts /
-      channels)``; its data bus carries one every ``max(tCCD_S, BL)`` clocks and the last one
-      ends at least ``min(CL, CWL) + BL`` after its command: ``T_s = (n - 1) max(tCCD_S, BL) +
-      min(CL, CWL) + BL`` DRAM clocks, the fold form's refresh factor ``tREFI / (tREFI - tRFC)``
-      on top (the per-request form refreshes when due, so not there). At ``share`` the DRAM clock
-      is worth ``share`` times as many array cycles.
+    - DRAM, ``tight``: the floor of :func:`~simulator.nm_array.dram_memory.batch_floors` on the
+      batch's own bursts (its busiest channel's data bus and bank group, and CAS latency).
+      Otherwise, from byte counts alone: each operand is at least ``ceil(bytes / burst)`` bursts,
+      the busiest channel gets at least ``ceil(bursts / channels)``, each one ``max(tCCD_S,
+      BL)`` clocks, plus ``min(CL, CWL) + BL``. Both get the fold form's refresh factor
+      ``tREFI / (tREFI - tRFC)`` on top (the per-request form refreshes when due, so not there).
+      At ``share`` the DRAM clock is worth ``share`` times as many array cycles.
     - Bank conflicts lengthen folds by ``sigma_s``; the memory stall shrinks by at most that, so
       SRAM plus memory stalls are at least the sum over unstretched windows.
 
@@ -282,13 +283,18 @@ def stall_lower_bound(
         moved[:-1] += sum(ops_in)[1:]
         moved[1:] += np.floor(tr.ofmap[:-1])
         return float(np.maximum(moved / bw - tr.windows, 0.0).sum())
+    from simulator.nm_array.dram_memory import batch_floors
+
     d = cfg.memory.dram_config()
-    bursts = np.zeros(tr.windows.size)
-    for b in ops_in:
-        bursts[:-1] += np.ceil(b[1:] / d.burst_bytes)
-    bursts[1:] += np.ceil(np.floor(tr.ofmap[:-1]) / d.burst_bytes)
-    per_channel = np.ceil(bursts / d.channels)
-    clocks = np.where(bursts > 0, (per_channel - 1) * max(d.ccd_s, d.bl) + min(d.cl, d.cwl) + d.bl, 0.0)
+    if tight:
+        clocks = batch_floors(tr, d, cfg.memory.mode)
+    else:
+        bursts = np.zeros(tr.windows.size)
+        for b in ops_in:
+            bursts[:-1] += np.ceil(b[1:] / d.burst_bytes)
+        bursts[1:] += np.ceil(np.floor(tr.ofmap[:-1]) / d.burst_bytes)
+        per_channel = np.ceil(bursts / d.channels)
+        clocks = np.where(bursts > 0, (per_channel - 1) * max(d.ccd_s, d.bl) + min(d.cl, d.cwl) + d.bl, 0.0)
     if cfg.memory.mode == "fold":
         clocks = clocks * d.refi / (d.refi - d.rfc)
     ratio = d.clock_ghz / (cfg.clock_ghz * share)  # DRAM clocks per array cycle
