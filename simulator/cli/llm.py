@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--generate", type=int_arg(1, 1 << 22), default=1,
                    help="tokens generated per sequence, the first by the prefill (default 1)")  # fmt: skip
     p.add_argument("--nm", type=nm_arg, default=None, help="N:M on every weight linear (e.g. 2:4; default dense)")
+    p.add_argument("--attention-nm", type=nm_arg, default=None,
+                   help="N:M on the attention products' K and V, a pruned KV cache (default dense)")  # fmt: skip
     p.add_argument("--attention-block", type=int_arg(1, 1 << 16), default=128,
                    help="the causal prefill's attention tile, tokens (default 128)")  # fmt: skip
     p.add_argument("--mapping", default="plain", choices=("plain", "auto", "ws", "os", "is"),
@@ -54,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
     model = load_llm(args.model)
     nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
     if args.training != "none":
+        if args.attention_nm is not None:
+            raise SparsimInputError("--attention-nm", "attention_nm", f"{args.attention_nm[0]}:{args.attention_nm[1]}",
+                                    "only for a serving run (a training step's attention follows its --training "
+                                    "scheme)")  # fmt: skip
         return _training(args, model, cfg, nm)
-    params = dict(batch=args.batch, prompt=args.prompt, generate=args.generate, nm=nm,
+    att = None if args.attention_nm is None else f"{args.attention_nm[0]}:{args.attention_nm[1]}"
+    params = dict(batch=args.batch, prompt=args.prompt, generate=args.generate, nm=nm, attention_nm=att,
                   attention_block=args.attention_block)  # fmt: skip
     with as_options(), input_context(str(args.model)):
         result = simulate(model, cfg, block="llm", mapping=args.mapping, objective=args.objective, **params)
@@ -103,6 +110,7 @@ def summary(result) -> str:
     lines = [
         f"{model.name}: {info['parameters'] / 1e9:.3g} B parameters, {model.layers} layers, {model.heads} heads "
         f"({model.kv_heads} KV), weights {nm} {t['weight_bytes'] / 1e9:.2f} GB + KV cache "
+        f"{'' if p.get('attention_nm') is None else p['attention_nm'] + ' '}"
         f"{t['kv_cache_bytes'] / 1e9:.3f} GB{fit}",
         f"batch {p['batch']}, prompt {p['prompt']:,}, generate {p['generate']:,}: TTFT {t['ttft_s'] * 1e3:.3f} ms, "
         f"TPOT {t['tpot_s'] * 1e3:.3f} ms, {t['tokens_per_s']:,.1f} tokens/s ({t['decode_tokens_per_s']:,.1f} in "

@@ -3,7 +3,8 @@ N:M array or a system of arrays, behind the block protocol (``llm``). One row pe
 
 Run parameters: ``batch`` (sequences), ``prompt`` (tokens per prompt), ``generate`` (new tokens
 per sequence: the prefill makes the first, each decode step one more), ``nm`` (N:M on every
-weight linear of the transformer layers), ``attention_block`` (the causal prefill's tile),
+weight linear of the transformer layers), ``attention_nm`` (N:M on the attention products'
+K and V; dense by default: both are activations), ``attention_block`` (the causal prefill's tile),
 ``mapping``, ``objective``.
 """
 
@@ -32,8 +33,8 @@ def _tokens(hi: int):
     return check
 
 
-def _dense(params: dict) -> tuple[int, int]:
-    return (1, 1) if params.get("nm") is None else nm_pair(params["nm"])
+def _dense(params: dict, key: str = "nm") -> tuple[int, int]:
+    return (1, 1) if params.get(key) is None else nm_pair(params[key])
 
 
 class LLMBlock(ArrayBlock):
@@ -49,6 +50,8 @@ class LLMBlock(ArrayBlock):
         "prompt": Param(128, _tokens(1 << 22), "prompt tokens per sequence (prefill)"),
         "generate": Param(1, _tokens(1 << 22), "tokens generated per sequence (the first by the prefill)"),
         "nm": Param(None, nm_text_or_none, "N:M on every weight linear of the transformer layers (null: dense)"),
+        "attention_nm": Param(None, nm_text_or_none, "N:M on the attention products' K and V, a pruned KV cache "
+                              "(null: dense, activation x activation)"),
         "attention_block": Param(128, _tokens(1 << 16), "the causal prefill's attention tile (tokens)"),
         # the array's mapping parameters; no mapping file (its rows are a layer table's, not a phase's)
         **{k: p for k, p in mapping_params().items() if k != "mapping_file"},
@@ -122,9 +125,10 @@ class LLMBlock(ArrayBlock):
         model, nm = workload, _dense(params)
         b, s, t = params["batch"], params["prompt"], params["generate"]
         check_run(model, b, s, t, params["attention_block"])
-        tables = [prefill(model, b, s, nm, params["attention_block"]).gemms]
+        att_nm = _dense(params, "attention_nm")
+        tables = [prefill(model, b, s, nm, params["attention_block"], att_nm).gemms]
         steps = t - 1
-        template = decode_step(model, b, s + 1, nm) if steps else None
+        template = decode_step(model, b, s + 1, nm, att_nm) if steps else None
         if steps:
             tables.append(template.gemms)
         gemms = lower_to_gemms(pd.concat(tables, ignore_index=True).drop(columns=["part", "repeat"]), validate=False)
@@ -144,14 +148,14 @@ class LLMBlock(ArrayBlock):
         return work
 
     def _run(self, workload: Any, config: ArrayConfig, *, batch=1, prompt=128, generate=1, nm=None,
-             attention_block=128, mapping="plain", objective="cycles",
+             attention_nm=None, attention_block=128, mapping="plain", objective="cycles",
              ) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
         from simulator.common.work import advance
         from simulator.llm.cl import simulate_serving
 
         run = simulate_serving(workload, config, batch=batch, prompt=prompt, generate=generate,
                                nm=_dense({"nm": nm}), attention_block=attention_block, mapping=mapping,
-                               objective=objective)  # fmt: skip
+                               objective=objective, attention_nm=_dense({"nm": attention_nm}))  # fmt: skip
         advance(generate)
         return run.steps, {"workload": workload, "arrays": None, "info": {"layers": run.layers, **run.info}}
 

@@ -110,11 +110,11 @@ def _weight_bytes(model: LLMConfig, cfg: ArrayConfig, nm: tuple[int, int]) -> fl
 
 
 def check_capacity(model: LLMConfig, cfg: ArrayConfig, batch: int, prompt: int, generate: int,
-                   nm: tuple[int, int]) -> dict:  # fmt: skip
+                   nm: tuple[int, int], attention_nm: tuple[int, int] = (1, 1)) -> dict:  # fmt: skip
     """Weights plus the KV cache at the end of the run against the memory's capacity: one line
     when they do not fit (no offload is modelled)."""
     weights = _weight_bytes(model, cfg, nm)
-    kv = batch * (prompt + generate - 1) * model.kv_bytes_per_token(cfg.pe.word_bytes)
+    kv = batch * (prompt + generate - 1) * model.kv_bytes_per_token(cfg.pe.word_bytes, attention_nm)
     cap = memory_capacity(cfg)
     if cap is not None and weights + kv > cap:
         raise SparsimInputError("", "memory", cfg.memory.label,
@@ -277,10 +277,10 @@ def _totals(rows: pd.DataFrame) -> dict[str, float]:
 
 def _step_table(tot: dict[str, np.ndarray], kind: str, steps: np.ndarray, contexts: np.ndarray, tokens: int,
                 batch: int, model: LLMConfig, cfg: ArrayConfig, weights: float, peak: float | None,
-                ) -> pd.DataFrame:  # fmt: skip
+                attention_nm: tuple[int, int] = (1, 1)) -> pd.DataFrame:  # fmt: skip
     """Rows of :data:`STEP_COLUMNS` from per-step totals (arrays, one entry per step) and the
     bounds of the module docstring."""
-    kv_tok = model.kv_bytes_per_token(cfg.pe.word_bytes)
+    kv_tok = model.kv_bytes_per_token(cfg.pe.word_bytes, attention_nm)
     cached = np.zeros(len(steps)) if kind == "prefill" else contexts - 1.0
     kv_read = batch * cached * kv_tok
     compute_b = tot["macs"] / cfg.system_pes
@@ -309,7 +309,7 @@ def _step_table(tot: dict[str, np.ndarray], kind: str, steps: np.ndarray, contex
 def simulate_phase(model: LLMConfig, cfg: ArrayConfig, phase: Phase, batch: int, nm: tuple[int, int], *,
                    step: int = 0, mapping: str = "plain", objective: str = "cycles",
                    energy: EnergyTable = EnergyTable(), pinned: dict | None = None,
-                   plan: Plan | None = None) -> pd.DataFrame:  # fmt: skip
+                   plan: Plan | None = None, attention_nm: tuple[int, int] = (1, 1)) -> pd.DataFrame:  # fmt: skip
     """One phase simulated on its own, every row of it: its one-row steps table. The twin of
     :func:`simulate_serving`'s shared simulation of all steps (tests compare them per step);
     ``pinned`` and ``plan``: the run's decode attention kernel and its plan for the phase (its
@@ -319,7 +319,7 @@ def simulate_phase(model: LLMConfig, cfg: ArrayConfig, phase: Phase, batch: int,
                          pinned=pinned)  # fmt: skip
     tot = {k: np.array([v]) for k, v in _totals(rows).items()}
     return _step_table(tot, phase.kind, np.array([step]), np.array([phase.context]), phase.tokens, batch, model, cfg,
-                       _weight_bytes(model, cfg, nm), peak_bytes_per_cycle(cfg))  # fmt: skip
+                       _weight_bytes(model, cfg, nm), peak_bytes_per_cycle(cfg), attention_nm)  # fmt: skip
 
 
 def _attention_phase(template: Phase, contexts: np.ndarray) -> Phase:
@@ -370,7 +370,8 @@ def _best(phase: Phase, cfg: ArrayConfig, model: LLMConfig, batch: int, mapping:
 
 def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: int, generate: int,
                      nm: tuple[int, int] = (1, 1), attention_block: int = 128, mapping: str = "plain",
-                     objective: str = "cycles", energy: EnergyTable = EnergyTable()) -> ServingRun:  # fmt: skip
+                     objective: str = "cycles", energy: EnergyTable = EnergyTable(),
+                     attention_nm: tuple[int, int] = (1, 1)) -> ServingRun:  # fmt: skip
     """Prefill of ``batch`` prompts of ``prompt`` tokens (the first generated token), then
     ``generate - 1`` decode steps (the others), at contexts ``prompt + 1 .. prompt + generate - 1``.
 
@@ -380,20 +381,20 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     step (:func:`simulate_phase` is the step-by-step twin). On a system, the prefill and the
     decode phase each take the plan that is fastest for them (the decode's judged on its first
     step, then kept: a server does not repartition per token)."""
-    facts = check_capacity(model, cfg, batch, prompt, generate, nm)
+    facts = check_capacity(model, cfg, batch, prompt, generate, nm, attention_nm)
     peak = peak_bytes_per_cycle(cfg)
     weights = _weight_bytes(model, cfg, nm)
     arrays = cfg.system.arrays if cfg.is_system else 1
-    pre = prefill(model, batch, prompt, nm, attention_block)
+    pre = prefill(model, batch, prompt, nm, attention_block, attention_nm)
     contexts = np.arange(prompt + 1, prompt + generate, dtype=np.int64)
     pre_plan, pre_tried, pre_rows = _best(pre, cfg, model, batch, mapping, objective, energy)
     first = {k: np.array([v]) for k, v in _totals(pre_rows).items()}
     tables = [_step_table(first, "prefill", np.array([0]), np.array([prompt]), prompt, batch, model, cfg, weights,
-                          peak)]  # fmt: skip
+                          peak, attention_nm)]  # fmt: skip
     layers = [_layer_rows("prefill", pre_rows, 1)]
     facts.update(prefill_partition=pre_plan.describe(arrays, model.layers), prefill_plans_tried=pre_tried)
     if len(contexts):
-        template = decode_step(model, batch, int(contexts[0]), nm)
+        template = decode_step(model, batch, int(contexts[0]), nm, attention_nm)
         # the template's rows under its plan are what the pinned kernel gives it: the mapper chose
         # that kernel for exactly its attention pair
         plan, tried, tmpl_rows = _best(template, cfg, model, batch, mapping, objective, energy)
@@ -415,7 +416,7 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
             const["eltwise_cycles"] + soft_rows["cycles"].to_numpy() * soft_rows["repeat"].to_numpy()
         )
         tables.append(_step_table(tot, "decode", np.arange(1, generate), contexts, 1, batch, model, cfg, weights,
-                                  peak))  # fmt: skip
+                                  peak, attention_nm))  # fmt: skip
         soft_rows.insert(0, "partition", tmpl_rows.loc[tmpl_rows["name"] == "softmax", "partition"].iloc[0])
         soft_rows.insert(0, "name", "softmax")
         soft_rows.insert(0, "part", "eltwise")
@@ -426,7 +427,7 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     steps = pd.concat(tables, ignore_index=True)
     nb = len(pre.gemms[pre.gemms["part"] == "attention"]) // 2
     facts.update(causal_tiles=nb * (nb + 1) // 2, dense_tiles=nb * nb, peak_bytes_per_cycle=peak,
-                 kv_bytes_per_token=model.kv_bytes_per_token(cfg.pe.word_bytes),
+                 kv_bytes_per_token=model.kv_bytes_per_token(cfg.pe.word_bytes, attention_nm),
                  parameters=model.parameter_count())  # fmt: skip
     return ServingRun(steps, _finish_layers(layers), None, facts)
 

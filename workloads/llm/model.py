@@ -167,9 +167,16 @@ class LLMConfig:
         kept = sum((-(-i // m) * n if sparse else i) * o for _, i, o in self.linears())
         return self.layers * kept * bits / 8 + self.hidden * self.vocab * element_bytes
 
-    def kv_bytes_per_token(self, element_bytes: float) -> float:
-        """Bytes the KV cache holds per token: K and V of every layer's KV heads."""
-        return 2 * self.layers * self.kv_heads * self.head_dim * element_bytes
+    def kv_bytes_per_token(self, element_bytes: float, nm: tuple[int, int] = (1, 1)) -> float:
+        """Bytes the KV cache holds per token: K and V of every layer's KV heads; with N:M
+        attention (``nm``, the run's ``attention_nm``) N of every M values kept, each with
+        ``ceil(log2 M)`` index bits (ours: K pruned along the head dimension, V along the tokens,
+        both costed at N/M of the values)."""
+        n, m = nm
+        dense = 2 * self.layers * self.kv_heads * self.head_dim * element_bytes
+        if n == m:
+            return dense
+        return dense * n / m * (element_bytes * 8 + math.ceil(math.log2(m))) / (element_bytes * 8)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,8 +15,9 @@ Rows of one transformer layer (``q`` tokens: ``B * S`` in prefill, ``B`` in a de
 - attention products, grouped-query: the ``g = heads / kv_heads`` query heads that share a KV
   head are one GEMM against that head's K (``[g*tokens, head_dim] x [head_dim, context]``) and V
   (``[g*tokens, context] x [context, head_dim]``), ``B * kv_heads`` products (``op: matmul``,
-  dense: both operands are activations). K and V are the products' stationary operands, so the
-  KV cache is what they stream from memory;
+  dense: both operands are activations, unless the run asks for N:M attention, ``attention_nm``:
+  then K is N:M along the head dimension and V along the tokens, a pruned KV cache). K and V
+  are the products' stationary operands, so the KV cache is what they stream from memory;
 - **causal prefill, tiled** (ours, FlashAttention's block structure with ``block`` x ``block``
   tiles): query block ``i`` (``block`` prompt tokens) computes the key blocks ``0..i`` only, so a
   prompt of ``nb = ceil(S / block)`` blocks computes ``nb (nb + 1) / 2`` of the ``nb^2`` score
@@ -95,15 +96,20 @@ def _linears(model: LLMConfig, batch: int, tokens: int, nm: tuple[int, int]) -> 
             for name, i, o in model.linears()]  # fmt: skip
 
 
-def _attention(model: LLMConfig, batch: int, pairs: list[tuple[int, int]], tag: str) -> list[dict]:
-    """QK^T and PV rows of one layer for ``(queries, keys)`` per row pair."""
+def _attention(model: LLMConfig, batch: int, pairs: list[tuple[int, int]], tag: str,
+               nm: tuple[int, int] = (1, 1)) -> list[dict]:  # fmt: skip
+    """QK^T and PV rows of one layer for ``(queries, keys)`` per row pair; ``nm``: N:M on their
+    stationary operands (K along the head dimension, V along the tokens: an N:M-pruned KV cache)."""
     g, dh, rows = model.group, model.head_dim, []
+    # a pruned K or V is stored compressed like a weight: the layer table's ``gemm`` (its
+    # ``matmul`` means two activations, which have no N:M)
+    op = "matmul" if nm[0] == nm[1] else "gemm"
     for i, (q, keys) in enumerate(pairs):
         sfx = f"_{tag}{i}" if len(pairs) > 1 else ""
-        rows.append(dict(gemm_layer(f"qk{sfx}", m=g * q, k=dh, n=keys, batch=batch, op="matmul",
-                                    groups=model.kv_heads), repeat=model.layers, part="attention"))  # fmt: skip
-        rows.append(dict(gemm_layer(f"pv{sfx}", m=g * q, k=keys, n=dh, batch=batch, op="matmul",
-                                    groups=model.kv_heads), repeat=model.layers, part="attention"))  # fmt: skip
+        rows.append(dict(gemm_layer(f"qk{sfx}", m=g * q, k=dh, n=keys, batch=batch, op=op,
+                                    groups=model.kv_heads, nm=nm), repeat=model.layers, part="attention"))  # fmt: skip
+        rows.append(dict(gemm_layer(f"pv{sfx}", m=g * q, k=keys, n=dh, batch=batch, op=op,
+                                    groups=model.kv_heads, nm=nm), repeat=model.layers, part="attention"))  # fmt: skip
     return rows
 
 
@@ -141,20 +147,25 @@ def _phase(kind: str, tokens: int, context: int, rows: list[dict], eltwise: pd.D
     return Phase(kind, tokens, context, table, eltwise)
 
 
-def prefill(model: LLMConfig, batch: int, prompt: int, nm: tuple[int, int] = (1, 1), block: int = 128) -> Phase:
-    """The prefill of ``batch`` prompts of ``prompt`` tokens (produces the first new token)."""
+def prefill(model: LLMConfig, batch: int, prompt: int, nm: tuple[int, int] = (1, 1), block: int = 128,
+            attention_nm: tuple[int, int] = (1, 1)) -> Phase:  # fmt: skip
+    """The prefill of ``batch`` prompts of ``prompt`` tokens (produces the first new token);
+    ``attention_nm``: N:M on the attention products' K and V (default dense)."""
     check_run(model, batch, prompt, 1, block)
     pairs = causal_blocks(prompt, block)
-    rows = _linears(model, batch, prompt, nm) + _attention(model, batch, pairs, "b") + _head(model, batch)
+    rows = (_linears(model, batch, prompt, nm) + _attention(model, batch, pairs, "b", attention_nm)
+            + _head(model, batch))  # fmt: skip
     scores = sum(q * k for q, k in pairs)
     return _phase("prefill", prompt, prompt, rows, _eltwise(model, batch, prompt, scores))
 
 
-def decode_step(model: LLMConfig, batch: int, context: int, nm: tuple[int, int] = (1, 1)) -> Phase:
+def decode_step(model: LLMConfig, batch: int, context: int, nm: tuple[int, int] = (1, 1),
+                attention_nm: tuple[int, int] = (1, 1)) -> Phase:  # fmt: skip
     """One decode step: one new token per sequence, attending to ``context`` tokens (itself
     included), so the KV cache holds ``context - 1`` tokens before the step and ``context`` after."""
     check_run(model, batch, context, 1)
-    rows = _linears(model, batch, 1, nm) + _attention(model, batch, [(1, context)], "") + _head(model, batch)
+    rows = (_linears(model, batch, 1, nm) + _attention(model, batch, [(1, context)], "", attention_nm)
+            + _head(model, batch))  # fmt: skip
     return _phase("decode", 1, context, rows, _eltwise(model, batch, 1, context))
 
 

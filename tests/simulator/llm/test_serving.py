@@ -74,17 +74,46 @@ def test_prefill_counts_the_causal_tiles():
        bw=st.sampled_from([0.5, 2.0, 16.0, 256.0]), batch=st.integers(1, 4), prompt=st.integers(1, 40),
        generate=st.integers(1, 6), nm=st.sampled_from([(1, 1), (2, 4), (1, 4)]),
        kv=st.sampled_from([1, 2, 4]), arrays=st.sampled_from([1, 2, 3]),
-       kb=st.sampled_from([0.5, 4.0, 64.0]))  # fmt: skip
-def test_no_step_is_below_its_physical_bound(rows, cols, df, bw, batch, prompt, generate, nm, kv, arrays, kb):
+       kb=st.sampled_from([0.5, 4.0, 64.0]), att=st.sampled_from([(1, 1), (2, 4)]))  # fmt: skip
+def test_no_step_is_below_its_physical_bound(rows, cols, df, bw, batch, prompt, generate, nm, kv, arrays, kb, att):
     model = LLMConfig(name="p", family="llama", layers=1, hidden=32, heads=4, kv_heads=kv, head_dim=8, ffn=48,
                       vocab=64, gated_mlp=True)  # fmt: skip
     cfg = array(rows, cols, df, bw, arrays=arrays, kb=kb)
-    steps = simulate_serving(model, cfg, batch=batch, prompt=prompt, generate=generate, nm=nm).steps
+    steps = simulate_serving(model, cfg, batch=batch, prompt=prompt, generate=generate, nm=nm,
+                             attention_nm=att).steps  # fmt: skip
     assert (steps["cycles"] >= np.floor(steps["compute_bound_cycles"])).all()
     assert (steps["cycles"] >= np.floor(steps["memory_bound_cycles"])).all()
     assert (steps["bound_ratio"] >= 1 - 1e-9).all()
     # the bytes the bound counts are moved at least once
     assert (steps["dram_bytes"] >= steps["weight_bytes"] + steps["kv_read_bytes"] - 1).all()
+
+
+def test_attention_products_are_dense_unless_the_run_asks_for_nm():
+    """Attention products are activation x activation: dense by default, whatever the weights'
+    N:M. ``attention_nm`` prunes K and V (a pruned KV cache): the products issue N/M of their
+    MACs, a decode step reads the cache at N/M of the values plus index bits (2:4 int8: 0.625 of
+    the bytes), and the long-context decode steps get faster; the weights do not change."""
+    cfg = array(dataflows=("ws", "os", "is"))
+    dense = simulate_serving(TINY, cfg, batch=2, prompt=96, generate=4, nm=(2, 4))
+    sparse = simulate_serving(TINY, cfg, batch=2, prompt=96, generate=4, nm=(2, 4), attention_nm=(2, 4))
+    tmpl = decode_step(TINY, 2, 97, (2, 4)).gemms
+    att = tmpl[tmpl["part"] == "attention"]
+    assert len(att) == 2 and (att["nm_n"] == att["nm_m"]).all()  # dense by default
+    tmpl = decode_step(TINY, 2, 97, (2, 4), (2, 4)).gemms
+    assert (tmpl.loc[tmpl["part"] == "attention", ["nm_n", "nm_m"]].to_numpy() == [2, 4]).all()
+    d, s = (r.steps[r.steps["phase"] == "decode"] for r in (dense, sparse))
+    np.testing.assert_allclose(s["kv_read_bytes"], d["kv_read_bytes"] * 0.625)
+    assert (s["weight_bytes"] == d["weight_bytes"]).all()
+    lay = {k: r.layers[r.layers["name"].isin(["qk", "pv"])].set_index(["phase", "name"])[["dense_macs", "macs"]]
+           for k, r in (("d", dense), ("s", sparse))}  # fmt: skip
+    assert (lay["s"]["dense_macs"] == lay["d"]["dense_macs"]).all()
+    qk = lay["s"].index.get_level_values("name") == "qk"
+    # K along head_dim (16, a multiple of 4): exactly half; V along the tokens: ceil(keys / 4) * 2
+    assert (lay["s"]["macs"][qk] * 2 == lay["d"]["macs"][qk]).all()
+    ratio = lay["s"]["macs"][~qk] / lay["d"]["macs"][~qk]
+    assert ((ratio >= 0.5) & (ratio < 0.52)).all()
+    assert (s["cycles"].to_numpy() < d["cycles"].to_numpy()).all()
+    assert sparse.info["kv_bytes_per_token"] == pytest.approx(dense.info["kv_bytes_per_token"] * 0.625)
 
 
 def test_kv_bytes_per_token_and_parameters():
