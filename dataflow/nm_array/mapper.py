@@ -30,6 +30,15 @@ inputs and the last tile's outputs moves during some tile's compute window, so
 ``B`` is its data-bus peak per array cycle: no schedule streams faster, so the bound holds and the
 stalls of a DRAM are simulated like a channel's (before, a DRAM config was costed as if it had
 no bandwidth limit, and the mapper could pick a mapping that thrashes it).
+
+The search is best-first over those bounds, refined lazily: a candidate whose closed-form bound
+could still win gets the memory side's cheaper stall floors in turn (``stall_bounds``: behind a
+DRAM, byte counts over the channels plus CAS latency, then each batch's busiest channel and bank
+group, :func:`simulator.nm_array.memory.stall_lower_bound`), and only a candidate that survives
+them all is simulated. On a channel, a candidate whose largest step transfer fits its shortest
+window cannot stall and is not simulated; behind a DRAM nothing is taken as stall-free (every
+batch pays the DRAM's latency), so the floors decide. Exactness is tested against brute force,
+behind a channel and behind a DRAM, and the floors against the simulated stalls.
 """
 
 from __future__ import annotations
