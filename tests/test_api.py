@@ -189,7 +189,7 @@ def _api_call(argv: list[str]):
             return None  # a renamed option: the CLI's refusal, nothing the API takes
         return lambda: simulate(a.workload, arch, **kw)
     if a.command == "llm" and a.training != "none":
-        if a.generate != 1:
+        if a.generate != 1 or a.attention_nm is not None:
             return None  # the command line's own pairing of options: the API has no generate for training
         from workloads.llm.model import load_llm
         from workloads.llm.phases import training_step
@@ -198,8 +198,9 @@ def _api_call(argv: list[str]):
         return lambda: simulate(training_step(load_llm(a.model), a.batch, a.prompt), a.arch, training=a.training, **kw)
     if a.command == "llm":
         nm = None if a.nm is None else f"{a.nm[0]}:{a.nm[1]}"
+        att = None if a.attention_nm is None else f"{a.attention_nm[0]}:{a.attention_nm[1]}"
         kw = {"mapping": a.mapping, "objective": a.objective, "batch": a.batch, "prompt": a.prompt,
-              "generate": a.generate, "nm": nm, "attention_block": a.attention_block}  # fmt: skip
+              "generate": a.generate, "nm": nm, "attention_block": a.attention_block, "attention_nm": att}  # fmt: skip
         return lambda: simulate(a.model, a.arch, block="llm", **kw)
     if a.command == "spgemm":
         b = a.b or a.matrix

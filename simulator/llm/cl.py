@@ -44,7 +44,7 @@ The larger of the two is the bound; ``bound`` names it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -89,6 +89,8 @@ class ServingRun:
     layers: pd.DataFrame
     arrays: pd.DataFrame | None
     info: dict
+    #: the plan each phase ran under (``prefill``, ``decode``): what :func:`simulate_phase` takes
+    chosen: dict = field(default_factory=dict)
 
 
 def peak_bytes_per_cycle(cfg: ArrayConfig) -> float | None:
@@ -132,17 +134,33 @@ def _gb(x: float) -> str:
 @dataclass(frozen=True)
 class Plan:
     """How a phase runs on the hardware (:mod:`dataflow.llm_parallel`): ``one`` array,
-    ``tensor`` or ``data`` parallel over the system's arrays, or a ``pipeline`` of ``micro``
-    micro-batches."""
+    ``tensor`` or ``data`` parallel over the system's arrays, a ``pipeline`` of ``micro``
+    micro-batches, or ``mixed``: each operator tensor or data parallel as ``choice`` says
+    (operator name -> ``tensor``/``data``; an operator it does not name is data parallel).
+
+    Why mixing is sound here (ours): the arrays share one memory and every operator reads its
+    inputs from it and writes its outputs to it (unfused), so the next operator can read any
+    slice; the only communication a split adds is a row-parallel operator's all-reduce, which
+    goes with that operator when it is tensor-split."""
 
     kind: str
     micro: int = 1
+    choice: tuple[tuple[str, str], ...] = ()
 
     def describe(self, arrays: int, layers: int) -> str:
         if self.kind == "pipeline":
             return (f"pipeline: {arrays} stages of at most {pipeline_stage_layers(layers, arrays)} layers, "
                     f"{self.micro} micro-batch(es)")  # fmt: skip
+        if self.kind == "mixed":
+            ops = dict(self.choice)
+            tensor = sorted({_op(n) for n, k in ops.items() if k == "tensor"})
+            return "mixed: tensor " + (", ".join(tensor) or "none") + "; data the rest"
         return {"tensor": "tensor", "data": "data"}.get(self.kind, "one array")
+
+
+def _op(name: str) -> str:
+    """An operator's name without its causal block (``qk_b3`` -> ``qk``)."""
+    return name.split("_b")[0] if name[:2] in ("qk", "pv") else name
 
 
 def plans(cfg: ArrayConfig, batch: int) -> list[Plan]:
@@ -172,6 +190,16 @@ def _slices(p: Phase, plan: Plan, cfg: ArrayConfig, model: LLMConfig):
     if plan.kind == "one":
         return g, ["one array"] * len(g), 1, np.ones(len(g)), [], 1
     arrays = cfg.system.arrays
+    if plan.kind == "mixed":
+        t, d = _slices(p, Plan("tensor"), cfg, model), _slices(p, Plan("data"), cfg, model)
+        ops = dict(plan.choice)
+        use_t = np.array([ops.get(n) == "tensor" for n in g["name"]])
+        part = pd.DataFrame(np.where(use_t[:, None], t[0].to_numpy(), d[0].to_numpy()), columns=g.columns)
+        part = part.astype(g.dtypes.to_dict())
+        how = [a if u else b for a, b, u in zip(t[1], d[1], use_t, strict=True)]
+        split = set(g["name"][use_t])
+        extra = [e for e in t[4] if e[0].removesuffix("_allreduce") in split]
+        return part, how, arrays, np.ones(len(g)), extra, arrays
     if plan.kind == "data":
         part, how = data_parallel_rows(g, arrays)
         return part, how, arrays, np.ones(len(g)), [], arrays
@@ -354,15 +382,43 @@ def decode_attention_kernel(template: Phase, cfg: ArrayConfig, model: LLMConfig,
     return dict(zip(att["name"], chosen, strict=True))
 
 
+def _mixed(phase: Phase, t_rows: pd.DataFrame, d_rows: pd.DataFrame) -> tuple[Plan, pd.DataFrame]:
+    """Each operator of ``phase`` tensor or data parallel, whichever takes fewer cycles (a
+    row-parallel operator's all-reduce counted with its tensor split; ties: data), and the
+    phase's rows under that plan, assembled from the two plans' rows: a GEMM row's figures
+    depend on that row alone (:func:`run_phases`, one simulation per distinct slice), so these
+    are the rows ``run_phases`` gives the mixed plan (tests compare them)."""
+    n = len(phase.gemms)
+    names = phase.gemms["name"].to_numpy()
+    reduce = {r["name"].removesuffix("_allreduce"): r["cycles"] * r["repeat"]
+              for _, r in t_rows.iloc[n:].iterrows() if str(r["name"]).endswith("_allreduce")}  # fmt: skip
+    cost_t = t_rows["cycles"].to_numpy()[:n] * t_rows["repeat"].to_numpy()[:n]
+    cost_t = cost_t + np.array([reduce.get(x, 0.0) for x in names])
+    cost_d = d_rows["cycles"].to_numpy()[:n] * d_rows["repeat"].to_numpy()[:n]
+    use_t = cost_t < cost_d
+    plan = Plan("mixed", choice=tuple((str(x), "tensor" if u else "data") for x, u in zip(names, use_t, strict=True)))
+    gemm = pd.concat([t_rows.iloc[:n][use_t], d_rows.iloc[:n][~use_t]]).sort_index()
+    split = set(names[use_t])
+    ar = t_rows.iloc[n:]
+    ar = ar[ar["name"].astype(str).str.endswith("_allreduce")]
+    ar = ar[ar["name"].str.removesuffix("_allreduce").isin(split)]
+    rows = pd.concat([gemm, d_rows.iloc[n:], ar], ignore_index=True)
+    return plan, rows
+
+
 def _best(phase: Phase, cfg: ArrayConfig, model: LLMConfig, batch: int, mapping: str, objective: str,
           energy: EnergyTable) -> tuple[Plan, dict[str, float], pd.DataFrame]:  # fmt: skip
-    """The plan (:func:`plans`) under which ``phase`` takes the fewest cycles (ties: the first
-    listed: tensor, data, then pipelines with fewer micro-batches first), every plan's cycles,
-    and the phase's rows under the chosen plan."""
+    """The plan (:func:`plans`, and with ``auto`` the per-operator mix of tensor and data) under
+    which ``phase`` takes the fewest cycles (ties: the first listed: tensor, data, pipelines with
+    fewer micro-batches first, the mix last), every plan's cycles, and the phase's rows under
+    the chosen plan."""
     tried = {}
     for plan in plans(cfg, batch):
         (rows,) = run_phases([phase], cfg, model, plan, mapping=mapping, objective=objective, energy=energy)
         tried[plan] = (_totals(rows)["cycles"], rows)
+    if Plan("tensor") in tried and Plan("data") in tried:
+        mix, rows = _mixed(phase, tried[Plan("tensor")][1], tried[Plan("data")][1])
+        tried[mix] = (_totals(rows)["cycles"], rows)
     best = min(tried, key=lambda p: tried[p][0])
     arrays = cfg.system.arrays if cfg.is_system else 1
     return best, {p.describe(arrays, model.layers): c for p, (c, _) in tried.items()}, tried[best][1]
@@ -429,7 +485,8 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     facts.update(causal_tiles=nb * (nb + 1) // 2, dense_tiles=nb * nb, peak_bytes_per_cycle=peak,
                  kv_bytes_per_token=model.kv_bytes_per_token(cfg.pe.word_bytes, attention_nm),
                  parameters=model.parameter_count())  # fmt: skip
-    return ServingRun(steps, _finish_layers(layers), None, facts)
+    chosen = {"prefill": pre_plan, **({"decode": plan} if len(contexts) else {})}
+    return ServingRun(steps, _finish_layers(layers), None, facts, chosen)
 
 
 def _layer_rows(kind: str, rows: pd.DataFrame, steps: int) -> pd.DataFrame:

@@ -26,20 +26,47 @@ def array(rows=8, cols=8, dataflow="ws", bw=8.0, dram=None, arrays=1, kb=4.0, da
                        system=System(arrays=arrays, partition=partition))  # fmt: skip
 
 
+#: a system where the partitioner mixes tensor and data parallelism per operator in both phases
+MIXED = array(arrays=4, bw=4.0, dataflows=("ws", "os", "is"))
+
+
+def test_the_partitioner_mixes_tensor_and_data_per_operator():
+    """With ``auto``, each operator may take the faster of its tensor and data split (the arrays
+    share the memory, so no operator's split constrains the next's; a tensor-split row-parallel
+    operator brings its all-reduce): the mix is never slower than either plan alone, and here
+    it wins both phases, with the choice per operator in ``layers.csv``."""
+    run = simulate_serving(TINY, MIXED, batch=2, prompt=9, generate=5, nm=(2, 4), mapping="auto")
+    for phase in ("prefill", "decode"):
+        assert run.chosen[phase].kind == "mixed"
+        tried = run.info[f"{phase}_plans_tried"]
+        mixed = next(v for k, v in tried.items() if k.startswith("mixed"))
+        assert mixed < min(tried["tensor"], tried["data"])
+        how = set(run.layers.loc[run.layers["phase"] == phase, "partition"])
+        assert any(h.startswith("tensor") for h in how) and any(h.startswith("data") for h in how)
+    dec = run.layers[run.layers["phase"] == "decode"].set_index("name")["partition"]
+    # an all-reduce row appears exactly for the row-parallel operators the mix tensor-splits
+    for op in ("o_proj", "down_proj"):
+        assert (f"{op}_allreduce" in dec.index) == dec[op].startswith("tensor")
+
+
 @pytest.mark.parametrize(("cfg", "mapping"), [(array(), "plain"), (array(dataflow="os", bw=2.0), "plain"),
                          (array(dram="lpddr4x-4266"), "plain"), (array(arrays=2, partition="tensor"), "plain"),
                          (array(arrays=3, partition="pipeline"), "plain"), (array(arrays=3, partition="data"), "plain"),
                          (array(arrays=2, bw=4.0), "auto"),
-                         (array(dataflows=("ws", "os", "is"), bw=4.0), "auto")],
-                         ids=["ws", "os", "dram", "tensor", "pipeline", "data", "system-auto", "mapper"])  # fmt: skip
+                         (array(dataflows=("ws", "os", "is"), bw=4.0), "auto"), (MIXED, "auto")],
+                         ids=["ws", "os", "dram", "tensor", "pipeline", "data", "system-auto", "mapper",
+                              "mixed"])  # fmt: skip
 def test_decode_over_64_steps_equals_each_step_simulated_alone(cfg, mapping):
     """The shared simulation (every distinct GEMM once) gives every step's figures exactly as
     simulating that step's whole table on its own (with the mapper: the run's one decode
     attention kernel, chosen at the first decode step)."""
     run = simulate_serving(TINY, cfg, batch=2, prompt=9, generate=65, nm=(2, 4), attention_block=4,
                            mapping=mapping)  # fmt: skip
-    plans_ = {p.describe(cfg.system.arrays, TINY.layers): p for p in plans(cfg, 2)}
-    pre_plan, dec_plan = plans_[run.info["prefill_partition"]], plans_[run.info["decode_partition"]]
+    pre_plan, dec_plan = run.chosen["prefill"], run.chosen["decode"]
+    arrays = cfg.system.arrays
+    assert run.info["prefill_partition"] == pre_plan.describe(arrays, TINY.layers)
+    assert run.info["decode_partition"] == dec_plan.describe(arrays, TINY.layers)
+    assert pre_plan in plans(cfg, 2) or (pre_plan.kind == "mixed" and cfg.system.partition == "auto")
     kernel = decode_attention_kernel(decode_step(TINY, 2, 10, (2, 4)), cfg, TINY, dec_plan, mapping, "cycles")
     assert (kernel is not None) == (mapping == "auto")
     steps = run.steps
