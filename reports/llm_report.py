@@ -8,7 +8,8 @@ weight double-buffering, 1 MiB per operand buffer), int8 weights, activations an
 1 GHz, two HBM3 stacks (64 pseudo channels, 32 GB, 1.64 TB/s). It is balanced for decode: the
 arrays take in weights at 16 x 128 B per cycle, above the memory's 1,638 B per cycle, so a
 decode step can run at memory speed. Every GEMM is mapped by the mapper, every phase spread by
-the partitioner (tensor, data or pipeline parallel), all through :func:`simulator.sweep`.
+the partitioner (tensor, data or pipeline parallel, or tensor and data mixed per operator), all
+through :func:`simulator.sweep`.
 """
 
 from __future__ import annotations
@@ -154,8 +155,8 @@ def _markdown(totals, steps, sp, skipped, pruning, quick) -> str:
         f"Model: Llama-3.1-8B (Llama 3 8B's shapes, 131,072 positions), int8 weights, activations and KV cache. "
         f"Each run: the prefill of BATCH prompts of CONTEXT tokens (time to first token), then {GENERATE - 1} decode "
         "steps (time per output token, their mean). Mapping: the mapper per GEMM (a decode step's attention kernel is "
-        "chosen at the first step and kept). Partition: the fastest of tensor, data and pipeline parallelism, per "
-        "phase.",
+        "chosen at the first step and kept). Partition, per phase: the fastest of tensor, data and pipeline "
+        "parallelism and of a per-operator mix of tensor and data (`layers.csv` says each operator's split).",
         "",
         "## Serving metrics",
         "",
