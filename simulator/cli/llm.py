@@ -120,8 +120,8 @@ def summary(result) -> str:
         + f"; {t['memory_bound_share']:.0%} of the time in memory-bound steps",
     ]  # fmt: skip
     if result.config.is_system:
-        lines.append(f"{result.config.system.arrays} arrays: prefill {info['prefill_partition']}"
-                     + (f", decode {info['decode_partition']}" if "decode_partition" in info else ""))  # fmt: skip
+        lines.append(f"{result.config.system.arrays} arrays: prefill [{info['prefill_partition']}]"
+                     + (f", decode [{info['decode_partition']}]" if "decode_partition" in info else ""))  # fmt: skip
     layers = info["layers"]
     for phase, g in layers.groupby("phase", sort=False):
         top = g.sort_values("cycles", ascending=False).head(5)
