@@ -161,6 +161,7 @@ def map_gemm(
     energy: EnergyTable = EnergyTable(),
     where: str = "layer",
     share: int = 1,
+    exposed_io: bool = False,
 ) -> Choice:
     """The best mapping of ``g`` on ``cfg`` for ``objective`` (see the module docstring).
 
@@ -171,6 +172,10 @@ def map_gemm(
     only if it survives them all. ``share``: arrays
     streaming through the memory at once (the part gets ``1 / share`` of its bandwidth, as the
     callback's memory model does), so the bound and the no-stall test use that share.
+    ``exposed_io``: ``stall_cycles`` also counts the layer's exposed first load and last
+    write-back (a caller whose layers run back to back, each waiting for the one before: an LLM
+    step), so no candidate is taken as stall-free in closed form; the bounds stay valid (those
+    cycles are never negative).
     """
     objective_value(objective, 0, 0, 0)  # validates the name
     bw = cfg.memory.bw_bytes_per_cycle
@@ -234,7 +239,7 @@ def map_gemm(
         # window; a DRAM adds latency (activate, CAS) to every batch, so there nothing is proven
         # stall-free in closed form (the step-traffic bound and the model decide)
         no_stall = np.ceil((x_tile + w_tile + 2 * y_tile + 3) / bw) <= np.concatenate(wmin)
-        no_stall &= not banked and not cfg.memory.is_dram
+        no_stall &= not banked and not cfg.memory.is_dram and not exposed_io
     else:
         lb_cycles = compute
         no_stall = np.zeros(count, dtype=bool)

@@ -20,7 +20,9 @@ PV reads the probabilities through the memory, as two GEMMs and a softmax row; a
 
 The fold model's own ``cycles`` leave the first load and the last write-back out
 (:mod:`simulator.nm_array.memory`); a step must not, or a decode step (a few folds per layer,
-each waiting on its weights) would look free. The element-wise operators run on a vector unit of
+each waiting on its weights) would look free. So the mapper, here, minimises a row's cycles with
+them (``exposed_io``): left to the fold model's ``cycles`` it would load a decode GEMV's whole
+weight slice as one first tile, stall-free and all exposed. The element-wise operators run on a vector unit of
 one lane per array column (ours), streaming their tensors at the memory's peak.
 
 Why no step is simulated twice. A decode step's linears and LM head have the same shapes at
@@ -243,7 +245,8 @@ def run_phases(phases: list[Phase], cfg: ArrayConfig, model: LLMConfig, plan: Pl
     fixed = uniq["name"].isin(list(pinned or {})).to_numpy()
     mappings = [pinned[n] if f else None for n, f in zip(uniq["name"], fixed, strict=True)]
     if not fixed.all():
-        free = iter(resolve_mappings(uniq[~fixed], acfg, mapping, objective, energy=energy, share=share)[0])
+        free = iter(resolve_mappings(uniq[~fixed], acfg, mapping, objective, energy=energy, share=share,
+                                     exposed_io=True)[0])  # fmt: skip
         mappings = [m if m is not None else next(free) for m in mappings]
     stats = simulate_gemms(uniq, acfg, mappings=mappings, share=share)
     stats["energy_pj"] = energy_pj(stats, acfg, energy)["energy_pj"].to_numpy()
@@ -378,7 +381,7 @@ def decode_attention_kernel(template: Phase, cfg: ArrayConfig, model: LLMConfig,
     att = part[part["part"] == "attention"]
     gemms = lower_to_gemms(att.drop(columns=["part", "repeat"]), validate=False)
     acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
-    chosen, _ = resolve_mappings(gemms, acfg, mapping, objective, energy=energy, share=share)
+    chosen, _ = resolve_mappings(gemms, acfg, mapping, objective, energy=energy, share=share, exposed_io=True)
     return dict(zip(att["name"], chosen, strict=True))
 
 

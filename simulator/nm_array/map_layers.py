@@ -60,10 +60,13 @@ def resolve_mappings(
     energy: EnergyTable = EnergyTable(),
     source: str = "workload",
     share: int = 1,
+    exposed_io: bool = False,
 ) -> tuple[list[Mapping], pd.DataFrame | None]:
     """One mapping per row of ``gemms`` and, for ``auto``, the mapper's columns
     (:data:`MAPPER_COLUMNS`) per row; ``share``: arrays streaming through the memory at once
-    (the stalls the mapper weighs are those of a system's part)."""
+    (the stalls the mapper weighs are those of a system's part); ``exposed_io``: the mapper's
+    cycles include each layer's exposed first load and last write-back (layers run back to back,
+    as an LLM step's operators do)."""
     check_mapping_request(mapping, objective, cfg)
     if mapping == "plain":
         return [Mapping(cfg.pe.dataflow)] * len(gemms), None
@@ -83,7 +86,7 @@ def resolve_mappings(
             def stalls(mp: Mapping, r=r) -> int:
                 _, tiling, sched, n, m, _ = layer_schedule(r, cfg, mp, source)
                 sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share)
-                return sram + mem.stall_cycles
+                return sram + mem.stall_cycles + (mem.prefetch_cycles + mem.drain_cycles if exposed_io else 0)
 
             def bound(mp: Mapping, tight: bool, r=r) -> float:
                 _, tiling, sched, _, m, _ = layer_schedule(r, cfg, mp, source)
@@ -95,7 +98,7 @@ def resolve_mappings(
                                                                if cfg.memory.is_dram else [])  # fmt: skip
             where = f"{source} layer {r.layer} ({r.name})"
             memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where,
-                               share=share, stall_bounds=bounds)  # fmt: skip
+                               share=share, stall_bounds=bounds, exposed_io=exposed_io)  # fmt: skip
         choices.append(memo[g])
         advance()
     cols = pd.DataFrame(
