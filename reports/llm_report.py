@@ -40,6 +40,15 @@ MODEL = "llama3_1_8b"
 #: (batch, prompt tokens); every run generates GENERATE tokens (TPOT over its decode steps)
 GRID = {"batch": (1, 8, 64), "context": (128, 2048, 8192, 32768)}
 GENERATE = 9
+#: at most this many causal query blocks per prefill (ours): the tile is 128 tokens, or the prompt
+#: over this when longer (32,768 tokens: 1,024-token tiles), so a 32k prompt is 32 block pairs
+#: to map, not 256; the masked waste of the diagonal tiles stays at most 1/33 of the computed area
+MAX_BLOCKS = 32
+
+
+def attention_block(context: int) -> int:
+    """The study's causal tile for a prompt of ``context`` tokens (see :data:`MAX_BLOCKS`)."""
+    return max(128, -(-context // MAX_BLOCKS))
 #: published end-to-end 2:4 figures (../shared/reference/anchors.md)
 PUBLISHED = [
     ("SparseGPT 2:4 Llama-3-8B on vLLM (GPU), end to end", 1.27),
@@ -83,7 +92,8 @@ def run_llm_study(quick: bool = False, workdir: Path | None = None) -> tuple[pd.
                     skipped.append((b, s, nm or "dense", w, kv, capacity))
                     continue
                 labelled.append(({"batch": b, "context": s, "nm": nm or "dense"},
-                                 {"batch": b, "prompt": s, "nm": nm}))  # fmt: skip
+                                 {"batch": b, "prompt": s, "nm": nm,
+                                  "attention_block": attention_block(s)}))  # fmt: skip
     model = {"model": _quick_model(workdir)} if quick else {"model": f"zoo:{MODEL}"}
     base = {**system, "generate": 3 if quick else GENERATE, "mapping": "auto"}
     totals, steps = run_labelled("llm", base, labelled, [model], workload_label="model")
@@ -154,7 +164,9 @@ def _markdown(totals, steps, sp, skipped, pruning, quick) -> str:
         "",
         f"Model: Llama-3.1-8B (Llama 3 8B's shapes, 131,072 positions), int8 weights, activations and KV cache. "
         f"Each run: the prefill of BATCH prompts of CONTEXT tokens (time to first token), then {GENERATE - 1} decode "
-        "steps (time per output token, their mean). Mapping: the mapper per GEMM (a decode step's attention kernel is "
+        "steps (time per output token, their mean). Causal prefill in tiles of 128 tokens, or of a 32nd of the prompt "
+        "when longer (at most 32 query blocks; the masked part of the diagonal tiles, computed and discarded, is at "
+        "most 1/33 of the computed area). Mapping: the mapper per GEMM (a decode step's attention kernel is "
         "chosen at the first step and kept). Partition, per phase: the fastest of tensor, data and pipeline "
         "parallelism and of a per-operator mix of tensor and data (`layers.csv` says each operator's split).",
         "",
