@@ -159,7 +159,8 @@ def _markdown(totals, steps, sp, skipped, pruning, quick) -> str:
         if not quick
         else "# Quick run: a 2-layer Llama-style model on two 16x16 arrays (the test's; not the study)",
         "",
-        "Regenerate with `sparsim reproduce llm` (over an hour on 2 cores). The system, the model and the "
+        "Regenerate with `sparsim reproduce llm` (hours on 2 cores: the mapper weighs every slice's DRAM stalls). "
+        "The system, the model and the "
         "decisions that are ours are in `reports/llm_report.py`; every number below is computed by that run.",
         "",
         f"Model: Llama-3.1-8B (Llama 3 8B's shapes, 131,072 positions), int8 weights, activations and KV cache. "
