@@ -178,11 +178,7 @@ def map_gemm(
     cycles are never negative).
     """
     objective_value(objective, 0, 0, 0)  # validates the name
-    bw = cfg.memory.bw_bytes_per_cycle
-    if cfg.memory.is_dram:  # the DRAM's data-bus peak per array cycle: no schedule streams faster
-        bw = cfg.memory.dram_config().peak_gbps / cfg.clock_ghz
-    if bw is not None:
-        bw = bw / share
+    bw = cfg.peak_bytes_per_cycle(share)  # a DRAM's data-bus peak: no schedule streams faster
     # bank conflicts (sram_banks > 0) are not in the closed form: every candidate in bound order is
     # simulated until the bound (its compute cycles) passes the best
     banked = bool(cfg.buffers.banks)

@@ -66,7 +66,7 @@ from workloads.llm.model import LLMConfig
 from workloads.llm.phases import Phase, decode_step, prefill
 from workloads.lowering import lower_to_gemms
 
-__all__ = ["ServingRun", "Plan", "plans", "simulate_serving", "simulate_phase", "peak_bytes_per_cycle",
+__all__ = ["ServingRun", "Plan", "plans", "simulate_serving", "simulate_phase",
            "check_capacity", "run_phases", "decode_attention_kernel", "STEP_COLUMNS", "LAYER_COLUMNS"]  # fmt: skip
 
 STEP_COLUMNS = ("phase", "step", "context", "tokens", "cycles", "seconds", "gemm_cycles", "io_cycles",
@@ -93,13 +93,6 @@ class ServingRun:
     info: dict
     #: the plan each phase ran under (``prefill``, ``decode``): what :func:`simulate_phase` takes
     chosen: dict = field(default_factory=dict)
-
-
-def peak_bytes_per_cycle(cfg: ArrayConfig) -> float | None:
-    """The memory's peak bytes per array cycle; None: unlimited (a simple channel without a rate)."""
-    if cfg.memory.is_dram:
-        return cfg.memory.dram_config().peak_gbps / cfg.clock_ghz
-    return cfg.memory.bw_bytes_per_cycle
 
 
 def memory_capacity(cfg: ArrayConfig) -> int | None:
@@ -228,7 +221,7 @@ def run_phases(phases: list[Phase], cfg: ArrayConfig, model: LLMConfig, plan: Pl
     from simulator.nm_array.fold import simulate_gemms
     from simulator.nm_array.map_layers import resolve_mappings
 
-    peak = peak_bytes_per_cycle(cfg)
+    peak = cfg.peak_bytes_per_cycle()
     acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
     sl = [_slices(p, plan, cfg, model) for p in phases]
     share = sl[0][5]
@@ -350,7 +343,7 @@ def simulate_phase(model: LLMConfig, cfg: ArrayConfig, phase: Phase, batch: int,
                          pinned=pinned)  # fmt: skip
     tot = {k: np.array([v]) for k, v in _totals(rows).items()}
     return _step_table(tot, phase.kind, np.array([step]), np.array([phase.context]), phase.tokens, batch, model, cfg,
-                       _weight_bytes(model, cfg, nm), peak_bytes_per_cycle(cfg), attention_nm)  # fmt: skip
+                       _weight_bytes(model, cfg, nm), cfg.peak_bytes_per_cycle(), attention_nm)  # fmt: skip
 
 
 def _attention_phase(template: Phase, contexts: np.ndarray) -> Phase:
@@ -393,19 +386,17 @@ def _mixed(phase: Phase, t_rows: pd.DataFrame, d_rows: pd.DataFrame) -> tuple[Pl
     are the rows ``run_phases`` gives the mixed plan (tests compare them)."""
     n = len(phase.gemms)
     names = phase.gemms["name"].to_numpy()
-    reduce = {r["name"].removesuffix("_allreduce"): r["cycles"] * r["repeat"]
-              for _, r in t_rows.iloc[n:].iterrows() if str(r["name"]).endswith("_allreduce")}  # fmt: skip
+    # the tensor plan's rows past the phase's own: the all-reduces, one per row-parallel operator
+    ar = t_rows.iloc[n + len(phase.eltwise):]
+    of = ar["name"].str.removesuffix("_allreduce")
+    reduce = dict(zip(of, ar["cycles"] * ar["repeat"], strict=True))
     cost_t = t_rows["cycles"].to_numpy()[:n] * t_rows["repeat"].to_numpy()[:n]
     cost_t = cost_t + np.array([reduce.get(x, 0.0) for x in names])
     cost_d = d_rows["cycles"].to_numpy()[:n] * d_rows["repeat"].to_numpy()[:n]
     use_t = cost_t < cost_d
     plan = Plan("mixed", choice=tuple((str(x), "tensor" if u else "data") for x, u in zip(names, use_t, strict=True)))
     gemm = pd.concat([t_rows.iloc[:n][use_t], d_rows.iloc[:n][~use_t]]).sort_index()
-    split = set(names[use_t])
-    ar = t_rows.iloc[n:]
-    ar = ar[ar["name"].astype(str).str.endswith("_allreduce")]
-    ar = ar[ar["name"].str.removesuffix("_allreduce").isin(split)]
-    rows = pd.concat([gemm, d_rows.iloc[n:], ar], ignore_index=True)
+    rows = pd.concat([gemm, d_rows.iloc[n:], ar[of.isin(set(names[use_t])).to_numpy()]], ignore_index=True)
     return plan, rows
 
 
@@ -441,7 +432,7 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     decode phase each take the plan that is fastest for them (the decode's judged on its first
     step, then kept: a server does not repartition per token)."""
     facts = check_capacity(model, cfg, batch, prompt, generate, nm, attention_nm)
-    peak = peak_bytes_per_cycle(cfg)
+    peak = cfg.peak_bytes_per_cycle()
     weights = _weight_bytes(model, cfg, nm)
     arrays = cfg.system.arrays if cfg.is_system else 1
     pre = prefill(model, batch, prompt, nm, attention_block, attention_nm)

@@ -394,6 +394,14 @@ class ArrayConfig:
         """Number of processing elements (of one array)."""
         return self.pe.rows * self.pe.cols
 
+    def peak_bytes_per_cycle(self, share: int = 1) -> float | None:
+        """The most bytes per array cycle the memory moves for one of ``share`` arrays streaming
+        at once: the simple channel's rate, or a DRAM's data-bus peak (every channel a burst per
+        ``BL`` clocks); None: an unlimited channel."""
+        bw = self.memory.dram_config().peak_gbps / self.clock_ghz if self.memory.is_dram \
+            else self.memory.bw_bytes_per_cycle  # fmt: skip
+        return None if bw is None else bw / share
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "array config") -> ArrayConfig:
         """A config from a mapping as a YAML file writes it: parts nested (``{"pe": {"rows": 32}}``)

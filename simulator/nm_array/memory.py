@@ -237,16 +237,6 @@ def simulate_memory(
     )
 
 
-def peak_bytes_per_cycle(cfg: ArrayConfig, share: int = 1) -> float | None:
-    """The most bytes per array cycle the memory can move for one of ``share`` arrays: the
-    channel's rate, or a DRAM's data-bus peak (every channel moving a burst every ``BL`` clocks);
-    ``None`` for unlimited bandwidth."""
-    bw = cfg.memory.bw_bytes_per_cycle
-    if cfg.memory.is_dram:
-        bw = cfg.memory.dram_config().peak_gbps / cfg.clock_ghz
-    return None if bw is None else bw / share
-
-
 def stall_lower_bound(
     sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap_elems: int, nm_m: int, share: int = 1,
     tight: bool = True,
@@ -273,7 +263,7 @@ def stall_lower_bound(
     The mapper uses this to skip the DRAM model for candidates that cannot win
     (:mod:`dataflow.nm_array.mapper`); a property test holds it below the simulated stalls for
     every DRAM form, page policy and share."""
-    bw = peak_bytes_per_cycle(cfg, share)
+    bw = cfg.peak_bytes_per_cycle(share)
     if bw is None:
         return 0.0
     tr = step_traffic(sched, cfg, tiling, ifmap_elems=ifmap_elems, nm_m=nm_m)
