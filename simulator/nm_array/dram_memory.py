@@ -274,6 +274,18 @@ def _fold_numba(tr: StepTraffic, clock_ghz: float, dram: DramConfig) -> DramResu
                       dram_busy_cycles=int(math.ceil(out[4])), requests=int(out[3]))  # fmt: skip
 
 
+@numba.njit(cache=True, inline="always")
+def _run_span(op, s, j, step, lo, a, inner_off, pitch, base, bb):
+    """First and last burst index of row ``j``'s run of operand ``op`` at step ``s`` (the runs of
+    :func:`_runs`: row ``j`` of ``rows`` gets its whole-byte share of the transfer); ``(0, -1)``
+    for a run of no bytes."""
+    ln = np.int64(np.floor((j + 1) * step)) - np.int64(np.floor(j * step))
+    if ln <= 0:
+        return np.int64(0), np.int64(-1)
+    start = base[op] + np.int64(np.floor((a[op, s] + lo[op, s] + j) * pitch[op] + inner_off[op, s]))
+    return start // bb, (start + ln - 1) // bb
+
+
 @numba.njit(cache=True)
 def _emit(op, s, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, flag):
     """Append operand ``op``'s bursts at step ``s`` to ``buf`` (consecutive duplicates once)."""
@@ -286,12 +298,7 @@ def _emit(op, s, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, flag)
     step = total / n
     last = -1
     for j in range(n):
-        ln = np.int64(np.floor((j + 1) * step)) - np.int64(np.floor(j * step))
-        if ln <= 0:
-            continue
-        start = base[op] + np.int64(np.floor((a[op, s] + lo[op, s] + j) * pitch[op] + inner_off[op, s]))
-        b0 = start // bb
-        b1 = (start + ln - 1) // bb
+        b0, b1 = _run_span(op, s, j, step, lo, a, inner_off, pitch, base, bb)
         for b in range(b0, b1 + 1):
             addr = (b * bb) % cap
             if addr == last:
@@ -562,12 +569,9 @@ def _count(op, s, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n,
     npat = 0
     last = -1
     for j in range(rows):
-        ln = np.int64(np.floor((j + 1) * step)) - np.int64(np.floor(j * step))
-        if ln <= 0:
+        b0, b1 = _run_span(op, s, j, step, lo, a, inner_off, pitch, base, bb)
+        if b1 < b0:
             continue
-        start = base[op] + np.int64(np.floor((a[op, s] + lo[op, s] + j) * pitch[op] + inner_off[op, s]))
-        b0 = start // bb
-        b1 = (start + ln - 1) // bb
         if b0 % nb_cap == last:
             b0 += 1
         last = b1 % nb_cap
