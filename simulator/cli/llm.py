@@ -54,14 +54,12 @@ def run(args: argparse.Namespace) -> int:
         raise SparsimInputError("--objective", "objective", args.objective, "only with --mapping auto")
     cfg = load_arch(args.arch)
     model = load_llm(args.model)
-    nm = None if args.nm is None else f"{args.nm[0]}:{args.nm[1]}"
+    nm, att = (None if v is None else f"{v[0]}:{v[1]}" for v in (args.nm, args.attention_nm))
     if args.training != "none":
-        if args.attention_nm is not None:
-            raise SparsimInputError("--attention-nm", "attention_nm", f"{args.attention_nm[0]}:{args.attention_nm[1]}",
-                                    "only for a serving run (a training step's attention follows its --training "
-                                    "scheme)")  # fmt: skip
+        if att is not None:
+            raise SparsimInputError("--attention-nm", "attention_nm", att, "only for a serving run (a training "
+                                    "step's attention follows its --training scheme)")  # fmt: skip
         return _training(args, model, cfg, nm)
-    att = None if args.attention_nm is None else f"{args.attention_nm[0]}:{args.attention_nm[1]}"
     params = dict(batch=args.batch, prompt=args.prompt, generate=args.generate, nm=nm, attention_nm=att,
                   attention_block=args.attention_block)  # fmt: skip
     with as_options(), input_context(str(args.model)):

@@ -83,13 +83,19 @@ def resolve_mappings(
         g = gemm_of(r)
         if g not in memo:
 
+            # a candidate is refined through the bounds and simulated in turn, usually one after
+            # another: its schedule is built once for them
+            @functools.lru_cache(maxsize=4)
+            def schedule(mp: Mapping, r=r):
+                return layer_schedule(r, cfg, mp, source)
+
             def stalls(mp: Mapping, r=r) -> int:
-                _, tiling, sched, n, m, _ = layer_schedule(r, cfg, mp, source)
+                _, tiling, sched, n, m, _ = schedule(mp)
                 sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share)
                 return sram + mem.stall_cycles + (mem.prefetch_cycles + mem.drain_cycles if exposed_io else 0)
 
             def bound(mp: Mapping, tight: bool, r=r) -> float:
-                _, tiling, sched, _, m, _ = layer_schedule(r, cfg, mp, source)
+                _, tiling, sched, _, m, _ = schedule(mp)
                 return stall_lower_bound(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m, share=share,
                                          tight=tight)  # fmt: skip
 
