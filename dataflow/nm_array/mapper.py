@@ -162,6 +162,7 @@ def map_gemm(
     where: str = "layer",
     share: int = 1,
     exposed_io: bool = False,
+    cutoff: bool = False,
 ) -> Choice:
     """The best mapping of ``g`` on ``cfg`` for ``objective`` (see the module docstring).
 
@@ -175,7 +176,9 @@ def map_gemm(
     ``exposed_io``: ``stall_cycles`` also counts the layer's exposed first load and last
     write-back (a caller whose layers run back to back, each waiting for the one before: an LLM
     step), so no candidate is taken as stall-free in closed form; the bounds stay valid (those
-    cycles are never negative).
+    cycles are never negative). ``cutoff``: ``stall_cycles`` takes a second argument, the
+    stalls past which the candidate cannot beat the best value found so far, and may stop there
+    and return ``inf``; such a candidate is dropped (it is worse than one already in hand).
     """
     objective_value(objective, 0, 0, 0)  # validates the name
     bw = cfg.peak_bytes_per_cycle(share)  # a DRAM's data-bus peak: no schedule streams faster
@@ -231,6 +234,13 @@ def map_gemm(
     if need_stalls and bw is not None:
         x_tile, w_tile, y_tile = pt * kt * ibytes / (g.p * g.kc), np.ceil(kt * nt * bits / 8), pt * nt * psum
         lb_cycles = np.maximum(compute, np.ceil((dram - np.ceil(x_tile) - w_tile - y_tile - 3) / bw))
+        if exposed_io:
+            # the first step's inputs arrive, and the last step's outputs leave, while the array
+            # waits: step 0 fetches a whole first tile (its ifmap share is at least the floor of
+            # the nominal one), and the last step writes its edge tile of Y; neither at more than
+            # the peak rate
+            y_last = (g.p - (-(-g.p // pt) - 1) * pt) * (g.ncol - (-(-g.ncol // nt) - 1) * nt) * psum
+            lb_cycles = lb_cycles + np.floor((np.floor(x_tile) + w_tile + y_last) / bw * (1 - 1e-12))
         # on a channel, no step can stall when the most any step moves fits in the shortest step
         # window; a DRAM adds latency (activate, CAS) to every batch, so there nothing is proven
         # stall-free in closed form (the step-traffic bound and the model decide)
@@ -266,6 +276,7 @@ def map_gemm(
             for pos, i in enumerate(idx.tolist())]  # fmt: skip
     heapq.heapify(heap)
     simulated = 0
+    best = math.inf  # the smallest exact value found so far (the cut-off's reference)
     while True:
         bound, sp, dr, en, pos, stage, i = heapq.heappop(heap)
         if stage == last:
@@ -276,9 +287,20 @@ def map_gemm(
             floor = math.floor(stall_bounds[stage](mapping_of(i)) * (1 - 1e-9))
             cycles, stage = max(lb_cycles[i], compute[i] + floor), stage + 1
         else:
-            cycles, stage = compute[i] + stall_cycles(mapping_of(i)), last
             simulated += 1
+            if cutoff:
+                # stalls above this make the candidate worse than ``best``: the model may stop there
+                room = best - compute[i] if objective == "cycles" else (best / e[i] - compute[i] if e[i] > 0
+                                                                         else math.inf)  # fmt: skip
+                st = stall_cycles(mapping_of(i), room)
+                if math.isinf(st):
+                    continue
+            else:
+                st = stall_cycles(mapping_of(i))
+            cycles, stage = compute[i] + st, last
         val = float(cycles) if objective == "cycles" else float(e[i] * cycles)
+        if stage == last:
+            best = min(best, val)
         heapq.heappush(heap, (val if stage == last else max(val, bound), sp, dr, en, pos, stage, i))
 
 

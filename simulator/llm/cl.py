@@ -46,6 +46,7 @@ The larger of the two is the bound; ``bound`` names it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -400,22 +401,52 @@ def _mixed(phase: Phase, t_rows: pd.DataFrame, d_rows: pd.DataFrame) -> tuple[Pl
     return plan, rows
 
 
+def plan_floor(phase: Phase, plan: Plan, cfg: ArrayConfig, model: LLMConfig) -> float:
+    """A lower bound on ``phase``'s cycles under ``plan`` from its MACs alone: each array's slice
+    of a GEMM takes at least its issued MACs over the array's PEs, times the row's time factor
+    and repeats (:func:`run_phases` adds stalls, fills and the element-wise rows on top)."""
+    part, _, _, factor, _, _ = _slices(phase, plan, cfg, model)
+    acfg = cfg.system_arrays()[0] if cfg.is_system else cfg
+    macs = _issued_macs(lower_to_gemms(part.drop(columns=["part", "repeat"]), validate=False))
+    return float((np.ceil(macs / (acfg.rows * acfg.cols)) * factor * phase.gemms["repeat"].to_numpy()).sum())
+
+
 def _best(phase: Phase, cfg: ArrayConfig, model: LLMConfig, batch: int, mapping: str, objective: str,
-          energy: EnergyTable) -> tuple[Plan, dict[str, float], pd.DataFrame]:  # fmt: skip
+          energy: EnergyTable) -> tuple[Plan, dict[str, float], pd.DataFrame, dict[str, float]]:  # fmt: skip
     """The plan (:func:`plans`, and with ``auto`` the per-operator mix of tensor and data) under
     which ``phase`` takes the fewest cycles (ties: the first listed: tensor, data, pipelines with
-    fewer micro-batches first, the mix last), every plan's cycles, and the phase's rows under
-    the chosen plan."""
-    tried = {}
-    for plan in plans(cfg, batch):
+    fewer micro-batches first, the mix last), every plan's cycles, the phase's rows under the
+    chosen plan, and the plans left unsimulated with their floors.
+
+    A pipeline whose floor (:func:`plan_floor`) is above the best plan simulated before it
+    cannot win and is not simulated (branch and bound over plans: on 8 arrays a one-micro-batch
+    pipeline runs the prefill's whole-model GEMMs on one array at a time, minutes of mapping to
+    learn it is about 8x slower). The tensor and data plans are always simulated: the mix is
+    made of their rows."""
+    listed = plans(cfg, batch)
+    tried, pruned = {}, {}
+    for plan in [p for p in listed if p.kind != "pipeline"]:
         (rows,) = run_phases([phase], cfg, model, plan, mapping=mapping, objective=objective, energy=energy)
         tried[plan] = (_totals(rows)["cycles"], rows)
+    mixed = None
     if Plan("tensor") in tried and Plan("data") in tried:
         mix, rows = _mixed(phase, tried[Plan("tensor")][1], tried[Plan("data")][1])
-        tried[mix] = (_totals(rows)["cycles"], rows)
+        mixed = (mix, (_totals(rows)["cycles"], rows))
+    for plan in [p for p in listed if p.kind == "pipeline"]:
+        incumbent = min([c for c, _ in tried.values()] + ([mixed[1][0]] if mixed else []), default=math.inf)
+        floor = plan_floor(phase, plan, cfg, model)
+        if floor > incumbent:
+            pruned[plan] = floor
+            continue
+        (rows,) = run_phases([phase], cfg, model, plan, mapping=mapping, objective=objective, energy=energy)
+        tried[plan] = (_totals(rows)["cycles"], rows)
+    tried = {p: tried[p] for p in listed if p in tried}  # the listed order, for the ties
+    if mixed:
+        tried[mixed[0]] = mixed[1]
     best = min(tried, key=lambda p: tried[p][0])
     arrays = cfg.system.arrays if cfg.is_system else 1
-    return best, {p.describe(arrays, model.layers): c for p, (c, _) in tried.items()}, tried[best][1]
+    return (best, {p.describe(arrays, model.layers): c for p, (c, _) in tried.items()}, tried[best][1],
+            {p.describe(arrays, model.layers): f for p, f in pruned.items()})  # fmt: skip
 
 
 def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: int, generate: int,
@@ -437,17 +468,18 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
     arrays = cfg.system.arrays if cfg.is_system else 1
     pre = prefill(model, batch, prompt, nm, attention_block, attention_nm)
     contexts = np.arange(prompt + 1, prompt + generate, dtype=np.int64)
-    pre_plan, pre_tried, pre_rows = _best(pre, cfg, model, batch, mapping, objective, energy)
+    pre_plan, pre_tried, pre_rows, pre_pruned = _best(pre, cfg, model, batch, mapping, objective, energy)
     first = {k: np.array([v]) for k, v in _totals(pre_rows).items()}
     tables = [_step_table(first, "prefill", np.array([0]), np.array([prompt]), prompt, batch, model, cfg, weights,
                           peak, attention_nm)]  # fmt: skip
     layers = [_layer_rows("prefill", pre_rows, 1)]
-    facts.update(prefill_partition=pre_plan.describe(arrays, model.layers), prefill_plans_tried=pre_tried)
+    facts.update(prefill_partition=pre_plan.describe(arrays, model.layers), prefill_plans_tried=pre_tried,
+                 prefill_plans_pruned=pre_pruned)  # fmt: skip
     if len(contexts):
         template = decode_step(model, batch, int(contexts[0]), nm, attention_nm)
         # the template's rows under its plan are what the pinned kernel gives it: the mapper chose
         # that kernel for exactly its attention pair
-        plan, tried, tmpl_rows = _best(template, cfg, model, batch, mapping, objective, energy)
+        plan, tried, tmpl_rows, pruned = _best(template, cfg, model, batch, mapping, objective, energy)
         pinned = decode_attention_kernel(template, cfg, model, plan, mapping, objective, energy)
         (att_rows,) = run_phases([_attention_phase(template, contexts)], cfg, model, plan, mapping=mapping,
                                  objective=objective, energy=energy, pinned=pinned)  # fmt: skip
@@ -473,6 +505,7 @@ def simulate_serving(model: LLMConfig, cfg: ArrayConfig, *, batch: int, prompt: 
         dec = pd.concat([tmpl_rows[~varying].assign(times=len(contexts)), att_rows, soft_rows], ignore_index=True)
         layers.append(_layer_rows("decode", dec, len(contexts)))
         facts.update(decode_partition=plan.describe(arrays, model.layers), decode_plans_tried=tried,
+                     decode_plans_pruned=pruned,
                      decode_attention_kernel={k: v.describe() for k, v in (pinned or {}).items()})  # fmt: skip
     steps = pd.concat(tables, ignore_index=True)
     nb = len(pre.gemms[pre.gemms["part"] == "attention"]) // 2

@@ -60,6 +60,7 @@ class DramResult:
     dram_burst_bytes: int
     dram_busy_cycles: int  # sum over batches of the DRAM time a batch took, array cycles
     requests: int
+    cut: bool = False  # left at the caller's limit (simulate_dram): the figures are partial
 
 
 def _tile_offset(tr: StepTraffic, op: str, s: int) -> int:
@@ -77,6 +78,28 @@ def _tile_offset(tr: StepTraffic, op: str, s: int) -> int:
     k0, k1, n0 = int(lo["K"][s]), int(hi["K"][s]), int(lo["N"][s])
     row = ext["N"] * tr.wbits
     return copy * ((ext["K"] * row + 7) // 8) + (k0 * row + (k1 - k0) * n0 * tr.wbits) // 8
+
+
+def _tile_offsets(tr: StepTraffic, op: str) -> np.ndarray:
+    """:func:`_tile_offset` of every step at once (int64 where no product can overflow it)."""
+    ext = tr.ext
+    big = max(ext["P"], ext["K"], ext["N"], 1)
+    scale = tr.ifmap_bytes if op == "X" else tr.wbits
+    if big * big * max(scale, 1) * max(int(tr.copy.max(initial=0)) + 1, 1) >= 2**62:
+        return np.array([float(_tile_offset(tr, op, s)) for s in range(tr.windows.size)])
+    copy = tr.copy.astype(np.int64)
+    lo, hi = tr.lo, tr.hi
+    if op == "X":
+        big_p, kc, i = ext["P"], ext["K"], tr.ifmap_bytes
+
+        def f(pa, kb):
+            return (pa * kb * i) // (big_p * kc)
+
+        p0, p1, k0 = lo["P"].astype(np.int64), hi["P"].astype(np.int64), lo["K"].astype(np.int64)
+        return (copy * i + f(p0, kc) + f(p1, k0) - f(p0, k0)).astype(np.float64)
+    k0, k1, n0 = (x.astype(np.int64) for x in (lo["K"], hi["K"], lo["N"]))
+    row = ext["N"] * tr.wbits
+    return (copy * ((ext["K"] * row + 7) // 8) + (k0 * row + (k1 - k0) * n0 * tr.wbits) // 8).astype(np.float64)
 
 
 def _runs(tr: StepTraffic, op: str, s: int, base: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,11 +179,14 @@ def layer_requests(tr: StepTraffic, dram: DramConfig) -> tuple[np.ndarray, np.nd
 
 
 def simulate_dram(tr: StepTraffic, clock_ghz: float, dram: DramConfig, mode: str = "fold",
-                  state: DramState | None = None) -> DramResult:  # fmt: skip
+                  state: DramState | None = None, limit: float = math.inf,
+                  limit_prefetch: bool = False) -> DramResult:  # fmt: skip
     """Stalls of one layer (all GEMM copies) with its steps' transfers on ``dram``: ``fold`` runs
-    the numba kernel :func:`_fold_layer`; ``request`` the per-request controller."""
+    the numba kernel :func:`_fold_layer`; ``request`` the per-request controller. ``limit``
+    (fold form only): stop once the stalls (plus the prefetch, with ``limit_prefetch``) pass it,
+    with ``cut`` set; the mapper's cut-off for a candidate already worse than its best."""
     if mode == "fold":
-        return _fold_numba(tr, clock_ghz, dram)
+        return _fold_numba(tr, clock_ghz, dram, limit, limit_prefetch)
     return simulate_dram_py(tr, clock_ghz, dram, mode, state)
 
 
@@ -232,7 +258,7 @@ def _descriptors(tr: StepTraffic, dram: DramConfig):
         if op in ("W", "X"):
             tot[i] = np.floor(tr.filter if op == "W" else tr.ifmap)
             hi[i] = 1
-            inner_off[i] = [float(_tile_offset(tr, op, s)) if tot[i, s] > 0 else 0.0 for s in range(steps)]
+            inner_off[i] = np.where(tot[i] > 0, _tile_offsets(tr, op), 0.0)
             continue
         tot[i] = tr.psum_in if op == "Yin" else tr.ofmap
         lo[i] = tr.lo["P"]
@@ -259,19 +285,17 @@ def _map_bits(dram: DramConfig):
     return shift, mask
 
 
-def _fold_numba(tr: StepTraffic, clock_ghz: float, dram: DramConfig) -> DramResult:
+def _fold_numba(tr: StepTraffic, clock_ghz: float, dram: DramConfig, limit: float = math.inf,
+                limit_prefetch: bool = False) -> DramResult:  # fmt: skip
     tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
     shift, mask = _map_bits(dram)
-    p = np.array([dram.cl, dram.cwl, dram.rcd, dram.rp, dram.rtp, dram.rc, dram.ccd_s, dram.ccd_l, dram.bl,
-                  dram.rrd_s, dram.faw, dram.wtr_s, dram.refi, dram.rfc, int(dram.page_policy == "open"),
-                  dram.channels, dram.banks_per_channel, dram.ranks * dram.bankgroups, dram.bankgroups, dram.banks,
-                  dram.burst_bytes, dram.capacity_bytes, dram.wr], dtype=np.int64)  # fmt: skip
+    p = _fold_params(dram)
     out = np.zeros(6)
     _fold_layer(tr.windows.astype(np.float64), tot, lo, hi, a, inner_off, pitch, base, shift, mask, p,
-                dram.clock_ghz / clock_ghz, out)  # fmt: skip
+                dram.clock_ghz / clock_ghz, float(limit), int(limit_prefetch), out)  # fmt: skip
     return DramResult(stall_cycles=int(math.ceil(out[0] - 1e-9)), prefetch_cycles=int(out[1]),
                       drain_cycles=int(out[2]), dram_burst_bytes=int(out[3]) * dram.burst_bytes,
-                      dram_busy_cycles=int(math.ceil(out[4])), requests=int(out[3]))  # fmt: skip
+                      dram_busy_cycles=int(math.ceil(out[4])), requests=int(out[3]), cut=bool(out[5]))  # fmt: skip
 
 
 @numba.njit(cache=True, inline="always")
@@ -287,80 +311,132 @@ def _run_span(op, s, j, step, lo, a, inner_off, pitch, base, bb):
 
 
 @numba.njit(cache=True)
-def _emit(op, s, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, flag):
-    """Append operand ``op``'s bursts at step ``s`` to ``buf`` (consecutive duplicates once)."""
+def _emit(op, s, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw, nr, flag):
+    """Append operand ``op``'s runs at step ``s`` to the run list ``rs`` (first burst index,
+    wrapped into the capacity), ``rn`` (bursts), ``rw`` (writes): a burst the previous run of the
+    transfer ended in once, a run crossing the end of the capacity split in two. Returns the
+    number of runs and of bursts added."""
     total = tot[op, s]
     if total <= 0:
-        return nbuf
+        return nr, 0
     n = hi[op, s] - lo[op, s]
     bb = p[20]
-    cap = p[21]
+    ncap = p[21] // bb  # bursts in the capacity: a power of two (every address field is)
     step = total / n
     last = -1
+    added = 0
     for j in range(n):
         b0, b1 = _run_span(op, s, j, step, lo, a, inner_off, pitch, base, bb)
-        for b in range(b0, b1 + 1):
-            addr = (b * bb) % cap
-            if addr == last:
-                continue
-            last = addr
-            buf[nbuf] = addr
-            wr[nbuf] = flag
-            nbuf += 1
-    return nbuf
+        if b1 < b0:
+            continue
+        w = b0 & (ncap - 1)
+        left = b1 - b0 + 1
+        if w == last:  # the burst the previous run ended in
+            w = (w + 1) & (ncap - 1)
+            left -= 1
+        last = b1 & (ncap - 1)
+        added += left
+        while left > 0:
+            c = min(left, ncap - w)
+            rs[nr] = w
+            rn[nr] = c
+            rw[nr] = flag
+            nr += 1
+            left -= c
+            w = 0
+    return nr, added
 
 
 @numba.njit(cache=True)
-def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, bank_hit, chan_hit, head_cb,
-           head_row, hit_wr):  # fmt: skip
-    """The fold-level time of one batch (same arithmetic as simulator.dram.fold.batch_cycles)."""
+def _batch(rs, rn, rw, nr, p, shift, mask, st):
+    """The fold-level time of one batch of runs (the arithmetic of
+    :func:`simulator.dram.fold.batch_cycles`), against and updating the open rows ``st[0]``.
+
+    Why it is fast: under a map with the row above the column (``p[23]`` > 0), a stretch of bursts
+    that differ only in their column bits (a *chunk*: bits below the column are *lanes*) puts
+    every lane in one bank and one row, and distinct lanes in distinct banks, so a run is taken
+    a lane at a time (``count`` bursts at once, lanes in the order of their first burst: the
+    order heads and rows see) instead of a burst at a time; and only the banks and channels a
+    batch touches are reset and evaluated. Under any other map a run is taken burst by burst."""
+    if nr == 0:
+        return 0.0
+    open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, bank_hit, chan_hit, head_cb, hit_wr, tb, tc, acts, chain = st
     cl, cwl, rcd, rp, rtp, rc, ccd_s, ccd_l, bl = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
     rrd_s, faw, refi, rfc = p[9], p[10], p[12], p[13]
-    nch, nb, ng, nbg, nbank = p[15], p[16], p[17], p[18], p[19]
-    bshift = 0
-    bb = p[20]
-    while (1 << bshift) < bb:
-        bshift += 1
-    n_ch[:] = 0
-    nw_ch[:] = 0
-    per_grp[:] = 0
-    n_b[:] = 0
-    rows_b[:] = 0
-    bank_hit[:] = False
-    chan_hit[:] = False
-    hit_wr[:] = 0
-    head_cb[:] = -1
-    for k in range(nb * nch):
-        last[k] = open_[k]
-    for i in range(nbuf):
-        x = buf[i] >> bshift
-        ro = (x >> shift[0]) & mask[0]
-        ra = (x >> shift[1]) & mask[1]
-        bg = (x >> shift[2]) & mask[2]
-        ba = (x >> shift[3]) & mask[3]
-        ch = (x >> shift[5]) & mask[5]
-        n_ch[ch] += 1
-        if wr[i]:
-            nw_ch[ch] += 1
-        per_grp[ch * ng + ra * nbg + bg] += 1
-        cb = ch * nb + (ra * nbg + bg) * nbank + ba
-        n_b[cb] += 1
-        if head_cb[ch] < 0:
-            head_cb[ch] = cb
-            head_row[ch] = ro
-        if ro == open_[cb]:
-            bank_hit[cb] = True  # FR-FCFS serves hits to the open row first
-            if wr[i]:
-                hit_wr[cb] = 1
-            chan_hit[ch] = True
-            continue
-        if last[cb] != ro:
-            rows_b[cb] += 1
-        last[cb] = ro
+    nb, ng, nbg, nbank = p[16], p[17], p[18], p[19]
+    ntb = 0
+    ntc = 0
+    # a chunk of bursts differing only in the column, its lanes; burst by burst without the fast path
+    nl = np.int64(1) << shift[4] if p[23] > 0 else np.int64(1)
+    chunk = nl * (mask[4] + 1) if p[23] > 0 else np.int64(1)
+    for r in range(nr):
+        pos = rs[r]
+        end = pos + rn[r] - 1
+        flag = rw[r]
+        while pos <= end:
+            cstart = pos - (pos & (chunk - 1))
+            cend = min(end, cstart + chunk - 1)
+            u0 = pos - cstart
+            u1 = cend - cstart
+            for t in range(min(nl, u1 - u0 + 1)):
+                first = u0 + t
+                x = cstart + first
+                c = (u1 - first) // nl + 1  # this lane's bursts in the chunk: one bank, one row
+                ro = (x >> shift[0]) & mask[0]
+                ra = (x >> shift[1]) & mask[1]
+                bg = (x >> shift[2]) & mask[2]
+                ba = (x >> shift[3]) & mask[3]
+                ch = (x >> shift[5]) & mask[5]
+                cb = ch * nb + (ra * nbg + bg) * nbank + ba
+                if n_ch[ch] == 0:  # first touch of the channel in this batch: its head
+                    tc[ntc] = ch
+                    ntc += 1
+                    nw_ch[ch] = 0
+                    chan_hit[ch] = False
+                    head_cb[ch] = cb
+                    acts[ch] = 0
+                    chain[ch] = 0
+                    for g in range(ng):
+                        per_grp[ch * ng + g] = 0
+                n_ch[ch] += c
+                if flag:
+                    nw_ch[ch] += c
+                per_grp[ch * ng + ra * nbg + bg] += c
+                if n_b[cb] == 0:
+                    tb[ntb] = cb
+                    ntb += 1
+                    last[cb] = open_[cb]
+                    rows_b[cb] = 0
+                    bank_hit[cb] = False
+                    hit_wr[cb] = 0
+                n_b[cb] += c
+                if ro == open_[cb]:
+                    bank_hit[cb] = True  # FR-FCFS serves hits to the open row first
+                    if flag:
+                        hit_wr[cb] = 1
+                    chan_hit[ch] = True
+                elif last[cb] != ro:
+                    rows_b[cb] += 1
+                    last[cb] = ro
+            pos = cend + 1
+    for i in range(ntb):
+        cb = tb[i]
+        c = cb // nb
+        kk = rows_b[cb]
+        acts[c] += kk
+        ct = kk * (rtp + rp + rcd)
+        if kk > 0 and not bank_hit[cb]:
+            ct -= rtp
+            if open_[cb] < 0:
+                ct -= rp
+        if kk > 0 and hit_wr[cb] == 1:
+            ct += max(0, cwl + bl + p[22] - rtp)
+        ct = ct + max(n_b[cb] - 1, 0) * ccd_s
+        ct = max(ct, max(kk - 1, 0) * rc + (rcd if kk > 0 else 0)) + cl + bl
+        chain[c] = max(chain[c], ct)
     best = 0
-    for c in range(nch):
-        if n_ch[c] == 0:
-            continue
+    for i in range(ntc):
+        c = tc[i]
         mg = 0
         for g in range(ng):
             mg = max(mg, per_grp[c * ng + g])
@@ -368,105 +444,86 @@ def _batch(buf, wr, nbuf, p, shift, mask, open_, last, n_ch, nw_ch, per_grp, n_b
         if nw_ch[c] > 0 and nw_ch[c] < n_ch[c]:
             bus += max(0, cl + bl + 2 - cwl - ccd_s)
         tail = (cwl if nw_ch[c] > 0 else cl) + bl
-        acts = 0
-        ch_chain = 0
-        for b in range(nb):
-            cb = c * nb + b
-            acts += rows_b[cb]
-            if n_b[cb] == 0:
-                continue
-            kk = rows_b[cb]
-            ct = kk * (rtp + rp + rcd)
-            if kk > 0 and not bank_hit[cb]:
-                ct -= rtp
-                if open_[cb] < 0:
-                    ct -= rp
-            if kk > 0 and hit_wr[cb] == 1:
-                ct += max(0, cwl + bl + p[22] - rtp)
-            ct = ct + max(n_b[cb] - 1, 0) * ccd_s
-            ct = max(ct, max(kk - 1, 0) * rc + (rcd if kk > 0 else 0)) + cl + bl
-            ch_chain = max(ch_chain, ct)
         act = 0
-        if acts > 0:
-            act = max((acts - 1) * rrd_s, (-(-acts // 4) - 1) * faw) + rcd + cl + bl
+        if acts[c] > 0:
+            act = max((acts[c] - 1) * rrd_s, (-(-acts[c] // 4) - 1) * faw) + rcd + cl + bl
         hb = head_cb[c]
         hit = chan_hit[c]
         fill = tail + (0 if hit else rcd) + (rp if (not hit and open_[hb] >= 0) else 0)
-        best = max(best, max(max(bus + fill, act), ch_chain))
-    if p[14] == 1:
-        for k in range(nb * nch):
-            open_[k] = last[k]
-    else:
-        open_[:] = -1
+        best = max(best, max(max(bus + fill, act), chain[c]))
+        n_ch[c] = 0
+    for i in range(ntb):
+        cb = tb[i]
+        open_[cb] = last[cb] if p[14] == 1 else -1
+        n_b[cb] = 0
     return best * refi / (refi - rfc)
 
 
-@numba.njit(cache=True, inline="always")
-def _flush(buf, wr, nbuf, p, shift, mask, state):
-    """DRAM cycles of the ``nbuf`` bursts gathered in ``buf`` (0 when there are none), against the
-    layer's running controller state (:func:`_batch`'s arrays, in ``state``)."""
-    if nbuf == 0:
-        return 0.0
-    return _batch(buf, wr, nbuf, p, shift, mask, state[0], state[1], state[2], state[3], state[4], state[5],
-                  state[6], state[7], state[8], state[9], state[10], state[11])  # fmt: skip
+@numba.njit(cache=True)
+def _new_state(p):
+    """The running state of :func:`_batch` for a layer: open rows (none), per-bank and
+    per-channel scratch, the lists of touched banks and channels."""
+    nch, nb, ng = p[15], p[16], p[17]
+    return (np.full(nch * nb, -1, dtype=np.int64), np.empty(nch * nb, dtype=np.int64), np.zeros(nch, np.int64),
+            np.zeros(nch, np.int64), np.zeros(nch * ng, np.int64), np.zeros(nch * nb, np.int64),
+            np.zeros(nch * nb, np.int64), np.zeros(nch * nb, np.bool_), np.zeros(nch, np.bool_),
+            np.zeros(nch, np.int64), np.zeros(nch * nb, np.int64), np.zeros(nch * nb, np.int64),
+            np.zeros(nch, np.int64), np.zeros(nch, np.int64), np.zeros(nch, np.int64))  # fmt: skip
 
 
 @numba.njit(cache=True)
-def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p, ratio, out):
-    steps = windows.shape[0]
-    nch, nb, ng = p[15], p[16], p[17]
-    cap_b = 0
+def _run_capacity(steps, hi, lo, tot):
+    """Runs a batch can hold: every operand's rows, each split at most once at the capacity's end."""
+    most = 0
     for op in range(4):
         for s in range(steps):
             if tot[op, s] > 0:
-                rows = hi[op, s] - lo[op, s]
-                cap_b = max(cap_b, np.int64(tot[op, s]) // p[20] + 2 * rows + 2)
-    buf = np.empty(4 * cap_b + 8, dtype=np.int64)
-    wr = np.empty(4 * cap_b + 8, dtype=np.bool_)
-    open_ = np.full(nch * nb, -1, dtype=np.int64)
-    last = np.empty(nch * nb, dtype=np.int64)
-    n_ch = np.zeros(nch, dtype=np.int64)
-    nw_ch = np.zeros(nch, dtype=np.int64)
-    per_grp = np.zeros(nch * ng, dtype=np.int64)
-    n_b = np.zeros(nch * nb, dtype=np.int64)
-    rows_b = np.zeros(nch * nb, dtype=np.int64)
-    seen = np.zeros(nch * nb, dtype=np.bool_)
-    conflict = np.zeros(nch * nb, dtype=np.bool_)
-    head_cb = np.zeros(nch, dtype=np.int64)
-    head_row = np.zeros(nch, dtype=np.int64)
-    chain = np.zeros(nch * nb, dtype=np.int64)  # first activation flags per bank
-    state = (open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, seen, conflict, head_cb, head_row, chain)
+                most = max(most, hi[op, s] - lo[op, s])
+    return 4 * (2 * most + 2) + 8
+
+
+@numba.njit(cache=True)
+def _fold_layer(windows, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p, ratio, limit, with_prefetch, out):
+    """``out``: stall, prefetch, drain, bursts, busy (array cycles), and 1 in ``out[5]`` when
+    the stall (plus the prefetch, ``with_prefetch``) passed ``limit`` and the layer was left
+    there (the mapper's cut-off: a candidate already worse than the best found; its figures are
+    then partial)."""
+    steps = windows.shape[0]
+    cap = _run_capacity(steps, hi, lo, tot)
+    rs = np.empty(cap, dtype=np.int64)
+    rn = np.empty(cap, dtype=np.int64)
+    rw = np.empty(cap, dtype=np.bool_)
+    st = _new_state(p)
     busy = 0.0
     bursts = 0
     # step 0's own inputs: the exposed prefetch
-    nbuf = 0
-    for op in range(3):
-        nbuf = _emit(op, 0, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, False)
-    d = _flush(buf, wr, nbuf, p, shift, mask, state)
-    bursts += nbuf
+    nr, nbu = _emit_batch(-1, steps, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw)
+    d = _batch(rs, rn, rw, nr, p, shift, mask, st)
+    bursts += nbu
     busy += d
     t = d
     prefetch = np.ceil(t / ratio)
     stall = 0.0
+    out[5] = 0.0
     for s in range(steps):
-        nbuf = 0
-        if s + 1 < steps:
-            for op in range(3):
-                nbuf = _emit(op, s + 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, False)
-        if s >= 1:
-            nbuf = _emit(3, s - 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, nbuf, wr, True)
-        d = _flush(buf, wr, nbuf, p, shift, mask, state)
-        bursts += nbuf
+        nr, nbu = _emit_batch(s, steps, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw)
+        d = _batch(rs, rn, rw, nr, p, shift, mask, st)
+        bursts += nbu
         busy += d
         done = t + d
         end_compute = t + windows[s] * ratio
         if done > end_compute:
             stall += (done - end_compute) / ratio
+            if stall + prefetch * with_prefetch > limit:
+                out[5] = 1.0
+                break
         t = max(done, end_compute)
-    nbuf = _emit(3, steps - 1, tot, lo, hi, a, inner_off, pitch, base, p, buf, 0, wr, True)
-    d = _flush(buf, wr, nbuf, p, shift, mask, state)
-    bursts += nbuf
-    busy += d
+    d = 0.0
+    if out[5] == 0.0:
+        nr, nbu = _emit(3, steps - 1, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw, 0, True)
+        d = _batch(rs, rn, rw, nr, p, shift, mask, st)
+        bursts += nbu
+        busy += d
     out[0] = stall
     out[1] = prefetch
     out[2] = np.ceil(d / ratio)
@@ -508,7 +565,7 @@ def _floor_of_counts(grp: np.ndarray, n: np.ndarray, w: np.ndarray, q: np.ndarra
     return float(t.max())
 
 
-def batch_floors(tr: StepTraffic, dram: DramConfig, mode: str = "fold") -> np.ndarray:
+def batch_floors(tr: StepTraffic, dram: DramConfig, mode: str = "fold", ends: bool = False):
     """A floor on the DRAM clocks of the batch issued at each step (inputs of ``s+1``, outputs
     of ``s-1``), from its bursts' channels and bank groups alone: numba (:func:`_floors_layer`),
     whole periods of a run counted at once.
@@ -520,21 +577,23 @@ def batch_floors(tr: StepTraffic, dram: DramConfig, mode: str = "fold") -> np.nd
     and refresh terms, which only add; the per-request controller cannot beat a data bus or
     tCCD_L either, so there the floor takes the smaller latency and no turnaround. Burst lists
     are exactly :func:`step_requests`' (the same runs, a burst two runs of a transfer share
-    once)."""
+    once). ``ends``: also the floors of the first batch (step 0's own inputs, the exposed
+    prefetch) and the last (the final drain), as a second array."""
     tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
     p = np.array([dram.burst_bytes, dram.capacity_bytes], dtype=np.int64)
-    out = np.zeros(tr.windows.size)
+    out = np.zeros(tr.windows.size + 2)
     _floors_layer(tot, lo, hi, a, inner_off, pitch, base, p, _group_bits(dram), _floor_params(dram, mode), out)
-    return out
+    return (out[:-2], out[-2:]) if ends else out[:-2]
 
 
-def batch_floors_py(tr: StepTraffic, dram: DramConfig, mode: str = "fold") -> np.ndarray:
+def batch_floors_py(tr: StepTraffic, dram: DramConfig, mode: str = "fold", ends: bool = False):
     """The numpy twin of :func:`batch_floors`, from :func:`step_requests`' burst lists."""
     g = _group_bits(dram)
     q = _floor_params(dram, mode)
-    out = np.zeros(tr.windows.size)
-    for s in range(tr.windows.size):
-        addr, wr = step_requests(tr, dram, s)
+    batches = [step_requests(tr, dram, s) for s in range(tr.windows.size)]
+    batches += [_first_batch(tr, dram), _last_batch(tr, dram)]
+    out = np.zeros(len(batches))
+    for s, (addr, wr) in enumerate(batches):
         x = addr // dram.burst_bytes
         ch = (x >> g[0]) & g[1]
         key = ch * g[6] + ((x >> g[2]) & g[3]) * g[7] + ((x >> g[4]) & g[5])
@@ -542,7 +601,7 @@ def batch_floors_py(tr: StepTraffic, dram: DramConfig, mode: str = "fold") -> np
         n = np.bincount(ch, minlength=dram.channels)
         w = np.bincount(ch[wr], minlength=dram.channels)
         out[s] = _floor_of_counts(grp, n, w, q)
-    return out
+    return (out[:-2], out[-2:]) if ends else out[:-2]
 
 
 @numba.njit(cache=True)
@@ -623,37 +682,219 @@ def _count_range(r, length, g, grp, n, w, flag, times):
 
 @numba.njit(cache=True)
 def _floors_layer(tot, lo, hi, a, inner_off, pitch, base, p, g, q, out):
+    """``out[s]``: the floor of the batch issued at step ``s``; past the steps, the first batch
+    (step 0's own inputs) and the last (the final drain)."""
     bb, cap = p[0], p[1]
     nb_cap = cap // bb
-    gap, cl, cwl, bl, turn, fold, ccd_l = q[0], q[1], q[2], q[3], q[4], q[5], q[6]
     nch = g[1] + 1
     ng = g[6]
-    steps = out.shape[0]
+    steps = out.shape[0] - 2
     grp = np.zeros(nch * ng, dtype=np.int64)
     n = np.zeros(nch, dtype=np.int64)
     w = np.zeros(nch, dtype=np.int64)
-    for s in range(steps):
+    for s in range(steps + 2):
         grp[:] = 0
         n[:] = 0
         w[:] = 0
-        if s + 1 < steps:
+        if s == steps:
             for op in range(3):
-                _count(op, s + 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, False)
-        if s >= 1:
-            _count(3, s - 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, True)
-        best = 0
-        for c in range(nch):
-            if n[c] == 0:
-                continue
-            mg = 0
-            for k in range(ng):
-                mg = max(mg, grp[c * ng + k])
-            t = max((n[c] - 1) * gap, (mg - 1) * ccd_l) + bl
-            if fold == 1:
-                t += cwl if w[c] > 0 else cl
-                if w[c] > 0 and w[c] < n[c]:
-                    t += turn
-            else:
-                t += min(cl, cwl)
-            best = max(best, t)
-        out[s] = best
+                _count(op, 0, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, False)
+        elif s == steps + 1:
+            _count(3, steps - 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, True)
+        else:
+            if s + 1 < steps:
+                for op in range(3):
+                    _count(op, s + 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, False)
+            if s >= 1:
+                _count(3, s - 1, tot, lo, hi, a, inner_off, pitch, base, bb, nb_cap, g, grp, n, w, True)
+        out[s] = _floor_counts(grp, n, w, q, nch, ng)
+
+
+@numba.njit(cache=True, inline="always")
+def _floor_counts(grp, n, w, q, nch, ng):
+    """:func:`_floor_of_counts` in numba."""
+    gap, cl, cwl, bl, turn, fold, ccd_l = q[0], q[1], q[2], q[3], q[4], q[5], q[6]
+    best = 0
+    for c in range(nch):
+        if n[c] == 0:
+            continue
+        mg = 0
+        for k in range(ng):
+            mg = max(mg, grp[c * ng + k])
+        t = max((n[c] - 1) * gap, (mg - 1) * ccd_l) + bl
+        if fold == 1:
+            t += cwl if w[c] > 0 else cl
+            if w[c] > 0 and w[c] < n[c]:
+                t += turn
+        else:
+            t += min(cl, cwl)
+        best = max(best, t)
+    return best
+
+
+# --------------------------------------------- the exposed first load and last write-back (the mapper)
+#: batches the drain's open rows are looked for in, counting back from the last step's
+BACK = 8
+
+
+def end_batches(tr: StepTraffic, clock_ghz: float, dram: DramConfig, back: int = BACK) -> tuple[int, int | None]:
+    """The fold form's exposed prefetch and drain of a layer (array cycles, as
+    :func:`simulate_dram` reports them) without simulating the steps between: numba
+    (:func:`_ends_layer`). The drain is None when it is not known this way.
+
+    Why they can be had cheaply: the fold form's only state between batches is each bank's open
+    row, so the prefetch (the first batch, every bank closed) is exact on its own, and so is the
+    drain once the open rows of the banks it touches are known. Under close-page those are all
+    closed. Under open-page a bank ends a batch on the row of its last burst that missed, so a
+    bank whose latest batch touched it in one row only is left on that row; the last ``back``
+    batches are searched for every bank the drain touches, and a bank touched in several rows
+    by its latest batch, or in none of them while earlier batches remain, leaves the drain
+    unknown (then the mapper takes its floor). A layer's cycles behind an LLM step count both
+    (``exposed_io``), and for most candidates they are all the stalls there are."""
+    tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
+    shift, mask = _map_bits(dram)
+    p = _fold_params(dram)
+    out = np.zeros(2)
+    _ends_layer(tr.windows.size, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p, back, out)
+    ratio = dram.clock_ghz / clock_ghz
+    prefetch = int(math.ceil(out[0] / ratio))
+    return prefetch, (int(math.ceil(out[1] / ratio)) if out[1] >= 0 else None)
+
+
+def end_batches_py(tr: StepTraffic, clock_ghz: float, dram: DramConfig, back: int = BACK) -> tuple[int, int | None]:
+    """The numpy twin of :func:`end_batches`, from :func:`step_requests`' burst lists and
+    :func:`simulator.dram.fold.batch_cycles`."""
+    from simulator.dram.fl import bank_index, decode
+
+    ratio = dram.clock_ghz / clock_ghz
+    steps = tr.windows.size
+    a0, w0 = _first_batch(tr, dram)
+    prefetch = int(math.ceil(batch_cycles(dram, a0, w0, FoldState(dram)) / ratio)) if a0.size else 0
+    a1, w1 = _last_batch(tr, dram)
+    if a1.size == 0:
+        return prefetch, 0
+    state = FoldState(dram)
+    if dram.page_policy == "open":
+
+        def banks_rows(addr):
+            f = decode(dram, addr)
+            return f["ch"] * dram.banks_per_channel + bank_index(dram, f), f["ro"]
+
+        need = set(banks_rows(a1)[0].tolist())
+        found: dict[int, int] = {}
+        k = steps - 1
+        while need and k >= max(-1, steps - 1 - back):
+            addr = step_requests(tr, dram, k)[0] if k >= 0 else _first_batch(tr, dram)[0]
+            cb, ro = banks_rows(addr) if addr.size else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+            rows: dict[int, set[int]] = {}
+            for b, r in zip(cb.tolist(), ro.tolist(), strict=True):
+                if b in need:
+                    rows.setdefault(b, set()).add(r)
+            for b, rs in rows.items():
+                if len(rs) > 1:
+                    return prefetch, None
+                found[b] = rs.pop()
+                need.discard(b)
+            k -= 1
+        if need and k >= -1:
+            return prefetch, None
+        for b, r in found.items():
+            state.open[b] = r
+    return prefetch, int(math.ceil(batch_cycles(dram, a1, w1, state) / ratio))
+
+
+def _fold_params(dram: DramConfig) -> np.ndarray:
+    return np.array([dram.cl, dram.cwl, dram.rcd, dram.rp, dram.rtp, dram.rc, dram.ccd_s, dram.ccd_l, dram.bl,
+                     dram.rrd_s, dram.faw, dram.wtr_s, dram.refi, dram.rfc, int(dram.page_policy == "open"),
+                     dram.channels, dram.banks_per_channel, dram.ranks * dram.bankgroups, dram.bankgroups,
+                     dram.banks, dram.burst_bytes, dram.capacity_bytes, dram.wr,
+                     int(_row_above_column(dram))], dtype=np.int64)  # fmt: skip
+
+
+def _row_above_column(dram: DramConfig) -> bool:
+    """Whether the address map puts the row bits above the column bits (:func:`_batch`'s fast
+    path: bursts differing only in the column then share a bank and a row)."""
+    order = dram.address_map.split("-")  # most significant first
+    return order.index("ro") < order.index("co")
+
+
+@numba.njit(cache=True)
+def _emit_batch(k, steps, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw):
+    """The runs of batch ``k`` (-1: step 0's own inputs; else the batch issued at step ``k``:
+    the inputs of step ``k + 1``, then the outputs of step ``k - 1``) and its bursts."""
+    nr = 0
+    nbu = 0
+    if k < 0:
+        for op in range(3):
+            nr, c = _emit(op, 0, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw, nr, False)
+            nbu += c
+        return nr, nbu
+    if k + 1 < steps:
+        for op in range(3):
+            nr, c = _emit(op, k + 1, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw, nr, False)
+            nbu += c
+    if k >= 1:
+        nr, c = _emit(3, k - 1, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw, nr, True)
+        nbu += c
+    return nr, nbu
+
+
+@numba.njit(cache=True, inline="always")
+def _bank_of(x, p, shift, mask):
+    return ((x >> shift[5]) & mask[5]) * p[16] + (((x >> shift[1]) & mask[1]) * p[18]
+                                                  + ((x >> shift[2]) & mask[2])) * p[19] + ((x >> shift[3]) & mask[3])
+
+
+@numba.njit(cache=True)
+def _ends_layer(steps, tot, lo, hi, a, inner_off, pitch, base, shift, mask, p, back, out):
+    nch, nb = p[15], p[16]
+    cap = _run_capacity(steps, hi, lo, tot)
+    rs = np.empty(cap, dtype=np.int64)
+    rn = np.empty(cap, dtype=np.int64)
+    rw = np.empty(cap, dtype=np.bool_)
+    st = _new_state(p)
+    nr, _ = _emit_batch(-1, steps, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw)
+    out[0] = _batch(rs, rn, rw, nr, p, shift, mask, st)
+    # the drain's runs, kept apart while earlier batches are searched
+    ds = np.empty(cap, dtype=np.int64)
+    dn = np.empty(cap, dtype=np.int64)
+    dw = np.empty(cap, dtype=np.bool_)
+    nd, _ = _emit(3, steps - 1, tot, lo, hi, a, inner_off, pitch, base, p, ds, dn, dw, 0, True)
+    open_ = st[0]
+    open_[:] = -1
+    if nd > 0 and p[14] == 1:
+        need = np.zeros(nch * nb, dtype=np.bool_)
+        seen_at = np.full(nch * nb, -2, dtype=np.int64)
+        row = np.full(nch * nb, -1, dtype=np.int64)
+        left = 0
+        for r in range(nd):
+            for x in range(ds[r], ds[r] + dn[r]):
+                cb = _bank_of(x, p, shift, mask)
+                if not need[cb]:
+                    need[cb] = True
+                    left += 1
+        k = steps - 1
+        stop = max(-1, steps - 1 - back)
+        while left > 0 and k >= stop:
+            nr, _ = _emit_batch(k, steps, tot, lo, hi, a, inner_off, pitch, base, p, rs, rn, rw)
+            for r in range(nr):
+                for x in range(rs[r], rs[r] + rn[r]):
+                    cb = _bank_of(x, p, shift, mask)
+                    if not need[cb]:
+                        continue
+                    ro = (x >> shift[0]) & mask[0]
+                    if seen_at[cb] == -2:
+                        seen_at[cb] = k
+                        row[cb] = ro
+                        left -= 1
+                    elif seen_at[cb] == k and row[cb] != ro:
+                        out[1] = -1.0  # touched in two rows by its latest batch: its open row is not known
+                        return
+            k -= 1
+        if left > 0 and k >= -1:
+            out[1] = -1.0  # not found in the batches searched, and earlier ones remain
+            return
+        for cb in range(nch * nb):
+            if seen_at[cb] != -2:
+                open_[cb] = row[cb]
+    out[1] = _batch(ds, dn, dw, nd, p, shift, mask, st)

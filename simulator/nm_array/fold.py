@@ -26,6 +26,7 @@ Counting rules (ours unless marked SCALE-Sim):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -128,14 +129,17 @@ def layer_schedule(r, cfg: ArrayConfig, mapping: Mapping, source: str = "workloa
     return df, tiling, build_schedule(df, t, kc, ncol, cfg, tiling, copies), n, m, kc
 
 
-def layer_stalls(sched, cfg: ArrayConfig, tiling, r, k: int, n: int, m: int, share: int = 1):
+def layer_stalls(sched, cfg: ArrayConfig, tiling, r, k: int, n: int, m: int, share: int = 1,
+                 limit: float = math.inf, limit_prefetch: bool = False):  # fmt: skip
     """``(SRAM stall cycles, MemoryResult)`` of one layer's schedule: bank conflicts stretch the
     folds (:mod:`simulator.nm_array.sram_banks`), and the memory model sees the stretched windows
-    (``share``: arrays streaming through the memory at once, :mod:`simulator.nm_array.system`)."""
+    (``share``: arrays streaming through the memory at once, :mod:`simulator.nm_array.system`);
+    ``limit``: the mapper's cut-off on SRAM plus memory stalls (:func:`simulate_memory`)."""
     per_fold = sram_stalls(sched, cfg, k, n, m)
+    sram = int(per_fold.sum())
     mem = simulate_memory(stretched(sched, per_fold), cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m,
-                          share=share)  # fmt: skip
-    return int(per_fold.sum()), mem
+                          share=share, limit=limit - sram, limit_prefetch=limit_prefetch)  # fmt: skip
+    return sram, mem
 
 
 def simulate_gemms(

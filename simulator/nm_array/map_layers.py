@@ -14,6 +14,7 @@ for stall cycles under a finite DRAM bandwidth, which only the memory model
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -89,22 +90,28 @@ def resolve_mappings(
             def schedule(mp: Mapping, r=r):
                 return layer_schedule(r, cfg, mp, source)
 
-            def stalls(mp: Mapping, r=r) -> int:
+            def stalls(mp: Mapping, limit: float = math.inf, r=r) -> float:
+                # ``limit``: the mapper's cut-off (a candidate past it is worse than one in hand)
                 _, tiling, sched, n, m, _ = schedule(mp)
-                sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share)
+                sram, mem = layer_stalls(sched, cfg, tiling, r, int(r.gemm_k), n, m, share, limit=limit,
+                                         limit_prefetch=exposed_io)  # fmt: skip
+                if mem.cut:
+                    return math.inf
                 return sram + mem.stall_cycles + (mem.prefetch_cycles + mem.drain_cycles if exposed_io else 0)
 
-            def bound(mp: Mapping, tight: bool, r=r) -> float:
+            def bound(mp: Mapping, tight: bool | str, r=r) -> float:
                 _, tiling, sched, _, m, _ = schedule(mp)
                 return stall_lower_bound(sched, cfg, tiling, ifmap_elems=int(r.ifmap_elems), nm_m=m, share=share,
-                                         tight=tight)  # fmt: skip
+                                         tight=tight, exposed_io=exposed_io)  # fmt: skip
 
-            # behind a DRAM: byte counts first (cheap), then the batches' channels and bank groups
-            bounds = [functools.partial(bound, tight=False)] + ([functools.partial(bound, tight=True)]
-                                                               if cfg.memory.is_dram else [])  # fmt: skip
+            # behind a DRAM: byte counts first (cheap), then (exposed first load and last write-back)
+            # those two batches exactly, then the batches' channels and bank groups
+            stages = [False] + (["ends"] if exposed_io and cfg.memory.is_dram and cfg.memory.mode == "fold" else [])
+            stages += [True] if cfg.memory.is_dram else []
+            bounds = [functools.partial(bound, tight=t) for t in stages]
             where = f"{source} layer {r.layer} ({r.name})"
             memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where,
-                               share=share, stall_bounds=bounds, exposed_io=exposed_io)  # fmt: skip
+                               share=share, stall_bounds=bounds, exposed_io=exposed_io, cutoff=True)  # fmt: skip
         choices.append(memo[g])
         advance()
     cols = pd.DataFrame(

@@ -61,6 +61,8 @@ class MemoryResult:
     prefetch_cycles: int
     drain_cycles: int
     dram_bw_required: float
+    #: the run was left early, its stalls past the caller's ``limit`` (the figures are partial)
+    cut: bool = False
 
     @property
     def dram_bytes(self) -> int:
@@ -195,9 +197,13 @@ def simulate_memory(
     ifmap_elems: int,
     nm_m: int,
     share: int = 1,
+    limit: float = math.inf,
+    limit_prefetch: bool = False,
 ) -> MemoryResult:
     """Run the model above over every step of a schedule (all its GEMM copies); ``share``: how many
-    arrays stream through this memory at once (1: the array has it to itself)."""
+    arrays stream through this memory at once (1: the array has it to itself). ``limit``: the
+    mapper's cut-off, honoured by the DRAM fold form: once the stalls (plus the prefetch, with
+    ``limit_prefetch``) pass it, the run stops and says so (``cut``)."""
     tr = step_traffic(sched, cfg, tiling, ifmap_elems=ifmap_elems, nm_m=nm_m)
     windows, ifm, filt, psum_in, out = tr.windows, tr.ifmap, tr.filter, tr.psum_in, tr.ofmap
     steps = windows.size
@@ -217,14 +223,17 @@ def simulate_memory(
 
         # time-sharing with share - 1 other arrays: each DRAM clock is worth that many times more
         # of this array's cycles
-        d = simulate_dram(tr, cfg.clock_ghz * share, cfg.memory.dram_config(), cfg.memory.mode)
-        stall, prefetch, drain = d.stall_cycles, d.prefetch_cycles, d.drain_cycles
+        d = simulate_dram(tr, cfg.clock_ghz * share, cfg.memory.dram_config(), cfg.memory.mode, limit=limit,
+                          limit_prefetch=limit_prefetch)  # fmt: skip
+        stall, prefetch, drain, cut = d.stall_cycles, d.prefetch_cycles, d.drain_cycles, d.cut
     elif bw is None:
         stall = prefetch = drain = 0
+        cut = False
     else:
         stall = int(np.maximum(np.ceil(moved / bw) - windows, 0).sum())
         prefetch = int(math.ceil(in_bytes[0] / bw))
         drain = int(math.ceil(out_bytes[-1] / bw))
+        cut = False
     return MemoryResult(
         dram_ifmap_bytes=int(np.ceil(ifm.sum())),
         dram_filter_bytes=int(filt.sum()),
@@ -234,12 +243,13 @@ def simulate_memory(
         prefetch_cycles=prefetch,
         drain_cycles=drain,
         dram_bw_required=required,
+        cut=cut,
     )
 
 
 def stall_lower_bound(
     sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap_elems: int, nm_m: int, share: int = 1,
-    tight: bool = True,
+    tight: bool | str = True, exposed_io: bool = False,
 ) -> float:
     """A lower bound on the stall cycles (SRAM plus memory) of :func:`layer stalls
     <simulator.nm_array.fold.layer_stalls>`, at the cost of the step traffic only (no DRAM model):
@@ -260,6 +270,14 @@ def stall_lower_bound(
     - Bank conflicts lengthen folds by ``sigma_s``; the memory stall shrinks by at most that, so
       SRAM plus memory stalls are at least the sum over unstretched windows.
 
+    ``exposed_io``: the bound is on the stalls plus the layer's exposed first load and last
+    write-back (the mapper's ``exposed_io``). On a channel both are exact (the model's own
+    ``ceil(bytes / B)``). Behind a DRAM they are the same floors on those two batches, except
+    that the fold form's are taken exactly where :func:`~simulator.nm_array.dram_memory.end_batches`
+    knows them (``tight`` true or ``"ends"``): its first batch always, its last when the open
+    rows it meets are known. ``tight="ends"``: those two exactly and the steps from byte counts,
+    a stage between the two for a mapper whose candidates differ mostly in their ends.
+
     The mapper uses this to skip the DRAM model for candidates that cannot win
     (:mod:`dataflow.nm_array.mapper`); a property test holds it below the simulated stalls for
     every DRAM form, page policy and share."""
@@ -272,20 +290,38 @@ def stall_lower_bound(
         moved = np.zeros(tr.windows.size)
         moved[:-1] += sum(ops_in)[1:]
         moved[1:] += np.floor(tr.ofmap[:-1])
-        return float(np.maximum(moved / bw - tr.windows, 0.0).sum())
-    from simulator.nm_array.dram_memory import batch_floors
+        ends = 0.0
+        if exposed_io:  # simulate_memory's prefetch and drain, exactly
+            ends = math.ceil(np.ceil(tr.filter[0] + tr.ifmap[0] + tr.psum_in[0]) / bw)
+            ends += math.ceil(np.ceil(tr.ofmap[-1]) / bw)
+        return float(np.maximum(moved / bw - tr.windows, 0.0).sum()) + ends
+    from simulator.nm_array.dram_memory import batch_floors, end_batches
 
     d = cfg.memory.dram_config()
-    if tight:
-        clocks = batch_floors(tr, d, cfg.memory.mode)
+    first = sum(b[0] for b in ops_in)
+    last = np.floor(tr.ofmap[-1])
+    if tight is True:
+        clocks, end_floors = batch_floors(tr, d, cfg.memory.mode, ends=True)
     else:
-        bursts = np.zeros(tr.windows.size)
+        bursts = np.zeros(tr.windows.size + 2)  # the step batches, then the first and the last
         for b in ops_in:
-            bursts[:-1] += np.ceil(b[1:] / d.burst_bytes)
-        bursts[1:] += np.ceil(np.floor(tr.ofmap[:-1]) / d.burst_bytes)
+            bursts[:tr.windows.size - 1] += np.ceil(b[1:] / d.burst_bytes)
+            bursts[-2] += np.ceil(b[0] / d.burst_bytes)
+        bursts[1:tr.windows.size] += np.ceil(np.floor(tr.ofmap[:-1]) / d.burst_bytes)
+        bursts[-1] = np.ceil(last / d.burst_bytes)
         per_channel = np.ceil(bursts / d.channels)
-        clocks = np.where(bursts > 0, (per_channel - 1) * max(d.ccd_s, d.bl) + min(d.cl, d.cwl) + d.bl, 0.0)
-    if cfg.memory.mode == "fold":
+        both = np.where(bursts > 0, (per_channel - 1) * max(d.ccd_s, d.bl) + min(d.cl, d.cwl) + d.bl, 0.0)
+        clocks, end_floors = both[:-2], both[-2:]
+    fold = cfg.memory.mode == "fold"
+    if fold:
         clocks = clocks * d.refi / (d.refi - d.rfc)
+        end_floors = end_floors * d.refi / (d.refi - d.rfc)
     ratio = d.clock_ghz / (cfg.clock_ghz * share)  # DRAM clocks per array cycle
-    return float(np.maximum(clocks / ratio - tr.windows, 0.0).sum())
+    out = float(np.maximum(clocks / ratio - tr.windows, 0.0).sum())
+    if not exposed_io:
+        return out
+    ends = [float(x) / ratio for x in end_floors]
+    if tight and fold and (first > 0 or last > 0):  # True or "ends"
+        prefetch, drain = end_batches(tr, cfg.clock_ghz * share, d)
+        ends = [float(prefetch), float(drain) if drain is not None else ends[1]]
+    return out + sum(ends)

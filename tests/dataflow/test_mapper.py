@@ -274,7 +274,9 @@ def dram_cases(draw, modes=("fold", "request"), most=(60, 64, 40)):
 def test_the_stall_bound_is_never_above_the_simulated_stalls(case, data):
     """What makes the mapper's pruning exact: the step-traffic bound of
     :func:`simulator.nm_array.memory.stall_lower_bound` is below every candidate's simulated SRAM
-    plus memory stalls, behind every DRAM form, page policy and share."""
+    plus memory stalls, behind every DRAM form, page policy and share; and with ``exposed_io``
+    its stages (byte counts, the first and last batches exactly, every batch's floor) rise in
+    turn and stay below those stalls plus the exposed prefetch and drain."""
     from simulator.nm_array.fold import layer_schedule, layer_stalls
     from simulator.nm_array.memory import stall_lower_bound
 
@@ -290,6 +292,10 @@ def test_the_stall_bound_is_never_above_the_simulated_stalls(case, data):
     loose, tight = (stall_lower_bound(sched, cfg, tiling, ifmap_elems=g.ifmap_elems, nm_m=m, share=share, tight=t)
                     for t in (False, True))  # fmt: skip
     assert loose <= tight + 1e-6 and tight <= sram + mem.stall_cycles + 1e-6
+    exposed = sram + mem.stall_cycles + mem.prefetch_cycles + mem.drain_cycles
+    stages = [stall_lower_bound(sched, cfg, tiling, ifmap_elems=g.ifmap_elems, nm_m=m, share=share, tight=t,
+                                exposed_io=True) for t in (False, "ends", True)]  # fmt: skip
+    assert stages[0] <= stages[1] + 1e-6 <= stages[2] + 2e-6 and stages[2] <= exposed + 1e-6
 
 
 @given(dram_cases(modes=("fold",), most=(24, 32, 20)), st.sampled_from(["cycles", "edp"]))

@@ -205,3 +205,28 @@ def test_a_causal_lm_training_step_runs_the_sat_path(model):
     assert (head.gemm_m, head.gemm_n) == (2 * seq, model.vocab)
     assert bdwp.totals["macs"] < dense.totals["macs"] and bdwp.totals["dense_macs"] == dense.totals["dense_macs"]
     assert bdwp.totals["cycles"] <= dense.totals["cycles"]
+
+
+def test_a_pipeline_that_cannot_win_is_not_simulated_and_the_choice_is_unchanged():
+    """Branch and bound over plans: a pipeline whose MAC floor is above the best plan simulated
+    before it is left out (``*_plans_pruned``, with its floor), the floor is below what that plan
+    really takes, and the choice is what simulating every plan gives."""
+    from simulator.llm.cl import _mixed, _totals, plan_floor, run_phases
+
+    cfg = array(arrays=4, bw=64.0, partition="auto")
+    run = simulate_serving(TINY, cfg, batch=4, prompt=32, generate=3, nm=(2, 4))
+    pruned = run.info["prefill_plans_pruned"]
+    assert pruned  # 4 arrays, a compute-bound prefill: a pipeline is about 4x slower
+    phase = prefill(TINY, 4, 32, (2, 4), 128)
+    every = {}
+    for plan in plans(cfg, 4):
+        (rows,) = run_phases([phase], cfg, TINY, plan)
+        every[plan.describe(4, TINY.layers)] = (plan, _totals(rows)["cycles"], rows)
+    t, d = every["tensor"], every["data"]
+    mix, rows = _mixed(phase, t[2], d[2])
+    best = min([c for _, c, _ in every.values()] + [_totals(rows)["cycles"]])
+    assert run.steps["cycles"].iloc[0] == round(best)
+    for name, floor in pruned.items():
+        plan, cycles, _ = every[name]
+        assert floor == plan_floor(phase, plan, cfg, TINY) and best < floor <= cycles
+        assert name not in run.info["prefill_plans_tried"]

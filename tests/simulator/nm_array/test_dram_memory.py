@@ -4,6 +4,7 @@ every dataflow, and the config's memory options."""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import pytest
@@ -12,7 +13,14 @@ from dataflow.nm_array.mapping import Mapping
 from simulator.common.errors import SparsimInputError
 from simulator.dram.config import load_dram
 from simulator.nm_array.config import ArrayConfig, arch_from_yaml
-from simulator.nm_array.dram_memory import batch_floors, batch_floors_py, simulate_dram, simulate_dram_py
+from simulator.nm_array.dram_memory import (
+    batch_floors,
+    batch_floors_py,
+    end_batches,
+    end_batches_py,
+    simulate_dram,
+    simulate_dram_py,
+)
 from simulator.nm_array.fold import layer_schedule, simulate_layers
 from simulator.nm_array.memory import simulate_memory, step_traffic
 from workloads.io import load_workload
@@ -37,12 +45,53 @@ def _traffic(model: str, dataflow: str):
     return out
 
 
-@pytest.mark.parametrize("preset", ["ddr4-3200", "hbm2"])
+@pytest.mark.parametrize("preset", ["ddr4-3200", "hbm2", "hbm3-column-on-top"])
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 def test_fold_kernel_equals_numpy_twin(dataflow, preset):
-    dram = load_dram(preset)
+    """Every layer, both paths of the kernel: a map with the row above the column (its runs taken
+    a lane at a time) and one with the column on top (burst by burst)."""
+    dram = load_dram(preset.removesuffix("-column-on-top"))
+    if preset.endswith("column-on-top"):
+        dram = dataclasses.replace(dram, address_map="co-ro-ra-ba-bg-ch")
     for name, _, tr, _ in _traffic("resnet18", dataflow):
         assert simulate_dram(tr, 1.0, dram) == simulate_dram_py(tr, 1.0, dram), name
+
+
+@pytest.mark.parametrize("policy", ["open", "close"])
+@pytest.mark.parametrize("preset", ["ddr4-3200", "hbm3"])
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_the_ends_alone_equal_the_whole_layer_simulated(dataflow, preset, policy):
+    """The mapper's exposed prefetch and drain without the steps between
+    (:func:`~simulator.nm_array.dram_memory.end_batches`): numba = numpy twin for every search
+    depth, and equal to the whole layer's simulation wherever the drain is known; under
+    close-page it always is, and under open-page most layers' are."""
+    dram = dataclasses.replace(load_dram(preset), page_policy=policy)
+    known = 0
+    layers = _traffic("resnet18", dataflow)
+    for name, _, tr, _ in layers:
+        for back in (0, 1, 8, 10**6):
+            assert end_batches(tr, 1.0, dram, back) == end_batches_py(tr, 1.0, dram, back), (name, back)
+        whole = simulate_dram(tr, 1.0, dram)
+        prefetch, drain = end_batches(tr, 1.0, dram, 10**6)
+        assert prefetch == whole.prefetch_cycles, name
+        assert drain is None or drain == whole.drain_cycles, name
+        known += drain is not None
+    assert known == len(layers) if policy == "close" else known >= len(layers) // 2
+
+
+def test_the_cut_off_stops_a_layer_past_its_limit_and_only_then():
+    """The mapper's cut-off: a limit below a layer's stalls stops it with ``cut`` (stalls past the
+    limit); a limit at or above them changes nothing."""
+    dram = load_dram("ddr4-3200")
+    stalled = [tr for _, _, tr, _ in _traffic("resnet18", "ws") if simulate_dram(tr, 1.0, dram).stall_cycles > 10]
+    assert stalled
+    for tr in stalled[:4]:
+        whole = simulate_dram(tr, 1.0, dram)
+        assert simulate_dram(tr, 1.0, dram, limit=whole.stall_cycles) == whole
+        cut = simulate_dram(tr, 1.0, dram, limit=whole.stall_cycles / 2)
+        assert cut.cut and whole.stall_cycles / 2 < cut.stall_cycles <= whole.stall_cycles
+        both = simulate_dram(tr, 1.0, dram, limit=whole.stall_cycles + whole.prefetch_cycles - 1, limit_prefetch=True)
+        assert both.cut
 
 
 @pytest.mark.parametrize("mode", ["fold", "request"])
@@ -60,8 +109,13 @@ def test_batch_floor_kernel_equals_numpy_twin_and_is_a_floor(dataflow, preset, m
     dram = load_dram(preset)
     above_peak = 0
     for name, _, tr, _ in _traffic("resnet18", dataflow)[::4]:
-        got = batch_floors(tr, dram, mode)
-        assert np.array_equal(got, batch_floors_py(tr, dram, mode)), name
+        got, ends = batch_floors(tr, dram, mode, ends=True)
+        twin, twin_ends = batch_floors_py(tr, dram, mode, ends=True)
+        assert np.array_equal(got, twin) and np.array_equal(ends, twin_ends), name
+        # the first and last batches' floors are floors (array cycles at 1 GHz)
+        whole = simulate_dram(tr, 1.0, dram, mode)
+        per = (dram.refi / (dram.refi - dram.rfc) if mode == "fold" else 1.0) / dram.clock_ghz
+        assert ends[0] * per <= whole.prefetch_cycles + 1e-9 and ends[1] * per <= whole.drain_cycles + 1e-9, name
         state = FoldState(dram)
         for s in range(tr.windows.size):
             addr, wr = step_requests(tr, dram, s)
