@@ -36,6 +36,14 @@ MAPPING_CHOICES = ("plain", "auto", "ws", "os", "is")
 MAPPER_COLUMNS = ("objective", "objective_value", "mapping_candidates", "mapping_simulated")
 
 
+#: the mapper's answers in this process, by everything they depend on (the GEMM, the array, the
+#: objective, the unit energies, the share and ``exposed_io``): a sweep point or an LLM run maps
+#: the same slice under several plans and phases (the decode attention kernel, a data-parallel
+#: LM head); the error-message location is not part of an answer
+_CHOICES: dict[tuple, Choice] = {}
+_CHOICES_MAX = 1024
+
+
 def check_mapping_request(mapping: str, objective: str, cfg: ArrayConfig, where: str = "--mapping") -> None:
     """Refuse a request the array or the mapper cannot honour, before any work."""
     if objective not in OBJECTIVES:
@@ -82,6 +90,9 @@ def resolve_mappings(
     choices = []
     for r in gemms.itertuples(index=False):
         g = gemm_of(r)
+        key = (g, cfg, objective, energy, share, exposed_io)
+        if g not in memo and key in _CHOICES:
+            memo[g] = _CHOICES[key]
         if g not in memo:
 
             # a candidate is refined through the bounds and simulated in turn, usually one after
@@ -112,6 +123,9 @@ def resolve_mappings(
             where = f"{source} layer {r.layer} ({r.name})"
             memo[g] = map_gemm(g, cfg, objective, stall_cycles=stalls, energy=energy, where=where,
                                share=share, stall_bounds=bounds, exposed_io=exposed_io, cutoff=True)  # fmt: skip
+            if len(_CHOICES) >= _CHOICES_MAX:
+                _CHOICES.pop(next(iter(_CHOICES)))
+            _CHOICES[key] = memo[g]
         choices.append(memo[g])
         advance()
     cols = pd.DataFrame(
