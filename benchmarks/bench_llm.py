@@ -3,7 +3,8 @@ each run comes to its physical bound.
 
 Rows: Llama-3-8B, a 2,048-token prompt and 256 generated tokens, on one 128x128 array (a simple
 256 B/cycle channel, plain schedule; and one HBM3 stack with the mapper), and on the LLM
-reproduction's 16-array HBM3 system with the mapper; Llama-3-70B on 8 arrays with 8 HBM3 stacks.
+reproduction's 16-array HBM3 system with the mapper (dense, and 2:4); Llama-3-70B on 8 arrays
+with 8 HBM3 stacks, with the default plain schedule and with the mapper.
 Per row: the process's wall time (warm: a first untimed run compiles the numba kernels), its
 peak RSS, and the prefill's and the decode's ratio to their bounds (``totals.json``). Goals:
 under 2 s for the 8B run and 10 s for the 70B run; decode within 1.5x and prefill within 1.3x
@@ -44,6 +45,9 @@ def cases(tmp: Path) -> list[tuple[str, list[str]]]:
         ("llama3_8b 1 array simple plain", ["--model", "zoo:llama3_8b", "--arch", simple, *run]),
         ("llama3_8b 1 array hbm3 auto", ["--model", "zoo:llama3_8b", "--arch", hbm, *run, "--mapping", "auto"]),
         ("llama3_8b 16 arrays hbm3 auto", ["--model", "zoo:llama3_8b", "--arch", sys16, *run, "--mapping", "auto"]),
+        ("llama3_8b 16 arrays hbm3 auto 2:4", ["--model", "zoo:llama3_8b", "--arch", sys16, *run, "--mapping", "auto",
+                                               "--nm", "2:4"]),
+        ("llama3_70b 8 arrays hbm3 plain", ["--model", "zoo:llama3_70b", "--arch", big, *run]),
         ("llama3_70b 8 arrays hbm3 auto", ["--model", "zoo:llama3_70b", "--arch", big, *run, "--mapping", "auto"]),
     ]
 

@@ -39,6 +39,13 @@ them all is simulated. On a channel, a candidate whose largest step transfer fit
 window cannot stall and is not simulated; behind a DRAM nothing is taken as stall-free (every
 batch pays the DRAM's latency), so the floors decide. Exactness is tested against brute force,
 behind a channel and behind a DRAM, and the floors against the simulated stalls.
+
+With ``exposed_io`` (an LLM step's operators, each waiting for the one before) the first tile's
+inputs and the last tile's outputs cannot overlap anything: the closed form adds them at the peak
+rate, and the memory side takes them exactly from those two batches where it can. Candidates
+that tie on compute (a prefill's GEMMs with ample bandwidth) differ mostly there, so this prunes
+most of them. A candidate that must be simulated is simulated with a cut-off (``cutoff``): its
+stalls past the best value in hand make it lose, and the model stops there.
 """
 
 from __future__ import annotations
