@@ -23,6 +23,16 @@ above the burst offset, like Ramulator's ``RoBaRaCoCh``: ``ro`` row, ``ba`` bank
 bank groups (DDR4's tCCD_L is twice tCCD_S: a stream within one bank group runs at half the bus
 rate), then along a row; so a sequential stream keeps every bank group's row open.
 
+Ramulator 2's linear maps are there by name (:data:`ADDRESS_MAPS`, so a run can be set up as
+Ramulator's and the map swept as an axis): ``RoBaRaCoCh`` (Ramulator's default) is
+``ro-ba-bg-ra-co-ch`` and ``ChRaBaRoCo`` is ``ch-ra-bg-ba-ro-co``. Both are read off
+``src/addr_mapper/impl/linear_mappers.cpp`` of Ramulator 2.0/2.1 (github CMU-SAFARI/ramulator2,
+before commit 38c51d4): with DDR4's levels (channel, rank, bank group, bank, row, column),
+``RoBaRaCoCh`` slices the channel off the burst index first, then the column, then rank, bank
+group, bank and row upwards; ``ChRaBaRoCo`` slices column, row, bank, bank group, rank, channel
+upwards. (The newest Ramulator picks the channel in a separate channel mapper; these are the
+2.0/2.1 forms the comparison in issue 31 used.)
+
 Presets (``simulator/dram/presets/NAME.yaml``, every value cited): ``ddr4-3200`` (one 64-bit
 channel of DDR4-3200AA, 8 Gb x8 devices), ``lpddr4x-4266`` (four x16 channels, a phone's memory),
 ``lpddr5x-8533`` (four x16 channels), ``hbm2`` (one 8 GB stack at 2 Gb/s per pin, 16 pseudo
@@ -41,7 +51,11 @@ from simulator.common.errors import SparsimInputError
 from simulator.common.files import package_data
 from simulator.common.validate import check_choice, check_int
 
-__all__ = ["DramConfig", "load_dram", "dram_presets", "FIELDS", "PRESET_DIR"]
+__all__ = ["DramConfig", "load_dram", "dram_presets", "FIELDS", "PRESET_DIR", "ADDRESS_MAPS"]
+
+#: Ramulator 2's linear address maps by their names, as fields from the most significant (see the
+#: module docstring for where they are read from)
+ADDRESS_MAPS = {"RoBaRaCoCh": "ro-ba-bg-ra-co-ch", "ChRaBaRoCo": "ch-ra-bg-ba-ro-co"}
 
 PRESET_DIR = package_data("simulator.dram", "presets")
 FIELDS = ("ro", "ra", "bg", "ba", "co", "ch")
@@ -102,9 +116,12 @@ class DramConfig:
         if self.row_bytes < self.burst_bytes:
             raise SparsimInputError(src, "row_bytes", self.row_bytes, f"at least burst_bytes ({self.burst_bytes})")
         check_choice(src, "page_policy", self.page_policy, ("open", "close"))
+        if isinstance(self.address_map, str) and self.address_map in ADDRESS_MAPS:
+            object.__setattr__(self, "address_map", ADDRESS_MAPS[self.address_map])
         parts = self.address_map.split("-") if isinstance(self.address_map, str) else []
         if sorted(parts) != sorted(FIELDS):
-            allowed = f"each of {', '.join(FIELDS)} once, joined by '-' (most significant first)"
+            allowed = (f"each of {', '.join(FIELDS)} once, joined by '-' (most significant first), or a "
+                       f"Ramulator map: {', '.join(ADDRESS_MAPS)}")  # fmt: skip
             raise SparsimInputError(src, "address_map", self.address_map, allowed)
         if self.rc < self.ras:
             raise SparsimInputError(src, "rc", self.rc, f"at least ras ({self.ras}): ACT to ACT includes ACT to PRE")

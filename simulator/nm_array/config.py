@@ -206,9 +206,11 @@ class Memory:
     mode : str
         With a DRAM: ``"fold"`` (the fold-level DRAM form, fast) or ``"request"`` (the
         per-request controller).
-    channels, page_policy : int or None, str or None
-        Override the DRAM preset's channel count / page policy (sweep axes); None keeps the
-        preset's.
+    channels, page_policy, address_map : int or None, str or None, str or None
+        Override the DRAM preset's channel count / page policy / address map (sweep axes; a map
+        is fields from the most significant, ``ro-ra-ba-co-bg-ch``, or Ramulator's
+        ``RoBaRaCoCh``/``ChRaBaRoCo``, :data:`simulator.dram.config.ADDRESS_MAPS`); None keeps
+        the preset's.
     """
 
     dram: str | None = None
@@ -216,6 +218,7 @@ class Memory:
     mode: str = "fold"
     channels: int | None = None
     page_policy: str | None = None
+    address_map: str | None = None
 
     def __post_init__(self) -> None:
         src = "memory"
@@ -233,7 +236,7 @@ class Memory:
                          unit="bytes/cycle", why="or null: unlimited")  # fmt: skip
         check_choice(src, "mode", self.mode, ("fold", "request"))
         if self.dram is None:
-            for key in ("channels", "page_policy"):
+            for key in ("channels", "page_policy", "address_map"):
                 if getattr(self, key) is not None:
                     raise SparsimInputError(src, key, getattr(self, key), "only with a DRAM model (memory.dram)")
             if self.mode != "fold":
@@ -255,6 +258,8 @@ class Memory:
             over["channels"] = self.channels
         if self.page_policy is not None:
             over["page_policy"] = self.page_policy
+        if self.address_map is not None:
+            over["address_map"] = self.address_map
         try:
             return _dram_cached(self.dram, tuple(sorted(over.items())))
         except SparsimInputError as err:

@@ -32,7 +32,8 @@ def _trace(rng, cfg, n, span_rows, gap):
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 120), gap=st.sampled_from([0, 3, 40]),
        policy=st.sampled_from(["open", "close"]), depth=st.sampled_from([1, 4, 8]),
-       amap=st.sampled_from(["ro-ra-ba-co-bg-ch", "ch-ro-bg-ba-ra-co", "co-ch-ra-bg-ba-ro"]))  # fmt: skip
+       amap=st.sampled_from(["ro-ra-ba-co-bg-ch", "ch-ro-bg-ba-ra-co", "co-ch-ra-bg-ba-ro", "RoBaRaCoCh",
+                             "ChRaBaRoCo"]))  # fmt: skip
 def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap):
     rng = np.random.default_rng(seed)
     cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap)
@@ -189,3 +190,29 @@ def test_the_command_log_grows_to_what_the_run_needs():
     done_py, log_py = run_twin(SMALL, arrive, addr, np.zeros(n, bool))
     assert len(log) > 4 * n + 64 and np.array_equal(done, done_py)
     assert len(log) == len(log_py) and check(SMALL, log) == []
+
+
+def test_lpddr4x_against_its_datasheet():
+    """Ramulator 2.1 has no LPDDR4 model, so LPDDR4X-4266 is checked against JESD209-4-1 instead:
+    the controller's idle latencies are the datasheet's sums (tRCD 18 ns, tRPpb 18 ns, RL 36 and
+    BL16 = 8 clocks, at tCK 0.469 ns, each time rounded up to whole clocks), its peak is 4,266 MT/s
+    x 16 bits x 4 channels = 34.1 GB/s, and a sequential read stream sustains at least 90% of it."""
+    import math
+
+    cfg = load_dram("lpddr4x-4266")
+    tck = 0.469
+    rcd = rp = math.ceil(18 / tck)
+    rl, burst = 36, 16 // 2
+    assert (cfg.rcd, cfg.rp, cfg.cl, cfg.bl) == (rcd, rp, rl, burst)
+    stride = cfg.burst_bytes * cfg.channels * cfg.bankgroups  # the next column of the same bank (our map)
+    closed = DramState(cfg).run(np.array([0]), np.array([0]), np.array([False]))[0]
+    hit = DramState(cfg).run(np.array([0, 1000]), np.array([0, stride]), np.array([False, False]))[1] - 1000
+    other_row = cfg.row_bytes * cfg.banks_per_channel * cfg.channels
+    conflict = DramState(cfg).run(np.array([0, 1000]), np.array([0, other_row]), np.array([False, False]))[1] - 1000
+    assert [round(x * tck, 1) for x in (closed, hit, conflict)] == [38.9, 20.6, 57.2]  # ns
+    assert cfg.peak_gbps == pytest.approx(4.266 * 2 * 4, rel=2e-3)
+    n = 64 * 1024
+    addr = np.arange(n, dtype=np.int64) * cfg.burst_bytes
+    done = DramState(cfg).run(np.zeros(n, dtype=np.int64), addr, np.zeros(n, dtype=bool))
+    sustained = n * cfg.burst_bytes / (done.max() * cfg.tck_ps * 1e-3)  # GB/s
+    assert sustained >= 0.9 * cfg.peak_gbps

@@ -45,14 +45,14 @@ def _traffic(model: str, dataflow: str):
     return out
 
 
-@pytest.mark.parametrize("preset", ["ddr4-3200", "hbm2", "hbm3-column-on-top"])
+@pytest.mark.parametrize("preset", ["ddr4-3200", "hbm2", "hbm3:co-ro-ra-ba-bg-ch", "ddr4-3200:RoBaRaCoCh",
+                                    "hbm2:ChRaBaRoCo"])  # fmt: skip
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 def test_fold_kernel_equals_numpy_twin(dataflow, preset):
-    """Every layer, both paths of the kernel: a map with the row above the column (its runs taken
-    a lane at a time) and one with the column on top (burst by burst)."""
-    dram = load_dram(preset.removesuffix("-column-on-top"))
-    if preset.endswith("column-on-top"):
-        dram = dataclasses.replace(dram, address_map="co-ro-ra-ba-bg-ch")
+    """Every layer, both paths of the kernel: maps with the row above the column (its runs taken
+    a lane at a time; Ramulator's two included) and one with the column on top (burst by burst)."""
+    name, _, amap = preset.partition(":")
+    dram = load_dram(name, **({"address_map": amap} if amap else {}))
     for name, _, tr, _ in _traffic("resnet18", dataflow):
         assert simulate_dram(tr, 1.0, dram) == simulate_dram_py(tr, 1.0, dram), name
 
@@ -171,9 +171,31 @@ def test_more_channels_fewer_stalls_and_config_options():
      ({"memory.channels": 2}, "memory.channels"),
      ({"memory.dram": "ddr4-3200", "memory.channels": 3}, "memory.channels"),
      ({"memory.dram": "hbm2", "memory.page_policy": "lazy"}, "memory.page_policy"),
-     ({"memory.mode": "exact"}, "memory.mode"), ({"clock_ghz": 0.0}, "clock_ghz")],
+     ({"memory.mode": "exact"}, "memory.mode"), ({"clock_ghz": 0.0}, "clock_ghz"),
+     ({"memory.address_map": "RoBaRaCoCh"}, "memory.address_map"),
+     ({"memory.dram": "ddr4-3200", "memory.address_map": "ro-ro-ba-co-bg-ch"}, "memory.address_map"),
+     ({"memory.dram": "ddr4-3200", "memory.address_map": "RoBaCoCh"}, "memory.address_map")],
 )  # fmt: skip
 def test_config_rejects(kwargs, field):
     with pytest.raises(SparsimInputError) as err:
         ArrayConfig.from_dict({"pe.rows": 8, "pe.cols": 8, **kwargs})
     assert err.value.field == field
+
+
+def test_the_address_map_is_a_choice_and_ramulators_are_there_by_name():
+    """``memory.address_map`` overrides the preset's map; Ramulator's ``RoBaRaCoCh`` and
+    ``ChRaBaRoCo`` expand to their fields; the map changes a network's stalls (ours keeps each bank
+    group's row open on a stream, Ramulator's default puts the channel lowest, then the column)."""
+    from simulator.dram.config import ADDRESS_MAPS
+
+    base = arch_from_yaml(ARCH).replace({"memory.bw_bytes_per_cycle": None, "memory.dram": "ddr4-3200"})
+    assert base.memory.dram_config().address_map == "ro-ra-ba-co-bg-ch"
+    layers = load_workload("zoo:resnet18")
+    stalls = {}
+    for name, fields in ADDRESS_MAPS.items():
+        cfg = base.replace({"memory.address_map": name})
+        assert cfg.memory.dram_config().address_map == fields
+        assert load_dram("ddr4-3200", address_map=name) == load_dram("ddr4-3200", address_map=fields)
+        stalls[name] = int(simulate_layers(layers, cfg).stall_cycles.sum())
+    stalls["ours"] = int(simulate_layers(layers, base).stall_cycles.sum())
+    assert len(set(stalls.values())) == 3, stalls
