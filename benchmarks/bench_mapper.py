@@ -33,8 +33,8 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from dataflow.nm_array.mapper import OBJECTIVES
     from dataflow.nm_array.training import interleave, offline_order
-    from simulator.nm_array.config import load_arch
     from simulator.nm_array import map_layers
+    from simulator.nm_array.config import load_arch
     from simulator.nm_array.map_layers import gemm_of, resolve_mappings
     from workloads.training import training_passes
     from workloads.zoo import load_zoo_trace

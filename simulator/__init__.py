@@ -2,7 +2,7 @@
 
 The library's front door (see :mod:`simulator.api`)::
 
-    from simulator import simulate, sweep, load_arch, load_workload, Result, SparsimInputError
+    from simulator import simulate, sweep, load_arch, load_workload, replay_dram, Result, SparsimInputError
 
 The names are imported on first use, so ``import simulator.common.errors`` (which every floor
 does) does not pull in the blocks, and ``sparsim --help`` starts fast.
@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from simulator.common.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
-    from simulator.api import Result, SparsimInputError, load_arch, load_workload, simulate, sweep
+    from simulator.api import Result, SparsimInputError, load_arch, load_workload, replay_dram, simulate, sweep
 
-__all__ = ["__version__", "simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError"]
+__all__ = ["__version__", "simulate", "sweep", "load_arch", "load_workload", "replay_dram", "Result",
+           "SparsimInputError"]  # fmt: skip
 
-_API = {"simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError"}
+_API = {"simulate", "sweep", "load_arch", "load_workload", "replay_dram", "Result", "SparsimInputError"}
 
 
 def __getattr__(name: str) -> Any:

@@ -31,7 +31,8 @@ from simulator.common.work import limits
 if TYPE_CHECKING:
     from simulator.sweeps.spec import SweepSpec
 
-__all__ = ["simulate", "sweep", "load_arch", "load_workload", "Result", "SparsimInputError", "TRAINING_SCHEMES"]
+__all__ = ["simulate", "sweep", "load_arch", "load_workload", "replay_dram", "Result", "SparsimInputError",
+           "TRAINING_SCHEMES"]  # fmt: skip
 
 #: where a refused run parameter comes from, in messages (the CLI names its option instead)
 PARAMS = "params"
@@ -348,6 +349,35 @@ def sweep(
         return points
     rows = [t.assign(key=k)[["key", *t.columns]] for k, t in outcome.tables.items()]
     return points, (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"key": []}))
+
+
+def replay_dram(addresses: Any, writes: Any = None, *, arrive: Any = None, dram: str = "ddr4-3200",
+                log: bool = False, **overrides: Any) -> pd.DataFrame:  # fmt: skip
+    """Requests, one burst each, through the per-request DRAM controller (what ``sparsim dram
+    replay`` runs): a row per request with its ``address``, ``write``, ``arrive`` and
+    ``done_cycle`` (DRAM clocks of ``dram``, a preset or DRAM YAML, with ``overrides`` such as
+    ``channels`` or ``address_map``). Addresses wrap at the capacity; ``arrive`` defaults to all
+    at cycle 0. ``attrs``: ``dram`` (the :class:`~simulator.dram.config.DramConfig`),
+    ``timing_violations`` (the command checker's count: 0 for a legal stream) and, with ``log``,
+    ``commands`` (every command issued: cycle, channel, command, rank, bank group, bank, row)."""
+    import numpy as np
+
+    from simulator.dram.checker import check
+    from simulator.dram.cl import DramState
+    from simulator.dram.config import load_dram
+
+    cfg = load_dram(dram, **overrides)
+    addr = np.asarray(addresses)
+    if addr.ndim != 1 or (addr.size and not np.issubdtype(addr.dtype, np.integer)) or (addr.size and addr.min() < 0):
+        raise SparsimInputError("replay_dram", "addresses", f"{addr.dtype} {addr.shape}",
+                                "a 1-D array of non-negative integer byte addresses")  # fmt: skip
+    addr = addr.astype(np.int64) % cfg.capacity_bytes
+    wr = np.zeros(addr.size, dtype=bool) if writes is None else np.asarray(writes, dtype=bool)
+    at = np.zeros(addr.size, dtype=np.int64) if arrive is None else np.asarray(arrive)
+    done, cmds = DramState(cfg).run(at, addr, wr, log=True)
+    out = pd.DataFrame({"address": addr, "write": wr, "arrive": at, "done_cycle": done})
+    out.attrs.update(dram=cfg, timing_violations=len(check(cfg, cmds)), **({"commands": cmds} if log else {}))
+    return out
 
 
 def _plain(v: Any) -> Any:

@@ -290,3 +290,22 @@ def test_an_interrupted_sweep_raises_keyboard_interrupt(monkeypatch):
             "workloads": [{"zoo": "resnet18"}]}  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         sweep(spec, jobs=1)
+
+
+def test_replay_dram_is_the_per_request_controller_and_refuses_bad_addresses():
+    """``replay_dram``: what ``sparsim dram replay`` runs, from Python: a closed-bank read takes
+    tRCD + CL + BL, the stream is legal, and bad addresses are one clear error."""
+    import numpy as np
+
+    from simulator.api import SparsimInputError, replay_dram
+
+    r = replay_dram([0], dram="ddr4-3200")
+    cfg = r.attrs["dram"]
+    assert int(r["done_cycle"].iloc[0]) == cfg.rcd + cfg.cl + cfg.bl and r.attrs["timing_violations"] == 0
+    many = replay_dram(np.arange(4096) * 64, np.arange(4096) % 3 == 0, dram="hbm2", address_map="RoBaRaCoCh", log=True)
+    assert len(many) == 4096 and many.attrs["timing_violations"] == 0 and len(many.attrs["commands"]) >= 4096
+    for bad in ([[0, 64]], [-64], [0.5]):
+        with pytest.raises(SparsimInputError, match="addresses"):
+            replay_dram(bad)
+    with pytest.raises(SparsimInputError, match="arrival"):
+        replay_dram([0, 64], arrive=[5, 1])

@@ -46,3 +46,16 @@ def test_quick_report(tmp_path):
         assert b.sram_stall_cycles[("compute-only", df, "per dataflow", 32)] == 0
     assert b.vs_conflict_free[("compute-only", "os", "nhwc", 32)] > 10
     assert "## Banked operand SRAM" in text
+
+    # address maps: ours is the reference row; Ramulator's two are there, ChRaBaRoCo (channel on
+    # top) is slower on every dataflow; LPDDR4X's idle latencies are its datasheet's sums exactly
+    maps = pd.read_csv(out / "address_maps.csv")
+    assert set(maps.address_map) == {"ro-ra-ba-co-bg-ch", "RoBaRaCoCh", "ChRaBaRoCo"}
+    assert (maps[maps.address_map == "ro-ra-ba-co-bg-ch"].vs_ours == 1.0).all()
+    assert (maps[maps.address_map == "ChRaBaRoCo"].vs_ours > 1.0).all()
+    lp = pd.read_csv(out / "lpddr4x.csv")
+    lat = lp[~lp.measure.str.contains("GB/s")]
+    assert len(lat) == 3 and ((lat.model_ns - lat.datasheet_ns).abs() < 1e-9).all()
+    stream = lp[lp.measure.str.contains("GB/s")].iloc[0]
+    assert 0.9 * stream.datasheet_ns <= stream.model_ns <= stream.datasheet_ns
+    assert "## The DRAM address map" in text and "Ramulator 2.1 has no LPDDR4 model" in text
