@@ -75,7 +75,7 @@ def check(cfg: DramConfig, log: np.ndarray, limit: int = 20) -> list[str]:
             elif cmd in (RD, WR):
                 if open_row.get(key) != row:
                     fail("state", t, ch, f"{name} to bank {key} row {row}, open: {open_row.get(key)}")
-                rules = [("tRCD", t - t_act[key] >= c.rcd)]
+                rules = [("tRCD", t - t_act[key] >= (c.rcd_write if cmd == WR else c.rcd))]
                 if cmd == RD:
                     rules += [
                         ("tCCD_S", t - any_rd >= c.ccd_s),

@@ -46,7 +46,7 @@ MAX_LOG_BYTES = 2 << 30
 NEG = -(1 << 40)
 # parameter slots
 (_CL, _CWL, _RCD, _RP, _RAS, _RC, _WR, _RTP, _CCDS, _CCDL, _RRDS, _RRDL, _FAW, _WTRS, _WTRL, _BL, _RFC, _REFI,
- _CLOSE, _QD, _NR, _NBG, _NB) = range(23)  # fmt: skip
+ _CLOSE, _QD, _NR, _NBG, _NB, _RCDW) = range(24)  # fmt: skip
 # channel scalar slots: last RD, last WR (any bank), last command cycle, now, log position
 _LRD, _LWR, _LCMD, _NOW = range(4)
 
@@ -55,7 +55,7 @@ def params(cfg: DramConfig) -> np.ndarray:
     return np.array(
         [cfg.cl, cfg.cwl, cfg.rcd, cfg.rp, cfg.ras, cfg.rc, cfg.wr, cfg.rtp, cfg.ccd_s, cfg.ccd_l, cfg.rrd_s,
          cfg.rrd_l, cfg.faw, cfg.wtr_s, cfg.wtr_l, cfg.bl, cfg.rfc, cfg.refi, int(cfg.page_policy == "close"),
-         cfg.queue_depth, cfg.ranks, cfg.bankgroups, cfg.banks],
+         cfg.queue_depth, cfg.ranks, cfg.bankgroups, cfg.banks, cfg.rcd_write],
         dtype=np.int64,
     )  # fmt: skip
 
@@ -158,7 +158,7 @@ def _act_ready(b, r, g, p, bank, rank, group):
 
 @numba.njit(cache=True)
 def _col_ready(b, g, w, p, bank, group, chan):
-    t = bank[b, 1] + p[_RCD]
+    t = bank[b, 1] + (p[_RCDW] if w else p[_RCD])
     if w:
         t = max(t, chan[_LWR] + p[_CCDS], group[g, 2] + p[_CCDL])
         t = max(t, chan[_LRD] + p[_CL] + p[_BL] + 2 - p[_CWL])

@@ -9,12 +9,14 @@ fold-level form (:mod:`simulator.dram.fold`) share this one frozen config.
 Times are in DRAM clock cycles (``tck_ps`` per cycle; data moves on both edges, so one burst of
 ``burst_bytes`` occupies the data bus ``bl`` cycles). One *request* is one burst. Names follow
 JEDEC (and Ramulator2's presets): ``cl`` read latency, ``cwl`` write latency, ``rcd`` ACT to
-column command, ``rp`` PRE to ACT, ``ras`` ACT to PRE, ``rc`` ACT to ACT (same bank), ``ccd_s`` /
-``ccd_l`` column to column (other / same bank group), ``rrd_s`` / ``rrd_l`` ACT to ACT (other /
-same bank group), ``faw`` four-ACT window, ``wr`` write recovery (end of write data to PRE),
-``rtp`` read to PRE, ``wtr_s`` / ``wtr_l`` end of write data to read, ``rfc`` refresh cycle,
-``refi`` refresh interval. Devices without bank groups (LPDDR4X) have ``bankgroups: 1`` and
-equal ``_s``/``_l`` values.
+column command (``rcd_wr``: ACT to WR where it differs, HBM's tRCDWR; the per-request controller,
+its twin and the checker use it, the fold form keeps ``rcd`` for every activation, the larger),
+``rp`` PRE to ACT, ``ras`` ACT to PRE, ``rc`` ACT to ACT (same bank), ``ccd_s`` / ``ccd_l`` column
+to column (other / same bank group), ``rrd_s`` / ``rrd_l`` ACT to ACT (other / same bank group),
+``faw`` four-ACT window, ``wr`` write recovery (end of write data to PRE), ``rtp`` read to PRE,
+``wtr_s`` / ``wtr_l`` end of write data to read, ``rfc`` refresh cycle, ``refi`` refresh
+interval. Devices without bank groups (LPDDR4X) have ``bankgroups: 1`` and equal ``_s``/``_l``
+values.
 
 Address mapping: ``address_map`` lists the fields from the most to the least significant bits
 above the burst offset, like Ramulator's ``RoBaRaCoCh``: ``ro`` row, ``ba`` bank, ``bg`` bank group,
@@ -97,6 +99,13 @@ class DramConfig:
     page_policy: str = "open"
     address_map: str = "ro-ra-ba-co-bg-ch"
     queue_depth: int = 32
+    #: ACT to WR when it differs from ACT to RD (HBM's tRCDWR); None: ``rcd`` for both
+    rcd_wr: int | None = None
+
+    @property
+    def rcd_write(self) -> int:
+        """ACT to WR: ``rcd_wr``, or ``rcd`` when the device has one row-to-column delay."""
+        return self.rcd if self.rcd_wr is None else self.rcd_wr
 
     def __post_init__(self) -> None:
         src = f"dram {self.name}"
@@ -109,6 +118,8 @@ class DramConfig:
         for key in _TIMINGS:  # real devices: tens to hundreds of cycles, refresh a few thousand
             hi = {"refi": 1_000_000, "rfc": 65_536}.get(key, 4096)
             check_int(src, key, getattr(self, key), 1, hi, "DRAM clock cycles")
+        if self.rcd_wr is not None:
+            check_int(src, "rcd_wr", self.rcd_wr, 1, 4096, "DRAM clock cycles")
         for key in ("channels", "ranks", "bankgroups", "banks", "rows", "row_bytes", "burst_bytes"):
             v = getattr(self, key)
             if v & (v - 1):
@@ -127,7 +138,7 @@ class DramConfig:
             raise SparsimInputError(src, "rc", self.rc, f"at least ras ({self.ras}): ACT to ACT includes ACT to PRE")
         # between two refreshes a bank must be able to open a row, write a burst and close it
         # again, or a request could wait for ever (refresh would always come first)
-        window = self.rc + self.rcd + self.cwl + self.bl + self.wr + self.rp
+        window = self.rc + max(self.rcd, self.rcd_write) + self.cwl + self.bl + self.wr + self.rp
         if self.refi < self.rfc + window:
             raise SparsimInputError(src, "refi", self.refi, f"at least rfc + rc + rcd + cwl + bl + wr + rp "
                                     f"({self.rfc + window}): room between refreshes for one request")  # fmt: skip

@@ -49,7 +49,7 @@ class _Channel:
 
     def can_col(self, t, b, r, g, write):
         c = self.c
-        rules = [t - self.last["act"].get(b, FAR) >= c.rcd]
+        rules = [t - self.last["act"].get(b, FAR) >= (c.rcd_write if write else c.rcd)]
         if write:
             rules += [t - self.any_wr >= c.ccd_s, t - self.g_wr.get((r, g), FAR) >= c.ccd_l,
                       t - self.any_rd >= c.cl + c.bl + 2 - c.cwl]  # fmt: skip

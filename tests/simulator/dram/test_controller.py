@@ -33,10 +33,10 @@ def _trace(rng, cfg, n, span_rows, gap):
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 120), gap=st.sampled_from([0, 3, 40]),
        policy=st.sampled_from(["open", "close"]), depth=st.sampled_from([1, 4, 8]),
        amap=st.sampled_from(["ro-ra-ba-co-bg-ch", "ch-ro-bg-ba-ra-co", "co-ch-ra-bg-ba-ro", "RoBaRaCoCh",
-                             "ChRaBaRoCo"]))  # fmt: skip
-def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap):
+                             "ChRaBaRoCo"]), rcd_wr=st.sampled_from([None, 9, 30]))  # fmt: skip
+def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap, rcd_wr):
     rng = np.random.default_rng(seed)
-    cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap)
+    cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap, rcd_wr=rcd_wr)
     arrive, addr, wr = _trace(rng, cfg, n, 4, gap)
     done, log = DramState(cfg).run(arrive, addr, wr, log=True)
     done_py, log_py = run_twin(cfg, arrive, addr, wr)
@@ -63,7 +63,7 @@ def test_refresh_happens_and_is_checked():
     "cheat,rule",
     [({"rcd": 5}, "tRCD"), ({"rp": 3}, "tRP"), ({"faw": 4, "rrd_s": 1, "rrd_l": 1}, "tFAW"),
      ({"ccd_l": 4, "ccd_s": 4}, "tCCD_L"), ({"ras": 10, "rc": 30}, "tRAS"), ({"refi": 100_000}, "tREFI"),
-     ({"rfc": 5}, "tRFC"), ({"wtr_l": 1, "wtr_s": 1}, "tWTR_L")],
+     ({"rfc": 5}, "tRFC"), ({"wtr_l": 1, "wtr_s": 1}, "tWTR_L"), ({"rcd_wr": 5}, "tRCD")],
 )  # fmt: skip
 def test_a_broken_controller_is_caught(cheat, rule):
     """The controller schedules with shorter timings than the device has; the checker, given
@@ -216,3 +216,15 @@ def test_lpddr4x_against_its_datasheet():
     done = DramState(cfg).run(np.zeros(n, dtype=np.int64), addr, np.zeros(n, dtype=bool))
     sustained = n * cfg.burst_bytes / (done.max() * cfg.tck_ps * 1e-3)  # GB/s
     assert sustained >= 0.9 * cfg.peak_gbps
+
+
+@pytest.mark.parametrize("preset", ["hbm2", "hbm3"])
+def test_hbm_writes_open_rows_sooner_than_reads(preset):
+    """HBM's ACT-to-WR delay (tRCDWR, Ramulator 2's nRCDWR) is shorter than ACT-to-RD: a write to a
+    closed bank completes tRCDWR + CWL + BL after it arrives, a read tRCDRD + CL + BL."""
+    cfg = load_dram(preset)
+    assert cfg.rcd_wr is not None and cfg.rcd_write < cfg.rcd
+    read = DramState(cfg).run(np.array([0]), np.array([0]), np.array([False]))[0]
+    write = DramState(cfg).run(np.array([0]), np.array([0]), np.array([True]))[0]
+    assert read == cfg.rcd + cfg.cl + cfg.bl and write == cfg.rcd_write + cfg.cwl + cfg.bl
+    assert load_dram("ddr4-3200").rcd_write == load_dram("ddr4-3200").rcd
