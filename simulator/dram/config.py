@@ -39,7 +39,7 @@ Presets (``simulator/dram/presets/NAME.yaml``, every value cited): ``ddr4-3200``
 channel of DDR4-3200AA, 8 Gb x8 devices), ``lpddr4x-4266`` (four x16 channels, a phone's memory),
 ``lpddr5x-8533`` (four x16 channels), ``hbm2`` (one 8 GB stack at 2 Gb/s per pin, 16 pseudo
 channels of 64 bits), ``hbm3`` (one 16 GB stack at 6.4 Gb/s per pin, 32 pseudo channels of 32
-bits; its DRAM-core timings are HBM2's in nanoseconds, a stated rule). Each preset's capacity
+bits; every timing Ramulator 2's JEDEC preset HBM3_6400Mbps). Each preset's capacity
 (:attr:`DramConfig.capacity_bytes`) is its geometry, equal to the cited device's; more stacks or
 packages are ``channels`` (a power of two, at most 256).
 """
