@@ -367,13 +367,20 @@ def replay_dram(addresses: Any, writes: Any = None, *, arrive: Any = None, dram:
     from simulator.dram.config import load_dram
 
     cfg = load_dram(dram, **overrides)
-    addr = np.asarray(addresses)
-    if addr.ndim != 1 or (addr.size and not np.issubdtype(addr.dtype, np.integer)) or (addr.size and addr.min() < 0):
-        raise SparsimInputError("replay_dram", "addresses", f"{addr.dtype} {addr.shape}",
-                                "a 1-D array of non-negative integer byte addresses")  # fmt: skip
+
+    def column(name: str, values: Any, kinds: str, what: str) -> np.ndarray:
+        # integers (or booleans) only: a float arrival or a string flag would be cast silently
+        a = np.asarray(values)
+        if a.ndim != 1 or (a.size and (a.dtype.kind not in kinds or a.min() < 0)):
+            raise SparsimInputError("replay_dram", name, f"{a.dtype} {a.shape}", what)
+        return a
+
+    addr = column("addresses", addresses, "iu", "a 1-D array of non-negative integer byte addresses")
     addr = addr.astype(np.int64) % cfg.capacity_bytes
-    wr = np.zeros(addr.size, dtype=bool) if writes is None else np.asarray(writes, dtype=bool)
-    at = np.zeros(addr.size, dtype=np.int64) if arrive is None else np.asarray(arrive)
+    wr = np.zeros(addr.size, dtype=bool) if writes is None else \
+        column("writes", writes, "biu", "a 1-D array of booleans, one per address").astype(bool)  # fmt: skip
+    at = np.zeros(addr.size, dtype=np.int64) if arrive is None else \
+        column("arrive", arrive, "iu", "a 1-D array of non-negative integer DRAM cycles, one per address")  # fmt: skip
     done, cmds = DramState(cfg).run(at, addr, wr, log=True)
     out = pd.DataFrame({"address": addr, "write": wr, "arrive": at, "done_cycle": done})
     out.attrs.update(dram=cfg, timing_violations=len(check(cfg, cmds)), **({"commands": cmds} if log else {}))

@@ -304,8 +304,12 @@ def test_replay_dram_is_the_per_request_controller_and_refuses_bad_addresses():
     assert int(r["done_cycle"].iloc[0]) == cfg.rcd + cfg.cl + cfg.bl and r.attrs["timing_violations"] == 0
     many = replay_dram(np.arange(4096) * 64, np.arange(4096) % 3 == 0, dram="hbm2", address_map="RoBaRaCoCh", log=True)
     assert len(many) == 4096 and many.attrs["timing_violations"] == 0 and len(many.attrs["commands"]) >= 4096
-    for bad in ([[0, 64]], [-64], [0.5]):
+    for bad in ([[0, 64]], [-64], [0.5], "héllo"):
         with pytest.raises(SparsimInputError, match="addresses"):
             replay_dram(bad)
+    for field, kw in (("arrive", {"arrive": [0, float("nan")]}), ("arrive", {"arrive": [0, 1.5]}),
+                      ("writes", {"writes": ["x", "y"]})):  # fmt: skip
+        with pytest.raises(SparsimInputError, match=field):
+            replay_dram([0, 64], **kw)
     with pytest.raises(SparsimInputError, match="arrival"):
         replay_dram([0, 64], arrive=[5, 1])

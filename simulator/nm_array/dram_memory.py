@@ -63,21 +63,28 @@ class DramResult:
     cut: bool = False  # left at the caller's limit (simulate_dram): the figures are partial
 
 
-def _tile_offset(tr: StepTraffic, op: str, s: int) -> int:
-    """Byte offset of step ``s``'s tile of a tile-major operand (X or W)."""
-    lo, hi, ext = tr.lo, tr.hi, tr.ext
-    copy = int(tr.copy[s])
+def _offset_of(tr: StepTraffic, op: str, copy, p0, p1, k0, k1, n0):
+    """Byte offset of a tile of a tile-major operand (X or W) from its copy and extents: Python
+    ints (exact at any size) or int64 arrays (every step at once), the same arithmetic."""
+    ext = tr.ext
     if op == "X":
         big_p, kc, i = ext["P"], ext["K"], tr.ifmap_bytes
 
-        def f(pa: int, kb: int) -> int:
+        def f(pa, kb):
             return (pa * kb * i) // (big_p * kc)
 
-        p0, p1, k0 = int(lo["P"][s]), int(hi["P"][s]), int(lo["K"][s])
         return copy * i + f(p0, kc) + f(p1, k0) - f(p0, k0)
-    k0, k1, n0 = int(lo["K"][s]), int(hi["K"][s]), int(lo["N"][s])
     row = ext["N"] * tr.wbits
     return copy * ((ext["K"] * row + 7) // 8) + (k0 * row + (k1 - k0) * n0 * tr.wbits) // 8
+
+
+_EXTENTS = (("P", "lo"), ("P", "hi"), ("K", "lo"), ("K", "hi"), ("N", "lo"))
+
+
+def _tile_offset(tr: StepTraffic, op: str, s: int) -> int:
+    """Byte offset of step ``s``'s tile of a tile-major operand (X or W)."""
+    ends = (int(getattr(tr, side)[d][s]) for d, side in _EXTENTS)
+    return _offset_of(tr, op, int(tr.copy[s]), *ends)
 
 
 def _tile_offsets(tr: StepTraffic, op: str) -> np.ndarray:
@@ -87,19 +94,8 @@ def _tile_offsets(tr: StepTraffic, op: str) -> np.ndarray:
     scale = tr.ifmap_bytes if op == "X" else tr.wbits
     if big * big * max(scale, 1) * max(int(tr.copy.max(initial=0)) + 1, 1) >= 2**62:
         return np.array([float(_tile_offset(tr, op, s)) for s in range(tr.windows.size)])
-    copy = tr.copy.astype(np.int64)
-    lo, hi = tr.lo, tr.hi
-    if op == "X":
-        big_p, kc, i = ext["P"], ext["K"], tr.ifmap_bytes
-
-        def f(pa, kb):
-            return (pa * kb * i) // (big_p * kc)
-
-        p0, p1, k0 = lo["P"].astype(np.int64), hi["P"].astype(np.int64), lo["K"].astype(np.int64)
-        return (copy * i + f(p0, kc) + f(p1, k0) - f(p0, k0)).astype(np.float64)
-    k0, k1, n0 = (x.astype(np.int64) for x in (lo["K"], hi["K"], lo["N"]))
-    row = ext["N"] * tr.wbits
-    return (copy * ((ext["K"] * row + 7) // 8) + (k0 * row + (k1 - k0) * n0 * tr.wbits) // 8).astype(np.float64)
+    ends = (getattr(tr, side)[d].astype(np.int64) for d, side in _EXTENTS)
+    return _offset_of(tr, op, tr.copy.astype(np.int64), *ends).astype(np.float64)
 
 
 def _runs(tr: StepTraffic, op: str, s: int, base: int) -> tuple[np.ndarray, np.ndarray]:

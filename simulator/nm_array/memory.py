@@ -189,6 +189,13 @@ def step_traffic(sched: FoldSchedule, cfg: ArrayConfig, tiling: Tiling, *, ifmap
                        copy=copy, ext=ext, ifmap_bytes=ifmap_bytes, wbits=wbits, psum_bytes=cfg.pe.psum_bytes)
 
 
+def _channel_ends(tr: StepTraffic, bw: float) -> tuple[int, int]:
+    """A channel's exposed prefetch (step 0's inputs) and drain (the last step's outputs), array
+    cycles: the model's own ``ceil(bytes / B)``, which the mapper's bound takes as it is."""
+    prefetch = math.ceil(np.ceil(tr.filter[0] + tr.ifmap[0] + tr.psum_in[0]) / bw)
+    return prefetch, math.ceil(np.ceil(tr.ofmap[-1]) / bw)
+
+
 def simulate_memory(
     sched: FoldSchedule,
     cfg: ArrayConfig,
@@ -231,8 +238,7 @@ def simulate_memory(
         cut = False
     else:
         stall = int(np.maximum(np.ceil(moved / bw) - windows, 0).sum())
-        prefetch = int(math.ceil(in_bytes[0] / bw))
-        drain = int(math.ceil(out_bytes[-1] / bw))
+        prefetch, drain = _channel_ends(tr, bw)
         cut = False
     return MemoryResult(
         dram_ifmap_bytes=int(np.ceil(ifm.sum())),
@@ -290,10 +296,7 @@ def stall_lower_bound(
         moved = np.zeros(tr.windows.size)
         moved[:-1] += sum(ops_in)[1:]
         moved[1:] += np.floor(tr.ofmap[:-1])
-        ends = 0.0
-        if exposed_io:  # simulate_memory's prefetch and drain, exactly
-            ends = math.ceil(np.ceil(tr.filter[0] + tr.ifmap[0] + tr.psum_in[0]) / bw)
-            ends += math.ceil(np.ceil(tr.ofmap[-1]) / bw)
+        ends = sum(_channel_ends(tr, bw)) if exposed_io else 0  # simulate_memory's, exactly
         return float(np.maximum(moved / bw - tr.windows, 0.0).sum()) + ends
     from simulator.nm_array.dram_memory import batch_floors, end_batches
 
