@@ -31,8 +31,8 @@ from simulator.common.work import limits
 if TYPE_CHECKING:
     from simulator.sweeps.spec import SweepSpec
 
-__all__ = ["simulate", "sweep", "load_arch", "load_workload", "replay_dram", "Result", "SparsimInputError",
-           "TRAINING_SCHEMES"]  # fmt: skip
+__all__ = ["simulate", "sweep", "load_arch", "load_workload", "replay_dram", "dram_against_ramulator", "Result",
+           "SparsimInputError", "TRAINING_SCHEMES"]  # fmt: skip
 
 #: where a refused run parameter comes from, in messages (the CLI names its option instead)
 PARAMS = "params"
@@ -385,6 +385,17 @@ def replay_dram(addresses: Any, writes: Any = None, *, arrive: Any = None, dram:
     out = pd.DataFrame({"address": addr, "write": wr, "arrive": at, "done_cycle": done})
     out.attrs.update(dram=cfg, timing_violations=len(check(cfg, cmds)), **({"commands": cmds} if log else {}))
     return out
+
+
+def dram_against_ramulator() -> pd.DataFrame:
+    """The per-request DRAM controller beside Ramulator 2 on every committed golden trace
+    (DDR4-3200 and HBM2: synthetic streams and ResNet-18 layers per dataflow; the goldens are
+    ``simulator/dram/data/ramulator2_goldens.csv``, made by ``tools/ramulator/goldens.py``): per
+    trace both cycle counts and the error, both bandwidths (GB/s), both row-hit rates, both wall
+    times."""
+    from simulator.nm_array.dram_traces import ramulator_comparison
+
+    return ramulator_comparison()
 
 
 def _plain(v: Any) -> Any:

@@ -98,9 +98,30 @@ class DramConfig:
     refi: int = 12480
     page_policy: str = "open"
     address_map: str = "ro-ra-ba-co-bg-ch"
+    #: read queue entries per controller
     queue_depth: int = 32
     #: ACT to WR when it differs from ACT to RD (HBM's tRCDWR); None: ``rcd`` for both
     rcd_wr: int | None = None
+    #: write queue entries per controller; None: ``queue_depth``
+    write_queue_depth: int | None = None
+    #: write draining: enter write mode above ``write_high`` x the write queue (or with no read
+    #: waiting), leave it below ``write_low`` x the write queue once a read waits (Ramulator's 0.8/0.2)
+    write_high: float = 0.8
+    write_low: float = 0.2
+    #: cycles the oldest waiting read may be passed over by a write drain (0: no cap)
+    read_bypass_cap: int = 0
+    #: channels that share one controller (its queues) and one command bus: HBM's pseudo channels
+    #: (channels 2k and 2k+1 are one channel's two pseudo channels when 2); 1: independent channels
+    pseudo_channels: int = 1
+    #: separate row (ACT, PRE, REF) and column (RD, WR) command buses, one command each per cycle
+    dual_command_bus: bool = False
+    #: command-bus cycles an ACT takes (HBM: 2); its timings count from its last cycle, as JEDEC's
+    act_cycles: int = 1
+
+    @property
+    def write_depth(self) -> int:
+        """Write queue entries: ``write_queue_depth``, or ``queue_depth``."""
+        return self.queue_depth if self.write_queue_depth is None else self.write_queue_depth
 
     @property
     def rcd_write(self) -> int:
@@ -120,6 +141,22 @@ class DramConfig:
             check_int(src, key, getattr(self, key), 1, hi, "DRAM clock cycles")
         if self.rcd_wr is not None:
             check_int(src, "rcd_wr", self.rcd_wr, 1, 4096, "DRAM clock cycles")
+        if self.write_queue_depth is not None:
+            check_int(src, "write_queue_depth", self.write_queue_depth, 1, 1024)
+        check_int(src, "read_bypass_cap", self.read_bypass_cap, 0, 1 << 30, "DRAM clock cycles (0: no cap)")
+        check_int(src, "pseudo_channels", self.pseudo_channels, 1, 8)
+        check_int(src, "act_cycles", self.act_cycles, 1, 4, "command-bus cycles")
+        if not isinstance(self.dual_command_bus, bool):
+            raise SparsimInputError(src, "dual_command_bus", self.dual_command_bus, "true or false")
+        for key in ("write_high", "write_low"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+                raise SparsimInputError(src, key, v, "a fraction of the write queue from 0 to 1")
+        if self.write_low > self.write_high:
+            raise SparsimInputError(src, "write_low", self.write_low, f"at most write_high ({self.write_high})")
+        if self.pseudo_channels & (self.pseudo_channels - 1) or self.channels % self.pseudo_channels:
+            raise SparsimInputError(src, "pseudo_channels", self.pseudo_channels,
+                                    f"a power of two dividing channels ({self.channels})")  # fmt: skip
         for key in ("channels", "ranks", "bankgroups", "banks", "rows", "row_bytes", "burst_bytes"):
             v = getattr(self, key)
             if v & (v - 1):
@@ -146,6 +183,8 @@ class DramConfig:
             raise SparsimInputError(src, "ccd_l", self.ccd_l, "each _l timing at least its _s timing")
         if self.ccd_s < self.bl:
             raise SparsimInputError(src, "ccd_s", self.ccd_s, f"at least bl ({self.bl}): bursts cannot overlap")
+        if self.act_cycles > self.rp:
+            raise SparsimInputError(src, "act_cycles", self.act_cycles, f"at most rp ({self.rp})")
 
     # ---- derived figures
     @property

@@ -42,7 +42,7 @@ import numpy as np
 from simulator.dram.cl import DramState
 from simulator.dram.config import DramConfig
 from simulator.dram.fl import bursts_of_runs
-from simulator.dram.fold import FoldState, batch_cycles
+from simulator.dram.fold import FoldState, batch_cycles, drain_threshold, drain_turns
 from simulator.nm_array.memory import StepTraffic
 
 __all__ = ["DramResult", "step_requests", "layer_requests", "simulate_dram", "simulate_dram_py", "MODES"]
@@ -356,7 +356,8 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
     batch touches are reset and evaluated. Under any other map a run is taken burst by burst."""
     if nr == 0:
         return 0.0
-    open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, bank_hit, chan_hit, head_cb, hit_wr, tb, tc, acts, chain = st
+    (open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, bank_hit, chan_hit, head_cb, hit_wr, tb, tc, acts, chain, wref,
+     wseen, rd_b, wm_b, ch_both) = st  # fmt: skip
     cl, cwl, rcd, rp, rtp, rc, ccd_s, ccd_l, bl = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
     rrd_s, faw, refi, rfc = p[9], p[10], p[12], p[13]
     nb, ng, nbg, nbank = p[16], p[17], p[18], p[19]
@@ -392,6 +393,7 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
                     head_cb[ch] = cb
                     acts[ch] = 0
                     chain[ch] = 0
+                    ch_both[ch] = False
                     for g in range(ng):
                         per_grp[ch * ng + g] = 0
                 n_ch[ch] += c
@@ -405,20 +407,40 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
                     rows_b[cb] = 0
                     bank_hit[cb] = False
                     hit_wr[cb] = 0
+                    wseen[cb] = False
+                    rd_b[cb] = False
+                    wm_b[cb] = False
                 n_b[cb] += c
+                # the row a burst finds open: a read the batch's first, a write the row the
+                # bank's reads left (the controller serves the reads first; they come first)
+                ref = open_[cb]
+                if flag:
+                    if not wseen[cb]:
+                        wseen[cb] = True
+                        wref[cb] = last[cb]
+                    ref = wref[cb]
+                else:
+                    rd_b[cb] = True
                 if ro == open_[cb]:
+                    chan_hit[ch] = True
+                if ro == ref:
                     bank_hit[cb] = True  # FR-FCFS serves hits to the open row first
                     if flag:
                         hit_wr[cb] = 1
-                    chan_hit[ch] = True
-                elif last[cb] != ro:
-                    rows_b[cb] += 1
-                    last[cb] = ro
+                else:
+                    if flag:
+                        wm_b[cb] = True
+                    if last[cb] != ro:
+                        rows_b[cb] += 1
+                        last[cb] = ro
             pos = cend + 1
     for i in range(ntb):
         cb = tb[i]
         c = cb // nb
         kk = rows_b[cb]
+        if rd_b[cb] and wm_b[cb] and nw_ch[c] < n_ch[c] and nw_ch[c] > p[24]:
+            kk += 2  # a drain splits the reads around it: once more to the writes' row and back
+            ch_both[c] = True
         acts[c] += kk
         ct = kk * (rtp + rp + rcd)
         if kk > 0 and not bank_hit[cb]:
@@ -428,7 +450,7 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
         if kk > 0 and hit_wr[cb] == 1:
             ct += max(0, cwl + bl + p[22] - rtp)
         ct = ct + max(n_b[cb] - 1, 0) * ccd_s
-        ct = max(ct, max(kk - 1, 0) * rc + (rcd if kk > 0 else 0)) + cl + bl
+        ct = max(ct, max(kk - 1, 0) * rc + ((rcd + (rp if open_[cb] >= 0 else 0)) if kk > 0 else 0)) + cl + bl
         chain[c] = max(chain[c], ct)
     best = 0
     for i in range(ntc):
@@ -439,6 +461,10 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
         bus = max((n_ch[c] - 1) * max(ccd_s, bl), (mg - 1) * ccd_l)
         if nw_ch[c] > 0 and nw_ch[c] < n_ch[c]:
             bus += max(0, cl + bl + 2 - cwl - ccd_s)
+            if nw_ch[c] > p[24]:
+                bus += p[25]
+                if ch_both[c]:
+                    bus += 2 * (rp + rcd)
         tail = (cwl if nw_ch[c] > 0 else cl) + bl
         act = 0
         if acts[c] > 0:
@@ -464,7 +490,9 @@ def _new_state(p):
             np.zeros(nch, np.int64), np.zeros(nch * ng, np.int64), np.zeros(nch * nb, np.int64),
             np.zeros(nch * nb, np.int64), np.zeros(nch * nb, np.bool_), np.zeros(nch, np.bool_),
             np.zeros(nch, np.int64), np.zeros(nch * nb, np.int64), np.zeros(nch * nb, np.int64),
-            np.zeros(nch, np.int64), np.zeros(nch, np.int64), np.zeros(nch, np.int64))  # fmt: skip
+            np.zeros(nch, np.int64), np.zeros(nch, np.int64), np.zeros(nch, np.int64), np.zeros(nch * nb, np.int64),
+            np.zeros(nch * nb, np.bool_), np.zeros(nch * nb, np.bool_), np.zeros(nch * nb, np.bool_),
+            np.zeros(nch, np.bool_))  # fmt: skip
 
 
 @numba.njit(cache=True)
@@ -804,7 +832,8 @@ def _fold_params(dram: DramConfig) -> np.ndarray:
                      dram.rrd_s, dram.faw, dram.wtr_s, dram.refi, dram.rfc, int(dram.page_policy == "open"),
                      dram.channels, dram.banks_per_channel, dram.ranks * dram.bankgroups, dram.bankgroups,
                      dram.banks, dram.burst_bytes, dram.capacity_bytes, dram.wr,
-                     int(_row_above_column(dram))], dtype=np.int64)  # fmt: skip
+                     int(_row_above_column(dram)), drain_threshold(dram), drain_turns(dram)],
+                    dtype=np.int64)  # fmt: skip
 
 
 def _row_above_column(dram: DramConfig) -> bool:

@@ -33,11 +33,22 @@ def _trace(rng, cfg, n, span_rows, gap):
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 120), gap=st.sampled_from([0, 3, 40]),
        policy=st.sampled_from(["open", "close"]), depth=st.sampled_from([1, 4, 8]),
        amap=st.sampled_from(["ro-ra-ba-co-bg-ch", "ch-ro-bg-ba-ra-co", "co-ch-ra-bg-ba-ro", "RoBaRaCoCh",
-                             "ChRaBaRoCo"]), rcd_wr=st.sampled_from([None, 9, 30]))  # fmt: skip
-def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap, rcd_wr):
+                             "ChRaBaRoCo"]), rcd_wr=st.sampled_from([None, 9, 30]),
+       wdepth=st.sampled_from([None, 1, 3, 8]), marks=st.sampled_from([(0.8, 0.2), (0.5, 0.5), (1.0, 0.0), (0.3, 0.1)]),
+       cap=st.sampled_from([0, 0, 25]), pc=st.sampled_from([1, 2]), dual=st.booleans(), actc=st.sampled_from([1, 2]),
+       repeats=st.booleans())  # fmt: skip
+def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap, rcd_wr, wdepth, marks, cap, pc, dual, actc,
+                                         repeats):  # fmt: skip
+    """Every controller option: read/write queue sizes, drain watermarks, the read-bypass cap,
+    pseudo channels on one command bus, a dual command bus, two-cycle ACTs; ``repeats`` reuses
+    addresses so that reads are forwarded from queued writes and writes coalesce."""
     rng = np.random.default_rng(seed)
-    cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap, rcd_wr=rcd_wr)
+    cfg = dataclasses.replace(SMALL, page_policy=policy, queue_depth=depth, address_map=amap, rcd_wr=rcd_wr,
+                              write_queue_depth=wdepth, write_high=marks[0], write_low=marks[1], read_bypass_cap=cap,
+                              pseudo_channels=pc, dual_command_bus=dual, act_cycles=actc)  # fmt: skip
     arrive, addr, wr = _trace(rng, cfg, n, 4, gap)
+    if repeats:
+        addr = addr[rng.integers(0, max(1, n // 3), n)]
     done, log = DramState(cfg).run(arrive, addr, wr, log=True)
     done_py, log_py = run_twin(cfg, arrive, addr, wr)
     assert np.array_equal(done, done_py)
@@ -45,7 +56,12 @@ def test_engine_equals_twin_and_is_legal(seed, n, gap, policy, depth, amap, rcd_
     order_py = np.lexsort((log_py[:, 0], log_py[:, 1]))
     assert np.array_equal(log[order], log_py[order_py])
     assert check(cfg, log) == []
-    assert np.all(done >= arrive + min(cfg.cl, cfg.cwl) + cfg.bl)
+    assert np.all(done >= arrive)
+    # one column command per request that reached the DRAM; the others were forwarded or coalesced
+    assert np.isin(log[:, 2], (2, 3)).sum() <= n
+    if np.unique(addr // cfg.burst_bytes).size == n:
+        assert np.isin(log[:, 2], (2, 3)).sum() == n
+        assert np.all(done >= arrive + min(cfg.cl, cfg.cwl) + cfg.bl)
 
 
 def test_refresh_happens_and_is_checked():
@@ -85,6 +101,93 @@ def test_a_broken_controller_is_caught(cheat, rule):
     assert any(v.startswith(rule + ":") for v in found), found[:5]
 
 
+@pytest.mark.parametrize(
+    "cheat,rule",
+    [({"pseudo_channels": 1}, "command bus"), ({"act_cycles": 1}, "command bus"),
+     ({"dual_command_bus": True}, "command bus")],
+)  # fmt: skip
+def test_a_broken_pseudo_channel_controller_is_caught(cheat, rule):
+    """HBM's two pseudo channels share a command bus on which an ACT takes two cycles: a
+    controller that drives each pseudo channel on its own bus, lets an ACT take one cycle, or
+    issues row and column commands together on a device with one bus breaks the bus rule."""
+    dev = DramConfig(name="hbm-like", channels=2, ranks=1, bankgroups=2, banks=4, rows=64, row_bytes=256,
+                     burst_bytes=32, cl=10, cwl=4, rcd=10, rp=10, ras=24, rc=34, wr=12, rtp=4, ccd_s=2, ccd_l=4,
+                     rrd_s=2, rrd_l=2, faw=8, wtr_s=4, wtr_l=6, bl=2, rfc=60, refi=2000, pseudo_channels=2,
+                     dual_command_bus=not cheat.get("dual_command_bus", False), act_cycles=2)  # fmt: skip
+    rng = np.random.default_rng(5)
+    n = 2000
+    addr = rng.integers(0, dev.capacity_bytes // dev.burst_bytes, n) * dev.burst_bytes
+    arrive = np.zeros(n, dtype=np.int64)
+    wr = rng.random(n) < 0.3
+    _, log = DramState(dev).run(arrive, addr, wr, log=True)
+    assert check(dev, log) == []
+    _, log_b = DramState(dataclasses.replace(dev, **cheat)).run(arrive, addr, wr, log=True)
+    found = check(dev, log_b, limit=10_000)
+    assert any(v.startswith(rule + ":") for v in found), found[:5]
+
+
+def test_a_write_drain_that_skips_the_turnaround_is_caught():
+    """A drain switches the bus from reads to writes; a controller that does so sooner than
+    CL + BL + 2 - CWL after the last read (here: it believes CWL is larger) is caught."""
+    dev = load_dram("ddr4-3200")
+    n = 3000
+    addr = np.arange(n, dtype=np.int64) * dev.burst_bytes
+    wr = np.arange(n) % 3 == 2
+    arrive = np.zeros(n, dtype=np.int64)
+    _, log = DramState(dev).run(arrive, addr, wr, log=True)
+    assert check(dev, log) == []
+    _, log_b = DramState(dataclasses.replace(dev, cwl=dev.cwl + 6)).run(arrive, addr, wr, log=True)
+    assert any(v.startswith("read-to-write:") for v in check(dev, log_b, limit=10_000))
+
+
+def test_write_draining_follows_the_watermarks():
+    """Writes wait while reads flow until the write queue holds more than write_high x its size;
+    then the controller drains them to below write_low x its size: with 0.8/0.2 of 32 entries each
+    drain is 26 - 6 = 20 writes, so a 2:1 read/write stream turns the bus around once per drain
+    (plus the start and the end), about 6x less often than alternating every third request."""
+    cfg = load_dram("ddr4-3200")
+    n = 6000
+    addr = np.arange(n, dtype=np.int64) * cfg.burst_bytes
+    wr = np.arange(n) % 3 == 2
+    _, log = DramState(cfg).run(np.zeros(n, dtype=np.int64), addr, wr, log=True)
+    col = log[np.isin(log[:, 2], (2, 3)), 2]
+    runs = np.diff(np.flatnonzero(np.r_[True, col[1:] != col[:-1], True]))
+    write_runs = runs[(col[np.r_[0, np.cumsum(runs)[:-1]]] == 3)]
+    assert np.median(write_runs) == 20
+    switches = int((col[1:] != col[:-1]).sum())
+    assert switches <= 2 * (wr.sum() // 20) + 4
+
+
+def test_forwarding_and_coalescing_answer_from_the_write_queue():
+    """A read of an address a queued write holds is answered the next cycle without a DRAM
+    access; a second write to it replaces the queued one (Ramulator's forwarding and coalescing)."""
+    cfg = load_dram("ddr4-3200")
+    # a read elsewhere keeps the controller in read mode, so the write to 0 waits in its queue
+    addr = np.array([1 << 20, 0, 0, 0, 64], dtype=np.int64)
+    wr = np.array([False, True, False, True, False])
+    arrive = np.array([0, 0, 3, 5, 6], dtype=np.int64)
+    done, log = DramState(cfg).run(arrive, addr, wr, log=True)
+    assert done[2] == 4 and done[3] == 5
+    assert (log[:, 2] == 3).sum() == 1 and (log[:, 2] == 2).sum() == 2
+    done_py, _ = run_twin(cfg, arrive, addr, wr)
+    assert np.array_equal(done, done_py)
+
+
+def test_the_read_bypass_cap_bounds_how_long_a_drain_passes_a_read_over():
+    """Full write queues drain first (one read among many writes); with a cap the read is served
+    once it has waited that long, without it only after the drain."""
+    cfg = dataclasses.replace(load_dram("ddr4-3200"), write_queue_depth=64)
+    n = 200
+    addr = np.arange(n, dtype=np.int64) * cfg.burst_bytes * 16 * 129  # writes to many rows: a slow drain
+    wr = np.ones(n, dtype=bool)
+    wr[60] = False
+    arrive = np.zeros(n, dtype=np.int64)
+    slow = DramState(cfg).run(arrive, addr, wr)[60]
+    capped = DramState(dataclasses.replace(cfg, read_bypass_cap=100)).run(arrive, addr, wr)[60]
+    assert capped < slow
+    assert capped <= 100 + 2 * (cfg.rp + cfg.rcd + cfg.cl + cfg.bl) + cfg.ras
+
+
 def test_idle_latencies_are_the_textbook_ones():
     cfg = load_dram("ddr4-3200")
     # closed bank: ACT, tRCD, RD, CL, burst
@@ -117,7 +220,12 @@ def test_state_carries_over_between_batches():
 @pytest.mark.parametrize(
     "kwargs,field",
     [({"rows": 1000}, "rows"), ({"page_policy": "lazy"}, "page_policy"), ({"address_map": "ro-ba"}, "address_map"),
-     ({"rc": 10}, "rc"), ({"refi": 10}, "refi"), ({"bl": 0}, "bl"), ({"ccd_s": 1}, "ccd_s")],
+     ({"rc": 10}, "rc"), ({"refi": 10}, "refi"), ({"bl": 0}, "bl"), ({"ccd_s": 1}, "ccd_s"),
+     ({"write_high": 1.5}, "write_high"), ({"write_low": "x"}, "write_low"), ({"write_low": 0.9}, "write_low"),
+     ({"pseudo_channels": 3}, "pseudo_channels"), ({"pseudo_channels": 2}, "pseudo_channels"),
+     ({"dual_command_bus": "yes"}, "dual_command_bus"), ({"act_cycles": 0}, "act_cycles"),
+     ({"act_cycles": 30}, "act_cycles"), ({"read_bypass_cap": -1}, "read_bypass_cap"),
+     ({"write_queue_depth": 0}, "write_queue_depth")],
 )  # fmt: skip
 def test_config_rejects(kwargs, field):
     with pytest.raises(SparsimInputError, match=field):
@@ -159,7 +267,9 @@ def test_row_hit_rate_is_a_share_of_column_commands_even_with_refresh(seed, n, p
     rate = row_hit_rate(log)
     assert 0.0 <= rate <= 1.0 and rate == pytest.approx(_row_hits_by_loop(log), abs=1e-12)
     cols = int(np.isin(log[:, 2], (2, 3)).sum())
-    assert cols == n
+    assert cols <= n  # the rest were forwarded from, or coalesced into, queued writes
+    if np.unique(addr // cfg.burst_bytes).size == n:
+        assert cols == n
 
 
 def test_a_refresh_interval_with_no_room_for_a_request_is_refused():
@@ -226,5 +336,7 @@ def test_hbm_writes_open_rows_sooner_than_reads(preset):
     assert cfg.rcd_wr is not None and cfg.rcd_write < cfg.rcd
     read = DramState(cfg).run(np.array([0]), np.array([0]), np.array([False]))[0]
     write = DramState(cfg).run(np.array([0]), np.array([0]), np.array([True]))[0]
-    assert read == cfg.rcd + cfg.cl + cfg.bl and write == cfg.rcd_write + cfg.cwl + cfg.bl
+    # an ACT's timings count from its last command-bus cycle (HBM2's ACT takes two)
+    extra = cfg.act_cycles - 1
+    assert read == extra + cfg.rcd + cfg.cl + cfg.bl and write == extra + cfg.rcd_write + cfg.cwl + cfg.bl
     assert load_dram("ddr4-3200").rcd_write == load_dram("ddr4-3200").rcd
