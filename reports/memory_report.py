@@ -280,7 +280,7 @@ def reproduce_memory(out: Path, quick: bool = False) -> None:
         (tmp / "meta.json").write_text(json.dumps({"quick": quick}, indent=2) + "\n")
         (tmp / "README.md").write_text(_markdown(tot, layers, quick) + _scaleout_markdown(scale, four, quick)
                                           + _banks_markdown(banks) + _maps_markdown(maps, lp)
-                                          + _ramulator_markdown(ram))
+                                          + _ramulator_markdown(ram) + _controller_change_markdown())
 
 
 def _check_rows(layers: pd.DataFrame) -> pd.DataFrame:
@@ -543,6 +543,40 @@ def _ramulator_markdown(ram: pd.DataFrame) -> str:
              "before a younger row hit), ours serves row hits first (activated requests first), and ours decides "
              "the read/write mode every cycle where Ramulator decides it when it reaches its read/write buffers.",
              "", _md_table(t), ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _controller_change_markdown() -> str:
+    """What the read/write-queue controller (issue 31) moved in this study, from the record made
+    when it landed (reports/data/controller_change_issue31.csv, by tools/controller_change.py: the
+    reference before the change against the one after; the single-queue controller is gone, so
+    the record is data, not a rerun)."""
+    from simulator.common.files import package_data
+
+    ch = pd.read_csv(package_data("reports", "data", "controller_change_issue31.csv"))
+    summary = ch.groupby(["network", "memory", "why"]).agg(layers=("name", "size"),
+                                                          largest=("change_pct", "max")).reset_index()  # fmt: skip
+    summary["largest"] = summary["largest"].map(lambda v: f"+{v:.1f}%")
+    lines = ["", "## What the read/write-queue controller moved (issue 31)", "",
+             "The per-request controller became Ramulator 2's kind (read and write queues, write draining between "
+             "0.2 and 0.8 of the write queue, a request whose ACT has issued served first) and the fold form "
+             "followed it. "
+             f"{len(ch)} layer runs of this study moved by more than 2%, all of them up (slower): the single queue "
+             "had been optimistic on write traffic (the within-3% Ramulator check above is on the new one). Why, "
+             "read off each layer's own request batches:", "",
+             "- **drain**: at least a tenth of its batches hold more writes on a channel than the high watermark "
+             "beside reads; the controller drains them while the reads wait (two more bus turnarounds and, where a "
+             "bank's reads and writes want different rows, two more row switches);",
+             "- **reads first**: at least a tenth of its batches write a bank in another row than they read it; the "
+             "reads go first (read mode), so the writes reopen their row afterwards instead of being served first "
+             "as hits to the row the previous batch left open;",
+             "- **bank chain** (fold form): the bank chain now counts tRP before the first activation of a bank "
+             "that held a row;",
+             "- **writes wait for reads** (per-request): a batch's writes wait until its reads are activated.", "",
+             _md_table(summary), "",
+             "Every moved layer (`change_pct`: cycles after over before; `batches`, `drain_batches`, "
+             "`reads_first_batches`: the layer's DRAM batches and those showing each mechanism):", "",
+             _md_table(ch), ""]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -35,6 +35,14 @@ group, bank and row upwards; ``ChRaBaRoCo`` slices column, row, bank, bank group
 upwards. (The newest Ramulator picks the channel in a separate channel mapper; these are the
 2.0/2.1 forms the comparison in issue 31 used.)
 
+A bit-slice map gives each field's bits one by one, for maps whose fields are not contiguous
+(a channel bit interleaved high and low, say): in YAML a mapping of field to a list of bit
+numbers of the burst index (bit 0 is the lowest above the burst offset; a field's own least
+significant bit first), ``address_map: {ch: [0], bg: [1, 2], co: [3, 4, 5, 6, 7, 8, 9], ba: [10,
+11], ro: [12, ...]}``, every bit used once. It is kept in a canonical string form
+(``"ro=12,...|ra=|bg=1,2|ba=10,11|co=3,...|ch=0"``), which also works as a sweep value. The
+fold form runs its numpy path under such a map (its numba kernels slice contiguous fields).
+
 Presets (``simulator/dram/presets/NAME.yaml``, every value cited): ``ddr4-3200`` (one 64-bit
 channel of DDR4-3200AA, 8 Gb x8 devices), ``lpddr4x-4266`` (four x16 channels, a phone's memory),
 ``lpddr5x-8533`` (four x16 channels), ``hbm2`` (one 8 GB stack at 2 Gb/s per pin, 16 pseudo
@@ -53,7 +61,7 @@ from simulator.common.errors import SparsimInputError
 from simulator.common.files import package_data
 from simulator.common.validate import check_choice, check_int
 
-__all__ = ["DramConfig", "load_dram", "dram_presets", "FIELDS", "PRESET_DIR", "ADDRESS_MAPS"]
+__all__ = ["DramConfig", "load_dram", "dram_presets", "parse_slices", "FIELDS", "PRESET_DIR", "ADDRESS_MAPS"]
 
 #: Ramulator 2's linear address maps by their names, as fields from the most significant (see the
 #: module docstring for where they are read from)
@@ -111,7 +119,8 @@ class DramConfig:
     #: cycles the oldest waiting read may be passed over by a write drain (0: no cap)
     read_bypass_cap: int = 0
     #: channels that share one controller (its queues) and one command bus: HBM's pseudo channels
-    #: (channels 2k and 2k+1 are one channel's two pseudo channels when 2); 1: independent channels
+    #: (channels 2k and 2k+1 are one channel's two pseudo channels when 2); 1: independent channels;
+    #: with fewer channels than this, one controller holds them all
     pseudo_channels: int = 1
     #: separate row (ACT, PRE, REF) and column (RD, WR) command buses, one command each per cycle
     dual_command_bus: bool = False
@@ -154,6 +163,10 @@ class DramConfig:
                 raise SparsimInputError(src, key, v, "a fraction of the write queue from 0 to 1")
         if self.write_low > self.write_high:
             raise SparsimInputError(src, "write_low", self.write_low, f"at most write_high ({self.write_high})")
+        if isinstance(self.channels, int) and 0 < self.channels < self.pseudo_channels:
+            # fewer channels than a controller holds (an HBM preset cut to one pseudo channel):
+            # one controller holds them all
+            object.__setattr__(self, "pseudo_channels", self.channels)
         if self.pseudo_channels & (self.pseudo_channels - 1) or self.channels % self.pseudo_channels:
             raise SparsimInputError(src, "pseudo_channels", self.pseudo_channels,
                                     f"a power of two dividing channels ({self.channels})")  # fmt: skip
@@ -166,10 +179,13 @@ class DramConfig:
         check_choice(src, "page_policy", self.page_policy, ("open", "close"))
         if isinstance(self.address_map, str) and self.address_map in ADDRESS_MAPS:
             object.__setattr__(self, "address_map", ADDRESS_MAPS[self.address_map])
+        sliced = isinstance(self.address_map, dict) or (isinstance(self.address_map, str) and "=" in self.address_map)
+        if sliced:
+            object.__setattr__(self, "address_map", _check_slices(src, self.address_map, self.field_bits()))
         parts = self.address_map.split("-") if isinstance(self.address_map, str) else []
-        if sorted(parts) != sorted(FIELDS):
-            allowed = (f"each of {', '.join(FIELDS)} once, joined by '-' (most significant first), or a "
-                       f"Ramulator map: {', '.join(ADDRESS_MAPS)}")  # fmt: skip
+        if not sliced and sorted(parts) != sorted(FIELDS):
+            allowed = (f"each of {', '.join(FIELDS)} once, joined by '-' (most significant first), a "
+                       f"Ramulator map ({', '.join(ADDRESS_MAPS)}), or a bit-slice map (field: [bits])")  # fmt: skip
             raise SparsimInputError(src, "address_map", self.address_map, allowed)
         if self.rc < self.ras:
             raise SparsimInputError(src, "rc", self.rc, f"at least ras ({self.ras}): ACT to ACT includes ACT to PRE")
@@ -187,6 +203,12 @@ class DramConfig:
             raise SparsimInputError(src, "act_cycles", self.act_cycles, f"at most rp ({self.rp})")
 
     # ---- derived figures
+    @property
+    def bit_slices(self) -> dict[str, tuple[int, ...]] | None:
+        """A bit-slice map's bits of each field (burst-index bit numbers, the field's least
+        significant first); None for a map of contiguous fields."""
+        return parse_slices(self.address_map) if "=" in self.address_map else None
+
     @property
     def columns(self) -> int:
         """Bursts per row."""
@@ -213,6 +235,52 @@ class DramConfig:
     @property
     def capacity_bytes(self) -> int:
         return self.channels * self.banks_per_channel * self.rows * self.row_bytes
+
+
+def parse_slices(text: str) -> dict[str, tuple[int, ...]]:
+    """``"ro=12,13|bg=0,1|..."`` (the canonical form of a bit-slice map) -> field -> bits."""
+    out = {}
+    for part in text.split("|"):
+        name, _, bits = part.partition("=")
+        out[name.strip()] = tuple(int(b) for b in bits.split(",") if b.strip())
+    return out
+
+
+def slices_text(value: dict) -> str:
+    """A bit-slice mapping as text, unchecked (an array config holds it before its DRAM is
+    known; :class:`DramConfig` checks it): ``{"ch": [0], "bg": [1, 2]}`` -> ``"ch=0|bg=1,2"``."""
+    def bits(v):
+        return ",".join(str(b) for b in v) if isinstance(v, list | tuple) else str(v)
+
+    return "|".join(f"{k}={bits(v)}" for k, v in value.items())
+
+
+def _check_slices(src: str, value, bits: dict[str, int]) -> str:
+    """A bit-slice map (a mapping of field -> list of burst-index bits, the field's least
+    significant bit first; fields with no bits may be left out), checked and put in its canonical
+    string form (hashable, so the frozen config and the caches keyed on it stay so)."""
+    allowed = (f"a mapping of the fields {', '.join(FIELDS)} to lists of burst-index bits (bit 0: the lowest "
+               f"above the burst offset), each field as many bits as it has ({bits}), every bit from 0 to "
+               f"{sum(bits.values()) - 1} once")  # fmt: skip
+    try:
+        raw = parse_slices(value) if isinstance(value, str) else dict(value)
+    except ValueError:
+        raise SparsimInputError(src, "address_map", value, allowed) from None
+    if any(k not in FIELDS for k in raw):
+        raise SparsimInputError(src, "address_map", value, allowed)
+    slices = {}
+    for f in FIELDS:
+        v = raw.get(f, ())
+        v = (v,) if isinstance(v, int) and not isinstance(v, bool) else v
+        if not isinstance(v, list | tuple) or any(isinstance(b, bool) or not isinstance(b, int) for b in v):
+            raise SparsimInputError(src, f"address_map.{f}", v, "a list of integer bit numbers")
+        if len(v) != bits[f]:
+            raise SparsimInputError(src, f"address_map.{f}", list(v), f"{bits[f]} bit numbers (its field size)")
+        slices[f] = tuple(v)
+    used = sorted(b for v in slices.values() for b in v)
+    if used != list(range(sum(bits.values()))):
+        raise SparsimInputError(src, "address_map", value, allowed)
+    return "|".join(f"{f}={','.join(str(b) for b in slices[f])}" for f in FIELDS)
 
 
 def dram_presets() -> list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 from simulator.common.errors import SparsimInputError
 from simulator.dram.config import DramConfig
 
-__all__ = ["decode", "bank_index", "CMD_NAMES", "ACT", "PRE", "RD", "WR", "REF", "bursts_of_runs"]
+__all__ = ["decode", "encode", "bank_index", "CMD_NAMES", "ACT", "PRE", "RD", "WR", "REF", "bursts_of_runs"]
 
 ACT, PRE, RD, WR, REF = range(5)
 CMD_NAMES = ("ACT", "PRE", "RD", "WR", "REF")
@@ -27,6 +27,15 @@ def decode(cfg: DramConfig, addr: np.ndarray) -> dict[str, np.ndarray]:
     if a.size and int(a.min()) < 0:
         raise SparsimInputError("dram", "address", int(a.min()), "a non-negative byte address")
     x = a >> (cfg.burst_bytes.bit_length() - 1)
+    slices = cfg.bit_slices
+    if slices is not None:  # each field's bits one by one; the bits above all of them wrap (row)
+        out = {}
+        for f, bits in slices.items():
+            v = np.zeros_like(x)
+            for k, b in enumerate(bits):
+                v |= ((x >> b) & 1) << k
+            out[f] = v
+        return out
     bits = cfg.field_bits()
     out = {}
     for f in reversed(cfg.address_map.split("-")):  # least significant first
@@ -34,6 +43,25 @@ def decode(cfg: DramConfig, addr: np.ndarray) -> dict[str, np.ndarray]:
         out[f] = x & ((1 << n) - 1)
         x = x >> n
     return out
+
+
+def encode(cfg: DramConfig, **fields) -> np.ndarray:
+    """The byte address of each (``ch ra bg ba ro co``) tuple under ``cfg``'s map (fields left out
+    are 0): the inverse of :func:`decode`."""
+    n = max((np.size(v) for v in fields.values()), default=1)
+    val = {f: np.broadcast_to(np.asarray(fields.get(f, 0), dtype=np.int64), (n,)) for f in ("ro", "ra", "bg", "ba",
+                                                                                           "co", "ch")}  # fmt: skip
+    bits = cfg.field_bits()
+    x = np.zeros(n, dtype=np.int64)
+    slices = cfg.bit_slices
+    if slices is not None:
+        for f, pos in slices.items():
+            for k, b in enumerate(pos):
+                x |= ((val[f] >> k) & 1) << b
+    else:
+        for f in cfg.address_map.split("-"):  # most significant first
+            x = (x << bits[f]) | (val[f] & ((1 << bits[f]) - 1))
+    return x * cfg.burst_bytes
 
 
 def bank_index(cfg: DramConfig, f: dict[str, np.ndarray]) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.dram.config import DramConfig
+from simulator.dram.fl import encode
 
 __all__ = ["synthetic_traces", "SYNTHETIC"]
 
@@ -48,14 +49,8 @@ def synthetic_traces(cfg: DramConfig, n: int = 32768) -> dict[str, tuple[np.ndar
         "rand_write": (zero, rand, np.ones(n, bool)),
         "rand_rw50": (zero, rand, half),
     }
-    # addresses from fields (any map): channel, rank, bank group, bank, row, column
-    bits = cfg.field_bits()
-
-    def compose(**f):
-        x = np.zeros(n, dtype=np.int64)
-        for name in cfg.address_map.split("-"):
-            x = (x << bits[name]) | (np.asarray(f.get(name, 0), dtype=np.int64) & ((1 << bits[name]) - 1))
-        return x * b
+    def compose(**f):  # addresses from fields, under any map
+        return encode(cfg, **{k: np.asarray(v, dtype=np.int64) for k, v in f.items()})
 
     ch = idx % cfg.channels
     k = idx // cfg.channels

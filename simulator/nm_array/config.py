@@ -235,6 +235,10 @@ class Memory:
             check_number(src, "bw_bytes_per_cycle", self.bw_bytes_per_cycle, 1e-3, 1 << 30,
                          unit="bytes/cycle", why="or null: unlimited")  # fmt: skip
         check_choice(src, "mode", self.mode, ("fold", "request"))
+        if isinstance(self.address_map, dict):  # a bit-slice map: held as text (hashable), checked below
+            from simulator.dram.config import slices_text
+
+            object.__setattr__(self, "address_map", slices_text(self.address_map))
         if self.dram is None:
             for key in ("channels", "page_policy", "address_map"):
                 if getattr(self, key) is not None:

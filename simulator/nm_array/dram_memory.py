@@ -181,9 +181,9 @@ def simulate_dram(tr: StepTraffic, clock_ghz: float, dram: DramConfig, mode: str
     the numba kernel :func:`_fold_layer`; ``request`` the per-request controller. ``limit``
     (fold form only): stop once the stalls (plus the prefetch, with ``limit_prefetch``) pass it,
     with ``cut`` set; the mapper's cut-off for a candidate already worse than its best."""
-    if mode == "fold":
+    if mode == "fold" and dram.bit_slices is None:
         return _fold_numba(tr, clock_ghz, dram, limit, limit_prefetch)
-    return simulate_dram_py(tr, clock_ghz, dram, mode, state)
+    return simulate_dram_py(tr, clock_ghz, dram, mode, state)  # a bit-slice map: the numpy form
 
 
 def simulate_dram_py(tr: StepTraffic, clock_ghz: float, dram: DramConfig, mode: str = "fold",
@@ -603,6 +603,8 @@ def batch_floors(tr: StepTraffic, dram: DramConfig, mode: str = "fold", ends: bo
     are exactly :func:`step_requests`' (the same runs, a burst two runs of a transfer share
     once). ``ends``: also the floors of the first batch (step 0's own inputs, the exposed
     prefetch) and the last (the final drain), as a second array."""
+    if dram.bit_slices is not None:  # the numba kernel slices contiguous fields
+        return batch_floors_py(tr, dram, mode, ends)
     tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
     p = np.array([dram.burst_bytes, dram.capacity_bytes], dtype=np.int64)
     out = np.zeros(tr.windows.size + 2)
@@ -612,16 +614,17 @@ def batch_floors(tr: StepTraffic, dram: DramConfig, mode: str = "fold", ends: bo
 
 def batch_floors_py(tr: StepTraffic, dram: DramConfig, mode: str = "fold", ends: bool = False):
     """The numpy twin of :func:`batch_floors`, from :func:`step_requests`' burst lists."""
-    g = _group_bits(dram)
+    from simulator.dram.fl import decode
+
     q = _floor_params(dram, mode)
     batches = [step_requests(tr, dram, s) for s in range(tr.windows.size)]
     batches += [_first_batch(tr, dram), _last_batch(tr, dram)]
     out = np.zeros(len(batches))
     for s, (addr, wr) in enumerate(batches):
-        x = addr // dram.burst_bytes
-        ch = (x >> g[0]) & g[1]
-        key = ch * g[6] + ((x >> g[2]) & g[3]) * g[7] + ((x >> g[4]) & g[5])
-        grp = np.bincount(key, minlength=dram.channels * int(g[6]))
+        f = decode(dram, addr)
+        ch = f["ch"]
+        key = ch * (dram.ranks * dram.bankgroups) + f["ra"] * dram.bankgroups + f["bg"]
+        grp = np.bincount(key, minlength=dram.channels * dram.ranks * dram.bankgroups)
         n = np.bincount(ch, minlength=dram.channels)
         w = np.bincount(ch[wr], minlength=dram.channels)
         out[s] = _floor_of_counts(grp, n, w, q)
@@ -775,6 +778,8 @@ def end_batches(tr: StepTraffic, clock_ghz: float, dram: DramConfig, back: int =
     by its latest batch, or in none of them while earlier batches remain, leaves the drain
     unknown (then the mapper takes its floor). A layer's cycles behind an LLM step count both
     (``exposed_io``), and for most candidates they are all the stalls there are."""
+    if dram.bit_slices is not None:  # the numba kernels slice contiguous fields
+        return end_batches_py(tr, clock_ghz, dram, back)
     tot, lo, hi, a, inner_off, pitch, base = _descriptors(tr, dram)
     shift, mask = _map_bits(dram)
     p = _fold_params(dram)
@@ -839,6 +844,8 @@ def _fold_params(dram: DramConfig) -> np.ndarray:
 def _row_above_column(dram: DramConfig) -> bool:
     """Whether the address map puts the row bits above the column bits (:func:`_batch`'s fast
     path: bursts differing only in the column then share a bank and a row)."""
+    if dram.bit_slices is not None:
+        return False
     order = dram.address_map.split("-")  # most significant first
     return order.index("ro") < order.index("co")
 

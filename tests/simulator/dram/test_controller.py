@@ -188,6 +188,14 @@ def test_the_read_bypass_cap_bounds_how_long_a_drain_passes_a_read_over():
     assert capped <= 100 + 2 * (cfg.rp + cfg.rcd + cfg.cl + cfg.bl) + cfg.ras
 
 
+def test_an_hbm_preset_cut_to_one_channel_keeps_one_controller():
+    """A sweep may run HBM2 with ``channels: 1``: one pseudo channel, its controller alone."""
+    cfg = load_dram("hbm2", channels=1)
+    assert cfg.pseudo_channels == 1 and cfg.dual_command_bus
+    done = DramState(cfg).run(np.zeros(4, np.int64), np.arange(4, dtype=np.int64) * 32, np.zeros(4, bool))
+    assert done.max() > 0
+
+
 def test_idle_latencies_are_the_textbook_ones():
     cfg = load_dram("ddr4-3200")
     # closed bank: ACT, tRCD, RD, CL, burst
@@ -222,7 +230,7 @@ def test_state_carries_over_between_batches():
     [({"rows": 1000}, "rows"), ({"page_policy": "lazy"}, "page_policy"), ({"address_map": "ro-ba"}, "address_map"),
      ({"rc": 10}, "rc"), ({"refi": 10}, "refi"), ({"bl": 0}, "bl"), ({"ccd_s": 1}, "ccd_s"),
      ({"write_high": 1.5}, "write_high"), ({"write_low": "x"}, "write_low"), ({"write_low": 0.9}, "write_low"),
-     ({"pseudo_channels": 3}, "pseudo_channels"), ({"pseudo_channels": 2}, "pseudo_channels"),
+     ({"pseudo_channels": 3, "channels": 4}, "pseudo_channels"),
      ({"dual_command_bus": "yes"}, "dual_command_bus"), ({"act_cycles": 0}, "act_cycles"),
      ({"act_cycles": 30}, "act_cycles"), ({"read_bypass_cap": -1}, "read_bypass_cap"),
      ({"write_queue_depth": 0}, "write_queue_depth")],
