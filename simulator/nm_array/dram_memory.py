@@ -357,7 +357,8 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
     if nr == 0:
         return 0.0
     (open_, last, n_ch, nw_ch, per_grp, n_b, rows_b, bank_hit, chan_hit, head_cb, hit_wr, tb, tc, acts, chain, wref,
-     wseen, rd_b, wm_b, ch_both) = st  # fmt: skip
+     bfl, ch_both) = st  # fmt: skip
+    # bfl, per bank touched: 1 its writes' reference row is set (wref), 2 it has reads, 4 a write missed
     cl, cwl, rcd, rp, rtp, rc, ccd_s, ccd_l, bl = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
     rrd_s, faw, refi, rfc = p[9], p[10], p[12], p[13]
     nb, ng, nbg, nbank = p[16], p[17], p[18], p[19]
@@ -407,29 +408,27 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
                     rows_b[cb] = 0
                     bank_hit[cb] = False
                     hit_wr[cb] = 0
-                    wseen[cb] = False
-                    rd_b[cb] = False
-                    wm_b[cb] = False
+                    bfl[cb] = 0
                 n_b[cb] += c
                 # the row a burst finds open: a read the batch's first, a write the row the
                 # bank's reads left (the controller serves the reads first; they come first)
                 ref = open_[cb]
+                if ro == ref:
+                    chan_hit[ch] = True
                 if flag:
-                    if not wseen[cb]:
-                        wseen[cb] = True
+                    if bfl[cb] & 1 == 0:
+                        bfl[cb] |= 1
                         wref[cb] = last[cb]
                     ref = wref[cb]
                 else:
-                    rd_b[cb] = True
-                if ro == open_[cb]:
-                    chan_hit[ch] = True
+                    bfl[cb] |= 2
                 if ro == ref:
                     bank_hit[cb] = True  # FR-FCFS serves hits to the open row first
                     if flag:
                         hit_wr[cb] = 1
                 else:
                     if flag:
-                        wm_b[cb] = True
+                        bfl[cb] |= 4
                     if last[cb] != ro:
                         rows_b[cb] += 1
                         last[cb] = ro
@@ -438,7 +437,7 @@ def _batch(rs, rn, rw, nr, p, shift, mask, st):
         cb = tb[i]
         c = cb // nb
         kk = rows_b[cb]
-        if rd_b[cb] and wm_b[cb] and nw_ch[c] < n_ch[c] and nw_ch[c] > p[24]:
+        if bfl[cb] & 6 == 6 and nw_ch[c] < n_ch[c] and nw_ch[c] > p[24]:
             kk += 2  # a drain splits the reads around it: once more to the writes' row and back
             ch_both[c] = True
         acts[c] += kk
@@ -491,8 +490,7 @@ def _new_state(p):
             np.zeros(nch * nb, np.int64), np.zeros(nch * nb, np.bool_), np.zeros(nch, np.bool_),
             np.zeros(nch, np.int64), np.zeros(nch * nb, np.int64), np.zeros(nch * nb, np.int64),
             np.zeros(nch, np.int64), np.zeros(nch, np.int64), np.zeros(nch, np.int64), np.zeros(nch * nb, np.int64),
-            np.zeros(nch * nb, np.bool_), np.zeros(nch * nb, np.bool_), np.zeros(nch * nb, np.bool_),
-            np.zeros(nch, np.bool_))  # fmt: skip
+            np.zeros(nch * nb, np.int64), np.zeros(nch, np.bool_))  # fmt: skip
 
 
 @numba.njit(cache=True)
