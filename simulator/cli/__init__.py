@@ -71,9 +71,27 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated
 
 
+_interrupted = False
+
+
+def _on_sigint(signum, frame) -> None:
+    """Python's own Ctrl-C (KeyboardInterrupt), remembered: a Ctrl-C that lands while a C
+    extension initialises (numba's) comes out of its import as an ImportError instead, and that is
+    an interruption, not a bug of ours."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The entry point: a Ctrl-C or SIGTERM at any moment, even while the subcommands' modules
     are still importing, is one line and exit 130/143, never a traceback."""
+    global _interrupted
+    _interrupted = False
+    ours = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler  # fmt: skip
+    if ours:
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         return _main(argv)
     except KeyboardInterrupt as err:
@@ -85,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv is None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif ours:  # a caller's main(argv): its Ctrl-C handling as it was
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -118,6 +138,8 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"sparsim: error: {_one_line(where)}{_one_line(err.strerror or err)}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the boundary: anything else is a bug of ours
+        if _interrupted:  # Ctrl-C inside an extension's import, re-raised as its ImportError
+            raise KeyboardInterrupt from err
         path = _save_traceback()
         what = f"{type(err).__name__}: {_one_line(err)[:300]}"
         print(f"sparsim: internal error ({what}); this is a bug; traceback: {path}", file=sys.stderr)
