@@ -151,7 +151,7 @@ def main() -> int:
     rows.append(("ResNet-18 on ddr4-3200, per-request s", time.perf_counter() - t0, "the controller, every burst",
                  f"{int(table.cycles.sum()):,} cycles, {int(table.stall_cycles.sum()):,} stall"))  # fmt: skip
     # the fold-level form against the per-request controller, every layer, every preset and dataflow
-    # (the test holds DDR4-3200 to 15%; this measures all three presets)
+    # (the test holds DDR4-3200 to 12%; this measures all three presets)
     from dataflow.nm_array.mapping import Mapping
     from simulator.nm_array.dram_memory import simulate_dram
     from simulator.nm_array.fold import layer_schedule

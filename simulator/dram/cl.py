@@ -256,6 +256,7 @@ def _run_controller(arrive, rk, bgs, bank_of, row, isw, burst, out, p, bank, ran
     qn = 0
     nrd = 0  # reads and writes in their queues (not yet activated)
     nwr = 0
+    nact = 0  # activated requests waiting for their column command
     nxt = 0
     served = 0
     ncmd = 0
@@ -320,7 +321,7 @@ def _run_controller(arrive, rk, bgs, bank_of, row, isw, burst, out, p, bank, ran
         row_act = False
         # ---- row hits (the column bus goes first)
         if col_ok:
-            for k in range(2 * qn):  # activated requests first, then the others, oldest first
+            for k in range(0 if nact > 0 else qn, 2 * qn):  # activated requests first, then the others
                 qi = k % qn
                 i = queue[qi]
                 if (k < qn) != act[i]:
@@ -343,6 +344,8 @@ def _run_controller(arrive, rk, bgs, bank_of, row, isw, burst, out, p, bank, ran
                         ncmd = _log(cmd, ncmd, t, s, 3, r % nr, bgs[i], b % nbk, row[i])
                         if not act[i]:
                             nwr -= 1
+                        else:
+                            nact -= 1
                     else:
                         chan[s, _LRD] = t
                         group[g, 1] = t
@@ -351,6 +354,8 @@ def _run_controller(arrive, rk, bgs, bank_of, row, isw, burst, out, p, bank, ran
                         ncmd = _log(cmd, ncmd, t, s, 2, r % nr, bgs[i], b % nbk, row[i])
                         if not act[i]:
                             nrd -= 1
+                        else:
+                            nact -= 1
                     for qj in range(qi, qn - 1):
                         queue[qj] = queue[qj + 1]
                     qn -= 1
@@ -432,6 +437,7 @@ def _run_controller(arrive, rk, bgs, bank_of, row, isw, burst, out, p, bank, ran
                         rank[r, 4] = (rank[r, 4] + 1) % 4
                         if not act[i]:
                             act[i] = True
+                            nact += 1
                             if isw[i]:
                                 nwr -= 1
                             else:
