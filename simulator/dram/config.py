@@ -163,7 +163,7 @@ class DramConfig:
                 raise SparsimInputError(src, key, v, "a fraction of the write queue from 0 to 1")
         if self.write_low > self.write_high:
             raise SparsimInputError(src, "write_low", self.write_low, f"at most write_high ({self.write_high})")
-        if isinstance(self.channels, int) and 0 < self.channels < self.pseudo_channels:
+        if self.channels < self.pseudo_channels:
             # fewer channels than a controller holds (an HBM preset cut to one pseudo channel):
             # one controller holds them all
             object.__setattr__(self, "pseudo_channels", self.channels)
@@ -280,7 +280,7 @@ def _check_slices(src: str, value, bits: dict[str, int]) -> str:
     used = sorted(b for v in slices.values() for b in v)
     if used != list(range(sum(bits.values()))):
         raise SparsimInputError(src, "address_map", value, allowed)
-    return "|".join(f"{f}={','.join(str(b) for b in slices[f])}" for f in FIELDS)
+    return slices_text(slices)
 
 
 def dram_presets() -> list[str]:

@@ -51,7 +51,6 @@ def encode(cfg: DramConfig, **fields) -> np.ndarray:
     n = max((np.size(v) for v in fields.values()), default=1)
     val = {f: np.broadcast_to(np.asarray(fields.get(f, 0), dtype=np.int64), (n,)) for f in ("ro", "ra", "bg", "ba",
                                                                                            "co", "ch")}  # fmt: skip
-    bits = cfg.field_bits()
     x = np.zeros(n, dtype=np.int64)
     slices = cfg.bit_slices
     if slices is not None:
@@ -59,6 +58,7 @@ def encode(cfg: DramConfig, **fields) -> np.ndarray:
             for k, b in enumerate(pos):
                 x |= ((val[f] >> k) & 1) << b
     else:
+        bits = cfg.field_bits()
         for f in cfg.address_map.split("-"):  # most significant first
             x = (x << bits[f]) | (val[f] & ((1 << bits[f]) - 1))
     return x * cfg.burst_bytes

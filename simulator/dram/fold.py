@@ -88,7 +88,8 @@ def batch_cycles(cfg: DramConfig, addr: np.ndarray, is_write: np.ndarray, state:
     bus = np.maximum((n - 1) * max(cfg.ccd_s, cfg.bl), (per_grp - 1) * cfg.ccd_l)
     mixed = (nw > 0) & (nw < n)
     bus = bus + np.where(mixed, max(0, cfg.cl + cfg.bl + 2 - cfg.cwl - cfg.ccd_s), 0)
-    bus = bus + np.where(mixed & (nw > drain_threshold(cfg)), drain_turns(cfg), 0)
+    drain = mixed & (nw > drain_threshold(cfg))
+    bus = bus + np.where(drain, drain_turns(cfg), 0)
     tail = np.where(nw > 0, cfg.cwl, cfg.cl) + cfg.bl
     cb = ch * nb + bank_index(cfg, f)  # channel-bank of each burst
     open_ = state.open if state is not None else np.full(nch * nb, -1, dtype=np.int64)
@@ -102,7 +103,8 @@ def batch_cycles(cfg: DramConfig, addr: np.ndarray, is_write: np.ndarray, state:
     left = open_.copy()
     if rmiss.any():
         rb = cbo[rmiss]
-        left[rb[np.r_[rb[1:] != rb[:-1], True]]] = ro[rmiss][np.r_[rb[1:] != rb[:-1], True]]
+        last_miss = np.r_[rb[1:] != rb[:-1], True]
+        left[rb[last_miss]] = ro[rmiss][last_miss]
     hit_o = ro == np.where(wo, left[cbo], open_[cbo])
     has_hit = np.bincount(cbo[hit_o], minlength=nch * nb) > 0
     hit_wr = np.bincount(cbo[hit_o & is_write[order]], minlength=nch * nb) > 0
@@ -113,7 +115,6 @@ def batch_cycles(cfg: DramConfig, addr: np.ndarray, is_write: np.ndarray, state:
     n_b = np.bincount(cb, minlength=nch * nb)
     # a drain (more writes than the high watermark while reads wait) splits the reads around it:
     # a bank whose reads and writes want different rows switches back and forth once more
-    drain = mixed & (nw > drain_threshold(cfg))
     both = (np.bincount(cbo[~wo], minlength=nch * nb) > 0) & (np.bincount(cbo[wo & ~hit_o], minlength=nch * nb) > 0)
     rows_b = rows_b + 2 * (both & np.repeat(drain, nb))
     # ... and the bus waits for those two row switches (every such bank switches at once)

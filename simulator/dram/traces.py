@@ -2,7 +2,7 @@
 random access, row conflicts, read/write mixes, forwarding and bursty arrivals.
 
 Why these: a DRAM model is checked against a reference simulator (Ramulator 2, committed
-goldens in :mod:`simulator.dram.validation`) trace by trace, and a model that agrees on one kind of
+goldens, :mod:`simulator.nm_array.dram_traces`) trace by trace, and a model that agrees on one kind of
 traffic can be wrong on another (issue 31 found write-heavy and HBM-activation traffic 10-28% off
 when streams and random reads agreed within 2%). Each stream is deterministic (fixed seeds), so
 the goldens can be regenerated and compared exactly.
@@ -49,16 +49,13 @@ def synthetic_traces(cfg: DramConfig, n: int = 32768) -> dict[str, tuple[np.ndar
         "rand_write": (zero, rand, np.ones(n, bool)),
         "rand_rw50": (zero, rand, half),
     }
-    def compose(**f):  # addresses from fields, under any map
-        return encode(cfg, **{k: np.asarray(v, dtype=np.int64) for k, v in f.items()})
-
     ch = idx % cfg.channels
     k = idx // cfg.channels
-    out["row_conflict"] = (zero, compose(ch=ch, ro=k % 2, co=k // 2), np.zeros(n, bool))
+    out["row_conflict"] = (zero, encode(cfg, ch=ch, ro=k % 2, co=k // 2), np.zeros(n, bool))
     nb = cfg.banks_per_channel
     bank = k % nb
-    stride = compose(ch=ch, ra=bank // (cfg.bankgroups * cfg.banks), bg=bank % cfg.bankgroups,
-                     ba=(bank // cfg.bankgroups) % cfg.banks, ro=k // nb)  # fmt: skip
+    stride = encode(cfg, ch=ch, ra=bank // (cfg.bankgroups * cfg.banks), bg=bank % cfg.bankgroups,
+                    ba=(bank // cfg.bankgroups) % cfg.banks, ro=k // nb)  # fmt: skip
     out["row_stride"] = (zero, stride, np.zeros(n, bool))
     # forwarding: blocks of 16 writes then 16 reads of the same 16 bursts, blocks spread randomly
     block = rng.integers(0, lines // 16, n // 32 + 1) * 16

@@ -842,8 +842,6 @@ def _fold_params(dram: DramConfig) -> np.ndarray:
 def _row_above_column(dram: DramConfig) -> bool:
     """Whether the address map puts the row bits above the column bits (:func:`_batch`'s fast
     path: bursts differing only in the column then share a bank and a row)."""
-    if dram.bit_slices is not None:
-        return False
     order = dram.address_map.split("-")  # most significant first
     return order.index("ro") < order.index("co")
 
