@@ -3,6 +3,7 @@
 The library's front door (see :mod:`simulator.api`)::
 
     from simulator import simulate, sweep, load_arch, load_workload, replay_dram, Result, SparsimInputError
+    from simulator import dram_against_ramulator  # the DRAM model beside Ramulator 2's goldens
 
 The names are imported on first use, so ``import simulator.common.errors`` (which every floor
 does) does not pull in the blocks, and ``sparsim --help`` starts fast.
@@ -16,12 +17,21 @@ from typing import TYPE_CHECKING, Any
 from simulator.common.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
-    from simulator.api import Result, SparsimInputError, load_arch, load_workload, replay_dram, simulate, sweep
+    from simulator.api import (
+        Result,
+        SparsimInputError,
+        dram_against_ramulator,
+        load_arch,
+        load_workload,
+        replay_dram,
+        simulate,
+        sweep,
+    )
 
-__all__ = ["__version__", "simulate", "sweep", "load_arch", "load_workload", "replay_dram", "Result",
-           "SparsimInputError"]  # fmt: skip
+__all__ = ["__version__", "simulate", "sweep", "load_arch", "load_workload", "replay_dram", "dram_against_ramulator",
+           "Result", "SparsimInputError"]  # fmt: skip
 
-_API = {"simulate", "sweep", "load_arch", "load_workload", "replay_dram", "Result", "SparsimInputError"}
+_API = set(__all__) - {"__version__"}  # imported from simulator.api on first use
 
 
 def __getattr__(name: str) -> Any:

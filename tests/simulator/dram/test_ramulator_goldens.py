@@ -13,12 +13,14 @@ import pandas as pd
 import pytest
 
 from simulator.common.files import package_data
-from simulator.nm_array.dram_traces import GOLDEN_DRAMS, ramulator_comparison
+from simulator.nm_array.dram_traces import GOLDEN_DRAMS
 
 
 @pytest.fixture(scope="module")
 def comparison() -> pd.DataFrame:
-    return ramulator_comparison()
+    from simulator import dram_against_ramulator  # the library's front door
+
+    return dram_against_ramulator()
 
 
 def test_the_goldens_cover_what_the_issue_asks():
